@@ -1,0 +1,197 @@
+"""Split a cleaned document into passages along its heading tree.
+
+Rules (sizes in characters of cleaned text, from ``ChunkingSettings``):
+- every chunk is a contiguous slice of the document and carries its heading path;
+- a heading is never a chunk on its own: headings open sections, body text fills them;
+- a section longer than ``max_chars`` is split at sentence ends (。！？；) and, for a sentence
+  longer than the bound, at commas or hard at the bound; consecutive pieces of one section
+  overlap by whole sentences up to ``overlap_chars``. ``max_chars`` is a hard bound on
+  every chunk's text;
+- a section shorter than ``min_chars`` is merged with a neighbour in the same top-level
+  section (the one sharing the longer heading path), see ``_merge_small``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag.cleaning import RANK_TOPIC
+from rag.config import ChunkingSettings
+from rag.types import Chunk, Document
+
+CHUNKER_VERSION = "section-v1"
+_SENTENCE_END = re.compile(r"(?<=[。！？；!?;])")
+_SOFT_BREAK = re.compile(r"(?<=[，、,：:])")
+
+
+@dataclass
+class _Piece:
+    start: int
+    end: int
+    section: tuple[str, ...]
+
+
+def section_blocks(doc: Document) -> list[_Piece]:
+    """Runs of body paragraphs sharing one heading path, in document order."""
+    stack: list[tuple[int, str]] = []
+    blocks: list[_Piece] = []
+    for para in doc.paragraphs:
+        if para.heading is not None and para.rank is not None:
+            while stack and stack[-1][0] >= para.rank:
+                stack.pop()
+            stack.append((para.rank, para.heading))
+            if not para.inline:
+                continue
+        section = tuple(title for _, title in stack)
+        if blocks and blocks[-1].section == section and blocks[-1].end + 1 == para.start:
+            blocks[-1].end = para.end
+        else:
+            blocks.append(_Piece(para.start, para.end, section))
+        if para.ends_article:
+            while stack and stack[-1][0] >= RANK_TOPIC:
+                stack.pop()
+    return blocks
+
+
+def _sentences(text: str, start: int, end: int, max_chars: int) -> list[tuple[int, int]]:
+    """Sentence spans inside [start, end), none longer than ``max_chars``."""
+    spans: list[tuple[int, int]] = []
+    for pattern_spans in _split(text, start, end, _SENTENCE_END):
+        s, e = pattern_spans
+        if e - s <= max_chars:
+            spans.append((s, e))
+            continue
+        for soft in _pack(_split(text, s, e, _SOFT_BREAK), max_chars):
+            ss, se = soft
+            while se - ss > max_chars:
+                spans.append((ss, ss + max_chars))
+                ss += max_chars
+            spans.append((ss, se))
+    return spans
+
+
+def _split(text: str, start: int, end: int, pattern: re.Pattern[str]) -> list[tuple[int, int]]:
+    cuts = [start, *(m.start() + start for m in pattern.finditer(text[start:end]) if 0 < m.start() < end - start), end]
+    spans = []
+    for s, e in zip(cuts, cuts[1:], strict=False):
+        if e > s:
+            spans.append((s, e))
+    return spans
+
+
+def _pack(spans: list[tuple[int, int]], max_chars: int) -> list[tuple[int, int]]:
+    """Greedily join consecutive spans while they fit ``max_chars``."""
+    packed: list[tuple[int, int]] = []
+    for s, e in spans:
+        if packed and e - packed[-1][0] <= max_chars:
+            packed[-1] = (packed[-1][0], e)
+        else:
+            packed.append((s, e))
+    return packed
+
+
+def _split_block(doc: Document, block: _Piece, settings: ChunkingSettings) -> list[_Piece]:
+    if block.end - block.start <= settings.max_chars:
+        return [block]
+    sentences = _sentences(doc.text, block.start, block.end, settings.max_chars)
+    pieces: list[_Piece] = []
+    i = 0
+    while i < len(sentences):
+        start = sentences[i][0]
+        j = i
+        while j + 1 < len(sentences) and sentences[j + 1][1] - start <= settings.max_chars:
+            j += 1
+        pieces.append(_Piece(start, sentences[j][1], block.section))
+        if j + 1 >= len(sentences):
+            break
+        # Next piece starts with the last whole sentences of this one, up to overlap_chars.
+        k = j + 1
+        while (
+            k - 1 > i
+            and sentences[j][1] - sentences[k - 1][0] <= settings.overlap_chars
+            and sentences[j + 1][1] - sentences[k - 1][0] <= settings.max_chars
+        ):
+            k -= 1
+        i = k
+    return pieces
+
+
+def _common_prefix(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return a[:n]
+
+
+def _merge_small(blocks: list[_Piece], settings: ChunkingSettings) -> list[_Piece]:
+    """Merge blocks shorter than ``min_chars`` into a neighbour in the same top-level section.
+
+    A merge that fits ``max_chars`` takes the shared heading path. A short intro that opens
+    its subsections (its path is a prefix of the next block's) joins the next block and takes
+    that block's path; the result is split again later.
+    """
+    merged = list(blocks)
+    i = 0
+    while i < len(merged):
+        piece = merged[i]
+        if piece.end - piece.start >= settings.min_chars:
+            i += 1
+            continue
+        options = []
+        for j in (i - 1, i + 1):
+            if not 0 <= j < len(merged):
+                continue
+            other = merged[j]
+            start, end = min(piece.start, other.start), max(piece.end, other.end)
+            shared = _common_prefix(piece.section, other.section)
+            # Never merge across top-level sections: the chunk would lose its heading path.
+            if not shared and piece.section and piece.section != other.section:
+                continue
+            if end - start <= settings.max_chars:
+                options.append((len(shared), j == i + 1, j, start, end, shared))
+            elif j == i + 1 and shared == piece.section:
+                options.append((-1, True, j, start, end, other.section))
+        if not options:
+            i += 1
+            continue
+        _, _, j, start, end, section = max(options)
+        merged[min(i, j)] = _Piece(start, end, section)
+        del merged[max(i, j)]
+        i = min(i, j)
+    return merged
+
+
+def chunk_document(doc: Document, settings: ChunkingSettings) -> list[Chunk]:
+    """Chunks of ``doc`` in document order, with heading paths and source spans."""
+    pieces: list[_Piece] = []
+    for block in _merge_small(section_blocks(doc), settings):
+        pieces.extend(_split_block(doc, block, settings))
+    chunks = []
+    for number, piece in enumerate(pieces):
+        start, end = _trim(doc.text, piece.start, piece.end)
+        first, last = doc.locate(start), doc.locate(end - 1)
+        chunks.append(
+            Chunk(
+                chunk_id=f"{doc.doc_id}#{number}",
+                doc_id=doc.doc_id,
+                title=doc.title,
+                section=piece.section,
+                text=doc.text[start:end],
+                char_start=start,
+                char_end=end,
+                line_start=first.line,
+                line_end=last.line,
+                page_start=first.page,
+                page_end=last.page,
+            )
+        )
+    return chunks
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end

@@ -1,0 +1,348 @@
+"""Clean text extracted from briefings into paragraphs that remember their source lines.
+
+The briefings come out of PDF extraction with hard wraps every ~30 characters, blank lines
+between wrapped lines, page numbers and page breaks inside sentences, stray spaces and the
+quote marks ‚ ‛ standing for “ ”. Cleaning repairs that and marks which paragraphs open a
+section, so chunking can build the heading tree.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rag.types import Anchor, Paragraph
+
+_IDEOGRAPH = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK_PUNCT = "，。！？；：、“”‘’（）《》〈〉【】〔〕「」『』…—·￥％"
+_TRANSLATE = str.maketrans({"‚": "“", "‛": "”", "\u3000": " ", "\xa0": " ", "\t": " ", "\u200b": ""})
+_TERMINAL = set("。！？；：…!?;:")
+_CLOSERS = "”’）)》」』】〕*"
+_INNER_PUNCT = set("，。；")
+_BRACKET_PAIRS = ("《》", "（）", "“”", "【】", "〔〕")
+
+_IS_IDEOGRAPH = re.compile(f"[{_IDEOGRAPH}]")
+_IS_CJK_PUNCT = re.compile(f"[{_CJK_PUNCT}]")
+_SPACES = re.compile(r" +")
+_PAGE_NUMBER = re.compile(r"^[-—–\s]*(第\s*)?\d{1,4}(\s*页)?(\s*/\s*\d{1,4})?[-—–\s]*$")
+_LABEL = re.compile(f"^[{_IDEOGRAPH}]{{2,6}}[：:]")
+# “（来源：人民网）” “（供稿：科技部火炬中心）” “(本文系……)” end a reprinted article.
+_ARTICLE_END = re.compile(r"^[（(](来源|供稿|本文系|作者系|稿件来源|摘自|转自|资料来源)")
+
+# Heading families, with their rank in the heading tree (lower = closer to the root).
+_MARKDOWN = re.compile(r"^(#{1,6})\s+(.+)$")
+_BRACKET = re.compile(r"^【([^】]{1,12})】\s*(.*)$")
+_DIAMOND = re.compile(r"^[◆◇■●▶►]\s*(.+)$")
+_BOLD = re.compile(r"^\*\*([^*]+)\*\*$")
+_NUMBERED = (
+    (re.compile(r"^[一二三四五六七八九十]{1,3}、"), 5),
+    (re.compile(r"^[（(][一二三四五六七八九十]{1,3}[）)]"), 6),
+    (re.compile(r"^\d{1,2}[.．、](?!\d)"), 7),
+    (re.compile(r"^[（(]\d{1,2}[）)]"), 8),
+    (re.compile(r"^[一二三四五六七八九十]{1,3}是"), 9),
+)
+RANK_BRACKET = 3
+RANK_TOPIC = 4  # ◆ headlines, **bold** lines and short title lines
+_MAX_PURE_HEADING = 60
+_MAX_INLINE_TITLE = 40
+
+
+@dataclass(frozen=True)
+class SourceLine:
+    """One line of extracted text with its 1-based line number and page (None for text files)."""
+
+    text: str
+    line: int
+    page: int | None
+
+
+@dataclass(frozen=True)
+class CleanText:
+    text: str
+    paragraphs: list[Paragraph]
+    anchors: list[Anchor]
+
+
+def display_width(text: str) -> float:
+    """Width in CJK cells: ideographs and full-width marks count 1, ASCII counts 0.5."""
+    return sum(1.0 if ord(ch) > 0x2E80 else 0.5 for ch in text)
+
+
+def normalize_line(text: str) -> str:
+    """Fix quote marks and full-width spaces; drop spaces that PDF extraction put next to CJK."""
+    text = text.translate(_TRANSLATE).strip()
+    if match := _MARKDOWN.match(text):
+        return f"{match.group(1)} {_SPACES.sub(_keep_space, match.group(2).strip())}"
+    return _SPACES.sub(_keep_space, text)
+
+
+def _keep_space(match: re.Match[str]) -> str:
+    text, start, end = match.string, match.start(), match.end()
+    if start == 0 or end == len(text):
+        return ""
+    left, right = text[start - 1], text[end]
+    if _IS_CJK_PUNCT.match(left) or _IS_CJK_PUNCT.match(right):
+        return ""
+    left_cjk, right_cjk = bool(_IS_IDEOGRAPH.match(left)), bool(_IS_IDEOGRAPH.match(right))
+    # Between two ideographs a space can separate names (joint issuers); keep one.
+    return "" if left_cjk != right_cjk else " "
+
+
+def split_pages(lines: Sequence[SourceLine]) -> list[list[SourceLine]]:
+    """Group lines by page (text files without page breaks are one page)."""
+    pages: list[list[SourceLine]] = []
+    current_page: int | None | str = "start"
+    for line in lines:
+        if line.page != current_page:
+            pages.append([])
+            current_page = line.page
+        pages[-1].append(line)
+    return pages
+
+
+def _margin_key(text: str) -> str:
+    return re.sub(r"\d+", "#", normalize_line(text))
+
+
+def drop_page_furniture(lines: Sequence[SourceLine]) -> list[SourceLine]:
+    """Remove page numbers and running headers/footers repeated across pages."""
+    pages = split_pages(lines)
+    margins: Counter[str] = Counter()
+    for page in pages:
+        filled = [line for line in page if line.text.strip()]
+        margins.update({_margin_key(line.text) for line in filled[:2] + filled[-2:]})
+    repeated = {
+        key
+        for key, count in margins.items()
+        if len(pages) >= 3 and count >= 3 and count >= 0.3 * len(pages) and display_width(key) <= 40
+    }
+    kept: list[SourceLine] = []
+    for page in pages:
+        filled = [i for i, line in enumerate(page) if line.text.strip()]
+        edge = set(filled[:2] + filled[-2:])
+        for i, line in enumerate(page):
+            stripped = line.text.strip()
+            if not stripped:
+                kept.append(line)
+                continue
+            if _PAGE_NUMBER.match(stripped) and (
+                (line.page is not None and i in edge) or _after_page_gap(page, i)
+            ):
+                continue
+            if i in edge and _margin_key(line.text) in repeated:
+                continue
+            kept.append(line)
+    return kept
+
+
+def _after_page_gap(page: Sequence[SourceLine], index: int) -> bool:
+    """A text-file page break shows as two or more blank lines before the page number."""
+    blanks = 0
+    for line in reversed(page[:index]):
+        if line.text.strip():
+            break
+        blanks += 1
+    return blanks >= 2 or index == 0
+
+
+def _heading_marker(text: str) -> bool:
+    return bool(
+        _MARKDOWN.match(text)
+        or _BRACKET.match(text)
+        or _DIAMOND.match(text)
+        or _BOLD.match(text)
+        or any(pattern.match(text) for pattern, _ in _NUMBERED)
+    )
+
+
+def _ends_sentence(text: str) -> bool:
+    core = text.rstrip(_CLOSERS + " ")
+    return not core or core[-1] in _TERMINAL
+
+
+def _continues(prev: str, nxt: str, width: float) -> bool:
+    """Whether line ``nxt`` is the hard-wrapped continuation of line ``prev``."""
+    if _heading_marker(nxt) or _LABEL.match(nxt) or _MARKDOWN.match(prev) or _BOLD.match(prev):
+        return False
+    if _ends_sentence(prev):
+        return False
+    if display_width(prev) >= 0.8 * width:
+        return True
+    # A short line goes on only when it reads like running text; titles carry no ，。；.
+    return any(ch in _INNER_PUNCT for ch in prev)
+
+
+def _join(left: str, right: str) -> str:
+    if left and right and left[-1].isascii() and left[-1].isalnum() and right[0].isascii() and right[0].isalpha():
+        return " "
+    return ""
+
+
+def _typical_width(lines: Sequence[str]) -> float:
+    widths = [display_width(text) for text in lines if display_width(text) >= 8]
+    return statistics.median(widths) if widths else 30.0
+
+
+def _balanced(text: str) -> bool:
+    return all(text.count(pair[0]) == text.count(pair[1]) for pair in _BRACKET_PAIRS)
+
+
+def _first_clause(text: str) -> str:
+    match = re.search(r"[。！？；：:]", text)
+    clause = text[: match.start()] if match else text
+    if len(clause) > _MAX_INLINE_TITLE:
+        clause = clause[:_MAX_INLINE_TITLE] + "…"
+    return clause
+
+
+def _strip_final_stop(text: str) -> str:
+    return text.rstrip("。；;：: ")
+
+
+def classify_heading(text: str) -> tuple[str, int, bool] | None:
+    """(title, rank, inline) when the paragraph opens a section by an explicit marker."""
+    if match := _MARKDOWN.match(text):
+        return match.group(2).strip(" #*"), min(len(match.group(1)) - 1, 3), False
+    if match := _BOLD.match(text):
+        return match.group(1).strip(), RANK_TOPIC, False
+    if match := _BRACKET.match(text):
+        label, rest = f"【{match.group(1)}】", match.group(2).strip()
+        if not rest:
+            return label, RANK_BRACKET, False
+        if len(rest) <= 30 and "。" not in rest:
+            return f"{label} {rest}", RANK_BRACKET, False
+        return label, RANK_BRACKET, True
+    if match := _DIAMOND.match(text):
+        body = match.group(1).strip()
+        if len(body) <= _MAX_PURE_HEADING and not re.search(r"[。！？]", body[:-1]):
+            return _strip_final_stop(body), RANK_TOPIC, False
+        return _first_clause(body), RANK_TOPIC, True
+    for pattern, rank in _NUMBERED:
+        if pattern.match(text):
+            if len(text) <= _MAX_PURE_HEADING and not re.search(r"[。！？；]", text[:-1]):
+                return _strip_final_stop(text), rank, False
+            return _first_clause(text), rank, True
+    return None
+
+
+def _looks_like_title(text: str, min_width: float = 8) -> bool:
+    """A short standalone line such as “全球集成电路需求旺盛” that heads the text below it."""
+    width = display_width(text)
+    return (
+        min_width <= width <= 40
+        and len(_IS_IDEOGRAPH.findall(text)) >= 3
+        and not any(ch in text for ch in "，。；！？,;")
+        and not _LABEL.match(text)
+        and not text.endswith(("：", ":"))
+        and not re.match(r"^[\d（(—\-－“\"•·]", text)
+        and _balanced(text)
+    )
+
+
+def clean_lines(lines: Sequence[SourceLine]) -> CleanText:
+    """Turn extracted lines into cleaned text, paragraphs (with headings) and anchors."""
+    kept = [line for line in drop_page_furniture(lines) if line.text.strip()]
+    normalized = [normalize_line(line.text) for line in kept]
+    width = _typical_width(normalized)
+
+    groups: list[list[tuple[SourceLine, str]]] = []
+    for line, text in zip(kept, normalized, strict=True):
+        if not text:
+            continue
+        if groups and _continues(groups[-1][-1][1], text, width):
+            groups[-1].append((line, text))
+        else:
+            groups.append([(line, text)])
+
+    joined = ["".join(_join_pieces(group)) for group in groups]
+    headings = [_detect_heading(joined, i) for i in range(len(joined))]
+    _demote_empty_headings(headings)
+
+    text_parts: list[str] = []
+    paragraphs: list[Paragraph] = []
+    anchors: list[Anchor] = []
+    offset = 0
+    for group, heading, paragraph_text in zip(groups, headings, joined, strict=True):
+        start = offset
+        for piece, (line, _) in zip(_join_pieces(group), group, strict=True):
+            piece = piece.replace("**", "")
+            anchors.append(Anchor(offset, line.line, line.page))
+            text_parts.append(piece)
+            offset += len(piece)
+        title, rank, inline = heading if heading else (None, None, False)
+        ends_article = bool(_ARTICLE_END.match(paragraph_text))
+        paragraphs.append(Paragraph(start, offset, title, rank, inline, ends_article))
+        text_parts.append("\n")
+        offset += 1
+    text = "".join(text_parts).rstrip("\n")
+    return CleanText(text=text, paragraphs=paragraphs, anchors=anchors)
+
+
+def _join_pieces(group: Sequence[tuple[SourceLine, str]]) -> list[str]:
+    pieces = [group[0][1]]
+    for _, text in group[1:]:
+        pieces.append(_join(pieces[-1], text) + text)
+    return pieces
+
+
+def _detect_heading(paragraphs: Sequence[str], index: int) -> tuple[str, int, bool] | None:
+    text = paragraphs[index]
+    explicit = classify_heading(text)
+    if explicit:
+        title, rank, inline = explicit
+        return title.replace("**", "").strip(), rank, inline
+    if index > 0 and not _closes_block(paragraphs[index - 1]):
+        return None
+    # Four-character titles (激发动力) need body text after them and must not follow another
+    # title: there a short line is a byline (樊杰, 欧阳宏伟).
+    short_ok = (
+        index + 1 < len(paragraphs)
+        and display_width(paragraphs[index + 1]) >= 20
+        and index > 0
+        and not _looks_like_title(paragraphs[index - 1])
+        and not _heading_marker(paragraphs[index - 1])
+    )
+    if _looks_like_title(text, 4 if short_ok else 8):
+        tiny = [
+            0 <= j < len(paragraphs) and display_width(paragraphs[j]) < 9 and not _heading_marker(paragraphs[j])
+            for j in (index - 1, index + 1)
+        ]
+        if not all(tiny):
+            return text, RANK_TOPIC, False
+    return None
+
+
+def _closes_block(text: str) -> bool:
+    """Whether a title may follow: the text before it ended a sentence, a heading or a byline."""
+    stripped = text.rstrip(" *")
+    return (
+        _ends_sentence(text)
+        or stripped.endswith(tuple(_CLOSERS))
+        or _heading_marker(text)
+        or display_width(text) < 9
+        or _looks_like_title(text)
+    )
+
+
+def _demote_empty_headings(headings: list[tuple[str, int, bool] | None]) -> None:
+    """Headings without text of their own become body text of their parent.
+
+    A heading directly followed by a sibling or higher heading is empty (a table of contents
+    line, a one-line list item); the last line of such a run (two or more) is demoted too, because the text
+    after it is the start of the body, not its section.
+    """
+    ranks = [h[1] if h is not None and not h[2] else None for h in headings]
+    empty = [
+        rank is not None
+        and (i + 1 == len(headings) or (headings[i + 1] is not None and headings[i + 1][1] <= rank))
+        for i, rank in enumerate(ranks)
+    ]
+    for i in range(len(headings)):
+        closes_list = (
+            i > 1 and ranks[i] is not None and all(empty[j] and ranks[j] == ranks[i] for j in (i - 1, i - 2))
+        )
+        if empty[i] or closes_list:
+            headings[i] = None

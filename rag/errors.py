@@ -1,0 +1,55 @@
+"""Domain errors: each carries a stable ``code`` and a Chinese message for the user."""
+
+from __future__ import annotations
+
+
+class RagError(Exception):
+    """Base class of every error the user should see as one clear line."""
+
+    code = "rag_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ConfigError(RagError):
+    code = "config_error"
+
+
+class UnknownBackendError(ConfigError):
+    code = "unknown_backend"
+
+
+class MissingExtraError(ConfigError):
+    code = "missing_extra"
+
+
+class DocumentError(RagError):
+    """A file that cannot be ingested (corrupt, scanned, empty, unsupported)."""
+
+    code = "document_error"
+
+
+class IndexMissingError(RagError):
+    code = "index_missing"
+
+
+class IndexCorruptError(RagError):
+    code = "index_corrupt"
+
+
+class EmbedderMismatchError(RagError):
+    code = "embedder_mismatch"
+
+
+class IndexLockedError(RagError):
+    code = "index_locked"
+
+
+class BadInputError(RagError):
+    code = "bad_input"
+
+
+class EvalSetError(BadInputError):
+    code = "eval_set_error"

@@ -1,0 +1,182 @@
+"""Data shapes shared by ingestion, the index, retrieval and answering."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+HEADING_SEPARATOR = " › "
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """Where a run of cleaned text starts in the source: character offset → line and page."""
+
+    offset: int
+    line: int
+    page: int | None
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """One cleaned paragraph; ``heading`` is set when the paragraph opens a section."""
+
+    start: int
+    end: int
+    heading: str | None = None
+    rank: int | None = None
+    inline: bool = False  # heading that is also body text (一是……。 / （一）……。)
+    ends_article: bool = False  # a source line such as “（来源：人民网）” closes the article
+
+
+@dataclass
+class Document:
+    """A cleaned briefing: its text, paragraphs and the map back to source lines/pages."""
+
+    doc_id: str
+    title: str
+    path: str
+    kind: str
+    content_hash: str
+    text: str
+    paragraphs: list[Paragraph]
+    anchors: list[Anchor]
+    meta: dict[str, str] = field(default_factory=dict)
+
+    def locate(self, offset: int) -> Anchor:
+        """The anchor covering ``offset`` (the last one starting at or before it)."""
+        lo, hi = 0, len(self.anchors) - 1
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if self.anchors[mid].offset <= offset:
+                lo = mid
+            else:
+                hi = mid - 1
+        return self.anchors[lo]
+
+    def record(self) -> dict[str, Any]:
+        """JSON-ready form, as stored in the index."""
+        data = asdict(self)
+        data["paragraphs"] = [
+            [p.start, p.end, p.heading, p.rank, p.inline, p.ends_article] for p in self.paragraphs
+        ]
+        data["anchors"] = [[a.offset, a.line, a.page] for a in self.anchors]
+        return data
+
+    @classmethod
+    def from_record(cls, data: dict[str, Any]) -> Document:
+        data = dict(data)
+        data["paragraphs"] = [Paragraph(*p) for p in data["paragraphs"]]
+        data["anchors"] = [Anchor(*a) for a in data["anchors"]]
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A retrievable passage: a contiguous slice of a document's cleaned text."""
+
+    chunk_id: str
+    doc_id: str
+    title: str
+    section: tuple[str, ...]
+    text: str
+    char_start: int
+    char_end: int
+    line_start: int
+    line_end: int
+    page_start: int | None = None
+    page_end: int | None = None
+
+    @property
+    def heading_path(self) -> str:
+        """Briefing title › section › subsection."""
+        return HEADING_SEPARATOR.join((self.title, *self.section))
+
+    @property
+    def section_path(self) -> str:
+        """Section › subsection below the briefing title ("" at the top of a briefing)."""
+        return HEADING_SEPARATOR.join(self.section)
+
+    @property
+    def location(self) -> str:
+        """Page span for PDFs, line span for text files, in Chinese: 第3页 / 第3–4页 / 第12–20行."""
+        if self.page_start is not None:
+            if self.page_end is None or self.page_end == self.page_start:
+                return f"第{self.page_start}页"
+            return f"第{self.page_start}–{self.page_end}页"
+        if self.line_end == self.line_start:
+            return f"第{self.line_start}行"
+        return f"第{self.line_start}–{self.line_end}行"
+
+    @property
+    def embed_text(self) -> str:
+        """What the embedder sees: the heading path, then the passage."""
+        return f"{self.heading_path}\n{self.text}"
+
+    def record(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["section"] = list(self.section)
+        return data
+
+    @classmethod
+    def from_record(cls, data: dict[str, Any]) -> Chunk:
+        data = dict(data)
+        data["section"] = tuple(data["section"])
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk. ``score`` is in [0, 1], higher is more relevant (see retrieve.py)."""
+
+    chunk: Chunk
+    score: float
+    rank: int
+    dense: float
+    keyword: float
+
+    def record(self) -> dict[str, Any]:
+        c = self.chunk
+        return {
+            "rank": self.rank,
+            "chunk_id": c.chunk_id,
+            "doc": c.doc_id,
+            "title": c.title,
+            "section": c.section_path,
+            "page": c.location,
+            "text": c.text,
+            "score": round(self.score, 4),
+        }
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered source: ``n`` is the passage number used by the ``[n]`` markers."""
+
+    n: int
+    chunk: Chunk
+
+    def record(self) -> dict[str, Any]:
+        c = self.chunk
+        return {
+            "n": self.n,
+            "chunk_id": c.chunk_id,
+            "doc": c.doc_id,
+            "title": c.title,
+            "section": c.section_path,
+            "page": c.location,
+            "text": c.text,
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A cited answer, or a refusal (then ``citations`` is empty and ``refusal_reason`` set)."""
+
+    question: str
+    text: str
+    citations: tuple[Citation, ...]
+    passages: tuple[Hit, ...]
+    refused: bool
+    refusal_reason: str | None = None
+    confidence: float = 0.0
