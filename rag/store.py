@@ -1,0 +1,195 @@
+"""The index directory: FAISS vectors, row-aligned chunk records, BM25 and a manifest.
+
+Layout (``index/<name>`` is a symlink to the current version directory)::
+
+    index/<name> -> <name>@<stamp>/
+        manifest.json     format, embedder spec, dim, chunker version, documents and hashes
+        vectors.faiss     IndexFlatIP over L2-normalised vectors (inner product = cosine)
+        chunks.jsonl      one chunk record per FAISS row, with its BM25 tokens
+        documents.jsonl   cleaned text and source anchors of every document
+        bm25/             bm25s index over the same rows
+
+A new version is written completely beside the current one and swapped in by replacing the
+symlink (an atomic rename), so a crash or kill -9 during a write leaves the previous index
+loadable. Writers hold an exclusive lock on ``index/<name>.lock``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import bm25s
+import faiss
+import numpy as np
+
+from rag.errors import EmbedderMismatchError, IndexCorruptError, IndexLockedError, IndexMissingError
+from rag.types import Chunk, Document
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+
+
+@dataclass
+class Index:
+    """A loaded index: everything retrieval and answering need, row-aligned."""
+
+    path: Path
+    manifest: dict[str, Any]
+    chunks: list[Chunk]
+    tokens: list[list[str]]
+    vectors: faiss.Index
+    bm25: bm25s.BM25 | None
+    documents: dict[str, Document]
+
+    @property
+    def embedder(self) -> str:
+        return str(self.manifest["embedder"])
+
+    def all_vectors(self) -> np.ndarray:
+        n = self.vectors.ntotal
+        if n == 0:
+            return np.zeros((0, self.vectors.d), dtype=np.float32)
+        return np.asarray(self.vectors.reconstruct_n(0, n), dtype=np.float32)
+
+    def doc_rows(self, doc_id: str) -> list[int]:
+        return [row for row, chunk in enumerate(self.chunks) if chunk.doc_id == doc_id]
+
+
+def index_exists(path: Path) -> bool:
+    return (path / MANIFEST).is_file()
+
+
+def load_index(path: Path, embedder_spec: str | None = None) -> Index:
+    """Load the index at ``path``; refuse one built by another embedder than ``embedder_spec``."""
+    if not index_exists(path):
+        raise IndexMissingError(f"索引不存在：{path}。请先运行 rag index")
+    try:
+        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as e:
+        raise IndexCorruptError(f"索引清单损坏：{path / MANIFEST}（{e}），请运行 rag index --rebuild") from e
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexCorruptError(f"索引格式版本不符（{manifest.get('format_version')}），请运行 rag index --rebuild")
+    if embedder_spec is not None and manifest.get("embedder") != embedder_spec:
+        raise EmbedderMismatchError(
+            f"索引由嵌入模型 {manifest.get('embedder')!r} 构建，当前配置为 {embedder_spec!r}。"
+            "请改回原模型，或运行 rag index --rebuild 用当前模型重建索引"
+        )
+    try:
+        vectors = faiss.read_index(str(path / "vectors.faiss"))
+        records = [json.loads(line) for line in (path / "chunks.jsonl").read_text(encoding="utf-8").splitlines()]
+        documents = [
+            Document.from_record(json.loads(line))
+            for line in (path / "documents.jsonl").read_text(encoding="utf-8").splitlines()
+        ]
+        bm25 = bm25s.BM25.load(str(path / "bm25")) if records else None
+    except (OSError, RuntimeError, ValueError, KeyError, TypeError) as e:
+        raise IndexCorruptError(f"索引文件损坏：{path}（{e}），请运行 rag index --rebuild") from e
+    tokens = [record.pop("tokens") for record in records]
+    chunks = [Chunk.from_record(record) for record in records]
+    if vectors.ntotal != len(chunks) or manifest.get("chunks") != len(chunks):
+        raise IndexCorruptError(
+            f"索引不一致：{vectors.ntotal} 个向量、{len(chunks)} 条分块记录，请运行 rag index --rebuild"
+        )
+    return Index(path, manifest, chunks, tokens, vectors, bm25, {d.doc_id: d for d in documents})
+
+
+def write_index(
+    path: Path,
+    *,
+    chunks: Sequence[Chunk],
+    tokens: Sequence[list[str]],
+    vectors: np.ndarray,
+    documents: Sequence[Document],
+    embedder_spec: str,
+    chunker_version: str,
+) -> Path:
+    """Write a complete new version beside ``path`` and atomically point ``path`` at it."""
+    if len(chunks) != len(tokens) or len(chunks) != vectors.shape[0]:
+        raise ValueError("chunks, tokens and vectors must be row-aligned")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    version = path.parent / f"{path.name}@{stamp}-{os.getpid()}"
+    version.mkdir()
+
+    flat = faiss.IndexFlatIP(int(vectors.shape[1]))
+    if len(chunks):
+        flat.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    faiss.write_index(flat, str(version / "vectors.faiss"))
+    with (version / "chunks.jsonl").open("w", encoding="utf-8") as f:
+        for chunk, chunk_tokens in zip(chunks, tokens, strict=True):
+            f.write(json.dumps({**chunk.record(), "tokens": chunk_tokens}, ensure_ascii=False) + "\n")
+    with (version / "documents.jsonl").open("w", encoding="utf-8") as f:
+        for doc in documents:
+            f.write(json.dumps(doc.record(), ensure_ascii=False) + "\n")
+    if chunks:
+        bm25 = bm25s.BM25()
+        bm25.index(list(tokens), show_progress=False)
+        bm25.save(str(version / "bm25"), show_progress=False)
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "embedder": embedder_spec,
+        "dim": int(vectors.shape[1]),
+        "normalized": True,
+        "metric": "inner_product",
+        "chunker_version": chunker_version,
+        "chunks": len(chunks),
+        "documents": {doc.doc_id: {"hash": doc.content_hash, "title": doc.title} for doc in documents},
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    # The manifest is written last: a version without one is incomplete and never loaded.
+    _write_json_durably(version / MANIFEST, manifest)
+    _swap_symlink(path, version)
+    _remove_old_versions(path, keep=version)
+    return version
+
+
+def _write_json_durably(path: Path, data: dict[str, Any]) -> None:
+    with path.open("w", encoding="utf-8") as f:
+        json.dump(data, f, ensure_ascii=False, indent=2)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _swap_symlink(path: Path, target: Path) -> None:
+    if path.exists() and not path.is_symlink():
+        # An index directory from elsewhere: keep it aside rather than delete it.
+        path.rename(path.with_name(f"{path.name}.legacy-{int(time.time())}"))
+    link = path.with_name(f".{path.name}.link-{os.getpid()}")
+    if link.is_symlink():
+        link.unlink()
+    link.symlink_to(target.name)
+    os.replace(link, path)
+
+
+def _remove_old_versions(path: Path, keep: Path) -> None:
+    for old in path.parent.glob(f"{path.name}@*"):
+        if old != keep and old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
+
+
+@contextmanager
+def write_lock(path: Path) -> Iterator[None]:
+    """Serialise writers of one index; a second writer gets a clear error instead of waiting."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with (path.parent / f"{path.name}.lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as e:
+            raise IndexLockedError(f"另一个进程正在写入索引 {path.name}，请等它完成后再试") from e
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

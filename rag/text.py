@@ -1,0 +1,49 @@
+"""Text normalisation shared by the keyword index, retrieval, answering and evaluation."""
+
+from __future__ import annotations
+
+import logging
+import re
+from functools import lru_cache
+
+import jieba
+
+jieba.setLogLevel(logging.WARNING)
+
+_QUOTES = "“”‘’\"'‚‛「」『』"
+_STRIP_FOR_MATCH = re.compile(f"[\\s\u3000{re.escape(_QUOTES)}]+")
+_WORD = re.compile(r"[\w\u3400-\u9fff%％.]+")
+# Function words that carry no topic; questions are full of them.
+STOPWORDS = frozenset(
+    "的 了 和 与 及 或 在 是 为 对 于 把 被 将 从 向 也 都 而 并 等 中 上 下 这 那 其 之 以 由 有 就 个 "
+    "吗 呢 吧 啊 么 什么 哪些 哪个 哪 怎么 怎样 如何 多少 多大 几 谁 何 是否 为什么 分别 主要 方面 "
+    "哪里 有没有 是不是 有何 通过 关于 进行 一个 一些 可以 我们 他们 它们 提出 采取 做法 "
+    "what which who how is are the of in on for to a an and or by with does did do was were".split()
+)
+
+
+@lru_cache(maxsize=1)
+def _t2s() -> object:
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    """Traditional → Simplified Chinese (a no-op on Simplified text)."""
+    return str(_t2s().convert(text))  # type: ignore[attr-defined]
+
+
+def normalize_for_match(text: str) -> str:
+    """Eval normalisation: drop all whitespace and quote marks (see shared/eval/README.md)."""
+    return _STRIP_FOR_MATCH.sub("", text)
+
+
+def tokenize(text: str) -> list[str]:
+    """Keyword tokens: jieba search-mode words, lower-cased, without punctuation and stopwords."""
+    tokens = []
+    for token in jieba.cut_for_search(text.lower()):
+        token = token.strip()
+        if token and _WORD.fullmatch(token) and token not in STOPWORDS:
+            tokens.append(token)
+    return tokens
