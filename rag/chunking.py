@@ -20,7 +20,7 @@ from rag.cleaning import RANK_TOPIC
 from rag.config import ChunkingSettings
 from rag.types import Chunk, Document
 
-CHUNKER_VERSION = "section-v1"
+CHUNKER_VERSION = "section-v2"
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?;])")
 _SOFT_BREAK = re.compile(r"(?<=[，、,：:])")
 
@@ -37,6 +37,10 @@ def section_blocks(doc: Document) -> list[_Piece]:
     stack: list[tuple[int, str]] = []
     blocks: list[_Piece] = []
     for para in doc.paragraphs:
+        if para.heading is None and para.rank is not None:
+            # A demoted heading (contents line, one-line list item) closes its open siblings.
+            while stack and stack[-1][0] >= para.rank:
+                stack.pop()
         if para.heading is not None and para.rank is not None:
             while stack and stack[-1][0] >= para.rank:
                 stack.pop()

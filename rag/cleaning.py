@@ -18,7 +18,11 @@ from rag.types import Anchor, Paragraph
 
 _IDEOGRAPH = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_PUNCT = "，。！？；：、“”‘’（）《》〈〉【】〔〕「」『』…—·￥％"
-_TRANSLATE = str.maketrans({"‚": "“", "‛": "”", "\u3000": " ", "\xa0": " ", "\t": " ", "\u200b": ""})
+# Symbol-font bullets from the PDFs land in the private use area: U+F075 is the title bullet
+# (shown as ◆), U+F0D8 the sub-title arrow (➢).
+_TRANSLATE = str.maketrans(
+    {"‚": "“", "‛": "”", "\u3000": " ", "\xa0": " ", "\t": " ", "\u200b": "", "\uf075": "◆", "\uf0d8": "➢"}
+)
 _TERMINAL = set("。！？；：…!?;:")
 _CLOSERS = "”’）)》」』】〕*"
 _INNER_PUNCT = set("，。；")
@@ -28,6 +32,9 @@ _IS_IDEOGRAPH = re.compile(f"[{_IDEOGRAPH}]")
 _IS_CJK_PUNCT = re.compile(f"[{_CJK_PUNCT}]")
 _SPACES = re.compile(r" +")
 _PAGE_NUMBER = re.compile(r"^[-—–\s]*(第\s*)?\d{1,4}(\s*页)?(\s*/\s*\d{1,4})?[-—–\s]*$")
+_WORD_TAIL = re.compile(r"^[^\s，。；！？、]{1,3}[，。；！？、]")
+# A byline “（段宝岩，……教授）”, or a subtitle/headline ending in a bracket “——……（三）”.
+_BRACKETED_END = re.compile(r"^(?:[（(]|——|[◆◇■●➢➤▶►]).*[）)]$")
 _LABEL = re.compile(f"^[{_IDEOGRAPH}]{{2,6}}[：:]")
 # “（来源：人民网）” “（供稿：科技部火炬中心）” “(本文系……)” end a reprinted article.
 _ARTICLE_END = re.compile(r"^[（(](来源|供稿|本文系|作者系|稿件来源|摘自|转自|资料来源)")
@@ -35,17 +42,19 @@ _ARTICLE_END = re.compile(r"^[（(](来源|供稿|本文系|作者系|稿件来�
 # Heading families, with their rank in the heading tree (lower = closer to the root).
 _MARKDOWN = re.compile(r"^(#{1,6})\s+(.+)$")
 _BRACKET = re.compile(r"^【([^】]{1,12})】\s*(.*)$")
-_DIAMOND = re.compile(r"^[◆◇■●▶►]\s*(.+)$")
+_DIAMOND = re.compile(r"^[◆◇■●]\s*(.+)$")
+_ARROW = re.compile(r"^[➢➤▶►]\s*(.+)$")
 _BOLD = re.compile(r"^\*\*([^*]+)\*\*$")
 _NUMBERED = (
-    (re.compile(r"^[一二三四五六七八九十]{1,3}、"), 5),
-    (re.compile(r"^[（(][一二三四五六七八九十]{1,3}[）)]"), 6),
-    (re.compile(r"^\d{1,2}[.．、](?!\d)"), 7),
-    (re.compile(r"^[（(]\d{1,2}[）)]"), 8),
-    (re.compile(r"^[一二三四五六七八九十]{1,3}是"), 9),
+    (re.compile(r"^[一二三四五六七八九十]{1,3}、"), 6),
+    (re.compile(r"^[（(][一二三四五六七八九十]{1,3}[）)]"), 7),
+    (re.compile(r"^\d{1,2}[.．、](?!\d)"), 8),
+    (re.compile(r"^[（(]\d{1,2}[）)]"), 9),
+    (re.compile(r"^[一二三四五六七八九十]{1,3}是"), 10),
 )
 RANK_BRACKET = 3
 RANK_TOPIC = 4  # ◆ headlines, **bold** lines and short title lines
+RANK_SUBTOPIC = 5  # ➢ titles nested under a ◆ title
 _MAX_PURE_HEADING = 60
 _MAX_INLINE_TITLE = 40
 
@@ -121,8 +130,8 @@ def drop_page_furniture(lines: Sequence[SourceLine]) -> list[SourceLine]:
     }
     kept: list[SourceLine] = []
     for page in pages:
-        filled = [i for i, line in enumerate(page) if line.text.strip()]
-        edge = set(filled[:2] + filled[-2:])
+        filled_rows = [i for i, line in enumerate(page) if line.text.strip()]
+        edge = set(filled_rows[:2] + filled_rows[-2:])
         for i, line in enumerate(page):
             stripped = line.text.strip()
             if not stripped:
@@ -153,6 +162,7 @@ def _heading_marker(text: str) -> bool:
         _MARKDOWN.match(text)
         or _BRACKET.match(text)
         or _DIAMOND.match(text)
+        or _ARROW.match(text)
         or _BOLD.match(text)
         or any(pattern.match(text) for pattern, _ in _NUMBERED)
     )
@@ -167,8 +177,10 @@ def _continues(prev: str, nxt: str, width: float) -> bool:
     """Whether line ``nxt`` is the hard-wrapped continuation of line ``prev``."""
     if _heading_marker(nxt) or _LABEL.match(nxt) or _MARKDOWN.match(prev) or _BOLD.match(prev):
         return False
-    if _ends_sentence(prev):
-        return False
+    if display_width(prev) >= 8 and _IS_IDEOGRAPH.match(prev[-1]) and _WORD_TAIL.match(nxt):
+        return True  # “……博士生双创活” + “动。……”: a word cut by the wrap
+    if _ends_sentence(prev) or (_BRACKETED_END.match(prev) and _balanced(prev)):
+        return False  # a sentence, or a byline such as “（段宝岩，……教授）”
     if display_width(prev) >= 0.8 * width:
         return True
     # A short line goes on only when it reads like running text; titles carry no ，。；.
@@ -205,7 +217,10 @@ def _strip_final_stop(text: str) -> str:
 def classify_heading(text: str) -> tuple[str, int, bool] | None:
     """(title, rank, inline) when the paragraph opens a section by an explicit marker."""
     if match := _MARKDOWN.match(text):
-        return match.group(2).strip(" #*"), min(len(match.group(1)) - 1, 3), False
+        title = match.group(2).strip(" #*")
+        # “## 二、…” after “#### 一、…”: the numbering is more reliable than the # count.
+        numbered = next((rank for pattern, rank in _NUMBERED if pattern.match(title)), None)
+        return title, numbered or min(len(match.group(1)) - 1, 3), False
     if match := _BOLD.match(text):
         return match.group(1).strip(), RANK_TOPIC, False
     if match := _BRACKET.match(text):
@@ -215,11 +230,12 @@ def classify_heading(text: str) -> tuple[str, int, bool] | None:
         if len(rest) <= 30 and "。" not in rest:
             return f"{label} {rest}", RANK_BRACKET, False
         return label, RANK_BRACKET, True
-    if match := _DIAMOND.match(text):
-        body = match.group(1).strip()
-        if len(body) <= _MAX_PURE_HEADING and not re.search(r"[。！？]", body[:-1]):
-            return _strip_final_stop(body), RANK_TOPIC, False
-        return _first_clause(body), RANK_TOPIC, True
+    for pattern, rank in ((_DIAMOND, RANK_TOPIC), (_ARROW, RANK_SUBTOPIC)):
+        if match := pattern.match(text):
+            body = match.group(1).strip()
+            if len(body) <= _MAX_PURE_HEADING and not re.search(r"[。！？]", body[:-1]):
+                return _strip_final_stop(body), rank, False
+            return _first_clause(body), rank, True
     for pattern, rank in _NUMBERED:
         if pattern.match(text):
             if len(text) <= _MAX_PURE_HEADING and not re.search(r"[。！？；]", text[:-1]):
@@ -247,19 +263,22 @@ def clean_lines(lines: Sequence[SourceLine]) -> CleanText:
     kept = [line for line in drop_page_furniture(lines) if line.text.strip()]
     normalized = [normalize_line(line.text) for line in kept]
     width = _typical_width(normalized)
+    marks_end = _trailing_space_marks_paragraph_end(kept, normalized)
 
     groups: list[list[tuple[SourceLine, str]]] = []
     for line, text in zip(kept, normalized, strict=True):
         if not text:
             continue
-        if groups and _continues(groups[-1][-1][1], text, width):
+        if groups and _continues(groups[-1][-1][1], text, width) and not (
+            marks_end and _has_trailing_space(groups[-1][-1][0]) and _closed(groups[-1])
+        ):
             groups[-1].append((line, text))
         else:
             groups.append([(line, text)])
 
     joined = ["".join(_join_pieces(group)) for group in groups]
     headings = [_detect_heading(joined, i) for i in range(len(joined))]
-    _demote_empty_headings(headings)
+    demoted_ranks = _demote_empty_headings(headings)
 
     text_parts: list[str] = []
     paragraphs: list[Paragraph] = []
@@ -272,13 +291,33 @@ def clean_lines(lines: Sequence[SourceLine]) -> CleanText:
             anchors.append(Anchor(offset, line.line, line.page))
             text_parts.append(piece)
             offset += len(piece)
-        title, rank, inline = heading if heading else (None, None, False)
+        title, rank, inline = heading if heading else (None, demoted_ranks[len(paragraphs)], False)
         ends_article = bool(_ARTICLE_END.match(paragraph_text))
         paragraphs.append(Paragraph(start, offset, title, rank, inline, ends_article))
         text_parts.append("\n")
         offset += 1
     text = "".join(text_parts).rstrip("\n")
     return CleanText(text=text, paragraphs=paragraphs, anchors=anchors)
+
+
+def _closed(group: Sequence[tuple[SourceLine, str]]) -> bool:
+    """No 《 or （ left open: a title wrapped inside 《…》 goes on despite a trailing space."""
+    text = "".join(t for _, t in group)
+    return text.count("《") <= text.count("》") and text.count("（") <= text.count("）")
+
+
+def _has_trailing_space(line: SourceLine) -> bool:
+    return line.text != line.text.rstrip()
+
+
+def _trailing_space_marks_paragraph_end(lines: Sequence[SourceLine], normalized: Sequence[str]) -> bool:
+    """Whether this extraction ends paragraphs with a trailing space (most sentence ends carry
+    one, while wrapped lines do not); then a trailing space ends a paragraph even when the
+    line is as wide as a wrapped one, which separates long titles from their body."""
+    sentence_ends = [line for line, text in zip(lines, normalized, strict=True) if text and _ends_sentence(text)]
+    if len(sentence_ends) < 10:
+        return False
+    return sum(map(_has_trailing_space, sentence_ends)) >= 0.5 * len(sentence_ends)
 
 
 def _join_pieces(group: Sequence[tuple[SourceLine, str]]) -> list[str]:
@@ -300,7 +339,7 @@ def _detect_heading(paragraphs: Sequence[str], index: int) -> tuple[str, int, bo
     # title: there a short line is a byline (樊杰, 欧阳宏伟).
     short_ok = (
         index + 1 < len(paragraphs)
-        and display_width(paragraphs[index + 1]) >= 20
+        and "。" in paragraphs[index + 1]
         and index > 0
         and not _looks_like_title(paragraphs[index - 1])
         and not _heading_marker(paragraphs[index - 1])
@@ -327,22 +366,27 @@ def _closes_block(text: str) -> bool:
     )
 
 
-def _demote_empty_headings(headings: list[tuple[str, int, bool] | None]) -> None:
+def _demote_empty_headings(headings: list[tuple[str, int, bool] | None]) -> list[int | None]:
     """Headings without text of their own become body text of their parent.
 
     A heading directly followed by a sibling or higher heading is empty (a table of contents
-    line, a one-line list item); the last line of such a run (two or more) is demoted too, because the text
-    after it is the start of the body, not its section.
+    line, a one-line list item); the last line of such a run (two or more) is demoted too,
+    because the text after it is the start of the body, not its section. Returns, per
+    paragraph, the rank of the heading it was demoted from: such a paragraph still closes the
+    open sections of its rank, so it lands in its parent rather than under a sibling.
     """
     ranks = [h[1] if h is not None and not h[2] else None for h in headings]
+    next_ranks = [h[1] if h is not None else None for h in headings[1:]] + [-1]
     empty = [
-        rank is not None
-        and (i + 1 == len(headings) or (headings[i + 1] is not None and headings[i + 1][1] <= rank))
-        for i, rank in enumerate(ranks)
+        rank is not None and next_rank is not None and next_rank <= rank
+        for rank, next_rank in zip(ranks, next_ranks, strict=True)
     ]
+    demoted: list[int | None] = [None] * len(headings)
     for i in range(len(headings)):
         closes_list = (
             i > 1 and ranks[i] is not None and all(empty[j] and ranks[j] == ranks[i] for j in (i - 1, i - 2))
         )
         if empty[i] or closes_list:
             headings[i] = None
+            demoted[i] = ranks[i]
+    return demoted

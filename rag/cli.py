@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -18,19 +18,34 @@ from rich.logging import RichHandler
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from typer.core import TyperGroup
 
 from rag.config import Settings, load_settings
 from rag.errors import RagError
 from rag.indexing import IndexReport
 
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class _Commands(TyperGroup):
+    """Turns a ``RagError`` from any command into one Chinese line on stderr and exit code 1."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except RagError as e:
+            err.print(f"[red]错误：[/]{escape(e.message)}")
+            raise SystemExit(1) from None
+
+
 app = typer.Typer(
+    cls=_Commands,
     help="briefing-rag：离线的中文政策简报检索问答，答案逐句标注出处。",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
 
 _STAGES = {"parse": "解析简报", "embed": "生成向量"}
 
@@ -58,18 +73,24 @@ def _settings(ctx: typer.Context) -> Settings:
 
 @contextmanager
 def _progress() -> Iterator[Callable[[str, int, int], None]]:
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err, transient=False,
-    ) as bar:
-        tasks: dict[str, Any] = {}
+    """A progress bar on stderr, shown from the first update on (nothing printed otherwise)."""
+    bar = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
+    )
+    tasks: dict[str, Any] = {}
 
-        def update(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(_STAGES.get(stage, stage), total=total)
-            bar.update(tasks[stage], completed=done, total=total)
+    def update(stage: str, done: int, total: int) -> None:
+        if not tasks:
+            bar.start()
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(_STAGES.get(stage, stage), total=total)
+        bar.update(tasks[stage], completed=done, total=total)
 
+    try:
         yield update
+    finally:
+        if tasks:
+            bar.stop()
 
 
 def _print_report(report: IndexReport) -> None:
@@ -297,16 +318,9 @@ def _git_commit(home: Path) -> str:
     return result.stdout.strip() or "unknown"
 
 
-def _fail(error: RagError) -> NoReturn:
-    err.print(f"[red]错误：[/]{escape(error.message)}")
-    raise SystemExit(1)
-
-
 def main() -> None:
     try:
         app()
-    except RagError as e:
-        _fail(e)
     except KeyboardInterrupt:
         err.print("已中断")
         raise SystemExit(130) from None

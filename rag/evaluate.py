@@ -130,7 +130,9 @@ def score_run(
     missing = [item.id for item in items if item.id not in by_id]
     if missing:
         raise EvalSetError(f"运行结果缺少条目：{', '.join(missing[:5])}")
-    overall, by_type, by_doc = _Tally(), defaultdict(_Tally), defaultdict(_Tally)
+    overall = _Tally()
+    by_type: defaultdict[str, _Tally] = defaultdict(_Tally)
+    by_doc: defaultdict[str, _Tally] = defaultdict(_Tally)
     per_item: list[dict[str, Any]] = []
     for item in items:
         record = by_id[item.id]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -130,7 +131,11 @@ def load_document(path: Path, meta: dict[str, str] | None = None, digest: str | 
 
 
 def _guess_title(text: str, paragraphs: list[Any]) -> str | None:
-    for para in paragraphs[:5]:
-        if para.heading:
+    """A Markdown title, else a short first line (the masthead), else the first heading."""
+    for para in paragraphs:
+        if para.rank == 0:
             return str(para.heading)
-    return None
+    first = text[paragraphs[0].start : paragraphs[0].end] if paragraphs else ""
+    if 2 <= len(first) <= 40 and not re.search(r"[，。；！？,;]", first):
+        return first
+    return next((str(p.heading) for p in paragraphs[:5] if p.heading), None)

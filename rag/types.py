@@ -19,7 +19,12 @@ class Anchor:
 
 @dataclass(frozen=True)
 class Paragraph:
-    """One cleaned paragraph; ``heading`` is set when the paragraph opens a section."""
+    """One cleaned paragraph; ``heading`` is set when the paragraph opens a section.
+
+    ``rank`` is the heading's depth in the tree (lower = closer to the root); a body paragraph
+    that was demoted from an empty heading keeps the rank (``heading`` is None) and closes the
+    open sections of that rank.
+    """
 
     start: int
     end: int

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from rag.answerers import REFUSAL, DoneEvent, TokenEvent, split_sentences
+from rag.config import Settings
+from rag.pipeline import Pipeline
+
+MARKER = re.compile(r"\[(\d+)\]")
+
+
+@pytest.fixture(scope="module")
+def bundled(bundled_index: Settings) -> Pipeline:
+    return Pipeline.from_settings(bundled_index)
+
+
+def test_every_sentence_carries_a_marker_that_resolves_to_its_passage(bundled: Pipeline) -> None:
+    answer = bundled.ask("广东的'卓粤'计划是什么？")
+    assert not answer.refused
+    assert "卓粤" in answer.text
+    sentences = split_sentences(answer.text)
+    assert sentences
+    cited = {c.n: c for c in answer.citations}
+    for sentence in sentences:
+        numbers = [int(n) for n in MARKER.findall(sentence)]
+        assert numbers, f"sentence without citation: {sentence}"
+        for n in numbers:
+            assert n in cited
+            passage = answer.passages[n - 1]
+            assert cited[n].chunk == passage.chunk
+            # The cited passage contains the sentence (extractive: quoted verbatim).
+            assert MARKER.sub("", sentence).rstrip("。！？；") in passage.chunk.text
+    assert set(cited) == {int(n) for n in MARKER.findall(answer.text)}
+
+
+def test_citation_gives_title_section_and_location(bundled: Pipeline) -> None:
+    answer = bundled.ask("兰州高新区与金城资本合作设立了什么基金？规模多大？")
+    assert "4.5亿元" in answer.text
+    citation = answer.citations[0].record()
+    assert citation["title"] == "火炬动态 2022年第6期（总第535期）"
+    assert citation["section"]
+    assert re.fullmatch(r"第\d+(–\d+)?行", citation["page"])
+
+
+@pytest.mark.parametrize("question", ["今天天气怎么样？", "What is the capital of France?", "如何烤面包？"])
+def test_off_topic_questions_are_refused_without_citations(bundled: Pipeline, question: str) -> None:
+    answer = bundled.ask(question)
+    assert answer.refused
+    assert answer.text == REFUSAL
+    assert answer.citations == ()
+    assert answer.refusal_reason
+    assert answer.passages, "the closest passages stay available for a manual look"
+
+
+def test_english_question_gets_a_cited_answer_from_the_right_passages(bundled: Pipeline) -> None:
+    answer = bundled.ask("What fund did Lanzhou High-tech Zone set up with Jincheng Capital?")
+    assert not answer.refused and answer.citations
+    assert any("金城资本" in hit.chunk.text for hit in answer.passages)
+    assert {int(n) for n in MARKER.findall(answer.text)} == {c.n for c in answer.citations}
+
+
+def test_stream_yields_tokens_then_the_same_answer(bundled: Pipeline) -> None:
+    events = list(bundled.stream("广东的'卓粤'计划是什么？"))
+    assert isinstance(events[-1], DoneEvent)
+    tokens = [e.text for e in events if isinstance(e, TokenEvent)]
+    assert "".join(tokens) == events[-1].answer.text
+
+
+def test_no_passages_means_refusal(bundled: Pipeline) -> None:
+    answer = bundled.answerer.answer("广东的'卓粤'计划是什么？", [])
+    assert answer.refused and answer.citations == ()
+
+
+def test_sentences_split_on_chinese_terminators() -> None:
+    assert split_sentences("第一句。第二句！第三句？第四句；尾巴") == ["第一句。", "第二句！", "第三句？", "第四句；", "尾巴"]
+    assert split_sentences("他说：“好。”然后走了。") == ["他说：“好。”", "然后走了。"]

