@@ -141,7 +141,8 @@ class ExtractiveAnswerer:
         if not _CJK.search(query):
             # An English question: its keywords cannot match Chinese text, and cross-lingual
             # cosines run about 0.05 lower, so judge by meaning alone on a shifted scale.
-            return np.clip((s_vecs @ q_vec - 0.65) / 0.25, 0.0, 1.0)
+            cross_lingual: np.ndarray = np.clip((s_vecs @ q_vec - 0.65) / 0.25, 0.0, 1.0)
+            return cross_lingual
         semantic = np.clip((s_vecs @ q_vec - 0.70) / 0.25, 0.0, 1.0)
         keywords = set(tokenize(query))
         total = sum(_weight(t) for t in keywords)

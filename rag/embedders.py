@@ -55,7 +55,8 @@ class BatchedEmbedder(ABC):
         return _normalize(out)
 
     def embed_query(self, text: str) -> np.ndarray:
-        return _normalize(self._embed_batch([text], is_query=True))[0]
+        vector: np.ndarray = _normalize(self._embed_batch([text], is_query=True))[0]
+        return vector
 
 
 def _normalize(vectors: np.ndarray) -> np.ndarray:

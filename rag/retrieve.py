@@ -84,7 +84,8 @@ class Retriever:
         s = self.settings
         if s.fusion == "weighted":
             best = keyword.max() if keyword.max() > 0 else 1.0
-            return s.dense_weight * np.clip(dense, 0.0, 1.0) + (1 - s.dense_weight) * keyword / best
+            weighted: np.ndarray = s.dense_weight * np.clip(dense, 0.0, 1.0) + (1 - s.dense_weight) * keyword / best
+            return weighted
         fused = np.zeros_like(dense)
         for scores in (dense, keyword):
             candidates = [i for i in np.argsort(-scores, kind="stable") if mask[i] and scores[i] > 0]
