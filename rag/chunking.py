@@ -20,7 +20,7 @@ from rag.cleaning import RANK_TOPIC
 from rag.config import ChunkingSettings
 from rag.types import Chunk, Document
 
-CHUNKER_VERSION = "section-v2"
+CHUNKER_VERSION = "section-v3"
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?;])")
 _SOFT_BREAK = re.compile(r"(?<=[，、,：:])")
 

@@ -35,6 +35,7 @@ _PAGE_NUMBER = re.compile(r"^[-—–\s]*(第\s*)?\d{1,4}(\s*页)?(\s*/\s*\d{1,4
 _WORD_TAIL = re.compile(r"^[^\s，。；！？、]{1,3}[，。；！？、]")
 # A byline “（段宝岩，……教授）”, or a subtitle/headline ending in a bracket “——……（三）”.
 _BRACKETED_END = re.compile(r"^(?:[（(]|——|[◆◇■●➢➤▶►]).*[）)]$")
+_SPEAKER = re.compile(f"[{_IDEOGRAPH}]{{2,4}}")
 _LABEL = re.compile(f"^[{_IDEOGRAPH}]{{2,6}}[：:]")
 # “（来源：人民网）” “（供稿：科技部火炬中心）” “(本文系……)” end a reprinted article.
 _ARTICLE_END = re.compile(r"^[（(](来源|供稿|本文系|作者系|稿件来源|摘自|转自|资料来源)")
@@ -279,6 +280,7 @@ def clean_lines(lines: Sequence[SourceLine]) -> CleanText:
     joined = ["".join(_join_pieces(group)) for group in groups]
     headings = [_detect_heading(joined, i) for i in range(len(joined))]
     demoted_ranks = _demote_empty_headings(headings)
+    _credit_speakers(headings, joined)
 
     text_parts: list[str] = []
     paragraphs: list[Paragraph] = []
@@ -352,6 +354,14 @@ def _detect_heading(paragraphs: Sequence[str], index: int) -> tuple[str, int, bo
         if not all(tiny):
             return text, RANK_TOPIC, False
     return None
+
+
+def _credit_speakers(headings: list[tuple[str, int, bool] | None], paragraphs: Sequence[str]) -> None:
+    """A name line right under a title (樊杰, 欧阳宏伟) names the speaker or author: add it
+    to the title, so every passage of that speech carries the name in its heading path."""
+    for i, heading in enumerate(headings[:-1]):
+        if heading is not None and not heading[2] and _SPEAKER.fullmatch(paragraphs[i + 1]):
+            headings[i] = (f"{heading[0]}（{paragraphs[i + 1]}）", heading[1], heading[2])
 
 
 def _closes_block(text: str) -> bool:

@@ -44,7 +44,7 @@ class RetrievalSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     k: int = Field(5, ge=1, le=100, description="返回的段落数")
-    fusion: Literal["rrf", "weighted"] = Field("rrf", description="融合方式：倒数排名融合或加权和")
+    fusion: Literal["weighted", "rrf"] = Field("weighted", description="融合方式：归一化加权和或倒数排名融合")
     rrf_k: int = Field(60, ge=1, description="RRF 常数")
     dense_weight: float = Field(0.5, ge=0.0, le=1.0, description="加权融合中向量检索的权重")
     candidates: int = Field(50, ge=1, description="每一路检索取回的候选数")

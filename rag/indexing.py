@@ -21,7 +21,7 @@ from rag.embedders import Embedder
 from rag.errors import BadInputError, DocumentError
 from rag.ingest import content_hash, list_sources, load_document, load_metadata
 from rag.store import Index, index_exists, load_index, write_index, write_lock
-from rag.text import tokenize
+from rag.text import document_tokens
 from rag.types import Chunk, Document
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ def _build_locked(
                 report.failed[path.name] = e.message
                 continue
             chunks = chunk_document(doc, settings.chunking)
-            entries.append(_Entry(doc, chunks, [tokenize(c.embed_text) for c in chunks], None))
+            entries.append(_Entry(doc, chunks, [document_tokens(c.embed_text) for c in chunks], None))
             (report.updated if old is not None else report.added).append(path.name)
         if progress:
             progress("parse", number, len(sources))

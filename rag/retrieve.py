@@ -1,11 +1,14 @@
 """Hybrid retrieval: dense (FAISS, cosine) and keyword (BM25 over jieba tokens), fused.
 
 Scores: every ``Hit.score`` is in [0, 1], higher is more relevant.
-- ``fusion = "rrf"`` (default): reciprocal-rank fusion, ``Σ 1/(rrf_k + rank)`` over the two
-  rankings, divided by its maximum ``2/(rrf_k + 1)``; 1.0 means ranked first by both.
-- ``fusion = "weighted"``: ``w·cosine + (1−w)·bm25/max_bm25`` (cosine clipped to [0, 1]).
-``Hit.dense`` is the cosine similarity and ``Hit.keyword`` the BM25 score divided by the best
-BM25 score of the query, whatever the fusion.
+- ``fusion = "weighted"`` (default): ``w·dense_rel + (1−w)·keyword_rel`` with ``w = 0.5``.
+  ``keyword_rel`` is the BM25 score divided by the query's best BM25 score; ``dense_rel``
+  rescales the cosine so the query's median chunk is 0 and its best chunk is 1 (clipped),
+  because e5 cosines all crowd into 0.75–0.95 and would otherwise barely move the sum.
+- ``fusion = "rrf"``: reciprocal-rank fusion, ``Σ 1/(rrf_k + rank)`` over the two rankings,
+  divided by its maximum ``2/(rrf_k + 1)``; 1.0 means ranked first by both.
+``Hit.dense`` is the raw cosine similarity and ``Hit.keyword`` is ``keyword_rel``, whatever
+the fusion. The choice is measured in README (“检索融合”).
 
 Questions are converted from Traditional to Simplified Chinese before both sides, so a
 question in either script reaches the same passages; English questions rely on the
@@ -22,7 +25,7 @@ from rag.config import RetrievalSettings
 from rag.embedders import Embedder
 from rag.errors import BadInputError
 from rag.store import Index
-from rag.text import to_simplified, tokenize
+from rag.text import query_tokens, to_simplified
 from rag.types import Hit
 
 
@@ -75,7 +78,7 @@ class Retriever:
         return scores
 
     def _keyword_scores(self, query: str, mask: np.ndarray) -> np.ndarray:
-        tokens = tokenize(query)
+        tokens = query_tokens(query)
         if not tokens or self.index.bm25 is None:
             return np.zeros(len(self.index.chunks), dtype=np.float32)
         return np.asarray(self.index.bm25.get_scores(tokens), dtype=np.float32)
@@ -83,8 +86,10 @@ class Retriever:
     def _fuse(self, dense: np.ndarray, keyword: np.ndarray, mask: np.ndarray) -> np.ndarray:
         s = self.settings
         if s.fusion == "weighted":
-            best = keyword.max() if keyword.max() > 0 else 1.0
-            weighted: np.ndarray = s.dense_weight * np.clip(dense, 0.0, 1.0) + (1 - s.dense_weight) * keyword / best
+            best_keyword = keyword.max() if keyword.max() > 0 else 1.0
+            median, best_dense = float(np.median(dense[mask])), float(dense[mask].max())
+            dense_rel = np.clip((dense - median) / max(best_dense - median, 1e-6), 0.0, 1.0)
+            weighted: np.ndarray = s.dense_weight * dense_rel + (1 - s.dense_weight) * keyword / best_keyword
             return weighted
         fused = np.zeros_like(dense)
         for scores in (dense, keyword):

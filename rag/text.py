@@ -13,6 +13,7 @@ jieba.setLogLevel(logging.WARNING)
 _QUOTES = "“”‘’\"'‚‛「」『』"
 _STRIP_FOR_MATCH = re.compile(f"[\\s\u3000{re.escape(_QUOTES)}]+")
 _WORD = re.compile(r"[\w\u3400-\u9fff%％.]+")
+_CJK_WORD = re.compile(r"[\u3400-\u9fff]+")
 # Function words that carry no topic; questions are full of them.
 STOPWORDS = frozenset(
     "的 了 和 与 及 或 在 是 为 对 于 把 被 将 从 向 也 都 而 并 等 中 上 下 这 那 其 之 以 由 有 就 个 "
@@ -37,6 +38,26 @@ def to_simplified(text: str) -> str:
 def normalize_for_match(text: str) -> str:
     """Eval normalisation: drop all whitespace and quote marks (see shared/eval/README.md)."""
     return _STRIP_FOR_MATCH.sub("", text)
+
+
+def document_tokens(text: str) -> list[str]:
+    """Keyword tokens of a passage, plus the toneless pinyin of its Chinese words, so that an
+    English question naming 长春 or 良渚 (Changchun, Liangzhu) meets the passage on BM25."""
+    tokens = tokenize(text)
+    return tokens + [_pinyin(t) for t in tokens if 2 <= len(t) <= 4 and _CJK_WORD.fullmatch(t)]
+
+
+def query_tokens(text: str) -> list[str]:
+    """Keyword tokens of a question; adjacent capitalised English words are also joined, so
+    “Wang Yifang” meets the pinyin of 王贻芳."""
+    names = re.findall(r"\b[A-Z][a-z]+(?=\s+[A-Z][a-z]+\b)\s+[A-Z][a-z]+", text)
+    return tokenize(text) + [re.sub(r"\s+", "", name).lower() for name in names]
+
+
+def _pinyin(word: str) -> str:
+    from pypinyin import lazy_pinyin
+
+    return "".join(lazy_pinyin(word))
 
 
 def tokenize(text: str) -> list[str]:

@@ -197,21 +197,21 @@ ALL_DOCS = [pytest.param("excerpt", n, id=Path(n).stem) for n in ALL_EXCERPTS] +
         case(
             "zhengxie_fanjie_lv.txt",
             "京津冀世界级城市群，应该以国家科技创新力量为主体",
-            ("因地制宜地打造科技创新区域模式和推进体制机制改革",),
+            ("因地制宜地打造科技创新区域模式和推进体制机制改革（樊杰）",),
         ),
         case(
             "zhengxie_fanjie_lv.txt",
             "我国科研投入近年来呈不断增加趋势",
-            ("提升科技成果转化推进高水平科技自立自强", "一是必须确立科技创新的价值导向"),
+            ("提升科技成果转化推进高水平科技自立自强（吕跃广）", "一是必须确立科技创新的价值导向"),
         ),
         case(
             "zhengxie_fanjie_lv.txt",
             "要建立企业参与科技项目的机制",
-            ("提升科技成果转化推进高水平科技自立自强", "二是必须确立企业创新主体地位"),
+            ("提升科技成果转化推进高水平科技自立自强（吕跃广）", "二是必须确立企业创新主体地位"),
         ),
-        case("zhengxie_ouyang.txt", "良渚实验室作为新型高能级科创平台", ("打造高能级科创平台",)),
+        case("zhengxie_ouyang.txt", "良渚实验室作为新型高能级科创平台", ("打造高能级科创平台（欧阳宏伟）",)),
         case(
-            "zhengxie_ouyang.txt", "在尖端装备领域，仍然存在一些深层次的问题和矛盾", ("构建新型科研创新体系",)
+            "zhengxie_ouyang.txt", "在尖端装备领域，仍然存在一些深层次的问题和矛盾", ("构建新型科研创新体系（李陟）",)
         ),
         case("xixian_pagebreak.txt", "科学无国界，科学家有祖国", ("大力弘扬科学家精神",)),
         case("xixian_pagebreak.txt", "惟创新者胜。现在", ("大力弘扬科学家精神",)),
@@ -438,7 +438,7 @@ def test_tiny_sections_merge_with_a_neighbour_under_the_shared_path() -> None:
     [merged] = [c for c in chunks if "有组织的科研是我们解决重大关键技术" in c.text]
     assert len(merged.text) >= SETTINGS.min_chars
     assert "四是加快构建适应创新发展的人才培养机制" in merged.text
-    assert merged.section == ("提升科技成果转化推进高水平科技自立自强",)
+    assert merged.section == ("提升科技成果转化推进高水平科技自立自强（吕跃广）",)
 
 
 def test_tiny_sections_do_not_merge_across_top_level_sections() -> None:

@@ -1,0 +1,131 @@
+"""Mechanically check an eval set (format: ../shared/eval/README.md) against the briefings.
+
+Usage: python eval/check_set.py eval/sets/briefings-v1.jsonl [--data data]
+
+Every problem is printed as one line "id: what is wrong" and the exit status is 1;
+a clean set prints counts by type and by briefing and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from rag.ingest import load_metadata
+from rag.text import normalize_for_match
+
+TYPES = ("fact", "number", "paraphrase", "keyword", "list", "traditional", "english", "unanswerable")
+FIELDS: dict[str, type | tuple[type, ...]] = {
+    "id": str,
+    "question": str,
+    "answerable": bool,
+    "evidence_any": list,
+    "answer_keywords": list,
+    "source": (str, type(None)),
+    "type": str,
+}
+
+
+def load_sources(data_dir: Path) -> dict[str, str]:
+    """Original file name → normalised text of that briefing in ``data_dir``."""
+    texts: dict[str, str] = {}
+    for name, meta in load_metadata(data_dir).items():
+        path = data_dir / name
+        if "original" in meta and path.is_file():
+            texts[meta["original"]] = normalize_for_match(path.read_text(encoding="utf-8-sig"))
+    return texts
+
+
+def check_item(item: dict[str, Any], texts: dict[str, str]) -> list[str]:
+    """Problems with one parsed item (empty when it is fine)."""
+    item = {"source": None, **item}  # source may be omitted on unanswerable items
+    problems = [f"缺少字段 {k}" for k in FIELDS if k not in item]
+    problems += [
+        f"字段 {k} 类型错误：{type(item[k]).__name__}"
+        for k, t in FIELDS.items()
+        if k in item and not isinstance(item[k], t)
+    ]
+    if problems:
+        return problems
+    if not item["question"].strip():
+        problems.append("question 为空")
+    if item["type"] not in TYPES:
+        problems.append(f"未知 type {item['type']!r}")
+    for key in ("evidence_any", "answer_keywords"):
+        if not all(isinstance(s, str) and s.strip() for s in item[key]):
+            problems.append(f"{key} 须为非空字符串列表")
+            return problems
+    if not item["answerable"]:
+        if item["evidence_any"] or item["answer_keywords"]:
+            problems.append("不可回答的条目不应有 evidence_any / answer_keywords")
+        if item["type"] != "unanswerable":
+            problems.append("answerable=false 的条目 type 应为 unanswerable")
+        return problems
+    if item["type"] == "unanswerable":
+        problems.append("type=unanswerable 的条目 answerable 应为 false")
+    if not item["evidence_any"]:
+        problems.append("可回答的条目至少需要一个证据片段")
+    text = texts.get(item["source"] or "")
+    if text is None:
+        problems.append(f"source {item['source']!r} 不对应 briefings.toml 中任何 original")
+        return problems
+    for span in item["evidence_any"]:
+        if normalize_for_match(span) not in text:
+            problems.append(f"证据片段不在原文中：{span}")
+    for keyword in item["answer_keywords"]:
+        if normalize_for_match(keyword) not in text:
+            problems.append(f"答案关键词不在原文中：{keyword}")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="检查评测集 JSONL 的格式与证据")
+    parser.add_argument("eval_set", type=Path)
+    parser.add_argument("--data", type=Path, default=Path("data"), help="简报目录（含 briefings.toml）")
+    args = parser.parse_args(argv)
+
+    texts = load_sources(args.data)
+    if not texts:
+        print(f"{args.data}: 没有找到带 original 的简报（briefings.toml）")  # noqa: T201
+        return 1
+    problems: list[str] = []
+    seen: set[str] = set()
+    by_type: Counter[str] = Counter()
+    by_source: Counter[str] = Counter()
+    lines = args.eval_set.read_text(encoding="utf-8-sig").splitlines()
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as e:
+            problems.append(f"第 {number} 行: JSON 无效（{e}）")
+            continue
+        if not isinstance(item, dict):
+            problems.append(f"第 {number} 行: 不是 JSON 对象")
+            continue
+        label = str(item.get("id", f"第 {number} 行"))
+        if label in seen:
+            problems.append(f"{label}: id 重复")
+        seen.add(label)
+        problems += [f"{label}: {p}" for p in check_item(item, texts)]
+        by_type[str(item.get("type"))] += 1
+        by_source[str(item.get("source") or "（无来源）")] += 1
+
+    for problem in problems:
+        print(problem)  # noqa: T201
+    if problems:
+        print(f"共 {len(problems)} 个问题", file=sys.stderr)  # noqa: T201
+        return 1
+    print(f"{args.eval_set}: {sum(by_type.values())} 条，全部通过")  # noqa: T201
+    print("按类型: " + "，".join(f"{t} {n}" for t, n in sorted(by_type.items())))  # noqa: T201
+    print("按简报: " + "，".join(f"{s} {n}" for s, n in sorted(by_source.items())))  # noqa: T201
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
