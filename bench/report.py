@@ -259,32 +259,9 @@ def _quality_section(r: dict[str, Any]) -> list[str]:
     ]
     types = quality["ours"]["by_type"]
     names = sorted(types, key=lambda t: (_TYPE_ORDER.index(t) if t in _TYPE_ORDER else len(_TYPE_ORDER), t))
-    rows = [
-        (
-            name,
-            types[name]["items"],
-            *(
-                f"{_f(quality[c]['by_type'][name]['recall@5'], 2)} / {_f(quality[c]['by_type'][name]['mrr@10'], 2)}"
-                for c in CONFIGS
-            ),
-        )
-        for name in names
-    ]
-    lines += _table(["Type", "n", *CONFIGS], rows)
+    lines += _table(["Type", "n", *CONFIGS], _breakdown_rows(quality, "by_type", names))
     lines += ["", "### By briefing (recall@5 / MRR@10)", ""]
-    docs = quality["ours"]["by_doc"]
-    rows = [
-        (
-            name,
-            docs[name]["items"],
-            *(
-                f"{_f(quality[c]['by_doc'][name]['recall@5'], 2)} / {_f(quality[c]['by_doc'][name]['mrr@10'], 2)}"
-                for c in CONFIGS
-            ),
-        )
-        for name in docs
-    ]
-    lines += _table(["Briefing", "n", *CONFIGS], rows)
+    lines += _table(["Briefing", "n", *CONFIGS], _breakdown_rows(quality, "by_doc", list(quality["ours"]["by_doc"])))
     answers = r["answers"]
     lines += [
         "",
@@ -302,3 +279,15 @@ def _quality_section(r: dict[str, Any]) -> list[str]:
         ),
     ]
     return lines
+
+
+def _breakdown_rows(quality: dict[str, Any], key: str, names: list[str]) -> list[tuple[Any, ...]]:
+    """One row per type or briefing: item count, then "recall@5 / MRR@10" per configuration."""
+    return [
+        (
+            name,
+            quality["ours"][key][name]["items"],
+            *(f"{_f(quality[c][key][name]['recall@5'], 2)} / {_f(quality[c][key][name]['mrr@10'], 2)}" for c in CONFIGS),
+        )
+        for name in names
+    ]

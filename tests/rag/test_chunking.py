@@ -24,20 +24,20 @@ import pytest
 from rag.chunking import chunk_document
 from rag.cleaning import SourceLine, clean_lines
 from rag.config import ChunkingSettings
-from rag.ingest import list_sources, load_document, load_metadata
 from rag.types import HEADING_SEPARATOR, Chunk, Document
+from tests.fixtures.briefings import (
+    ALL_EXCERPTS,
+    BRIEFINGS,
+    BULLET_GLYPH,
+    EXCERPTS,
+    PRIVATE_USE,
+    briefing,
+    excerpt,
+    visible,
+)
 
-REPO = Path(__file__).resolve().parents[2]
-EXCERPTS = REPO / "tests" / "data" / "excerpts"
-DATA = REPO / "data"
-ALL_EXCERPTS = sorted(p.name for p in EXCERPTS.glob("*.txt"))
-BRIEFINGS = [p.name for p in list_sources(DATA)]
 SETTINGS = ChunkingSettings()
 
-_PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
-# The Wingdings bullets of the 提案参考 PDFs, shown the way the cleaner shows them.
-_BULLETS = str.maketrans({"\uf075": "◆", "\uf0d8": "➢"})
-_BULLET_GLYPH = re.compile("[◆➢]")
 _SENTENCE_END = "。！？；!?;"
 
 KABOZI = "提案参考-加快解决卡脖子问题.txt"
@@ -48,14 +48,8 @@ HUOJU = "火炬动态-2022年第6期.txt"
 # --------------------------------------------------------------------------- helpers
 
 
-@cache
-def excerpt(name: str) -> Document:
-    return load_document(EXCERPTS / name, {"title": f"摘录 {name}"})
 
 
-@cache
-def briefing(name: str) -> Document:
-    return load_document(DATA / name, load_metadata(DATA).get(name))
 
 
 @cache
@@ -72,9 +66,6 @@ def raw_lines(name: str) -> list[str]:
     return (EXCERPTS / name).read_text(encoding="utf-8").splitlines()
 
 
-def visible(text: str) -> str:
-    """Source text with its Wingdings bullets U+F075/U+F0D8 shown as ◆/➢, as the cleaner does."""
-    return text.translate(_BULLETS)
 
 
 def squash(text: str) -> str:
@@ -309,13 +300,13 @@ def test_section_titles_carry_no_private_use_glyphs() -> None:
     assert {c.section for c in chunks if "全球半导体产品的销售额" in c.text} == {
         ("【现状】", "全球集成电路需求旺盛")
     }
-    assert not any(_PRIVATE_USE.search(title) for c in chunks for title in c.section)
+    assert not any(PRIVATE_USE.search(title) for c in chunks for title in c.section)
 
 
 @pytest.mark.parametrize(("kind", "name"), ALL_DOCS)
 def test_section_titles_carry_no_bullet_glyphs(kind: str, name: str) -> None:
     titles = sorted({title for c in chunks_of(kind, name) for title in c.section})
-    assert [t for t in titles if _PRIVATE_USE.search(t) or _BULLET_GLYPH.search(t)] == []
+    assert [t for t in titles if PRIVATE_USE.search(t) or BULLET_GLYPH.search(t)] == []
 
 
 @pytest.mark.xfail(

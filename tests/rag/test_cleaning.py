@@ -28,42 +28,35 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from rag.cleaning import SourceLine, clean_lines
-from rag.ingest import list_sources, load_document
 from rag.types import Document
+from tests.fixtures.briefings import (
+    ALL_EXCERPTS,
+    BRIEFINGS,
+    BULLET_GLYPH,
+    EXCERPTS,
+    PRIVATE_USE,
+    briefing,
+    excerpt,
+    visible,
+)
 
-REPO = Path(__file__).resolve().parents[2]
-EXCERPTS = REPO / "tests" / "data" / "excerpts"
-DATA = REPO / "data"
-ALL_EXCERPTS = sorted(p.name for p in EXCERPTS.glob("*.txt"))
 EXCERPT_IDS = [Path(name).stem for name in ALL_EXCERPTS]
 KABOZI = "提案参考-加快解决卡脖子问题.txt"
-BRIEFINGS = [p.name for p in list_sources(DATA)]
 
-_PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
-# The Wingdings bullets of the 提案参考 PDFs, shown the way the cleaner shows them.
-_BULLETS = str.maketrans({"\uf075": "◆", "\uf0d8": "➢"})
-_BULLET_GLYPH = re.compile("[◆➢]")
 _IDEOGRAPH = "\u3400-\u4dbf\u4e00-\u9fff"
 
 
 # --------------------------------------------------------------------------- helpers
 
 
-@cache
-def excerpt(name: str) -> Document:
-    return load_document(EXCERPTS / name, {"title": f"摘录 {name}"})
 
 
-@cache
-def briefing(name: str) -> Document:
-    return load_document(DATA / name)
 
 
 def raw_lines(name: str) -> list[str]:
@@ -75,9 +68,6 @@ def paragraphs(doc: Document) -> list[str]:
     return [doc.text[p.start : p.end] for p in doc.paragraphs]
 
 
-def visible(text: str) -> str:
-    """Source text with its Wingdings bullets U+F075/U+F0D8 shown as ◆/➢, as the cleaner does."""
-    return text.translate(_BULLETS)
 
 
 def squash(text: str) -> str:
@@ -353,10 +343,10 @@ def test_locate_finds_the_source_line_of_a_sentence(name: str, sentence: str, li
 )
 def test_private_use_bullets_are_not_kept(kind: str, name: str) -> None:
     cleaned = excerpt(name) if kind == "excerpt" else briefing(name)
-    assert _PRIVATE_USE.findall(cleaned.text) == []
+    assert PRIVATE_USE.findall(cleaned.text) == []
     titles = [p.heading for p in cleaned.paragraphs if p.heading is not None]
     # classify_heading strips the ◆/➢ marker: a title carries neither a PUA glyph nor a bullet.
-    assert [t for t in titles if _PRIVATE_USE.search(t) or _BULLET_GLYPH.search(t)] == []
+    assert [t for t in titles if PRIVATE_USE.search(t) or BULLET_GLYPH.search(t)] == []
 
 
 @pytest.mark.parametrize(
