@@ -9,7 +9,6 @@ Every vector is L2-normalised, so inner product is cosine similarity.
 
 from __future__ import annotations
 
-import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
@@ -17,8 +16,6 @@ from typing import Any, Protocol
 import numpy as np
 
 from rag.errors import MissingExtraError, UnknownBackendError
-
-log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
 

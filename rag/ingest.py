@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 import re
 import tomllib
 from pathlib import Path
@@ -12,8 +11,6 @@ from typing import Any
 from rag.cleaning import SourceLine, clean_lines
 from rag.errors import DocumentError
 from rag.types import Document
-
-log = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".pdf")
 METADATA_FILE = "briefings.toml"

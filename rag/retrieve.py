@@ -43,11 +43,11 @@ class Retriever:
             return []
         mask = self._doc_mask(docs)
         query = to_simplified(question)
-        dense = self._dense_scores(query, mask)
-        keyword = self._keyword_scores(query, mask)
+        dense = self._dense_scores(query)
+        keyword = self._keyword_scores(query)
         fused = self._fuse(dense, keyword, mask)
         order = [int(i) for i in np.argsort(-fused, kind="stable") if mask[i]][:k]
-        best_keyword = float(keyword.max()) if keyword.size and keyword.max() > 0 else 1.0
+        best_keyword = _best(keyword, mask)
         return [
             Hit(
                 chunk=self.index.chunks[row],
@@ -68,7 +68,7 @@ class Retriever:
             mask = np.array([chunk.doc_id in docs for chunk in self.index.chunks])
         return mask
 
-    def _dense_scores(self, query: str, mask: np.ndarray) -> np.ndarray:
+    def _dense_scores(self, query: str) -> np.ndarray:
         vector = self.embedder.embed_query(query).reshape(1, -1)
         n = len(self.index.chunks)
         scores = np.full(n, -1.0, dtype=np.float32)
@@ -77,7 +77,7 @@ class Retriever:
         scores[rows[0][valid]] = found[0][valid]
         return scores
 
-    def _keyword_scores(self, query: str, mask: np.ndarray) -> np.ndarray:
+    def _keyword_scores(self, query: str) -> np.ndarray:
         tokens = query_tokens(query)
         if not tokens or self.index.bm25 is None:
             return np.zeros(len(self.index.chunks), dtype=np.float32)
@@ -86,7 +86,7 @@ class Retriever:
     def _fuse(self, dense: np.ndarray, keyword: np.ndarray, mask: np.ndarray) -> np.ndarray:
         s = self.settings
         if s.fusion == "weighted":
-            best_keyword = keyword.max() if keyword.max() > 0 else 1.0
+            best_keyword = _best(keyword, mask)
             median, best_dense = float(np.median(dense[mask])), float(dense[mask].max())
             dense_rel = np.clip((dense - median) / max(best_dense - median, 1e-6), 0.0, 1.0)
             weighted: np.ndarray = s.dense_weight * dense_rel + (1 - s.dense_weight) * keyword / best_keyword
@@ -97,3 +97,9 @@ class Retriever:
             for rank, row in enumerate(candidates[: s.candidates], start=1):
                 fused[row] += 1.0 / (s.rrf_k + rank)
         return fused / (2.0 / (s.rrf_k + 1))
+
+
+def _best(scores: np.ndarray, mask: np.ndarray) -> float:
+    """The best score among the searched chunks, as a divisor (1.0 when nothing scored)."""
+    best = float(scores[mask].max()) if mask.any() else 0.0
+    return best if best > 0 else 1.0

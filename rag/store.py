@@ -153,6 +153,7 @@ def write_index(
     _write_json_durably(version / MANIFEST, manifest)
     _swap_symlink(path, version)
     _remove_old_versions(path, keep=version)
+    log.info("index %s now points at %s (%d chunks)", path, version.name, len(chunks))
     return version
 
 
