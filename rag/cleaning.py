@@ -386,7 +386,7 @@ def _demote_empty_headings(headings: list[tuple[str, int, bool] | None]) -> list
     open sections of its rank, so it lands in its parent rather than under a sibling.
     """
     ranks = [h[1] if h is not None and not h[2] else None for h in headings]
-    next_ranks = [h[1] if h is not None else None for h in headings[1:]] + [-1]
+    next_ranks = [h[1] if h is not None else None for h in headings[1:]] + [-1] if headings else []
     empty = [
         rank is not None and next_rank is not None and next_rank <= rank
         for rank, next_rank in zip(ranks, next_ranks, strict=True)
