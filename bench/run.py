@@ -17,6 +17,7 @@ import shutil
 import sys
 import tempfile
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -154,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
             else None
         ),
         "elapsed_s": round(total.wall_s, 1),
+        "finished_at": f"{datetime.now():%Y-%m-%d %H:%M}",
     }
     log(f"done in {total.wall_s:.0f} s")
     if (results["cpu_pressure_pct"] or 0) > BUSY_PRESSURE_PCT:

@@ -54,6 +54,7 @@ def query_tokens(text: str) -> list[str]:
     return tokenize(text) + [re.sub(r"\s+", "", name).lower() for name in names]
 
 
+@lru_cache(maxsize=65536)
 def _pinyin(word: str) -> str:
     from pypinyin import lazy_pinyin
 
