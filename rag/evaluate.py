@@ -185,10 +185,6 @@ def run_eval(
     return run
 
 
-def read_run(path: Path) -> list[RunRecord]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
 def write_run(path: Path, run: Sequence[RunRecord]) -> None:
     with path.open("w", encoding="utf-8") as f:
         for record in run:

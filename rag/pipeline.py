@@ -8,7 +8,7 @@ from rag.answerers import Answerer, AnswerEvent, get_answerer
 from rag.config import Settings
 from rag.embedders import Embedder, get_embedder
 from rag.errors import BadInputError
-from rag.indexing import IndexProgress, IndexReport, build_index
+from rag.indexing import IndexProgress, build_index
 from rag.retrieve import Retriever
 from rag.store import Index, index_exists, load_index
 from rag.text import to_simplified, tokenize
@@ -54,11 +54,6 @@ class Pipeline:
     def ask(self, question: str, k: int | None = None, docs: Collection[str] | None = None) -> Answer:
         hits = self.search(question, k or self.settings.answer.passages, docs)
         return self.answerer.answer(question, hits)
-
-    def update_index(self, *, rebuild: bool = False, progress: IndexProgress | None = None) -> IndexReport:
-        report = build_index(self.settings, self.embedder, rebuild=rebuild, progress=progress)
-        self.reload()
-        return report
 
 
 def check_question(question: str) -> str:

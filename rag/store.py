@@ -58,12 +58,6 @@ class Index:
     def embedder(self) -> str:
         return str(self.manifest["embedder"])
 
-    def all_vectors(self) -> np.ndarray:
-        n = self.vectors.ntotal
-        if n == 0:
-            return np.zeros((0, self.vectors.d), dtype=np.float32)
-        return np.asarray(self.vectors.reconstruct_n(0, n), dtype=np.float32)
-
     def doc_rows(self, doc_id: str) -> list[int]:
         return [row for row, chunk in enumerate(self.chunks) if chunk.doc_id == doc_id]
 
