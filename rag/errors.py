@@ -51,5 +51,37 @@ class BadInputError(RagError):
     code = "bad_input"
 
 
+class UnknownDocumentError(BadInputError):
+    code = "unknown_document"
+
+
+class DocumentExistsError(BadInputError):
+    code = "document_exists"
+
+
+class NeedsKeyError(ConfigError):
+    """A remote LLM backend without an API key."""
+
+    code = "needs_key"
+
+
+class PromptError(ConfigError):
+    code = "prompt_error"
+
+
+class BackendError(RagError):
+    """The LLM backend failed: unreachable, HTTP error, or an answer we cannot read."""
+
+    code = "backend_unavailable"
+
+
+class BackendTimeoutError(BackendError):
+    code = "backend_timeout"
+
+
+class BackendResponseError(BackendError):
+    code = "backend_bad_response"
+
+
 class EvalSetError(BadInputError):
     code = "eval_set_error"

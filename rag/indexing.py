@@ -18,7 +18,7 @@ import numpy as np
 from rag.chunking import CHUNKER_VERSION, chunk_document
 from rag.config import Settings
 from rag.embedders import Embedder
-from rag.errors import BadInputError, DocumentError
+from rag.errors import DocumentError, UnknownDocumentError
 from rag.ingest import content_hash, list_sources, load_document, load_metadata
 from rag.store import Index, index_exists, load_index, write_index, write_lock
 from rag.text import document_tokens
@@ -186,7 +186,7 @@ def remove_document(
     source = settings.data_dir / doc_id
     if not source.is_file() or source.parent != settings.data_dir:
         known = ", ".join(p.name for p in list_sources(settings.data_dir))
-        raise BadInputError(f"未找到文档 {doc_id!r}。现有文档：{known or '（无）'}")
+        raise UnknownDocumentError(f"未找到文档 {doc_id!r}。现有文档：{known or '（无）'}")
     with write_lock(settings.index_dir):
         trash = settings.data_dir / REMOVED_DIR
         trash.mkdir(exist_ok=True)

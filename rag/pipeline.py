@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+import time
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import replace
 
-from rag.answerers import Answerer, AnswerEvent, get_answerer
+from rag.answerers import Answerer, DoneEvent, PipelineEvent, RetrievedEvent, collect, get_answerer
 from rag.config import Settings
+from rag.conversation import Turn
 from rag.embedders import Embedder, get_embedder
 from rag.errors import BadInputError
 from rag.indexing import IndexProgress, build_index
@@ -24,6 +27,7 @@ class Pipeline:
         self.index = index
         self.retriever = Retriever(index, embedder, settings.retrieval)
         self.answerer = answerer
+        self._answerers: dict[str, Answerer] = {answerer.name: answerer, settings.answerer: answerer}
         # Load jieba's dictionary and OpenCC now rather than on the first question.
         tokenize(to_simplified("预热"))
 
@@ -47,13 +51,57 @@ class Pipeline:
     def search(self, question: str, k: int | None = None, docs: Collection[str] | None = None) -> list[Hit]:
         return self.retriever.search(check_question(question), k, docs)
 
-    def stream(self, question: str, k: int | None = None, docs: Collection[str] | None = None) -> Iterator[AnswerEvent]:
-        hits = self.search(question, k or self.settings.answer.passages, docs)
-        return self.answerer.stream(question, hits)
+    def answerer_for(self, spec: str | None = None) -> Answerer:
+        """The configured answerer, or the one named by ``spec`` (built once, then reused)."""
+        if not spec:
+            return self.answerer
+        if spec not in self._answerers:
+            self._answerers[spec] = get_answerer(spec, self.settings, self.embedder)
+        return self._answerers[spec]
 
-    def ask(self, question: str, k: int | None = None, docs: Collection[str] | None = None) -> Answer:
-        hits = self.search(question, k or self.settings.answer.passages, docs)
-        return self.answerer.answer(question, hits)
+    def stream(
+        self,
+        question: str,
+        k: int | None = None,
+        docs: Collection[str] | None = None,
+        history: Sequence[Turn] = (),
+        answerer: str | None = None,
+    ) -> Iterator[PipelineEvent]:
+        """Retrieve, then answer: a ``RetrievedEvent``, token events, and a final ``DoneEvent``.
+
+        A follow-up question is first rewritten with ``history`` into a standalone question
+        (by the answerer: the LLM when there is one, else the offline rule), which is what
+        retrieval and answering see; the answer keeps the question as asked.
+        """
+        question = check_question(question)
+        chosen = self.answerer_for(answerer)
+        start = time.perf_counter()
+        query = chosen.condense(question, history) if history else question
+        condensed = time.perf_counter()
+        hits = self.retriever.search(query, k or self.settings.answer.passages, docs)
+        retrieved = time.perf_counter()
+        yield RetrievedEvent(query, tuple(hits))
+        for event in chosen.stream(query, hits):
+            if isinstance(event, DoneEvent):
+                done = time.perf_counter()
+                timings = {
+                    "condense_ms": round((condensed - start) * 1000, 1),
+                    "retrieval_ms": round((retrieved - condensed) * 1000, 1),
+                    "answer_ms": round((done - retrieved) * 1000, 1),
+                    "total_ms": round((done - start) * 1000, 1),
+                }
+                event = DoneEvent(replace(event.answer, question=question, query=query, timings=timings))
+            yield event
+
+    def ask(
+        self,
+        question: str,
+        k: int | None = None,
+        docs: Collection[str] | None = None,
+        history: Sequence[Turn] = (),
+        answerer: str | None = None,
+    ) -> Answer:
+        return collect(self.stream(question, k, docs, history, answerer))
 
 
 def check_question(question: str) -> str:

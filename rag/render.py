@@ -19,6 +19,11 @@ def answer_record(answer: Answer) -> dict[str, Any]:
         "confidence": round(answer.confidence, 4),
         "citations": [c.record() for c in answer.citations],
         "passages": [hit.record() for hit in answer.passages],
+        "sentences": [s.record() for s in answer.sentences],
+        "notices": list(answer.notices),
+        "answerer": answer.answerer,
+        "query": answer.query or answer.question,
+        "timings": answer.timings,
     }
 
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from rag.config import RetrievalSettings
 from rag.embedders import Embedder
-from rag.errors import BadInputError
+from rag.errors import UnknownDocumentError
 from rag.store import Index
 from rag.text import query_tokens, to_simplified
 from rag.types import Hit
@@ -64,7 +64,7 @@ class Retriever:
         if docs:
             unknown = set(docs) - set(self.index.documents)
             if unknown:
-                raise BadInputError(f"未知文档：{'、'.join(sorted(unknown))}（可用 rag list 查看）")
+                raise UnknownDocumentError(f"未知文档：{'、'.join(sorted(unknown))}（可用 rag list 查看）")
             mask = np.array([chunk.doc_id in docs for chunk in self.index.chunks])
         return mask
 

@@ -156,10 +156,14 @@ class Hit:
 
 @dataclass(frozen=True)
 class Citation:
-    """A numbered source: ``n`` is the passage number used by the ``[n]`` markers."""
+    """A numbered source: ``n`` is the passage number used by the ``[n]`` markers.
+
+    ``supported`` is False when a sentence citing it failed the support check (rag/citations.py).
+    """
 
     n: int
     chunk: Chunk
+    supported: bool = True
 
     def record(self) -> dict[str, Any]:
         c = self.chunk
@@ -171,12 +175,42 @@ class Citation:
             "section": c.section_path,
             "page": c.location,
             "text": c.text,
+            "supported": self.supported,
+        }
+
+
+@dataclass(frozen=True)
+class SentenceCheck:
+    """One answer sentence after citation verification.
+
+    ``status``: verified (its citations support it), reattached (moved to the passage that
+    does), attached (had no marker; one was added), unsupported / uncited (no passage supports
+    it), exempt (too short to need a source, or the refusal sentence).
+    """
+
+    text: str
+    cited: tuple[int, ...]
+    supported: bool
+    support: float
+    status: str
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "cited": list(self.cited),
+            "supported": self.supported,
+            "support": round(self.support, 3),
+            "status": self.status,
         }
 
 
 @dataclass(frozen=True)
 class Answer:
-    """A cited answer, or a refusal (then ``citations`` is empty and ``refusal_reason`` set)."""
+    """A cited answer, or a refusal (then ``citations`` is empty and ``refusal_reason`` set).
+
+    ``query`` is the standalone question used for retrieval (a follow-up rewritten with the
+    conversation); ``notices`` say what citation verification or a backend fallback changed.
+    """
 
     question: str
     text: str
@@ -185,3 +219,8 @@ class Answer:
     refused: bool
     refusal_reason: str | None = None
     confidence: float = 0.0
+    sentences: tuple[SentenceCheck, ...] = ()
+    notices: tuple[str, ...] = ()
+    answerer: str = ""
+    query: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)

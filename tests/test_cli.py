@@ -39,7 +39,8 @@ def test_ask_json_and_markdown(mini_index: Settings) -> None:
     data = json.loads(stdout)
     assert not data["refused"] and "240" in data["answer"]
     citation = data["citations"][0]
-    assert set(citation) == {"n", "chunk_id", "doc", "title", "section", "page", "text"}
+    assert set(citation) == {"n", "chunk_id", "doc", "title", "section", "page", "text", "supported"}
+    assert citation["supported"] is True
     assert citation["doc"] == "海港高新区通讯.md" and citation["title"] == "海港高新区通讯"
 
     code, stdout, _ = rag(mini_index.home, "ask", "蓝色创业训练营有多少名创业者参加？", "--markdown")

@@ -1,57 +1,23 @@
-"""Answerers turn a question and retrieved passages into a cited ``Answer``.
-
-``stream()`` is primary (token events, then one final event with the whole answer);
-``answer()`` consumes it. Passages are numbered 1..n in retrieval order and an ``[n]``
-marker always refers to passage n.
-"""
+"""The offline extractive answerer: quotes the passage sentences that answer the question."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 
-from rag.config import AnswerSettings, Settings
+from rag.answerers.base import AnswerEvent, DoneEvent, TokenEvent, collect
+from rag.citations import REFUSAL
+from rag.config import AnswerSettings
+from rag.conversation import Turn, rewrite_follow_up
 from rag.embedders import Embedder
-from rag.errors import UnknownBackendError
 from rag.text import to_simplified, tokenize
-from rag.types import Answer, Citation, Hit
+from rag.types import Answer, Citation, Hit, SentenceCheck
 
-REFUSAL = "根据现有简报无法回答该问题。"
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _SENTENCE = re.compile(r"[^。！？；!?;\n]+[。！？；!?;]?[”’」』）)]*")
-
-
-@dataclass(frozen=True)
-class TokenEvent:
-    text: str
-
-
-@dataclass(frozen=True)
-class DoneEvent:
-    answer: Answer
-
-
-AnswerEvent = TokenEvent | DoneEvent
-
-
-class Answerer(Protocol):
-    name: str
-
-    def stream(self, question: str, hits: Sequence[Hit]) -> Iterator[AnswerEvent]: ...
-
-    def answer(self, question: str, hits: Sequence[Hit]) -> Answer: ...
-
-
-def collect(events: Iterator[AnswerEvent]) -> Answer:
-    """The final answer of a stream."""
-    for event in events:
-        if isinstance(event, DoneEvent):
-            return event.answer
-    raise RuntimeError("answer stream ended without a final event")
 
 
 @dataclass(frozen=True)
@@ -64,6 +30,18 @@ class _Sentence:
 def split_sentences(text: str) -> list[str]:
     """Sentences ending at 。！？； (closing quotes stay with their sentence)."""
     return [m.group().strip() for m in _SENTENCE.finditer(text) if m.group().strip()]
+
+
+NO_PASSAGES = "没有检索到相关段落"
+NOT_RELEVANT = "检索到的段落与问题不够相关"
+
+
+def refuse(
+    answerer: str, question: str, passages: tuple[Hit, ...], reason: str, confidence: float
+) -> Iterator[AnswerEvent]:
+    """The fixed refusal sentence, citing nothing; the passages stay for a manual look."""
+    yield TokenEvent(REFUSAL)
+    yield DoneEvent(Answer(question, REFUSAL, (), passages, True, reason, confidence, answerer=answerer))
 
 
 class ExtractiveAnswerer:
@@ -88,38 +66,44 @@ class ExtractiveAnswerer:
     def answer(self, question: str, hits: Sequence[Hit]) -> Answer:
         return collect(self.stream(question, hits))
 
+    def condense(self, question: str, history: Sequence[Turn]) -> str:
+        return rewrite_follow_up(question, history)
+
+    def confidence(self, question: str, passages: Sequence[Hit]) -> float:
+        """The relevance of the best passage sentence: the refusal rule compares it to ``min_confidence``."""
+        candidates = self._candidates(passages)
+        return float(self.score(question, [c.text for c in candidates]).max()) if candidates else 0.0
+
     def stream(self, question: str, hits: Sequence[Hit]) -> Iterator[AnswerEvent]:
         passages = tuple(hits[: self.settings.passages])
         candidates = self._candidates(passages)
         if not candidates:
-            yield from self._refuse(question, passages, "没有检索到相关段落", 0.0)
+            yield from refuse(self.name, question, passages, NO_PASSAGES, 0.0)
             return
         scores = self.score(question, [c.text for c in candidates])
         best = float(scores.max())
         if best < self.settings.min_confidence:
-            yield from self._refuse(question, passages, "检索到的段落与问题不够相关", best)
+            yield from refuse(self.name, question, passages, NOT_RELEVANT, best)
             return
-        chosen = self._select(candidates, scores)
-        parts = []
-        for sentence in chosen:
-            part = _with_marker(sentence.text, sentence.passage)
-            parts.append(part)
-            yield TokenEvent(part)
-        cited = sorted({s.passage for s in chosen})
+        checks = []
+        for sentence in self._select(candidates, scores):
+            # A quoted sentence is its own evidence: support is exact.
+            check = SentenceCheck(_with_marker(sentence.text, sentence.passage), (sentence.passage,), True, 1.0, "verified")
+            checks.append(check)
+            yield TokenEvent(check.text)
+        cited = sorted({n for check in checks for n in check.cited})
         yield DoneEvent(
             Answer(
                 question=question,
-                text="".join(parts),
+                text="".join(check.text for check in checks),
                 citations=tuple(Citation(n, passages[n - 1].chunk) for n in cited),
                 passages=passages,
                 refused=False,
                 confidence=best,
+                sentences=tuple(checks),
+                answerer=self.name,
             )
         )
-
-    def _refuse(self, question: str, passages: tuple[Hit, ...], reason: str, confidence: float) -> Iterator[AnswerEvent]:
-        yield TokenEvent(REFUSAL)
-        yield DoneEvent(Answer(question, REFUSAL, (), passages, True, reason, confidence))
 
     @staticmethod
     def _candidates(passages: Sequence[Hit]) -> list[_Sentence]:
@@ -178,19 +162,3 @@ def _with_marker(sentence: str, n: int) -> str:
     if cut == len(sentence):
         return f"{sentence}[{n}]。"
     return f"{sentence[:cut]}[{n}]{sentence[cut:]}"
-
-
-_ANSWERERS: dict[str, Callable[[str, Settings, Embedder], Answerer]] = {
-    "extractive": lambda option, settings, embedder: ExtractiveAnswerer(settings.answer, embedder),
-}
-
-
-def answerer_names() -> list[str]:
-    return sorted(_ANSWERERS)
-
-
-def get_answerer(spec: str, settings: Settings, embedder: Embedder) -> Answerer:
-    scheme, _, option = spec.partition(":")
-    if scheme not in _ANSWERERS:
-        raise UnknownBackendError(f"未知回答器 {spec!r}，可用：{'、'.join(answerer_names())}")
-    return _ANSWERERS[scheme](option, settings, embedder)

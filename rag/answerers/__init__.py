@@ -1,0 +1,62 @@
+"""Answerers turn a question and retrieved passages into a cited ``Answer``.
+
+Chosen by a spec string: ``extractive`` (offline, the default), ``llm`` (the endpoint in
+``[llm]``) or ``llm:<preset>`` (deepseek, qwen, glm, moonshot, vllm, ollama, llamacpp).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rag.answerers.base import (
+    Answerer,
+    AnswerEvent,
+    DoneEvent,
+    PipelineEvent,
+    RetrievedEvent,
+    TokenEvent,
+    collect,
+)
+from rag.answerers.extractive import ExtractiveAnswerer, split_sentences
+from rag.citations import REFUSAL
+from rag.config import Settings
+from rag.embedders import Embedder
+from rag.errors import UnknownBackendError
+
+__all__ = [
+    "REFUSAL",
+    "AnswerEvent",
+    "Answerer",
+    "DoneEvent",
+    "ExtractiveAnswerer",
+    "PipelineEvent",
+    "RetrievedEvent",
+    "TokenEvent",
+    "answerer_names",
+    "collect",
+    "get_answerer",
+    "split_sentences",
+]
+
+
+def _llm(spec: str, option: str, settings: Settings, embedder: Embedder) -> Answerer:
+    from rag.answerers.llm import LLMAnswerer
+
+    return LLMAnswerer(spec, settings, embedder, preset=option or None)
+
+
+_ANSWERERS: dict[str, Callable[[str, str, Settings, Embedder], Answerer]] = {
+    "extractive": lambda spec, option, settings, embedder: ExtractiveAnswerer(settings.answer, embedder),
+    "llm": _llm,
+}
+
+
+def answerer_names() -> list[str]:
+    return sorted(_ANSWERERS)
+
+
+def get_answerer(spec: str, settings: Settings, embedder: Embedder) -> Answerer:
+    scheme, _, option = spec.strip().partition(":")
+    if scheme not in _ANSWERERS:
+        raise UnknownBackendError(f"未知回答器 {spec!r}，可用：extractive、llm、llm:<预设名>")
+    return _ANSWERERS[scheme](spec.strip(), option, settings, embedder)
