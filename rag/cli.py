@@ -1,4 +1,4 @@
-"""Command line: rag index | ask | search | add | remove | list | eval."""
+"""Command line: rag index | ask | search | add | remove | list | eval | serve."""
 
 from __future__ import annotations
 
@@ -130,15 +130,37 @@ def index_cmd(
 
 
 def _pipeline(settings: Settings) -> Any:
-    from rag.pipeline import Pipeline, ensure_corpus
+    from rag.pipeline import Pipeline
+
+    _ensure_index(settings)
+    return Pipeline.from_settings(settings)
+
+
+def _ensure_index(settings: Settings) -> None:
+    """Build the index on first use, with a progress bar."""
+    from rag.embedders import get_embedder
+    from rag.indexing import build_index
+    from rag.pipeline import ensure_corpus
     from rag.store import index_exists
 
     if not index_exists(settings.index_dir):
         ensure_corpus(settings)
         err.print("首次使用：正在为 data/ 中的简报建立索引……")
         with _progress() as progress:
-            return Pipeline.from_settings(settings, build_missing=True, progress=progress)
-    return Pipeline.from_settings(settings)
+            build_index(settings, get_embedder(settings.embedder), progress=progress)
+
+
+def _check_answerer(settings: Settings) -> None:
+    """Fail before start-up on an unknown answerer or an LLM backend without its key."""
+    from rag.answerers import answerer_names
+    from rag.errors import UnknownBackendError
+    from rag.llm_client import resolve_endpoint
+
+    scheme, _, option = settings.answerer.partition(":")
+    if scheme not in answerer_names():
+        raise UnknownBackendError(f"未知回答器 {settings.answerer!r}，可用：extractive、llm、llm:<预设名>")
+    if scheme == "llm":
+        resolve_endpoint(settings.llm, option or None)
 
 
 @app.command()
@@ -306,6 +328,37 @@ def eval_cmd(
             table.add_row(key, f"{value:.3f}")
     out.print(table)
     err.print(f"结果已写入 {target}")
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option("--host", help="监听地址，默认 127.0.0.1（只允许本机访问）")] = None,
+    port: Annotated[int | None, typer.Option("--port", "-p", min=1, max=65535, help="端口，默认 8000")] = None,
+    answerer: Annotated[
+        str | None, typer.Option("--answerer", "-a", help="默认回答器：extractive、llm 或 llm:<预设名>")
+    ] = None,
+) -> None:
+    """启动 HTTP 服务：/api 接口、OpenAI 兼容的 /v1 接口与 /docs 文档页。"""
+    import os
+
+    import uvicorn
+
+    settings = _settings(ctx)
+    if answerer:
+        settings = settings.model_copy(update={"answerer": answerer})
+    _check_answerer(settings)
+    _ensure_index(settings)
+    # The app is built by server.app:create_app in uvicorn; it reads the same settings from here.
+    os.environ["RAG_HOME"] = str(settings.home)
+    os.environ["RAG_EMBEDDER"] = settings.embedder
+    os.environ["RAG_ANSWERER"] = settings.answerer
+    if ctx.parent and ctx.parent.params.get("config"):
+        os.environ["RAG_CONFIG"] = str(Path(ctx.parent.params["config"]).resolve())
+    host = host or settings.server.host
+    port = port or settings.server.port
+    err.print(f"briefing-rag 服务：http://{host}:{port}/ （接口文档 /docs，OpenAI 兼容接口 /v1）")
+    uvicorn.run("server.app:create_app", factory=True, host=host, port=port, log_level="info")
 
 
 def _git_commit(home: Path) -> str:

@@ -31,6 +31,10 @@ class DocumentError(RagError):
     code = "document_error"
 
 
+class FileTooLargeError(DocumentError):
+    code = "too_large"
+
+
 class IndexMissingError(RagError):
     code = "index_missing"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.cleaning import SourceLine, clean_lines
-from rag.errors import DocumentError
+from rag.errors import DocumentError, FileTooLargeError
 from rag.types import Document
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".pdf")
@@ -107,7 +107,7 @@ def load_document(path: Path, meta: dict[str, str] | None = None, digest: str | 
     if size == 0:
         raise DocumentError(f"{path.name}：文件为空")
     if size > MAX_FILE_BYTES:
-        raise DocumentError(f"{path.name}：文件过大（{size // (1024 * 1024)} MB，上限 {MAX_FILE_BYTES // (1024 * 1024)} MB）")
+        raise FileTooLargeError(f"{path.name}：文件过大（{size // (1024 * 1024)} MB，上限 {MAX_FILE_BYTES // (1024 * 1024)} MB）")
     lines = read_pdf_lines(path) if suffix == ".pdf" else read_text_lines(path)
     cleaned = clean_lines(lines)
     if not cleaned.text.strip():

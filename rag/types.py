@@ -151,6 +151,8 @@ class Hit:
             "page": c.location,
             "text": c.text,
             "score": round(self.score, 4),
+            "dense": round(self.dense, 4),
+            "keyword": round(self.keyword, 4),
         }
 
 

@@ -54,7 +54,7 @@ def test_search_json_lists_ranked_passages(mini_index: Settings) -> None:
     hits = json.loads(stdout)
     assert [h["rank"] for h in hits] == [1, 2, 3]
     assert hits[0]["doc"] == "海港高新区通讯.md"
-    assert set(hits[0]) == {"rank", "chunk_id", "doc", "title", "section", "page", "text", "score"}
+    assert set(hits[0]) == {"rank", "chunk_id", "doc", "title", "section", "page", "text", "score", "dense", "keyword"}
 
 
 def test_add_pdf_then_ask_cites_its_page_then_remove(mini_index: Settings, make_pdf: Callable[..., Path]) -> None:
@@ -141,7 +141,7 @@ def test_eval_writes_run_and_reports(mini_index: Settings, tmp_path: Path) -> No
     assert [r["id"] for r in run] == ["m1", "m2", "m3", "m4"]
     assert all(set(r) == RUN_FIELDS for r in run)
     assert all(len(r["passages"]) <= 10 for r in run)
-    assert set(run[0]["passages"][0]) == {"rank", "chunk_id", "doc", "title", "section", "page", "text", "score"}
+    assert set(run[0]["passages"][0]) == {"rank", "chunk_id", "doc", "title", "section", "page", "text", "score", "dense", "keyword"}
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert report["overall"]["recall@5"] == 1.0
     assert report["overall"]["refusal_accuracy"] == 1.0

@@ -33,6 +33,7 @@ __all__ = [
     "RetrievedEvent",
     "TokenEvent",
     "answerer_names",
+    "available_answerers",
     "collect",
     "get_answerer",
     "split_sentences",
@@ -60,3 +61,15 @@ def get_answerer(spec: str, settings: Settings, embedder: Embedder) -> Answerer:
     if scheme not in _ANSWERERS:
         raise UnknownBackendError(f"未知回答器 {spec!r}，可用：extractive、llm、llm:<预设名>")
     return _ANSWERERS[scheme](spec.strip(), option, settings, embedder)
+
+
+def available_answerers(settings: Settings) -> list[str]:
+    """Specs a request may name: extractive, llm when ``[llm]`` names an endpoint, every preset."""
+    from rag.llm_client import PRESETS
+
+    names = ["extractive"]
+    if settings.llm.preset or settings.llm.base_url:
+        names.append("llm")
+    if settings.answerer not in names:
+        names.append(settings.answerer)
+    return names + [f"llm:{name}" for name in PRESETS if f"llm:{name}" not in names]

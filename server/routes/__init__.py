@@ -1,0 +1,1 @@
+"""One router per file: health, search, ask, documents, openai."""

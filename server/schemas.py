@@ -1,0 +1,181 @@
+"""Request and response models of the API; their descriptions and examples make up /docs."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rag.pipeline import MAX_QUESTION_CHARS
+
+QUESTION_EXAMPLE = "广东的“卓粤”计划是什么？"
+MAX_K = 50
+MAX_HISTORY_TURNS = 20
+MAX_TURN_CHARS = 8000
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="稳定的错误代码，例如 bad_input、unknown_document、backend_timeout")
+    message: str = Field(description="中文错误说明")
+
+
+class ErrorBody(BaseModel):
+    """Every error response has this body."""
+
+    error: ErrorDetail
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SearchRequest(_Request):
+    question: str = Field(
+        min_length=1, max_length=MAX_QUESTION_CHARS, description="检索语句（中文、繁体或英文）", examples=[QUESTION_EXAMPLE]
+    )
+    k: int = Field(5, ge=1, le=MAX_K, description="返回的段落数")
+    docs: list[str] | None = Field(
+        None, max_length=200, description="只在这些简报（文件名，见 GET /api/documents）中检索", examples=[None]
+    )
+
+
+class Passage(BaseModel):
+    rank: int = Field(description="名次，从 1 开始；回答中的 [n] 指第 n 个段落")
+    chunk_id: str
+    doc: str = Field(description="简报文件名")
+    title: str = Field(description="简报标题")
+    section: str = Field(description="章节路径（标题以下），用 › 分隔")
+    page: str = Field(description="位置：PDF 为“第3页”，文本为“第12–20行”")
+    text: str
+    score: float = Field(description="融合得分，[0, 1]，越高越相关")
+    dense: float = Field(description="向量检索的原始余弦相似度")
+    keyword: float = Field(description="BM25 得分除以本次最高 BM25，[0, 1]")
+
+
+class SearchResponse(BaseModel):
+    question: str
+    passages: list[Passage]
+    timings: dict[str, float] = Field(description="耗时（毫秒）")
+
+
+class Turn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["user", "assistant"]
+    content: str = Field(max_length=MAX_TURN_CHARS)
+
+
+class AskRequest(_Request):
+    question: str = Field(
+        min_length=1, max_length=MAX_QUESTION_CHARS, description="问题；追问时可配合 history", examples=[QUESTION_EXAMPLE]
+    )
+    k: int | None = Field(None, ge=1, le=20, description="作答所用段落数，默认见配置 answer.passages")
+    docs: list[str] | None = Field(None, max_length=200, description="只在这些简报中检索")
+    history: list[Turn] = Field(
+        default_factory=list, max_length=MAX_HISTORY_TURNS, description="此前的对话（先问后答），用于把追问改写成完整问题"
+    )
+    answerer: str | None = Field(
+        None, description="回答器：extractive、llm 或 llm:<预设名>；默认见配置", examples=["extractive"]
+    )
+    stream: bool = Field(False, description="为 true 时以 Server-Sent Events 流式返回（也可用 Accept: text/event-stream）")
+
+
+class Citation(BaseModel):
+    n: int = Field(description="段落编号，对应回答中的 [n] 与 passages[n-1]")
+    chunk_id: str
+    doc: str
+    title: str
+    section: str
+    page: str
+    text: str = Field(description="被引用段落的原文")
+    supported: bool = Field(description="引用它的句子是否都通过了支持度核验")
+
+
+class Sentence(BaseModel):
+    text: str = Field(description="回答中的一句（含 [n]）")
+    cited: list[int]
+    supported: bool
+    support: float = Field(description="支持度，[0, 1]")
+    status: Literal["verified", "reattached", "attached", "unsupported", "uncited", "exempt"]
+
+
+class AskResponse(BaseModel):
+    question: str
+    query: str = Field(description="用于检索的完整问题（追问经改写后）")
+    answer: str = Field(description="回答，每句带 [n] 引用标记")
+    refused: bool = Field(description="是否拒答（此时 citations 为空）")
+    refusal_reason: str | None
+    confidence: float = Field(description="最佳句子的相关度，低于 answer.min_confidence 即拒答")
+    citations: list[Citation]
+    passages: list[Passage] = Field(description="回答器看到的全部段落（拒答时可供人工查看）")
+    sentences: list[Sentence] = Field(description="逐句引用核验结果")
+    notices: list[str] = Field(description="引用修复、后端回退等说明")
+    answerer: str
+    timings: dict[str, float] = Field(description="各阶段耗时（毫秒）")
+
+
+class DocumentInfo(BaseModel):
+    doc: str = Field(description="文件名，用于 docs 过滤与删除")
+    title: str
+    publisher: str
+    date: str
+    kind: str = Field(description="pdf、txt 或 md")
+    chunks: int
+
+
+class IndexReportOut(BaseModel):
+    added: list[str]
+    updated: list[str]
+    removed: list[str]
+    failed: dict[str, str] = Field(description="未能处理的文件及原因")
+    documents: int
+    chunks: int
+    embedded_chunks: int
+
+
+class RebuildStatus(BaseModel):
+    state: Literal["idle", "running", "done", "failed"]
+    stage: str | None = Field(None, description="parse（解析简报）或 embed（生成向量）")
+    done: int = 0
+    total: int = 0
+    started_at: float | None = None
+    finished_at: float | None = None
+    report: IndexReportOut | None = None
+    error: ErrorDetail | None = None
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    ready: bool
+    index: str
+    documents: int
+    chunks: int
+    embedder: str
+    answerer: str = Field(description="默认回答器")
+    answerers: list[str] = Field(description="可在请求中选择的回答器")
+    index_created_at: str | None
+    rebuild: RebuildStatus
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    role: Literal["system", "user", "assistant", "tool", "developer"]
+    content: str | list[dict[str, Any]] | None = None
+
+    def text(self) -> str:
+        if isinstance(self.content, list):
+            return "".join(str(part.get("text", "")) for part in self.content if part.get("type") == "text")
+        return self.content or ""
+
+
+class ChatRequest(BaseModel):
+    """OpenAI chat.completions request; generation options such as temperature are accepted and ignored."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str = Field("briefing-rag", description="briefing-rag（默认回答器）或回答器名：extractive、llm、llm:<预设名>")
+    messages: list[ChatMessage] = Field(min_length=1, max_length=MAX_HISTORY_TURNS * 2 + 5)
+    stream: bool = False
+    k: int | None = Field(None, ge=1, le=20, description="briefing-rag 扩展：作答所用段落数")
+    docs: list[str] | None = Field(None, max_length=200, description="briefing-rag 扩展：只在这些简报中检索")

@@ -1,0 +1,168 @@
+"""What the app holds between requests: the pipeline, and the index writes made through the API.
+
+Writes (upload, delete, rebuild) go through ``rag.indexing`` under the index's write lock and
+write a new index version beside the current one; only when it is complete is the pipeline
+switched to it (``Pipeline.reload``), so queries running meanwhile keep the old index.
+A rebuild runs in a background thread and reports its progress; a second write while one is
+running is refused with ``IndexLockedError`` (HTTP 409).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rag.errors import BadInputError, IndexLockedError, RagError
+from rag.indexing import IndexReport, add_files, build_index, remove_document
+from rag.ingest import SUPPORTED_SUFFIXES
+from rag.pipeline import Pipeline
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RebuildJob:
+    state: str = "idle"  # idle | running | done | failed
+    stage: str | None = None
+    done: int = 0
+    total: int = 0
+    started_at: float | None = None
+    finished_at: float | None = None
+    report: dict[str, Any] | None = None
+    error: dict[str, str] | None = None
+
+    def record(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Service:
+    pipeline: Pipeline
+    job: RebuildJob = field(default_factory=RebuildJob)
+
+    def __post_init__(self) -> None:
+        self._writing = threading.Lock()
+
+    @property
+    def settings(self) -> Any:
+        return self.pipeline.settings
+
+    def documents(self) -> list[dict[str, Any]]:
+        index = self.pipeline.index
+        counts: dict[str, int] = {}
+        for chunk in index.chunks:
+            counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
+        return [
+            {
+                "doc": doc.doc_id,
+                "title": doc.title,
+                "publisher": doc.meta.get("publisher", ""),
+                "date": doc.meta.get("date", ""),
+                "kind": doc.kind,
+                "chunks": counts.get(doc.doc_id, 0),
+            }
+            for doc in index.documents.values()
+        ]
+
+    def add(self, uploads: Sequence[tuple[str, Path]], replace: bool) -> IndexReport:
+        """Index uploaded files (``(name, temporary path)`` pairs) and switch to the new index."""
+        data_dir = self.settings.data_dir
+        failed: dict[str, str] = {}
+        staging = Path(tempfile.mkdtemp(prefix=".upload-", dir=_ensure(data_dir)))
+        try:
+            accepted = []
+            for name, path in uploads:
+                if (data_dir / name).exists() and not replace:
+                    failed[name] = f"{name}：已有同名简报（如要替换，请加 replace=true）"
+                    continue
+                target = staging / name
+                shutil.move(path, target)
+                accepted.append(target)
+            with self._write():
+                report = add_files(self.settings, self.pipeline.embedder, accepted) if accepted else IndexReport()
+                if report.written:
+                    self.pipeline.reload()
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        report.failed.update(failed)
+        return report
+
+    def remove(self, doc_id: str) -> IndexReport:
+        with self._write():
+            report = remove_document(self.settings, self.pipeline.embedder, doc_id)
+            self.pipeline.reload()
+        return report
+
+    def start_rebuild(self) -> RebuildJob:
+        if not self._writing.acquire(blocking=False):
+            raise IndexLockedError("索引正在更新，请等当前任务完成后再试")
+        self.job = RebuildJob(state="running", started_at=time.time())
+        threading.Thread(target=self._rebuild, name="index-rebuild", daemon=True).start()
+        return self.job
+
+    def _rebuild(self) -> None:
+        job = self.job
+
+        def progress(stage: str, done: int, total: int) -> None:
+            job.stage, job.done, job.total = stage, done, total
+
+        try:
+            report = build_index(self.settings, self.pipeline.embedder, rebuild=True, progress=progress)
+            self.pipeline.reload()
+            job.report = report_record(report)
+            job.state = "done"
+        except RagError as e:
+            log.warning("rebuild failed: %s", e.message)
+            job.error = {"code": e.code, "message": e.message}
+            job.state = "failed"
+        except Exception as e:  # the thread must always leave a final state behind
+            log.exception("rebuild crashed")
+            job.error = {"code": "internal_error", "message": f"重建索引时出错：{type(e).__name__}"}
+            job.state = "failed"
+        finally:
+            job.finished_at = time.time()
+            self._writing.release()
+
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        if not self._writing.acquire(blocking=False):
+            raise IndexLockedError("索引正在更新，请等当前任务完成后再试")
+        try:
+            yield
+        finally:
+            self._writing.release()
+
+
+def _ensure(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def report_record(report: IndexReport) -> dict[str, Any]:
+    return {
+        "added": report.added,
+        "updated": report.updated,
+        "removed": report.removed,
+        "failed": report.failed,
+        "documents": report.documents,
+        "chunks": report.chunks,
+        "embedded_chunks": report.embedded_chunks,
+    }
+
+
+def check_upload_name(name: str | None) -> str:
+    """A plain file name with a supported suffix; anything with a path in it is refused."""
+    name = (name or "").strip()
+    if not name or name in {".", ".."} or "/" in name or "\\" in name or "\x00" in name or name.startswith("."):
+        raise BadInputError(f"文件名不合法：{name!r}（不能为空、以点开头或包含路径）")
+    if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
+        raise BadInputError(f"{name}：不支持的文件类型（支持 {'、'.join(sorted(SUPPORTED_SUFFIXES))}）")
+    return name
