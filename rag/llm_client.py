@@ -11,6 +11,7 @@ deadline of ``timeout_s``, so a dead or hanging endpoint never blocks longer tha
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import os
@@ -79,7 +80,12 @@ class Endpoint:
 
 def is_loopback(url: str) -> bool:
     host = urlparse(url).hostname or ""
-    return host in {"localhost", "::1"} or host.startswith("127.")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name such as 127.0.0.1.example.com is not loopback
+        return False
 
 
 def resolve_endpoint(settings: LLMSettings, preset: str | None = None) -> Endpoint:
@@ -235,7 +241,7 @@ def _safe_json(response: httpx.Response) -> Any:
     try:
         return response.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
-        return response.text[:200]
+        return response.text
 
 
 def _json(response: httpx.Response, endpoint: Endpoint) -> Any:
@@ -273,7 +279,7 @@ def _error_text(data: Any, endpoint: Endpoint) -> str:
         text = error.get("message", error) if isinstance(error, dict) else error
     else:
         text = data
-    text = str(text).strip()[:200] or "（无说明）"
-    if endpoint.api_key:
+    text = str(text)
+    if endpoint.api_key:  # before truncating, so a key cut in half is still redacted
         text = text.replace(endpoint.api_key, "***")
-    return text
+    return text.strip()[:200] or "（无说明）"

@@ -1,3 +1,8 @@
 from __future__ import annotations
 
-pytest_plugins = ["tests.fixtures.environment", "tests.fixtures.corpus", "tests.fixtures.pdfs"]
+pytest_plugins = [
+    "tests.fixtures.environment",
+    "tests.fixtures.corpus",
+    "tests.fixtures.pdfs",
+    "tests.fixtures.servers",
+]

@@ -3,12 +3,14 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -174,3 +176,37 @@ def test_kill_9_during_rag_index_rebuild_leaves_the_previous_index_answering(min
     data = json.loads(stdout)
     assert "240" in data["answer"]
     assert {c["doc"] for c in data["citations"]} == {"海港高新区通讯.md"}
+
+
+def test_serve_starts_the_api_on_loopback(mini_index: Settings) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    (mini_index.home / "rag.toml").write_text("[server]\nopenai_references = false\n", encoding="utf-8")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rag", "--home", str(mini_index.home), "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).json()
+                break
+            except httpx.TransportError:
+                assert process.poll() is None and time.monotonic() < deadline, "rag serve did not start"
+                time.sleep(0.3)
+        assert health["ready"] and health["documents"] == 2
+        reply = httpx.post(
+            f"http://127.0.0.1:{port}/v1/chat/completions",
+            json={"messages": [{"role": "user", "content": "星火贷最高能贷多少？"}]},
+            timeout=60,
+        ).json()
+        content = reply["choices"][0]["message"]["content"]
+        assert "500万元" in content and "参考来源" not in content  # rag.toml of the home was read
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=30)
+    assert f"http://127.0.0.1:{port}/" in output

@@ -99,6 +99,7 @@ def _extras(answer: Answer) -> dict[str, Any]:
     """The briefing-rag fields beside the OpenAI ones."""
     return {
         "citations": [c.record() for c in answer.citations],
+        "query": answer.query or answer.question,
         "refused": answer.refused,
         "notices": list(answer.notices),
         "sentences": [s.record() for s in answer.sentences],

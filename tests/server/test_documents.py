@@ -1,0 +1,132 @@
+"""Documents through the API: list, upload, delete, rebuild, with queries served throughout."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from rag.config import Settings
+
+PDF_PAGES = [
+    [
+        "雪岭高新区简报",
+        "◆雪岭高新区概况",
+        "雪岭高新区位于北方山区，以冰雪装备和寒地测试为主导产业，",
+        "园区现有企业三百余家，其中高新技术企业一百二十家。",
+        "园区建设了寒地汽车测试场，每年接待测试车辆两千余台次，",
+        "并与多所高校共建寒地材料联合实验室，培养专业人才。",
+    ],
+    [
+        "◆冰川算力中心",
+        "雪岭高新区设立冰川算力中心，总投资12亿元，年内投入运营。",
+        "算力中心利用当地低温气候自然散热，能耗比常规数据中心低三成。",
+    ],
+]
+QUESTION = "雪岭高新区的冰川算力中心投资多少？"
+
+
+@pytest.fixture
+def api(live_app: Callable[..., str], mini_index: Settings) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=live_app(mini_index), timeout=120) as client:
+        yield client
+
+
+def upload(api: httpx.Client, path: Path, name: str | None = None, **params: str) -> httpx.Response:
+    with path.open("rb") as handle:
+        return api.post("/api/documents", files={"files": (name or path.name, handle)}, params=params)
+
+
+def test_list_documents(api: httpx.Client) -> None:
+    documents = {d["doc"]: d for d in api.get("/api/documents").json()}
+    assert set(documents) == {"科技金融简报.txt", "海港高新区通讯.md"}
+    assert documents["海港高新区通讯.md"]["title"] == "海港高新区通讯" and documents["海港高新区通讯.md"]["chunks"] > 0
+
+
+def test_uploaded_pdf_is_cited_with_its_page_then_deleted_for_good(
+    api: httpx.Client, make_pdf: Callable[..., Path], mini_index: Settings
+) -> None:
+    pdf = make_pdf("雪岭简报.pdf", PDF_PAGES)
+    response = upload(api, pdf)
+    assert response.status_code == 200, response.text
+    assert response.json()["added"] == ["雪岭简报.pdf"]
+    assert (mini_index.data_dir / "雪岭简报.pdf").is_file()
+
+    answer = api.post("/api/ask", json={"question": QUESTION}).json()
+    assert not answer["refused"] and "12亿元" in answer["answer"]
+    citation = answer["citations"][0]
+    assert citation["doc"] == "雪岭简报.pdf" and citation["page"] == "第2页"
+
+    assert api.delete("/api/documents/雪岭简报.pdf").status_code == 200
+    assert "雪岭简报.pdf" not in {d["doc"] for d in api.get("/api/documents").json()}
+    after = api.post("/api/ask", json={"question": QUESTION}).json()
+    assert all(c["doc"] != "雪岭简报.pdf" for c in after["citations"])
+    assert all(p["doc"] != "雪岭简报.pdf" for p in after["passages"])
+    assert api.delete("/api/documents/雪岭简报.pdf").json()["error"]["code"] == "unknown_document"
+
+
+@pytest.mark.parametrize("name", ["../逃逸.txt", "子目录/简报.txt", "..", ".隐藏.txt", "简报.exe"])
+def test_upload_names_with_paths_or_wrong_types_are_refused(
+    api: httpx.Client, tmp_path: Path, mini_index: Settings, name: str
+) -> None:
+    source = tmp_path / "ok.txt"
+    source.write_text("雪岭高新区设立冰川算力中心。", encoding="utf-8")
+    response = upload(api, source, name=name)
+    assert response.status_code == 400 and response.json()["error"]["code"] == "bad_input"
+    assert sorted(p.name for p in mini_index.data_dir.iterdir() if p.is_file()) == [
+        "海港高新区通讯.md",
+        "科技金融简报.txt",
+    ]
+    assert not (mini_index.home / "逃逸.txt").exists()
+
+
+def test_unreadable_files_get_a_chinese_error_naming_the_file(
+    api: httpx.Client, tmp_path: Path, make_pdf: Callable[..., Path]
+) -> None:
+    broken = tmp_path / "损坏.pdf"
+    broken.write_bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    scanned = make_pdf("扫描件.pdf", [[], []], numbered=False)  # pages without a text layer
+    empty = tmp_path / "空白.txt"
+    empty.write_bytes(b"")
+    for path in (broken, scanned, empty):
+        response = upload(api, path)
+        assert response.status_code == 422
+        error = response.json()["error"]
+        assert error["code"] == "document_error" and path.name in error["message"]
+    assert {d["doc"] for d in api.get("/api/documents").json()} == {"科技金融简报.txt", "海港高新区通讯.md"}
+
+
+def test_existing_name_needs_replace(api: httpx.Client, tmp_path: Path) -> None:
+    same = tmp_path / "科技金融简报.txt"
+    same.write_text("科技金融动态\n◆新的内容\n某市设立了新的天使基金，规模3亿元。\n", encoding="utf-8")
+    response = upload(api, same)
+    assert response.status_code == 409 and response.json()["error"]["code"] == "document_exists"
+    replaced = upload(api, same, replace="true")
+    assert replaced.status_code == 200 and replaced.json()["updated"] == ["科技金融简报.txt"]
+
+
+def test_rebuild_runs_in_the_background_while_queries_keep_working(api: httpx.Client) -> None:
+    started = api.post("/api/index/rebuild")
+    assert started.status_code == 202 and started.json()["state"] == "running"
+    assert api.post("/api/index/rebuild").status_code == 409
+
+    answers: list[int] = []
+
+    def query() -> None:
+        answers.append(api.post("/api/search", json={"question": "星火贷", "k": 3}).status_code)
+
+    status = started.json()
+    deadline = time.monotonic() + 120
+    while status["state"] == "running" and time.monotonic() < deadline:
+        thread = threading.Thread(target=query)
+        thread.start()
+        thread.join()
+        status = api.get("/api/index/rebuild").json()
+    assert status["state"] == "done", status
+    assert status["report"]["documents"] == 2 and status["stage"] == "embed" and status["done"] == status["total"]
+    assert answers and set(answers) == {200}
+    assert api.get("/api/health").json()["rebuild"]["state"] == "done"
