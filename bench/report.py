@@ -251,8 +251,12 @@ def render_markdown(results: dict[str, Any], machine: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _ratio_runs(values: Sequence[float]) -> str:
-    return ", ".join(f"{v:.2f}" for v in values)
+def _ratio_runs(values: Sequence[float | None]) -> str:
+    return ", ".join("–" if v is None else f"{v:.2f}" for v in values)
+
+
+def _times(value: float | None) -> str:
+    return "–" if value is None else f"**{value:.3f}×**"
 
 
 def _ms(value: float | None) -> str:
@@ -317,7 +321,7 @@ def render_serve_section(s: dict[str, Any], machine: dict[str, Any], *, standalo
                     _ms(e["http_p50_ms"]),
                     _ms(e["http_p95_ms"]),
                     _ms(e["overhead_p50_ms"]),
-                    f"**{_f(e['http_over_direct_p50'])}×** → {_ratio_runs(e['per_round']['http_over_direct_p50'])}",
+                    f"{_times(e['http_over_direct_p50'])} → {_ratio_runs(e['per_round']['http_over_direct_p50'])}",
                     _ms(e["layer_p50_ms"]),
                 )
                 for name, path, e in (("search", "/api/search", search), ("ask", "/api/ask", ask))

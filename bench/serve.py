@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -173,6 +174,7 @@ class Sequential:
     layer_ms: list[float] = field(default_factory=list)  # HTTP latency − the Pipeline time the route reports
     errors: Counter[str] = field(default_factory=Counter)
     mismatches: int = 0
+    differing: list[str] = field(default_factory=list)  # questions whose response differed
 
 
 def measure_sequential(
@@ -190,23 +192,23 @@ def measure_sequential(
             # Alternate which goes first so warm caches and drift favour neither.
             for step in ("direct", "http") if (i + p + round_no) % 2 == 0 else ("http", "direct"):
                 if step == "direct":
-                    _, timing = timed(lambda q=question: endpoint.direct(pipeline, q))
+                    _, timing = timed(partial(endpoint.direct, pipeline, question))
                     seq.direct_ms.append(timing.wall_s * 1000)
                     continue
                 try:
-                    response, timing = timed(
-                        lambda q=question: client.post(endpoint.path, json={"question": q})
-                    )
-                except httpx.HTTPError as e:
+                    response, timing = timed(partial(client.post, endpoint.path, json={"question": question}))
+                    body = response.json() if response.status_code == 200 else None
+                except Exception as e:  # any failure is a result to report, not a reason to stop
                     seq.errors[f"{type(e).__name__}: {e}"] += 1
                     continue
-                if response.status_code != 200:
+                if body is None:
                     seq.errors[_describe(response)] += 1
                     continue
-                body = response.json()
                 seq.http_ms.append(timing.wall_s * 1000)
                 seq.layer_ms.append(timing.wall_s * 1000 - endpoint.inner_ms(body))
-                seq.mismatches += endpoint.signature(body) != expected[question]
+                if endpoint.signature(body) != expected[question]:
+                    seq.mismatches += 1
+                    seq.differing.append(question)
     return seq
 
 
@@ -235,7 +237,9 @@ def measure_concurrent(
     def client_main(c: int) -> None:
         with httpx.Client(base_url=url, timeout=TIMEOUT_S) as client:
             try:
-                client.get("/api/health").raise_for_status()
+                client.get("/api/health")
+            except httpx.HTTPError:
+                pass  # the timed requests will show it
             finally:
                 barrier.wait()
             for j in range(per_client):
@@ -243,19 +247,20 @@ def measure_concurrent(
                 start = time.perf_counter()
                 try:
                     response = client.post(endpoint.path, json={"question": question})
-                except httpx.HTTPError as e:
+                    elapsed_ms = (time.perf_counter() - start) * 1000
+                    signature = endpoint.signature(response.json()) if response.status_code == 200 else None
+                except Exception as e:  # any failure is a result to report, not a reason to stop
                     with lock:
                         burst.errors[f"{type(e).__name__}: {e}"] += 1
                     continue
-                elapsed_ms = (time.perf_counter() - start) * 1000
                 with lock:
                     if response.status_code != 200:
                         burst.errors[_describe(response)] += 1
-                    else:
-                        burst.latencies_ms.append(elapsed_ms)
-                        if endpoint.signature(response.json()) != expected[question]:
-                            burst.mismatches += 1
-                            burst.differing.append(question)
+                        continue
+                    burst.latencies_ms.append(elapsed_ms)
+                    if signature != expected[question]:
+                        burst.mismatches += 1
+                        burst.differing.append(question)
 
     threads = [threading.Thread(target=client_main, args=(c,), name=f"client-{c}") for c in range(CLIENTS)]
     for thread in threads:
@@ -268,22 +273,28 @@ def measure_concurrent(
     return burst
 
 
+def _p(samples: Sequence[float], q: float) -> float | None:
+    return percentile_ms(samples, q) if samples else None
+
+
 def _round_figures(seq: Sequential, burst: Burst) -> dict[str, Any]:
-    direct_p50, http_p50 = percentile_ms(seq.direct_ms, 50), percentile_ms(seq.http_ms, 50)
-    ok = len(burst.latencies_ms)
+    direct_p50, http_p50 = _p(seq.direct_ms, 50), _p(seq.http_ms, 50)
+    overhead = ratio = None
+    if direct_p50 is not None and http_p50 is not None:
+        overhead, ratio = round(http_p50 - direct_p50, 2), round(http_p50 / direct_p50, 3)
     return {
         "direct_p50_ms": direct_p50,
-        "direct_p95_ms": percentile_ms(seq.direct_ms, 95),
+        "direct_p95_ms": _p(seq.direct_ms, 95),
         "http_p50_ms": http_p50,
-        "http_p95_ms": percentile_ms(seq.http_ms, 95),
-        "overhead_p50_ms": round(http_p50 - direct_p50, 2),
-        "http_over_direct_p50": round(http_p50 / direct_p50, 3),
-        "layer_p50_ms": percentile_ms(seq.layer_ms, 50),
+        "http_p95_ms": _p(seq.http_ms, 95),
+        "overhead_p50_ms": overhead,
+        "http_over_direct_p50": ratio,
+        "layer_p50_ms": _p(seq.layer_ms, 50),
         "direct_rps": round(1000 * len(seq.direct_ms) / sum(seq.direct_ms), 2),
-        "http_rps": round(1000 * len(seq.http_ms) / sum(seq.http_ms), 2),
-        "concurrent_p50_ms": percentile_ms(burst.latencies_ms, 50) if ok else None,
-        "concurrent_p95_ms": percentile_ms(burst.latencies_ms, 95) if ok else None,
-        "concurrent_rps": round(ok / burst.wall_s, 2),
+        "http_rps": round(1000 * len(seq.http_ms) / sum(seq.http_ms), 2) if seq.http_ms else 0.0,
+        "concurrent_p50_ms": _p(burst.latencies_ms, 50),
+        "concurrent_p95_ms": _p(burst.latencies_ms, 95),
+        "concurrent_rps": round(len(burst.latencies_ms) / burst.wall_s, 2),
         "concurrent_wall_s": round(burst.wall_s, 2),
     }
 
@@ -320,8 +331,15 @@ def measure_serve(pipeline: Pipeline, plan: ServePlan, question_set: Path = QUES
                 requests = plan.concurrent_search if endpoint.name == "search" else plan.concurrent_ask
                 pressure_before = cpu_pressure_s()
                 seq, timing = timed(
-                    lambda e=endpoint, n=passes, r=round_no: measure_sequential(
-                        pipeline, client, e, questions, n, expected[e.name], r
+                    partial(
+                        measure_sequential,
+                        pipeline,
+                        client,
+                        endpoint,
+                        questions,
+                        passes,
+                        expected[endpoint.name],
+                        round_no,
                     )
                 )
                 pressure_after = cpu_pressure_s()
@@ -339,7 +357,7 @@ def measure_serve(pipeline: Pipeline, plan: ServePlan, question_set: Path = QUES
                 total = totals[endpoint.name]
                 total["errors"].update(seq.errors + burst.errors)
                 total["mismatches"] += seq.mismatches + burst.mismatches
-                total["differing"] += burst.differing
+                total["differing"] += seq.differing + burst.differing
                 total["sequential"] += len(seq.direct_ms)
                 total["concurrent"] += burst.requests
                 log(

@@ -182,8 +182,8 @@ class ChatClient:
         try:
             response = self._http.send(request, stream=stream)
         except httpx.TimeoutException as e:
-            error = BackendTimeoutError(f"大模型后端 {endpoint.label} 超过 {endpoint.timeout_s:g} 秒没有响应")
-            raise _Retryable(error, "timeout") from e
+            timed_out = BackendTimeoutError(f"大模型后端 {endpoint.label} 超过 {endpoint.timeout_s:g} 秒没有响应")
+            raise _Retryable(timed_out, "timeout") from e
         except httpx.TransportError as e:
             raise _Retryable(BackendError(f"大模型后端 {endpoint.label} 无法连接：{type(e).__name__}"), type(e).__name__) from e
         if response.status_code >= 400:

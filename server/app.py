@@ -30,9 +30,10 @@ def create_app(settings: Settings | None = None, *, pipeline: Pipeline | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        loaded = pipeline or await run_in_threadpool(
-            Pipeline.from_settings, settings or load_settings(), build_missing=True
-        )
+        if pipeline is None:
+            loaded = await run_in_threadpool(Pipeline.from_settings, settings or load_settings(), build_missing=True)
+        else:
+            loaded = pipeline
         app.state.service = Service(loaded)
         yield
 
