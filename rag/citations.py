@@ -15,8 +15,8 @@ An answer is checked sentence by sentence (sentences end at 。！？； or a li
    way. When no passage supports it, the sentence keeps its text and is reported as
    ``supported: false`` (with a notice), never silently passed off as cited.
 
-Sentences with fewer than four letters/characters (“具体如下：”) and the refusal sentence need
-no citation.
+Lead-ins ending with a colon (“具体如下：”), sentences with fewer than four letters/characters
+and the refusal sentence need no citation.
 """
 
 from __future__ import annotations
@@ -181,7 +181,7 @@ class CitationVerifier:
             self.notices.append(f"{label}引用的 {'、'.join(f'[{n}]' for n in dropped)} 不在检索到的段落范围内，已删除")
         claim = strip_markers(text).strip()
         cited = cited_numbers(text)
-        if REFUSAL.rstrip("。") in claim or _content_length(claim) < 4:
+        if REFUSAL.rstrip("。") in claim or _content_length(claim) < 4 or claim.endswith(("：", ":")):
             return SentenceCheck(text, tuple(cited), True, 1.0, "exempt")
         if cited:
             joint = "\n".join(self.passages[n - 1].chunk.text for n in cited)

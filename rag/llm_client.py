@@ -15,6 +15,8 @@ import ipaddress
 import json
 import logging
 import os
+import socket
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -198,6 +200,7 @@ class ChatClient:
 
     def _deltas(self, response: httpx.Response, deadline: float) -> Iterator[str]:
         got_any = False
+        watchdog = _Watchdog(response, deadline)
         try:
             for line in response.iter_lines():
                 if time.monotonic() > deadline:
@@ -221,11 +224,39 @@ class ChatClient:
         except httpx.TimeoutException as e:
             raise BackendTimeoutError(f"大模型后端 {self.endpoint.label} 超过 {self.endpoint.timeout_s:g} 秒没有响应") from e
         except httpx.TransportError as e:
+            if watchdog.fired:
+                raise BackendTimeoutError(f"大模型后端 {self.endpoint.label} 超过 {self.endpoint.timeout_s:g} 秒仍未答完") from e
             raise BackendError(f"大模型后端 {self.endpoint.label} 连接中断：{type(e).__name__}") from e
         finally:
+            watchdog.cancel()
             response.close()
         if not got_any:
             raise BackendResponseError(f"大模型后端 {self.endpoint.label} 返回了空回答或无法识别的格式")
+
+
+class _Watchdog:
+    """Cuts a streaming response's connection at the deadline: a read timeout alone restarts
+    with every byte, so a stream that stalls mid-answer could otherwise outlive ``timeout_s``."""
+
+    def __init__(self, response: httpx.Response, deadline: float) -> None:
+        self.fired = False
+        self._socket = response.extensions.get("network_stream") and response.extensions[
+            "network_stream"
+        ].get_extra_info("socket")
+        self._timer = threading.Timer(max(deadline - time.monotonic(), 0.0), self._fire)
+        self._timer.daemon = True
+        if self._socket is not None:
+            self._timer.start()
+
+    def _fire(self) -> None:
+        self.fired = True
+        try:
+            self._socket.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def cancel(self) -> None:
+        self._timer.cancel()
 
 
 class _Retryable(Exception):

@@ -251,6 +251,21 @@ def test_a_hanging_backend_times_out_within_timeout_s(
     assert fake_llm.url in caught.value.message
 
 
+def test_a_stream_that_stalls_mid_answer_still_ends_at_timeout_s(
+    fake_llm: FakeLLM, connect: Callable[..., ChatClient]
+) -> None:
+    fake_llm.script(Reply(ANSWER, stall_s=5))  # the first piece at once, then nothing for 5 s
+    client = connect(timeout_s=1.5, max_retries=0)
+    started = time.monotonic()
+    received = []
+    with pytest.raises(BackendTimeoutError):
+        for delta in client.stream(MESSAGES):
+            received.append(delta)
+    elapsed = time.monotonic() - started
+    assert received, "the first piece arrived before the stall"
+    assert elapsed < 3.5, f"blocked {elapsed:.1f} s with timeout_s=1.5"
+
+
 def test_a_non_json_body_is_a_response_error(fake_llm: FakeLLM, connect: Callable[..., ChatClient]) -> None:
     fake_llm.script(Reply(garbage=True))
     with pytest.raises(BackendResponseError, match="JSON"):
