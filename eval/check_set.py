@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
 
     texts = load_sources(args.data)
     if not texts:
-        print(f"{args.data}: 没有找到带 original 的简报（briefings.toml）")  # noqa: T201
+        print(f"{args.data}: 没有找到带 original 的简报（briefings.toml）")
         return 1
     problems: list[str] = []
     seen: set[str] = set()
@@ -117,13 +117,13 @@ def main(argv: list[str] | None = None) -> int:
         by_source[str(item.get("source") or "（无来源）")] += 1
 
     for problem in problems:
-        print(problem)  # noqa: T201
+        print(problem)
     if problems:
-        print(f"共 {len(problems)} 个问题", file=sys.stderr)  # noqa: T201
+        print(f"共 {len(problems)} 个问题", file=sys.stderr)
         return 1
-    print(f"{args.eval_set}: {sum(by_type.values())} 条，全部通过")  # noqa: T201
-    print("按类型: " + "，".join(f"{t} {n}" for t, n in sorted(by_type.items())))  # noqa: T201
-    print("按简报: " + "，".join(f"{s} {n}" for s, n in sorted(by_source.items())))  # noqa: T201
+    print(f"{args.eval_set}: {sum(by_type.values())} 条，全部通过")
+    print("按类型: " + "，".join(f"{t} {n}" for t, n in sorted(by_type.items())))
+    print("按简报: " + "，".join(f"{s} {n}" for s, n in sorted(by_source.items())))
     return 0
 
 

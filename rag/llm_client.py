@@ -11,6 +11,7 @@ deadline of ``timeout_s``, so a dead or hanging endpoint never blocks longer tha
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import logging
@@ -240,9 +241,8 @@ class _Watchdog:
 
     def __init__(self, response: httpx.Response, deadline: float) -> None:
         self.fired = False
-        self._socket = response.extensions.get("network_stream") and response.extensions[
-            "network_stream"
-        ].get_extra_info("socket")
+        stream = response.extensions.get("network_stream")
+        self._socket: socket.socket | None = stream.get_extra_info("socket") if stream is not None else None
         self._timer = threading.Timer(max(deadline - time.monotonic(), 0.0), self._fire)
         self._timer.daemon = True
         if self._socket is not None:
@@ -250,10 +250,9 @@ class _Watchdog:
 
     def _fire(self) -> None:
         self.fired = True
-        try:
-            self._socket.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+        if self._socket is not None:
+            with contextlib.suppress(OSError):
+                self._socket.shutdown(socket.SHUT_RDWR)
 
     def cancel(self) -> None:
         self._timer.cancel()
