@@ -171,11 +171,16 @@ def ask(
     doc: Annotated[list[str] | None, typer.Option("--doc", "-d", help="只在这些简报中检索（可多次指定）")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
     markdown: Annotated[bool, typer.Option("--markdown", help="输出带脚注的 Markdown，便于粘贴到文稿")] = False,
+    answerer: Annotated[
+        str | None, typer.Option("--answerer", "-a", help="回答器：extractive、llm 或 llm:<预设名>，默认见配置")
+    ] = None,
 ) -> None:
     """回答问题，每句标注出处（简报、章节、页码或行号）。"""
     from rag.render import answer_markdown, answer_record, reference
 
-    answer = _pipeline(_settings(ctx)).ask(question, k, doc)
+    answer = _pipeline(_settings(ctx)).ask(question, k, doc, answerer=answerer)
+    for notice in answer.notices:
+        err.print(f"[yellow]注意[/]：{escape(notice)}")
     if as_json:
         out.print_json(json.dumps(answer_record(answer), ensure_ascii=False))
     elif markdown:

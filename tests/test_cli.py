@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from rag.cli import app
 from rag.config import Settings
 from tests.fixtures.corpus import BUNDLED_DATA, REPO
+from tests.fixtures.servers import FakeLLM
 
 runner = CliRunner()
 RUN_FIELDS = {"id", "question", "passages", "answer", "citations", "refused"}
@@ -210,3 +211,14 @@ def test_serve_starts_the_api_on_loopback(mini_index: Settings) -> None:
         process.terminate()
         output, _ = process.communicate(timeout=30)
     assert f"http://127.0.0.1:{port}/" in output
+
+
+def test_ask_with_an_llm_backend_prints_verification_notices(mini_index: Settings, fake_llm: FakeLLM) -> None:
+    (mini_index.home / "rag.toml").write_text(
+        f'[llm]\nbase_url = "{fake_llm.url}"\nmodel = "fake"\nmax_retries = 0\n', encoding="utf-8"
+    )
+    fake_llm.script("绿洲高新区的星火贷最高500万元，由外星银行发放。[9]")
+    code, stdout, stderr = rag(mini_index.home, "ask", "星火贷最高能贷多少？", "-a", "llm")
+    assert code == 0, stderr
+    assert "[9]" not in stdout and "注意" in stderr and "[9]" in stderr
+    assert fake_llm.requests and fake_llm.requests[0]["body"]["model"] == "fake"
