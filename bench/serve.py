@@ -1,7 +1,7 @@
 """HTTP-layer benchmark: /api/search and /api/ask (extractive) over loopback vs the Pipeline directly.
 
     python bench/serve.py --quick --json   # about 1.5 min; one JSON object as the last line of stdout
-    python bench/serve.py                  # 3 rounds, about 5 min on an idle 2-core machine
+    python bench/serve.py                  # 3 rounds, about 4 min on an idle 2-core machine
     python bench/serve.py --write          # also puts the section "HTTP layer" into BENCHMARKS.md
 
 One process, one run, one Pipeline: the app (``server.app.create_app(settings, pipeline=...)``)
@@ -59,7 +59,6 @@ from server.app import create_app
 CLIENTS = 16
 QUESTION_SET = REPO / "eval" / "sets" / "briefings-v1.jsonl"
 TIMEOUT_S = 600.0  # per request; 16 concurrent extractive answers on 2 cores take ~20 s each
-
 BUSY_PRESSURE_PCT = 5.0
 HTTP_WARM_UP = 3  # questions sent over HTTP per route before timing (the direct warm-up sends all)
 
@@ -172,6 +171,7 @@ class Sequential:
     direct_ms: list[float] = field(default_factory=list)
     http_ms: list[float] = field(default_factory=list)
     layer_ms: list[float] = field(default_factory=list)  # HTTP latency − the Pipeline time the route reports
+    paired_ms: list[float] = field(default_factory=list)  # HTTP latency − the paired direct call's
     errors: Counter[str] = field(default_factory=Counter)
     mismatches: int = 0
     differing: list[str] = field(default_factory=list)  # questions whose response differed
@@ -189,11 +189,13 @@ def measure_sequential(
     seq = Sequential()
     for p in range(passes):
         for i, question in enumerate(questions):
+            direct_ms = http_ms = None
             # Alternate which goes first so warm caches and drift favour neither.
             for step in ("direct", "http") if (i + p + round_no) % 2 == 0 else ("http", "direct"):
                 if step == "direct":
                     _, timing = timed(partial(endpoint.direct, pipeline, question))
-                    seq.direct_ms.append(timing.wall_s * 1000)
+                    direct_ms = timing.wall_s * 1000
+                    seq.direct_ms.append(direct_ms)
                     continue
                 try:
                     response, timing = timed(partial(client.post, endpoint.path, json={"question": question}))
@@ -204,11 +206,14 @@ def measure_sequential(
                 if body is None:
                     seq.errors[_describe(response)] += 1
                     continue
-                seq.http_ms.append(timing.wall_s * 1000)
-                seq.layer_ms.append(timing.wall_s * 1000 - endpoint.inner_ms(body))
+                http_ms = timing.wall_s * 1000
+                seq.http_ms.append(http_ms)
+                seq.layer_ms.append(http_ms - endpoint.inner_ms(body))
                 if endpoint.signature(body) != expected[question]:
                     seq.mismatches += 1
                     seq.differing.append(question)
+            if direct_ms is not None and http_ms is not None:
+                seq.paired_ms.append(http_ms - direct_ms)
     return seq
 
 
@@ -289,6 +294,7 @@ def _round_figures(seq: Sequential, burst: Burst) -> dict[str, Any]:
         "http_p95_ms": _p(seq.http_ms, 95),
         "overhead_p50_ms": overhead,
         "http_over_direct_p50": ratio,
+        "paired_overhead_p50_ms": _p(seq.paired_ms, 50),
         "layer_p50_ms": _p(seq.layer_ms, 50),
         "direct_rps": round(1000 * len(seq.direct_ms) / sum(seq.direct_ms), 2),
         "http_rps": round(1000 * len(seq.http_ms) / sum(seq.http_ms), 2) if seq.http_ms else 0.0,
@@ -396,7 +402,12 @@ def measure_serve(pipeline: Pipeline, plan: ServePlan, question_set: Path = QUES
             "differing_questions": sorted(set(total["differing"]))[:5],
             "per_round": {
                 key: [r[key] for r in per_round]
-                for key in ("http_over_direct_p50", "overhead_p50_ms", "concurrent_rps", "concurrent_p95_ms")
+                for key in (
+                    "http_over_direct_p50",
+                    "paired_overhead_p50_ms",
+                    "concurrent_rps",
+                    "concurrent_p95_ms",
+                )
             },
         }
     return results
