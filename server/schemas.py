@@ -175,7 +175,12 @@ class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     model: str = Field("briefing-rag", description="briefing-rag（默认回答器）或回答器名：extractive、llm、llm:<预设名>")
-    messages: list[ChatMessage] = Field(min_length=1, max_length=MAX_HISTORY_TURNS * 2 + 5)
+    messages: list[ChatMessage] = Field(
+        min_length=1,
+        max_length=MAX_HISTORY_TURNS * 2 + 5,
+        description="对话消息；最后一条 user 消息是问题",
+        examples=[[{"role": "user", "content": QUESTION_EXAMPLE}]],
+    )
     stream: bool = False
     k: int | None = Field(None, ge=1, le=20, description="briefing-rag 扩展：作答所用段落数")
     docs: list[str] | None = Field(None, max_length=200, description="briefing-rag 扩展：只在这些简报中检索")
