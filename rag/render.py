@@ -24,6 +24,8 @@ def answer_record(answer: Answer) -> dict[str, Any]:
         "answerer": answer.answerer,
         "query": answer.query or answer.question,
         "timings": answer.timings,
+        "markdown": answer_markdown(answer),
+        "plain": answer_plain(answer),
     }
 
 
@@ -37,14 +39,28 @@ def reference(citation: Citation) -> str:
     return "，".join(parts) + "。"
 
 
+def _renumber(answer: Answer, marker: str) -> tuple[str, list[tuple[int, Citation]]]:
+    """Markers renumbered 1, 2, … in order of first appearance and written with ``marker``
+    (a format with ``{}``); returns the text and the (new number, citation) pairs."""
+    order: dict[int, int] = {}
+    for match in _MARKER.finditer(answer.text):
+        order.setdefault(int(match.group(1)), len(order) + 1)
+    body = _MARKER.sub(lambda m: marker.format(order[int(m.group(1))]), answer.text)
+    by_n = {c.n: c for c in answer.citations}
+    return body, [(new, by_n[n]) for n, new in order.items() if n in by_n]
+
+
 def answer_markdown(answer: Answer) -> str:
     """The answer with Markdown footnotes, numbered 1, 2, … in order of first appearance."""
     if answer.refused:
         return answer.text + "\n"
-    order: dict[int, int] = {}
-    for match in _MARKER.finditer(answer.text):
-        order.setdefault(int(match.group(1)), len(order) + 1)
-    body = _MARKER.sub(lambda m: f"[^{order[int(m.group(1))]}]", answer.text)
-    by_n = {c.n: c for c in answer.citations}
-    notes = [f"[^{footnote}]: {reference(by_n[n])}" for n, footnote in order.items() if n in by_n]
-    return body + "\n\n" + "\n".join(notes) + "\n"
+    body, notes = _renumber(answer, "[^{}]")
+    return body + "\n\n" + "\n".join(f"[^{n}]: {reference(c)}" for n, c in notes) + "\n"
+
+
+def answer_plain(answer: Answer) -> str:
+    """Plain text for a Word draft: 【1】-style markers and a numbered reference list."""
+    if answer.refused:
+        return answer.text + "\n"
+    body, notes = _renumber(answer, "【{}】")
+    return body + "\n\n参考文献：\n" + "\n".join(f"【{n}】{reference(c)}" for n, c in notes) + "\n"

@@ -6,12 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from rag.config import Settings, load_settings
 from rag.pipeline import Pipeline
 from server import errors
-from server.routes import ask, documents, health, openai, search
+from server.routes import ask, documents, health, openai, pages, search
 from server.service import Service
 
 DESCRIPTION = """
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, *, pipeline: Pipeline | None = 
         ],
     )
     errors.install(app)
-    for module in (health, search, ask, documents, openai):
+    for module in (health, search, ask, documents, openai, pages):
         app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     return app

@@ -112,6 +112,22 @@ class AskResponse(BaseModel):
     notices: list[str] = Field(description="引用修复、后端回退等说明")
     answerer: str
     timings: dict[str, float] = Field(description="各阶段耗时（毫秒）")
+    markdown: str = Field(description="可粘贴的 Markdown：脚注按出现顺序编号 [^1]，附出处")
+    plain: str = Field(description="可粘贴到 Word 的纯文本：【1】式标注，末尾附参考文献列表")
+
+
+class SourceContext(BaseModel):
+    chunk_id: str
+    doc: str
+    title: str
+    section: str
+    page: str
+    kind: str = Field(description="pdf、txt 或 md")
+    context: str = Field(description="原文：PDF 为段落所在页的全文，文本文件为段落前后各约 800 字")
+    highlight_start: int = Field(description="段落在 context 中的起始位置（字符）")
+    highlight_end: int
+    starts_at_beginning: bool = Field(description="context 是否从简报开头开始")
+    ends_at_end: bool = Field(description="context 是否到简报结尾为止")
 
 
 class DocumentInfo(BaseModel):

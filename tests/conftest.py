@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures.corpus",
     "tests.fixtures.pdfs",
     "tests.fixtures.servers",
+    "tests.fixtures.browser",
 ]

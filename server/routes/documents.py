@@ -10,8 +10,9 @@ from starlette.concurrency import run_in_threadpool
 
 from rag.errors import DocumentError, DocumentExistsError, FileTooLargeError
 from rag.ingest import MAX_FILE_BYTES
-from server.deps import ServiceDep
-from server.schemas import DocumentInfo, ErrorBody, IndexReportOut, RebuildStatus
+from rag.sources import source_context
+from server.deps import PipelineDep, ServiceDep
+from server.schemas import DocumentInfo, ErrorBody, IndexReportOut, RebuildStatus, SourceContext
 from server.service import check_upload_name, report_record
 
 router = APIRouter(tags=["文档"])
@@ -82,3 +83,12 @@ def start_rebuild(service: ServiceDep) -> dict[str, Any]:
 def rebuild_status(service: ServiceDep) -> dict[str, Any]:
     """重建任务的状态：idle / running / done / failed，阶段（parse 解析、embed 嵌入）与进度。"""
     return service.job.record()
+
+
+@router.get("/api/source", response_model=SourceContext, summary="段落原文上下文", responses=_ERRORS)
+def source(
+    pipeline: PipelineDep, chunk_id: Annotated[str, Query(description="段落编号，例如 简报.txt#3", max_length=500)]
+) -> dict[str, Any]:
+    """被引用段落在简报中的上下文：PDF 给出所在页的全文，文本文件给出前后各约 800 字；
+    `highlight_start`/`highlight_end` 标出段落本身，供核对引用。"""
+    return source_context(pipeline.index, chunk_id)

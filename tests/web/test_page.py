@@ -1,0 +1,152 @@
+"""The web page in a real browser (headless Chromium) against the real server on loopback."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rag.config import Settings
+from tests.server.test_documents import PDF_PAGES
+
+QUESTION = "绿洲高新区的星火贷最高能贷多少？"
+PDF_QUESTION = "雪岭高新区的冰川算力中心投资多少？"
+
+
+@pytest.fixture
+def site(live_app: Callable[..., str], mini_index: Settings) -> str:
+    return live_app(mini_index)
+
+
+def ask(page: Any, question: str) -> Any:
+    """Type a question, press Enter, wait for the finished answer; returns its .turn element."""
+    page.fill("#question", question)
+    page.press("#question", "Enter")
+    turn = page.locator(".turn").last
+    turn.locator(".answer:not(.streaming) .answer-actions button").first.wait_for()
+    return turn
+
+
+def test_ask_hover_source_and_copy_markdown(page: Any, site: str) -> None:
+    page.goto(site)
+    tokens: list[str] = []
+    page.on("response", lambda r: tokens.append(r.headers.get("content-type", "")) if "/api/ask" in r.url else None)
+    turn = ask(page, QUESTION)
+    assert any(t.startswith("text/event-stream") for t in tokens), "the answer was not streamed"
+    body = turn.locator(".answer-body")
+    assert "500万元" in body.inner_text()
+    marker = turn.locator("sup.cite a").first
+    n = marker.get_attribute("data-n")
+    assert re.fullmatch(r"\d+", n or "")
+
+    marker.hover()
+    card = page.locator("#hovercard")
+    card.wait_for(state="visible")
+    assert "《科技金融动态》" in card.inner_text() and "第" in card.inner_text()
+    assert "500万元" in card.locator("mark").inner_text()  # the supporting sentence
+
+    marker.click()
+    panel = page.locator("#source-panel")
+    panel.wait_for(state="visible")
+    assert "科技金融动态" in page.locator("#source-title").inner_text()
+    assert "星火贷" in page.locator("#source-mark").inner_text()
+    page.keyboard.press("Escape")
+    panel.wait_for(state="hidden")
+
+    turn.get_by_role("button", name=re.compile("复制 Markdown")).click()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert "[^1]" in copied and "\n[^1]: 《科技金融动态》" in copied and "500万元" in copied
+    turn.get_by_role("button", name=re.compile("复制纯文本")).click()
+    plain = page.evaluate("navigator.clipboard.readText()")
+    assert "【1】" in plain and "参考文献：\n【1】《科技金融动态》" in plain
+
+
+def test_reload_keeps_the_conversation_and_its_citations(page: Any, site: str) -> None:
+    page.goto(site)
+    ask(page, QUESTION)
+    follow_up = ask(page, "年利率呢？")
+    assert "3.5%" in follow_up.locator(".answer-body").inner_text()
+    before = page.locator(".turn .answer-body").all_inner_texts()
+
+    page.reload()
+    page.locator(".turn sup.cite a").first.wait_for()
+    assert page.locator(".turn .answer-body").all_inner_texts() == before
+    assert page.locator("#conversations li").count() == 1
+    marker = page.locator(".turn").first.locator("sup.cite a").first
+    marker.hover()
+    assert "星火贷" in page.locator("#hovercard").inner_text()
+    marker.click()
+    assert "星火贷" in page.locator("#source-mark").inner_text()
+
+
+def test_refusal_is_shown_with_the_closest_passages(page: Any, site: str) -> None:
+    page.goto(site)
+    turn = ask(page, "火星基地的氧气供应方案是什么？")
+    assert "根据现有简报无法回答该问题" in turn.locator(".answer-body").inner_text()
+    assert turn.locator(".refusal-reason").is_visible()
+    assert turn.locator("sup.cite").count() == 0
+    turn.locator(".closest summary").click()
+    turn.locator(".closest .open-source").first.click()
+    page.locator("#source-mark").wait_for()
+
+
+def test_upload_ask_delete_in_the_browser(page: Any, site: str, make_pdf: Callable[..., Path]) -> None:
+    pdf = make_pdf("雪岭简报.pdf", PDF_PAGES)
+    page.goto(site)
+    page.click("#tab-docs")
+    page.set_input_files("#upload-input", str(pdf))
+    page.click("#upload-button")
+    status = page.locator("#upload-list .file-status")
+    status.filter(has_text="已加入索引").wait_for()
+    page.locator("#docs-table tbody tr", has_text="雪岭简报.pdf").wait_for()
+
+    page.click("#tab-ask")
+    turn = ask(page, PDF_QUESTION)
+    assert "12亿元" in turn.locator(".answer-body").inner_text()
+    references = turn.locator(".references").inner_text()
+    assert "第2页" in references
+
+    page.click("#tab-docs")
+    row = page.locator("#docs-table tbody tr", has_text="雪岭简报.pdf")
+    row.get_by_role("button", name=re.compile("^删除简报")).click()
+    row.get_by_role("button", name=re.compile("^确认删除简报")).click()
+    row.wait_for(state="detached")
+
+    page.click("#tab-ask")
+    after = ask(page, PDF_QUESTION)
+    assert "雪岭" not in after.locator(".references").all_inner_texts().__str__()
+    assert "12亿元" not in after.locator(".answer-body").inner_text()
+
+
+def test_bad_upload_shows_a_chinese_error_next_to_the_file(page: Any, site: str, tmp_path: Path) -> None:
+    scanned = tmp_path / "空白.txt"
+    scanned.write_bytes(b"")
+    page.goto(site)
+    page.click("#tab-docs")
+    page.set_input_files("#upload-input", str(scanned))
+    page.click("#upload-button")
+    failed = page.locator("#upload-list li", has_text="空白.txt").locator(".file-status.failed")
+    failed.wait_for()
+    assert "空白.txt" in failed.inner_text()
+
+
+def test_rebuild_shows_progress_and_finishes(page: Any, site: str) -> None:
+    page.goto(site)
+    page.click("#tab-docs")
+    page.click("#rebuild-button")
+    page.locator("#rebuild-status", has_text="重建完成").wait_for()
+    assert page.locator("#rebuild-progress").get_attribute("value") == "1"
+
+
+def test_narrow_window_keeps_the_question_box_usable(page: Any, site: str) -> None:
+    page.set_viewport_size({"width": 420, "height": 760})
+    page.goto(site)
+    assert page.locator("#sidebar").is_hidden()
+    turn = ask(page, QUESTION)
+    box = turn.bounding_box()
+    assert box is not None and box["width"] <= 420
+    page.click("#toggle-sidebar")
+    assert page.locator("#sidebar").is_visible()
