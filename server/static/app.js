@@ -661,6 +661,7 @@ async function uploadSelected() {
   $("#upload-button").disabled = true;
   for (const file of files) await uploadOne(file, replace); // one at a time: the index has one writer
   input.value = "";
+  $("#upload-chosen").textContent = "未选择文件";
   $("#upload-button").disabled = false;
   await Promise.all([refreshDocuments(), refreshStatus()]);
 }
@@ -749,6 +750,10 @@ function init() {
   $("#tab-ask").addEventListener("click", () => showTab("ask"));
   $("#tab-docs").addEventListener("click", () => showTab("docs"));
   $("#upload-button").addEventListener("click", uploadSelected);
+  $("#upload-input").addEventListener("change", () => {
+    const names = [...$("#upload-input").files].map((f) => f.name);
+    $("#upload-chosen").textContent = names.length ? names.join("、") : "未选择文件";
+  });
   $("#rebuild-button").addEventListener("click", rebuild);
   $("#question").focus();
 }
