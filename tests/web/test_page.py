@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from rag.config import Settings
+from tests.fixtures.servers import FakeLLM, llm_settings
 from tests.server.test_documents import PDF_PAGES
 
 QUESTION = "绿洲高新区的星火贷最高能贷多少？"
@@ -150,3 +151,37 @@ def test_narrow_window_keeps_the_question_box_usable(page: Any, site: str) -> No
     assert box is not None and box["width"] <= 420
     page.click("#toggle-sidebar")
     assert page.locator("#sidebar").is_visible()
+
+
+def test_keyboard_reaches_citations_and_download_gives_the_conversation(page: Any, site: str) -> None:
+    page.goto(site)
+    turn = ask(page, QUESTION)
+    marker = turn.locator("sup.cite a").first
+    marker.focus()
+    page.locator("#hovercard").wait_for(state="visible")
+    page.keyboard.press("Enter")
+    page.locator("#source-mark").wait_for()
+    page.keyboard.press("Escape")
+
+    with page.expect_download() as download:
+        page.click("#download-md")
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    assert text.startswith("# 绿洲高新区的星火贷最高能贷多少？")
+    assert "## 问：绿洲高新区的星火贷最高能贷多少？" in text and "[^1]: 《科技金融动态》" in text
+
+
+def test_unverified_llm_sentences_are_marked(
+    page: Any, live_app: Callable[..., str], mini_index: Settings, fake_llm: FakeLLM
+) -> None:
+    fake_llm.script("绿洲高新区联合本地银行推出“星火贷”产品，最高500万元[1]。该产品由外星银行全额担保[1]。")
+    page.goto(live_app(llm_settings(mini_index, fake_llm)))
+    page.locator("#answerer option[value='llm']").wait_for(state="attached")
+    page.click("#settings summary")
+    page.select_option("#answerer", "llm")
+    turn = ask(page, QUESTION)
+    sentences = turn.locator(".sentence")
+    assert sentences.count() == 2
+    assert "unsupported" not in (sentences.nth(0).get_attribute("class") or "")
+    assert "unsupported" in (sentences.nth(1).get_attribute("class") or "")
+    assert turn.locator(".sentence.unsupported .unsupported-badge").inner_text() == "未核实"
+    assert "找不到依据" in turn.locator(".notices").inner_text()
