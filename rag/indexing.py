@@ -19,7 +19,7 @@ from rag.chunking import CHUNKER_VERSION, chunk_document
 from rag.config import Settings
 from rag.embedders import Embedder
 from rag.errors import DocumentError, UnknownDocumentError
-from rag.ingest import content_hash, list_sources, load_document, load_metadata
+from rag.ingest import SUPPORTED_SUFFIXES, content_hash, list_sources, load_document, load_metadata
 from rag.store import Index, index_exists, load_index, write_index, write_lock
 from rag.text import document_tokens
 from rag.types import Chunk, Document
@@ -184,7 +184,7 @@ def remove_document(
 ) -> IndexReport:
     """Take a briefing out of the corpus (its file moves to ``data/.removed/``) and the index."""
     source = settings.data_dir / doc_id
-    if not source.is_file() or source.parent != settings.data_dir:
+    if not source.is_file() or source.parent != settings.data_dir or source.suffix.lower() not in SUPPORTED_SUFFIXES:
         known = ", ".join(p.name for p in list_sources(settings.data_dir))
         raise UnknownDocumentError(f"未找到文档 {doc_id!r}。现有文档：{known or '（无）'}")
     with write_lock(settings.index_dir):

@@ -78,7 +78,9 @@ class Endpoint:
 
     @property
     def label(self) -> str:
-        return f"{self.name}（{self.base_url}）"
+        """Name and URL for messages; user info and query string (which may hold secrets) left out."""
+        url = urlparse(self.base_url)
+        return f"{self.name}（{url.scheme}://{url.hostname or ''}{f':{url.port}' if url.port else ''}{url.path}）"
 
 
 def is_loopback(url: str) -> bool:

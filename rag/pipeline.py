@@ -53,6 +53,7 @@ class Pipeline:
 
     def answerer_for(self, spec: str | None = None) -> Answerer:
         """The configured answerer, or the one named by ``spec`` (built once, then reused)."""
+        spec = (spec or "").strip()
         if not spec:
             return self.answerer
         if spec not in self._answerers:

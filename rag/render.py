@@ -42,12 +42,17 @@ def reference(citation: Citation) -> str:
 def _renumber(answer: Answer, marker: str) -> tuple[str, list[tuple[int, Citation]]]:
     """Markers renumbered 1, 2, … in order of first appearance and written with ``marker``
     (a format with ``{}``); returns the text and the (new number, citation) pairs."""
+    by_n = {c.n: c for c in answer.citations}
     order: dict[int, int] = {}
     for match in _MARKER.finditer(answer.text):
-        order.setdefault(int(match.group(1)), len(order) + 1)
-    body = _MARKER.sub(lambda m: marker.format(order[int(m.group(1))]), answer.text)
-    by_n = {c.n: c for c in answer.citations}
-    return body, [(new, by_n[n]) for n, new in order.items() if n in by_n]
+        if int(match.group(1)) in by_n:
+            order.setdefault(int(match.group(1)), len(order) + 1)
+
+    def renumbered(match: re.Match[str]) -> str:
+        n = int(match.group(1))
+        return marker.format(order[n]) if n in order else match.group()
+
+    return _MARKER.sub(renumbered, answer.text), [(new, by_n[n]) for n, new in order.items()]
 
 
 def answer_markdown(answer: Answer) -> str:

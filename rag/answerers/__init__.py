@@ -40,6 +40,12 @@ __all__ = [
 ]
 
 
+def _extractive(option: str, settings: Settings, embedder: Embedder) -> Answerer:
+    if option:
+        raise UnknownBackendError(f"extractive 不接受参数：extractive:{option}")
+    return ExtractiveAnswerer(settings.answer, embedder)
+
+
 def _llm(spec: str, option: str, settings: Settings, embedder: Embedder) -> Answerer:
     from rag.answerers.llm import LLMAnswerer
 
@@ -47,7 +53,7 @@ def _llm(spec: str, option: str, settings: Settings, embedder: Embedder) -> Answ
 
 
 _ANSWERERS: dict[str, Callable[[str, str, Settings, Embedder], Answerer]] = {
-    "extractive": lambda spec, option, settings, embedder: ExtractiveAnswerer(settings.answer, embedder),
+    "extractive": lambda spec, option, settings, embedder: _extractive(option, settings, embedder),
     "llm": _llm,
 }
 

@@ -16,6 +16,7 @@ from rag.embedders import Embedder
 from rag.text import to_simplified, tokenize
 from rag.types import Answer, Citation, Hit, SentenceCheck
 
+_SOURCE_MARK = re.compile(r"\[(\d+)\]")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _SENTENCE = re.compile(r"[^。！？；!?;\n]+[。！？；!?;]?[”’」』）)]*")
 
@@ -75,7 +76,7 @@ class ExtractiveAnswerer:
         return float(self.score(question, [c.text for c in candidates]).max()) if candidates else 0.0
 
     def stream(self, question: str, hits: Sequence[Hit]) -> Iterator[AnswerEvent]:
-        passages = tuple(hits[: self.settings.passages])
+        passages = tuple(hits)
         candidates = self._candidates(passages)
         if not candidates:
             yield from refuse(self.name, question, passages, NO_PASSAGES, 0.0)
@@ -110,7 +111,8 @@ class ExtractiveAnswerer:
         seen: set[str] = set()
         candidates = []
         for number, hit in enumerate(passages, start=1):
-            for position, text in enumerate(split_sentences(hit.chunk.text)):
+            # A footnote mark inside the briefing (“增长12%[1]”) would read as our citation.
+            for position, text in enumerate(split_sentences(_SOURCE_MARK.sub(r"［\1］", hit.chunk.text))):
                 if len(text) < 6 or text in seen:
                     continue
                 seen.add(text)

@@ -85,7 +85,7 @@ class LLMAnswerer:
         return collect(self.stream(question, hits))
 
     def stream(self, question: str, hits: Sequence[Hit]) -> Iterator[AnswerEvent]:
-        passages = tuple(hits[: self.settings.answer.passages])
+        passages = tuple(hits)
         if not passages:
             yield from refuse(self.name, question, passages, NO_PASSAGES, 0.0)
             return

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Query, UploadFile
 from starlette.concurrency import run_in_threadpool
 
-from rag.errors import DocumentError, DocumentExistsError, FileTooLargeError
+from rag.errors import BadInputError, DocumentError, DocumentExistsError, FileTooLargeError
 from rag.ingest import MAX_FILE_BYTES
 from rag.sources import source_context
 from server.deps import PipelineDep, ServiceDep
@@ -37,6 +37,8 @@ async def upload_documents(
     """上传并索引简报（只嵌入新文件，其余简报不重算）。完成前查询继续使用旧索引。
     扫描版或损坏的 PDF、空文件、不支持的类型在 `failed` 中给出中文原因；全部失败时返回 4xx。"""
     names = [check_upload_name(upload.filename) for upload in files]
+    if len(set(names)) != len(names):
+        raise BadInputError("一次上传中有同名文件，请只保留一个")
     workdir = Path(tempfile.mkdtemp(prefix="rag-upload-"))
     try:
         uploads = []

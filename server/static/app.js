@@ -98,9 +98,11 @@ function saveConversations() {
   try {
     localStorage.setItem(STORE_KEY, data);
   } catch (e) {
-    // Storage full: drop the oldest conversations until it fits.
-    while (state.conversations.length > 1) {
-      state.conversations.shift();
+    // Storage full: drop the oldest other conversations until it fits (never the open one).
+    for (;;) {
+      const oldest = state.conversations.findIndex((c) => c.id !== state.currentId);
+      if (oldest < 0) return;
+      state.conversations.splice(oldest, 1);
       try {
         localStorage.setItem(STORE_KEY, JSON.stringify({ conversations: state.conversations, currentId: state.currentId }));
         return;
@@ -476,9 +478,11 @@ async function openSource(passage, sentence) {
   text.textContent = "正在载入原文……";
   try {
     const source = await apiJson(`/api/source?chunk_id=${encodeURIComponent(passage.chunk_id)}`);
-    if (source.context.slice(source.highlight_start, source.highlight_end) !== passage.text) throw new Error("changed");
-    const before = source.context.slice(0, source.highlight_start);
-    const after = source.context.slice(source.highlight_end);
+    // Offsets count code points (Python), not UTF-16 units.
+    const chars = Array.from(source.context);
+    const before = chars.slice(0, source.highlight_start).join("");
+    const after = chars.slice(source.highlight_end).join("");
+    if (chars.slice(source.highlight_start, source.highlight_end).join("") !== passage.text) throw new Error("changed");
     text.innerHTML =
       (source.starts_at_beginning ? "" : "……") +
       escapeHtml(before) +

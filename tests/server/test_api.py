@@ -170,3 +170,8 @@ def test_openapi_documents_every_endpoint_in_chinese(api: httpx.Client) -> None:
     ask_schema = schema["components"]["schemas"]["AskRequest"]["properties"]["question"]
     assert ask_schema["examples"] == ["广东的“卓粤”计划是什么？"]
     assert api.get("/docs").status_code == 200
+
+
+def test_k_sets_how_many_passages_the_answer_draws_on(api: httpx.Client) -> None:
+    data = api.post("/api/ask", json={"question": "广东的“卓粤”计划是什么？", "k": 8}).json()
+    assert len(data["passages"]) == 8

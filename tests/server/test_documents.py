@@ -130,3 +130,16 @@ def test_rebuild_runs_in_the_background_while_queries_keep_working(api: httpx.Cl
     assert status["report"]["documents"] == 2 and status["stage"] == "embed" and status["done"] == status["total"]
     assert answers and set(answers) == {200}
     assert api.get("/api/health").json()["rebuild"]["state"] == "done"
+
+
+def test_only_briefings_can_be_deleted(api: httpx.Client, mini_index: Settings) -> None:
+    (mini_index.data_dir / "briefings.toml").write_text('["科技金融简报.txt"]\ntitle = "科技金融动态"\n', encoding="utf-8")
+    response = api.delete("/api/documents/briefings.toml")
+    assert response.status_code == 404 and response.json()["error"]["code"] == "unknown_document"
+    assert (mini_index.data_dir / "briefings.toml").is_file()
+
+
+def test_the_same_name_twice_in_one_upload_is_refused(api: httpx.Client) -> None:
+    files = [("files", ("同名.txt", b"\xe5\x86\x85\xe5\xae\xb9")), ("files", ("同名.txt", b"\xe5\x86\x85"))]
+    response = api.post("/api/documents", files=files)
+    assert response.status_code == 400 and response.json()["error"]["code"] == "bad_input"
