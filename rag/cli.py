@@ -61,7 +61,7 @@ def _options(
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(message)s",
-        handlers=[RichHandler(console=err, show_path=False)],
+        handlers=[RichHandler(console=err, show_path=False, level=logging.DEBUG if verbose else logging.WARNING)],
     )
     ctx.obj = lambda: load_settings(config, home=home, embedder=embedder)
 
