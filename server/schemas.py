@@ -39,13 +39,18 @@ class SearchRequest(_Request):
     )
 
 
-class Passage(BaseModel):
-    rank: int = Field(description="名次，从 1 开始；回答中的 [n] 指第 n 个段落")
+class _Located(BaseModel):
+    """Where a passage comes from."""
+
     chunk_id: str
     doc: str = Field(description="简报文件名")
     title: str = Field(description="简报标题")
     section: str = Field(description="章节路径（标题以下），用 › 分隔")
     page: str = Field(description="位置：PDF 为“第3页”，文本为“第12–20行”")
+
+
+class Passage(_Located):
+    rank: int = Field(description="名次，从 1 开始；回答中的 [n] 指第 n 个段落")
     text: str
     score: float = Field(description="融合得分，[0, 1]，越高越相关")
     dense: float = Field(description="向量检索的原始余弦相似度")
@@ -80,13 +85,8 @@ class AskRequest(_Request):
     stream: bool = Field(False, description="为 true 时以 Server-Sent Events 流式返回（也可用 Accept: text/event-stream）")
 
 
-class Citation(BaseModel):
+class Citation(_Located):
     n: int = Field(description="段落编号，对应回答中的 [n] 与 passages[n-1]")
-    chunk_id: str
-    doc: str
-    title: str
-    section: str
-    page: str
     text: str = Field(description="被引用段落的原文")
     supported: bool = Field(description="引用它的句子是否都通过了支持度核验")
 
@@ -116,12 +116,7 @@ class AskResponse(BaseModel):
     plain: str = Field(description="可粘贴到 Word 的纯文本：【1】式标注，末尾附参考文献列表")
 
 
-class SourceContext(BaseModel):
-    chunk_id: str
-    doc: str
-    title: str
-    section: str
-    page: str
+class SourceContext(_Located):
     kind: str = Field(description="pdf、txt 或 md")
     context: str = Field(description="原文：PDF 为段落所在页的全文，文本文件为段落前后各约 800 字")
     highlight_start: int = Field(description="段落在 context 中的起始位置（字符）")
