@@ -33,8 +33,8 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -42,7 +42,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from measure import EMBEDDER, REPO, log, percentile_ms, project_home, timed, warm_up
 from report import SERVE_TITLE, cpu_pressure_s, machine_info, render_serve_section
 
@@ -55,6 +54,7 @@ from rag.indexing import IndexReport, build_index
 from rag.pipeline import Pipeline
 from rag.store import load_index
 from server.app import create_app
+from server.background import running
 
 CLIENTS = 16
 QUESTION_SET = REPO / "eval" / "sets" / "briefings-v1.jsonl"
@@ -134,27 +134,9 @@ def select_questions(path: Path, n: int) -> list[str]:
 # --- the server -----------------------------------------------------------------------------
 
 
-@contextmanager
-def served(pipeline: Pipeline) -> Iterator[str]:
+def served(pipeline: Pipeline) -> AbstractContextManager[str]:
     """``create_app`` around ``pipeline``, run by uvicorn on 127.0.0.1 and a free port in a thread."""
-    app = create_app(pipeline.settings, pipeline=pipeline)
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="warning", access_log=False, lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while not (server.started and server.servers):
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the benchmark server did not start")
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    return running(create_app(pipeline.settings, pipeline=pipeline), access_log=False)
 
 
 def _describe(response: httpx.Response) -> str:

@@ -6,34 +6,23 @@ Debian's Chromium with Playwright; writes docs/screenshots/*.png.
 
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 
-import uvicorn
 from playwright.sync_api import sync_playwright
 
 from rag.config import load_settings
 from rag.pipeline import Pipeline
 from server.app import create_app
+from server.background import running
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "docs" / "screenshots"
 
 
-def serve() -> str:
-    pipeline = Pipeline.from_settings(load_settings(home=REPO), build_missing=True)
-    server = uvicorn.Server(uvicorn.Config(create_app(pipeline=pipeline), host="127.0.0.1", port=0, log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    while not (server.started and server.servers):
-        time.sleep(0.05)
-    return f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-
-
 def main() -> None:
-    url = serve()
+    pipeline = Pipeline.from_settings(load_settings(home=REPO), build_missing=True)
     OUT.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
+    with running(create_app(pipeline=pipeline)) as url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1200, "height": 720}, locale="zh-CN")
         page.goto(url)

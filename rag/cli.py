@@ -150,19 +150,6 @@ def _ensure_index(settings: Settings) -> None:
             build_index(settings, get_embedder(settings.embedder), progress=progress)
 
 
-def _check_answerer(settings: Settings) -> None:
-    """Fail before start-up on an unknown answerer or an LLM backend without its key."""
-    from rag.answerers import answerer_names
-    from rag.errors import UnknownBackendError
-    from rag.llm_client import resolve_endpoint
-
-    scheme, _, option = settings.answerer.partition(":")
-    if scheme not in answerer_names():
-        raise UnknownBackendError(f"未知回答器 {settings.answerer!r}，可用：extractive、llm、llm:<预设名>")
-    if scheme == "llm":
-        resolve_endpoint(settings.llm, option or None)
-
-
 @app.command()
 def ask(
     ctx: typer.Context,
@@ -260,19 +247,7 @@ def list_cmd(
 
     settings = _settings(ctx)
     index = load_index(settings.index_dir)
-    counts: dict[str, int] = {}
-    for chunk in index.chunks:
-        counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
-    rows = [
-        {
-            "doc": doc.doc_id,
-            "title": doc.title,
-            "publisher": doc.meta.get("publisher", ""),
-            "date": doc.meta.get("date", ""),
-            "chunks": counts.get(doc.doc_id, 0),
-        }
-        for doc in index.documents.values()
-    ]
+    rows = index.document_summaries()
     if as_json:
         out.print_json(json.dumps(rows, ensure_ascii=False))
         return
@@ -349,10 +324,12 @@ def serve(
 
     import uvicorn
 
+    from rag.answerers import check_answerer
+
     settings = _settings(ctx)
     if answerer:
         settings = settings.model_copy(update={"answerer": answerer})
-    _check_answerer(settings)
+    check_answerer(settings.answerer, settings)
     _ensure_index(settings)
     # The app is built by server.app:create_app in uvicorn; it reads the same settings from here.
     os.environ["RAG_HOME"] = str(settings.home)

@@ -12,6 +12,7 @@ import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -42,6 +43,18 @@ class IndexReport:
     chunks: int = 0
     embedded_chunks: int = 0
     written: bool = False
+
+    def record(self) -> dict[str, Any]:
+        """What a client needs to know about an index update (JSON-ready)."""
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "removed": self.removed,
+            "failed": self.failed,
+            "documents": self.documents,
+            "chunks": self.chunks,
+            "embedded_chunks": self.embedded_chunks,
+        }
 
 
 @dataclass

@@ -58,6 +58,23 @@ class Index:
     def embedder(self) -> str:
         return str(self.manifest["embedder"])
 
+    def document_summaries(self) -> list[dict[str, Any]]:
+        """One row per briefing: file name, title, publisher, date, kind and chunk count."""
+        counts: dict[str, int] = {}
+        for chunk in self.chunks:
+            counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
+        return [
+            {
+                "doc": doc.doc_id,
+                "title": doc.title,
+                "publisher": doc.meta.get("publisher", ""),
+                "date": doc.meta.get("date", ""),
+                "kind": doc.kind,
+                "chunks": counts.get(doc.doc_id, 0),
+            }
+            for doc in self.documents.values()
+        ]
+
     def doc_rows(self, doc_id: str) -> list[int]:
         return [row for row, chunk in enumerate(self.chunks) if chunk.doc_id == doc_id]
 

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rag.config import Settings
 from rag.errors import BadInputError, IndexLockedError, RagError
 from rag.indexing import IndexReport, add_files, build_index, remove_document
 from rag.ingest import SUPPORTED_SUFFIXES
@@ -52,25 +53,11 @@ class Service:
         self._writing = threading.Lock()
 
     @property
-    def settings(self) -> Any:
+    def settings(self) -> Settings:
         return self.pipeline.settings
 
     def documents(self) -> list[dict[str, Any]]:
-        index = self.pipeline.index
-        counts: dict[str, int] = {}
-        for chunk in index.chunks:
-            counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
-        return [
-            {
-                "doc": doc.doc_id,
-                "title": doc.title,
-                "publisher": doc.meta.get("publisher", ""),
-                "date": doc.meta.get("date", ""),
-                "kind": doc.kind,
-                "chunks": counts.get(doc.doc_id, 0),
-            }
-            for doc in index.documents.values()
-        ]
+        return self.pipeline.index.document_summaries()
 
     def add(self, uploads: Sequence[tuple[str, Path]], replace: bool) -> IndexReport:
         """Index uploaded files (``(name, temporary path)`` pairs) and switch to the new index."""
@@ -117,7 +104,7 @@ class Service:
         try:
             report = build_index(self.settings, self.pipeline.embedder, rebuild=True, progress=progress)
             self.pipeline.reload()
-            job.report = report_record(report)
+            job.report = report.record()
             job.state = "done"
         except RagError as e:
             log.warning("rebuild failed: %s", e.message)
@@ -144,18 +131,6 @@ class Service:
 def _ensure(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def report_record(report: IndexReport) -> dict[str, Any]:
-    return {
-        "added": report.added,
-        "updated": report.updated,
-        "removed": report.removed,
-        "failed": report.failed,
-        "documents": report.documents,
-        "chunks": report.chunks,
-        "embedded_chunks": report.embedded_chunks,
-    }
 
 
 def check_upload_name(name: str | None) -> str:

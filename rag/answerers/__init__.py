@@ -33,17 +33,12 @@ __all__ = [
     "RetrievedEvent",
     "TokenEvent",
     "answerer_names",
+    "check_answerer",
     "available_answerers",
     "collect",
     "get_answerer",
     "split_sentences",
 ]
-
-
-def _extractive(option: str, settings: Settings, embedder: Embedder) -> Answerer:
-    if option:
-        raise UnknownBackendError(f"extractive 不接受参数：extractive:{option}")
-    return ExtractiveAnswerer(settings.answer, embedder)
 
 
 def _llm(spec: str, option: str, settings: Settings, embedder: Embedder) -> Answerer:
@@ -53,7 +48,7 @@ def _llm(spec: str, option: str, settings: Settings, embedder: Embedder) -> Answ
 
 
 _ANSWERERS: dict[str, Callable[[str, str, Settings, Embedder], Answerer]] = {
-    "extractive": lambda spec, option, settings, embedder: _extractive(option, settings, embedder),
+    "extractive": lambda spec, option, settings, embedder: ExtractiveAnswerer(settings.answer, embedder),
     "llm": _llm,
 }
 
@@ -62,10 +57,22 @@ def answerer_names() -> list[str]:
     return sorted(_ANSWERERS)
 
 
-def get_answerer(spec: str, settings: Settings, embedder: Embedder) -> Answerer:
+def check_answerer(spec: str, settings: Settings) -> None:
+    """Fail fast, building nothing, on an unknown answerer or an LLM backend without its key."""
+    from rag.llm_client import resolve_endpoint
+
     scheme, _, option = spec.strip().partition(":")
     if scheme not in _ANSWERERS:
         raise UnknownBackendError(f"未知回答器 {spec!r}，可用：extractive、llm、llm:<预设名>")
+    if scheme == "extractive" and option:
+        raise UnknownBackendError(f"extractive 不接受参数：{spec}")
+    if scheme == "llm":
+        resolve_endpoint(settings.llm, option or None)
+
+
+def get_answerer(spec: str, settings: Settings, embedder: Embedder) -> Answerer:
+    check_answerer(spec, settings)
+    scheme, _, option = spec.strip().partition(":")
     return _ANSWERERS[scheme](spec.strip(), option, settings, embedder)
 
 

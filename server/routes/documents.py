@@ -13,7 +13,7 @@ from rag.ingest import MAX_FILE_BYTES
 from rag.sources import source_context
 from server.deps import PipelineDep, ServiceDep
 from server.schemas import DocumentInfo, ErrorBody, IndexReportOut, RebuildStatus, SourceContext
-from server.service import check_upload_name, report_record
+from server.service import check_upload_name
 
 router = APIRouter(tags=["文档"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -54,7 +54,7 @@ async def upload_documents(
         if all("已有同名简报" in message for message in report.failed.values()):
             raise DocumentExistsError(messages)
         raise DocumentError(messages)
-    return report_record(report)
+    return report.record()
 
 
 async def _save(upload: UploadFile, path: Path) -> None:
@@ -70,7 +70,7 @@ async def _save(upload: UploadFile, path: Path) -> None:
 @router.delete("/api/documents/{doc_id}", response_model=IndexReportOut, summary="删除简报", responses=_ERRORS)
 def delete_document(doc_id: str, service: ServiceDep) -> dict[str, Any]:
     """从索引（向量、BM25、分块记录）中删除简报，文件移到 data/.removed/。返回后立即生效。"""
-    return report_record(service.remove(doc_id))
+    return service.remove(doc_id).record()
 
 
 @router.post(

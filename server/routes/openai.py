@@ -21,7 +21,7 @@ from sse_starlette.sse import EventSourceResponse
 from rag.answerers import DoneEvent, PipelineEvent, TokenEvent, available_answerers
 from rag.conversation import Turn
 from rag.errors import BadInputError, RagError
-from rag.render import reference
+from rag.render import answer_record, reference
 from rag.types import Answer
 from server import streaming
 from server.deps import PipelineDep
@@ -95,15 +95,13 @@ def _references(answer: Answer) -> str:
     return REFERENCES_HEADING + "\n".join(lines)
 
 
+EXTRA_FIELDS = ("citations", "query", "refused", "notices", "sentences")
+
+
 def _extras(answer: Answer) -> dict[str, Any]:
-    """The briefing-rag fields beside the OpenAI ones."""
-    return {
-        "citations": [c.record() for c in answer.citations],
-        "query": answer.query or answer.question,
-        "refused": answer.refused,
-        "notices": list(answer.notices),
-        "sentences": [s.record() for s in answer.sentences],
-    }
+    """The briefing-rag fields beside the OpenAI ones, as /api/ask gives them."""
+    record = answer_record(answer)
+    return {key: record[key] for key in EXTRA_FIELDS}
 
 
 async def _chunks(

@@ -14,17 +14,17 @@ from rag.answerers import REFUSAL
 from rag.config import Settings
 from rag.pipeline import MAX_QUESTION_CHARS, Pipeline
 from server.app import create_app
-from tests.fixtures.servers import serve
+from server.background import running
 
 MARKER = re.compile(r"\[(\d+)\]")
 
 
 @pytest.fixture(scope="module")
 def api(bundled_index: Settings) -> Iterator[httpx.Client]:
-    live = serve(create_app(pipeline=Pipeline.from_settings(bundled_index)))
-    with httpx.Client(base_url=live.url, timeout=60) as client:
+    with running(create_app(pipeline=Pipeline.from_settings(bundled_index))) as url, httpx.Client(
+        base_url=url, timeout=60
+    ) as client:
         yield client
-    live.stop()
 
 
 def sse_events(response: httpx.Response) -> list[tuple[str, Any]]:
