@@ -242,7 +242,9 @@ def render_markdown(results: dict[str, Any], machine: dict[str, Any]) -> str:
         "## Memory",
         "",
         f"Peak RSS of the whole run (`ru_maxrss`): **{r['peak_rss_mb']:.0f} MB** "
-        "(embedder, index builds, pipeline, and the peer baseline).",
+        "(embedder, index builds, pipeline, the peer baseline"
+        + (", and the server with 16 concurrent clients and their threads" if "serve" in r else "")
+        + ").",
         "",
         *_quality_section(r),
         "",
