@@ -2,6 +2,8 @@
 
 Rules (sizes in characters of cleaned text, from ``ChunkingSettings``):
 - every chunk is a contiguous slice of the document and carries its heading path;
+- a lead-in paragraph ending with a colon (“……建议：”) stays with the list it introduces: when
+  the next paragraph opens a section of its own (“一是……”), the lead-in moves into that section;
 - a heading is never a chunk on its own: headings open sections, body text fills them;
 - a section longer than ``max_chars`` is split at sentence ends (。！？；) and, for a sentence
   longer than the bound, at commas or hard at the bound; consecutive pieces of one section
@@ -20,7 +22,7 @@ from rag.cleaning import RANK_TOPIC
 from rag.config import ChunkingSettings
 from rag.types import Chunk, Document
 
-CHUNKER_VERSION = "section-v3"
+CHUNKER_VERSION = "section-v4"
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?;])")
 _SOFT_BREAK = re.compile(r"(?<=[，、,：:])")
 
@@ -36,6 +38,7 @@ def section_blocks(doc: Document) -> list[_Piece]:
     """Runs of body paragraphs sharing one heading path, in document order."""
     stack: list[tuple[int, str]] = []
     blocks: list[_Piece] = []
+    lead_in: int | None = None  # start of the last body paragraph if it ends with a colon
     for para in doc.paragraphs:
         if para.heading is None and para.rank is not None:
             # A demoted heading (contents line, one-line list item) closes its open siblings.
@@ -50,8 +53,14 @@ def section_blocks(doc: Document) -> list[_Piece]:
         section = tuple(title for _, title in stack)
         if blocks and blocks[-1].section == section and blocks[-1].end + 1 == para.start:
             blocks[-1].end = para.end
+        elif lead_in is not None and blocks and blocks[-1].end + 1 == para.start:
+            previous = blocks.pop()
+            if lead_in > previous.start:
+                blocks.append(_Piece(previous.start, lead_in - 1, previous.section))
+            blocks.append(_Piece(lead_in, para.end, section))
         else:
             blocks.append(_Piece(para.start, para.end, section))
+        lead_in = para.start if doc.text[para.start : para.end].rstrip().endswith(("：", ":")) else None
         if para.ends_article:
             while stack and stack[-1][0] >= RANK_TOPIC:
                 stack.pop()

@@ -59,6 +59,7 @@ class AnswerSettings(BaseModel):
     passages: int = Field(5, ge=1, le=20, description="抽取答案时考虑的段落数")
     max_sentences: int = Field(3, ge=1, le=10, description="答案最多的句子数")
     max_chars: int = Field(300, ge=50, description="答案最多的字符数")
+    max_list_chars: int = Field(600, ge=50, description="列举题（哪些、哪几、分别……）答案最多的字符数")
     min_confidence: float = Field(
         0.45, ge=0.0, le=1.0, description="最佳句子的相关度低于该值则拒答（见 README“拒答规则”）"
     )

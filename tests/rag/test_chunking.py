@@ -528,3 +528,15 @@ def test_chunk_spanning_a_sentence_covers_its_source_lines(
     for c in chunks:
         assert c.line_start <= first_line and c.line_end >= last_line
         assert c.location.startswith("第") and c.location.endswith("行")
+
+
+@pytest.mark.parametrize(
+    ("name", "lead_in", "first_item"),
+    [
+        ("全国政协教科卫体委员会-科技自立自强助力中国式现代化.txt", "增强高水平科技自立自强能力，建议：", "一是建好用好国家实验室体系"),
+        (GAODUAN, "海外布局和发展呈现出三个特点：", "一是在欧美地区以研发、技术合作为主"),
+    ],
+)
+def test_a_lead_in_ending_with_a_colon_stays_with_the_list_it_introduces(name: str, lead_in: str, first_item: str) -> None:
+    [chunk] = [c for c in chunks_of("briefing", name) if lead_in in squash(c.text)]
+    assert first_item in squash(chunk.text)

@@ -1,0 +1,111 @@
+"""What a question asks for, so an extractive answer can be checked against it before it is given.
+
+A near-miss question (“2023年…多少”, when the briefings only give 2022; “杭州…”, when they only
+speak of 无锡) retrieves passages on the right topic that still do not answer it. Three checks
+catch most of them without a model:
+
+- **years and numbers** the question states (“2023年”, “12英寸”) must occur in the passage the
+  answer sentence comes from (its text or section headings);
+- **place names** (jieba's ``ns`` tag, two characters or more, without a trailing 省/市) must
+  occur in that passage or in the briefing's title, unless the passage speaks of “我省/全市…”;
+- a **quantity question** (多少、几、多大、比例、how many…) must be answered by a sentence that
+  states a number, followed by the unit asked for when the question names one (多少家 → “1100家”,
+  多少亿元 → “539.4亿元”, 多少个百分点 → “6个百分点”).
+
+A **list question** (哪些、哪几、哪三个、分别…) is answered with the enumeration that follows the
+best sentence, see ``ExtractiveAnswerer``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+
+import jieba.posseg
+
+from rag.text import normalize_for_match, to_simplified
+
+_CHINESE_DIGITS = "零〇一二两三四五六七八九十百千万亿"
+_NUMERAL = rf"(?:\d+(?:\.\d+)?|[{_CHINESE_DIGITS}]+)"
+# Units a quantity question may name; longest first so 个百分点 wins over 个.
+_UNITS = sorted(
+    "个百分点 百分点 亿元 万元 元 亿美元 美元 万人 万台 万辆 万吨 亿块 万家 家 个 名 位 人 项 件 台 辆 颗 所 座 条 款 倍 年 月 天 次 种 批 支 篇 部".split(),
+    key=len,
+    reverse=True,
+)
+_ASKED_UNIT = re.compile(rf"(?:多少|几)(?:个)?({'|'.join(map(re.escape, _UNITS))})")
+_QUANTITY = re.compile(
+    r"多少|(?<!哪)几[个家名位项件台颗所座条款倍年月天次种批支篇部成]|多大|多高|多快|多长|多久|多猛|比例|比重|占比|份额|"
+    r"增幅|增速|增长率|how (?:many|much)|what (?:share|percentage|proportion)",
+    re.I,
+)
+_LIST = re.compile(r"哪些|哪几|哪[一二两三四五六七八九十]+[个大项条类方种点]|分别|包括什么|几个方面")
+_STATED_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_PLACE_SUFFIX = re.compile(r"[省市]$")
+_NAME_FLAGS = {"ns", "nr"}
+# “我省”, “全市”: the passage names its place elsewhere in the briefing.
+_DEICTIC_PLACE = re.compile(r"我省|全省|本省|我市|本市")
+# “欧美日韩”, “中美”: abbreviations of countries, written many ways; not a place to look up.
+_COUNTRY_ABBREVIATIONS = re.compile(r"[中美日韩欧英法德俄印澳港台]+")
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+
+    @cached_property
+    def simplified(self) -> str:
+        return to_simplified(self.text)
+
+    @cached_property
+    def numbers(self) -> tuple[str, ...]:
+        """Numbers the question states (years, sizes), which the answer's passage must mention."""
+        return tuple(dict.fromkeys(_STATED_NUMBER.findall(self.simplified)))
+
+    @cached_property
+    def places(self) -> tuple[str, ...]:
+        """Place names in the question (jieba ``ns``), without a trailing 省/市."""
+        return place_names(self.simplified)
+
+    @cached_property
+    def wants_quantity(self) -> bool:
+        return bool(_QUANTITY.search(self.simplified))
+
+    @cached_property
+    def unit(self) -> str | None:
+        """The unit a quantity question names (多少家 → 家), if any."""
+        match = _ASKED_UNIT.search(self.simplified)
+        return match.group(1) if match else None
+
+    @cached_property
+    def wants_list(self) -> bool:
+        return bool(_LIST.search(self.simplified))
+
+    def missing_from(self, passage: str, title: str = "") -> list[str]:
+        """The question's numbers and place names that ``passage`` (or, for places, ``title``) lacks."""
+        flat = to_simplified(normalize_for_match(passage))
+        flat_title = to_simplified(normalize_for_match(title))
+        missing = [n for n in self.numbers if n not in flat]
+        if not _DEICTIC_PLACE.search(flat):
+            missing += [p for p in self.places if p not in flat and p not in flat_title]
+        return missing
+
+    def answered_by(self, sentence: str) -> bool:
+        """Whether ``sentence`` gives the kind of answer asked for (a number, in the asked unit)."""
+        if not self.wants_quantity:
+            return True
+        flat = to_simplified(normalize_for_match(sentence))
+        if self.unit is None:
+            return bool(re.search(rf"\d|[%％]|[{_CHINESE_DIGITS}]+[成倍个家项天年月周日次位名人条件台]", flat))
+        return bool(re.search(rf"{_NUMERAL}\s*[万亿千百多余]*\s*(?:个)?{re.escape(self.unit)}", flat))
+
+
+def place_names(text: str) -> tuple[str, ...]:
+    """Place names in ``text`` (jieba ``ns``, two characters or more), without a trailing 省/市."""
+    places: list[str] = []
+    for word, flag in jieba.posseg.cut(text):
+        word = _PLACE_SUFFIX.sub("", word.strip())
+        if flag in _NAME_FLAGS and len(word) >= 2 and not _COUNTRY_ABBREVIATIONS.fullmatch(word) and word not in places:
+            places.append(word)
+    return tuple(places)

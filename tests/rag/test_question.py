@@ -1,0 +1,65 @@
+"""What a question asks for (rag.question): the checks an extractive answer must pass."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.question import Question
+
+
+def test_stated_numbers_and_places_must_be_in_the_passage() -> None:
+    asked = Question("杭州高新区2021年集聚了多少家高新技术企业？")
+    assert asked.numbers == ("2021",)
+    assert "杭州" in asked.places
+    assert asked.missing_from("无锡高新区2021年底高新技术企业突破1100家。") == ["杭州"]
+    assert asked.missing_from("杭州高新区2020年高新技术企业达到900家。") == ["2021"]
+    assert asked.missing_from("2021年，杭州高新区高新技术企业突破1100家。") == []
+
+
+def test_a_place_named_in_the_title_or_by_我省_counts() -> None:
+    asked = Question("广东省集成电路产量是多少？")
+    assert asked.places == ("广东",)
+    assert asked.missing_from("集成电路产量为539.4亿块。", title="提案参考：加快广东高端制造设备进口") == []
+    assert asked.missing_from("我省集成电路产量为539.4亿块。") == []
+    assert asked.missing_from("集成电路产量为539.4亿块。") == ["广东"]
+
+
+def test_traditional_questions_are_checked_in_simplified_form() -> None:
+    asked = Question("無錫高新區2022年物聯網產業規模達到多少億元？")
+    assert asked.unit == "亿元"
+    assert asked.missing_from("2022年，无锡高新区物联网产业规模达到3000亿元。") == []
+
+
+@pytest.mark.parametrize(
+    ("question", "unit", "answers", "non_answers"),
+    [
+        ("高新区集聚了多少家企业？", "家", ["集聚企业1100家。", "企业5000余家。"], ["企业数量大幅增长。", "增长了12%。"]),
+        ("产业规模达到多少亿元？", "亿元", ["规模为539.4亿元。", "规模达1.2万亿元。"], ["规模约100%。"]),
+        ("薪酬高出多少个百分点？", "百分点", ["提高3个百分点。"], ["提高了3%。"]),
+        ("国产化率是多少？", None, ["提升至25.65%。", "达到三成。"], ["国产化率稳步提升。"]),
+        ("How many companies are there?", None, ["集聚企业558家。"], ["企业不断集聚。"]),
+    ],
+)
+def test_a_quantity_question_needs_a_number_in_the_asked_unit(
+    question: str, unit: str | None, answers: list[str], non_answers: list[str]
+) -> None:
+    asked = Question(question)
+    assert asked.wants_quantity and asked.unit == unit
+    for sentence in answers:
+        assert asked.answered_by(sentence), sentence
+    for sentence in non_answers:
+        assert not asked.answered_by(sentence), sentence
+
+
+@pytest.mark.parametrize("question", ["哪几个环节组成？", "哪三大领域？", "分别指什么？", "有哪些措施？"])
+def test_list_questions_are_not_quantity_questions(question: str) -> None:
+    asked = Question(question)
+    assert asked.wants_list and not asked.wants_quantity
+    assert asked.answered_by("一是众创空间。")
+
+
+def test_an_ordinary_question_accepts_any_sentence() -> None:
+    asked = Question("“九期一”是什么产品？")
+    assert not asked.wants_quantity and not asked.wants_list
+    assert asked.numbers == () and asked.places == ()
+    assert asked.answered_by("“九期一”是一款治疗阿尔茨海默病的新药。")
