@@ -218,7 +218,12 @@ def measure_ask(
         samples.append(timing.wall_s * 1000)
         return [hit.record() for hit in answer.passages], answer_record(answer)
 
-    repeat(lambda: runs.append(run_eval(ask_one, items)), passes.min, passes.max, passes.budget_s)
+    repeat(
+        lambda: runs.append(run_eval(ask_one, items, pipeline.settings.answer.passages)),
+        passes.min,
+        passes.max,
+        passes.budget_s,
+    )
     return samples, runs[-1]
 
 

@@ -102,7 +102,7 @@ def score_search(items: Sequence[EvalItem], search: Search, doc_names: dict[str,
         }
         for item in answerable
     ]
-    metrics = score_run(answerable, run, doc_names)
+    metrics = score_run(answerable, run, doc_names=doc_names)
     return {
         "overall": _retrieval_only(metrics["overall"]),
         "by_type": {name: _retrieval_only(m) for name, m in metrics["by_type"].items()},

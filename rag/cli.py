@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -258,56 +257,98 @@ def list_cmd(
     out.print(f"索引 {settings.index_name}，嵌入模型 {index.embedder}，共 {len(rows)} 篇、{len(index.chunks)} 个分块。")
 
 
-@app.command("eval")
-def eval_cmd(
+class _EvalCommands(TyperGroup):
+    """``rag eval SET`` is short for ``rag eval run SET``."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+eval_app = typer.Typer(
+    cls=_EvalCommands,
+    help="评测：rag eval <评测集> 运行并写出报告；rag eval compare <结果A> <结果B> 逐条对比两次结果。",
+    no_args_is_help=True,
+)
+app.add_typer(eval_app, name="eval")
+
+
+@eval_app.command("run")
+def eval_run(
     ctx: typer.Context,
-    eval_set: Annotated[Path, typer.Argument(help="评测集 JSONL（格式见 ../shared/eval/README.md）")],
+    eval_set: Annotated[Path, typer.Argument(help="评测集 JSONL（格式见 eval/README.md）")],
     out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="输出目录，默认 eval/runs/<时间>-<评测集>")] = None,
-    k: Annotated[int | None, typer.Option("-k", min=1, max=20, help="用于作答的段落数")] = None,
+    k: Annotated[int | None, typer.Option("-k", min=1, max=20, help="交给回答器的段落数，默认 answer.passages")] = None,
+    answerer: Annotated[
+        str | None, typer.Option("--answerer", "-a", help="回答器：extractive、llm 或 llm:<预设名>，默认按配置")
+    ] = None,
+    judge: Annotated[
+        str, typer.Option("--judge", "-j", help="支持判定：offline（默认，不需下载）、llm 或 llm:<预设名>")
+    ] = "offline",
 ) -> None:
-    """运行评测集：写出 run.jsonl、report.json 与 report.md。"""
-    from rag.evaluate import RUN_PASSAGES, load_eval_set, render_report, run_eval, score_run, write_run
+    """运行评测集：写出 run.jsonl、report.json、report.md 与 chart.png。"""
+    from rag.answerers import check_answerer
+    from rag.eval_report import render_chart, render_report
+    from rag.evaluate import (
+        ask_pipeline,
+        build_report,
+        load_eval_set,
+        run_config,
+        run_eval,
+        score_run,
+        write_run,
+    )
     from rag.ingest import load_metadata
-    from rag.render import answer_record
+    from rag.judges import get_judge
 
     settings = _settings(ctx)
     items = load_eval_set(eval_set)
+    spec = answerer or settings.answerer
+    check_answerer(spec, settings)
     pipeline = _pipeline(settings)
+    support_judge = get_judge(judge, settings, pipeline.embedder)
     answer_k = k or settings.answer.passages
-
-    def ask_one(question: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        hits = pipeline.search(question, max(RUN_PASSAGES, answer_k))
-        answer = pipeline.answerer.answer(question, hits[:answer_k])
-        return [hit.record() for hit in hits[:RUN_PASSAGES]], answer_record(answer)
-
     target = out_dir or settings.home / "eval" / "runs" / f"{datetime.now():%Y%m%d-%H%M%S}-{eval_set.stem}"
     target.mkdir(parents=True, exist_ok=True)
-    with Progress(TextColumn("评测"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err) as bar:
-        task = bar.add_task("eval", total=len(items))
-        run = run_eval(ask_one, items, lambda done, total: bar.update(task, completed=done))
-    write_run(target / "run.jsonl", run)
-    doc_names = {meta.get("original", ""): name for name, meta in load_metadata(settings.data_dir).items()}
-    metrics = score_run(items, run, doc_names)
-    config = {
-        "eval_set": str(eval_set),
-        "embedder": settings.embedder,
-        "answerer": settings.answerer,
-        "retrieval": settings.retrieval.model_dump(),
-        "chunking": settings.chunking.model_dump(),
-        "index_created_at": pipeline.index.manifest.get("created_at"),
-        "git_commit": _git_commit(settings.home),
-    }
-    (target / "report.json").write_text(
-        json.dumps({"config": config, **metrics}, ensure_ascii=False, indent=2), encoding="utf-8"
-    )
-    (target / "report.md").write_text(render_report(metrics, config, items, run), encoding="utf-8")
-    overall = metrics["overall"]
-    table = Table("指标", "数值")
-    for key, value in overall.items():
-        if key != "items":
-            table.add_row(key, f"{value:.3f}")
+    with _progress() as progress:
+        run = run_eval(ask_pipeline(pipeline, answer_k, spec), items, answer_k, lambda d, t: progress("作答", d, t))
+        write_run(target / "run.jsonl", run)
+        doc_names = {meta.get("original", ""): name for name, meta in load_metadata(settings.data_dir).items()}
+        metrics = score_run(items, run, support_judge, doc_names, lambda d, t: progress("评分", d, t))
+    report = build_report(metrics, run_config(pipeline, eval_set, answer_k, spec, support_judge))
+    (target / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    (target / "report.md").write_text(render_report(report, items, run), encoding="utf-8")
+    render_chart(report, target / "chart.png")
+    _print_metrics(report)
+    err.print(f"结果已写入 {target}（report.md 列出最差条目及原因）")
+
+
+def _print_metrics(report: dict[str, Any]) -> None:
+    from rag.evaluate import HEADLINE
+
+    table = Table("指标", "数值", title="全部条目（按题型、按简报见 report.md）")
+    for key in HEADLINE:
+        table.add_row(key, "–" if report[key] is None else f"{report[key]:.3f}")
     out.print(table)
-    err.print(f"结果已写入 {target}")
+
+
+@eval_app.command("compare")
+def eval_compare(
+    run_a: Annotated[Path, typer.Argument(help="结果 A：rag eval 的输出目录（或其中的 report.json）")],
+    run_b: Annotated[Path, typer.Argument(help="结果 B：同上")],
+    out_file: Annotated[Path | None, typer.Option("--out", "-o", help="同时把对比写入此 Markdown 文件")] = None,
+) -> None:
+    """逐条对比两次评测结果：配置差异、指标变化、变好与变差的条目。"""
+    from rich.markdown import Markdown
+
+    from rag.eval_report import compare_reports, render_comparison
+
+    text = render_comparison(compare_reports(run_a, run_b))
+    out.print(Markdown(text))
+    if out_file:
+        out_file.write_text(text, encoding="utf-8")
+        err.print(f"对比已写入 {out_file}")
 
 
 @app.command()
@@ -341,16 +382,6 @@ def serve(
     port = port or settings.server.port
     err.print(f"briefing-rag 服务：http://{host}:{port}/ （接口文档 /docs，OpenAI 兼容接口 /v1）")
     uvicorn.run("server.app:create_app", factory=True, host=host, port=port, log_level="info")
-
-
-def _git_commit(home: Path) -> str:
-    try:
-        result = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=home, capture_output=True, text=True, timeout=5, check=False
-        )
-    except OSError:
-        return "unknown"
-    return result.stdout.strip() or "unknown"
 
 
 def main() -> None:

@@ -7,7 +7,8 @@ catch most of them without a model:
 - **years and numbers** the question states (“2023年”, “12英寸”) must occur in the passage the
   answer sentence comes from (its text or section headings);
 - **place names** (jieba's ``ns`` tag, two characters or more, without a trailing 省/市) must
-  occur in that passage or in the briefing's title, unless the passage speaks of “我省/全市…”;
+  occur in that passage, or in the briefing's title when the title names no other place, unless
+  the passage speaks of “我省/本市…”;
 - a **quantity question** (多少、几、多大、比例、how many…) must be answered by a sentence that
   states a number, followed by the unit asked for when the question names one (多少家 → “1100家”,
   多少亿元 → “539.4亿元”, 多少个百分点 → “6个百分点”).
@@ -83,13 +84,16 @@ class Question:
         return bool(_LIST.search(self.simplified))
 
     def missing_from(self, passage: str, title: str = "") -> list[str]:
-        """The question's numbers and place names that ``passage`` (or, for places, ``title``) lacks."""
+        """The question's numbers and place names that ``passage`` lacks (see the module docstring)."""
         flat = to_simplified(normalize_for_match(passage))
-        flat_title = to_simplified(normalize_for_match(title))
         missing = [n for n in self.numbers if n not in flat]
-        if not _DEICTIC_PLACE.search(flat):
-            missing += [p for p in self.places if p not in flat and p not in flat_title]
-        return missing
+        if _DEICTIC_PLACE.search(flat):
+            return missing
+        # A title speaks for its passages only when it names no place the question does not.
+        title_places = place_names(to_simplified(title))
+        if title_places and all(any(t in q or q in t for q in self.places) for t in title_places):
+            flat += "".join(title_places)
+        return missing + [p for p in self.places if p not in flat]
 
     def answered_by(self, sentence: str) -> bool:
         """Whether ``sentence`` gives the kind of answer asked for (a number, in the asked unit)."""

