@@ -137,7 +137,7 @@ def render_markdown(results: dict[str, Any], machine: dict[str, Any]) -> str:
         "",
         "Both build into a temporary project home (a copy of `data/`) with default settings; "
         "`RAG_*` variables other than those pinned by the script should be unset. "
-        "Options: `--eval-set PATH` (default `../shared/eval/dev.jsonl`), `--out PATH`.",
+        "Options: `--eval-set PATH` (default `eval/sets/dev.jsonl`, a copy of `../shared/eval/dev.jsonl`), `--out PATH`.",
         "",
         "## Machine",
         "",

@@ -75,7 +75,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--eval-set",
         type=Path,
-        default=REPO.parent / "shared" / "eval" / "dev.jsonl",
+        default=REPO / "eval" / "sets" / "dev.jsonl",
         help="question set, JSONL (format: ../shared/eval/README.md)",
     )
     parser.add_argument(

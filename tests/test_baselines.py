@@ -1,0 +1,38 @@
+"""The default configuration must not fall below the figures pinned in eval/baselines.toml."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rag.config import Settings
+from rag.evaluate import HEADLINE, ask_pipeline, load_eval_set, run_eval, score_run
+from rag.judges import get_judge
+from rag.pipeline import Pipeline
+from tests.fixtures.corpus import REPO
+
+BASELINES = tomllib.loads((REPO / "eval" / "baselines.toml").read_text(encoding="utf-8"))
+LOWER_IS_BETTER = {"false_refusal_rate"}
+
+
+def test_baselines_pin_every_headline_metric_of_the_dev_set() -> None:
+    dev = BASELINES["sets"]["dev"]
+    assert Path(dev["path"]) == Path("eval/sets/dev.jsonl")
+    assert set(dev["min"]) | set(dev["max"]) == set(HEADLINE)
+    assert set(dev["max"]) == LOWER_IS_BETTER
+
+
+@pytest.mark.parametrize("name", sorted(BASELINES["sets"]))
+def test_default_configuration_holds_its_baseline(bundled_index: Settings, name: str) -> None:
+    pinned: dict[str, Any] = BASELINES["sets"][name]
+    items = load_eval_set(REPO / pinned["path"])
+    pipeline = Pipeline.from_settings(bundled_index)
+    k = bundled_index.answer.passages
+    run = run_eval(ask_pipeline(pipeline, k), items, k)
+    metrics = score_run(items, run, get_judge("offline", bundled_index, pipeline.embedder))["overall"]
+    drops = [f"{key} {metrics[key]} < {floor}" for key, floor in pinned["min"].items() if metrics[key] < floor]
+    drops += [f"{key} {metrics[key]} > {ceiling}" for key, ceiling in pinned["max"].items() if metrics[key] > ceiling]
+    assert not drops, f"{name}: " + "; ".join(drops)
