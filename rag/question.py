@@ -101,7 +101,7 @@ class Question:
             return True
         flat = to_simplified(normalize_for_match(sentence))
         if self.unit is None:
-            return bool(re.search(rf"\d|[%％]|[{_CHINESE_DIGITS}]+[成倍个家项天年月周日次位名人条件台]", flat))
+            return bool(re.search(rf"\d|[%％]|[{_CHINESE_DIGITS}]+[成倍个家项天年月周日次位名人条件台元吨米亩座所款批篇部]", flat))
         return bool(re.search(rf"{_NUMERAL}\s*[万亿千百多余]*\s*(?:个)?{re.escape(self.unit)}", flat))
 
 

@@ -237,3 +237,29 @@ def test_ask_with_an_llm_backend_prints_verification_notices(mini_index: Setting
     assert code == 0, stderr
     assert "[9]" not in stdout and "注意" in stderr and "[9]" in stderr
     assert fake_llm.requests and fake_llm.requests[0]["body"]["model"] == "fake"
+
+
+def test_eval_with_an_llm_answerer(mini_index: Settings, fake_llm: FakeLLM, tmp_path: Path) -> None:
+    (mini_index.home / "rag.toml").write_text(
+        f'[llm]\nbase_url = "{fake_llm.url}"\nmodel = "fake"\nmax_retries = 0\n', encoding="utf-8"
+    )
+    items = [
+        {"id": "m1", "question": "星火贷的年利率不超过多少？", "answerable": True,
+         "evidence_any": ["年利率不超过3.5%"], "answer_keywords": ["3.5%"], "source": "科技金融简报.txt", "type": "number"},
+        {"id": "m2", "question": "海港高新区引进了多少个海洋装备项目？", "answerable": True,
+         "evidence_any": ["项目18个"], "answer_keywords": ["18个"], "source": "海港高新区通讯.md", "type": "fact"},
+    ]
+    eval_set = tmp_path / "mini.jsonl"
+    eval_set.write_text("\n".join(json.dumps(i, ensure_ascii=False) for i in items) + "\n", encoding="utf-8")
+    fake_llm.script("星火贷年利率不超过3.5%[1]。", "海港高新区引进海洋装备项目18个[1]。这些项目全部由火星银行投资兴建[1]。")
+    out = tmp_path / "llm-run"
+    code, _, stderr = rag(mini_index.home, "eval", str(eval_set), "-a", "llm", "--out", str(out))
+    assert code == 0, stderr
+    assert len(fake_llm.requests) == 2
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["config"]["answerer"] == "llm"
+    assert report["keyword_coverage"] == 1.0
+    # The invented second sentence is in no passage: citation recall and faithfulness show it.
+    assert report["by_type"]["number"]["citation_recall"] == 1.0
+    assert report["by_type"]["fact"]["citation_recall"] == 0.5 and report["by_type"]["fact"]["faithfulness"] == 0.5
+    assert "句子无依据" in (out / "report.md").read_text(encoding="utf-8")

@@ -19,6 +19,7 @@ from rag.types import Answer, Citation, Hit, SentenceCheck
 
 _SOURCE_MARK = re.compile(r"\[(\d+)\]")
 _CJK = re.compile(r"[\u3400-\u9fff]")
+_LIST_ITEM = re.compile(r"[一二三四五六七八九十]+是|第[一二三四五六七八九十]+|其[次二三]|[（(]?[一二三四五六七八九十\d]+[）)、.．]")
 _SENTENCE = re.compile(r"[^。！？；!?;\n]+[。！？；!?;]?[”’」』）)]*")
 
 
@@ -163,11 +164,12 @@ class ExtractiveAnswerer:
 
     def _select(self, candidates: Sequence[_Sentence], scores: np.ndarray, wants_list: bool) -> list[_Sentence]:
         """The best sentence, then: the enumeration that follows it when it is a lead-in ending
-        with a colon; otherwise the next best sentences scoring at least ``share`` of it — for a
+        with a colon, or, for a list question, when the next sentence is an item (二是、其次……);
+        otherwise the next best sentences scoring at least ``share`` of it — for a
         list question up to ``LIST_SENTENCES`` of them within ``max_list_chars``, in reading order."""
         order = np.argsort(-scores, kind="stable")
         top = candidates[int(order[0])]
-        if top.text.rstrip().endswith(("：", ":")):
+        if top.text.rstrip().endswith(("：", ":")) or (wants_list and self._opens_enumeration(candidates, top)):
             return self._enumeration(candidates, top)
         if wants_list:
             limit, budget, share = max(LIST_SENTENCES, self.settings.max_sentences), self.settings.max_list_chars, 0.7
@@ -187,6 +189,11 @@ class ExtractiveAnswerer:
         if wants_list:
             chosen.sort(key=lambda s: (s.passage, s.position))
         return chosen
+
+    @staticmethod
+    def _opens_enumeration(candidates: Sequence[_Sentence], top: _Sentence) -> bool:
+        following = [c for c in candidates if c.passage == top.passage and c.position == top.position + 1]
+        return bool(following) and bool(_LIST_ITEM.match(following[0].text))
 
     def _enumeration(self, candidates: Sequence[_Sentence], top: _Sentence) -> list[_Sentence]:
         """``top`` and the sentences after it in the same passage, up to ``max_list_chars``."""
