@@ -8,7 +8,7 @@ catch most of them without a model:
   answer sentence comes from (its text or section headings);
 - **place names** (jieba's ``ns`` tag, two characters or more, without a trailing 省/市) must
   occur in that passage, or in the briefing's title when the title names no other place, unless
-  the passage speaks of “我省/本市…”;
+  the passage speaks of “我省/全省” (for a province) or “我市/本市” (for any other place);
 - a **quantity question** (多少、几、多大、比例、how many…) must be answered by a sentence that
   states a number, followed by the unit asked for when the question names one (多少家 → “1100家”,
   多少亿元 → “539.4亿元”, 多少个百分点 → “6个百分点”).
@@ -44,9 +44,17 @@ _QUANTITY = re.compile(
 _LIST = re.compile(r"哪些|哪几|哪[一二两三四五六七八九十]+[个大项条类方种点]|分别|包括什么|几个方面")
 _STATED_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _PLACE_SUFFIX = re.compile(r"[省市]$")
-_NAME_FLAGS = {"ns", "nr"}
-# “我省”, “全市”: the passage names its place elsewhere in the briefing.
-_DEICTIC_PLACE = re.compile(r"我省|全省|本省|我市|本市")
+# jieba tags many non-names ``nr`` (“智慧型”); a person's name must start with a common surname.
+_SURNAMES = frozenset(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤常樊欧"
+)
+# “我省/全省”, “我市/本市”: the passage names its province or city elsewhere in the briefing.
+_THIS_PROVINCE = re.compile(r"我省|全省|本省")
+_THIS_CITY = re.compile(r"我市|本市")
+PROVINCES = frozenset(
+    "北京 天津 上海 重庆 河北 山西 辽宁 吉林 黑龙江 江苏 浙江 安徽 福建 江西 山东 河南 湖北 湖南 广东 海南 "
+    "四川 贵州 云南 陕西 甘肃 青海 台湾 内蒙古 广西 西藏 宁夏 新疆 香港 澳门".split()
+)
 # “欧美日韩”, “中美”: abbreviations of countries, written many ways; not a place to look up.
 _COUNTRY_ABBREVIATIONS = re.compile(r"[中美日韩欧英法德俄印澳港台]+")
 
@@ -87,13 +95,16 @@ class Question:
         """The question's numbers and place names that ``passage`` lacks (see the module docstring)."""
         flat = to_simplified(normalize_for_match(passage))
         missing = [n for n in self.numbers if n not in flat]
-        if _DEICTIC_PLACE.search(flat):
-            return missing
+        places = list(self.places)
+        if _THIS_PROVINCE.search(flat):
+            places = [p for p in places if p not in PROVINCES]
+        if _THIS_CITY.search(flat):
+            places = [p for p in places if p in PROVINCES]
         # A title speaks for its passages only when it names no place the question does not.
         title_places = place_names(to_simplified(title))
         if title_places and all(any(t in q or q in t for q in self.places) for t in title_places):
             flat += "".join(title_places)
-        return missing + [p for p in self.places if p not in flat]
+        return missing + [p for p in places if p not in flat]
 
     def answered_by(self, sentence: str) -> bool:
         """Whether ``sentence`` gives the kind of answer asked for (a number, in the asked unit)."""
@@ -106,10 +117,12 @@ class Question:
 
 
 def place_names(text: str) -> tuple[str, ...]:
-    """Place names in ``text`` (jieba ``ns``, two characters or more), without a trailing 省/市."""
+    """Place and person names in ``text`` (jieba ``ns``, or ``nr`` starting with a common
+    surname; two characters or more), without a trailing 省/市."""
     places: list[str] = []
     for word, flag in jieba.posseg.cut(text):
         word = _PLACE_SUFFIX.sub("", word.strip())
-        if flag in _NAME_FLAGS and len(word) >= 2 and not _COUNTRY_ABBREVIATIONS.fullmatch(word) and word not in places:
+        is_name = flag == "ns" or (flag == "nr" and word[:1] in _SURNAMES and len(word) <= 4)
+        if is_name and len(word) >= 2 and not _COUNTRY_ABBREVIATIONS.fullmatch(word) and word not in places:
             places.append(word)
     return tuple(places)

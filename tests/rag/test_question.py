@@ -22,6 +22,16 @@ def test_a_place_named_in_the_title_or_by_我省_counts() -> None:
     assert asked.missing_from("集成电路产量为539.4亿块。", title="提案参考：加快广东高端制造设备进口") == []
     assert asked.missing_from("我省集成电路产量为539.4亿块。") == []
     assert asked.missing_from("集成电路产量为539.4亿块。") == ["广东"]
+    # “我省” stands for a province, not for a district or a city.
+    assert Question("西咸新区出台了哪些政策？").missing_from("我省出台了12条措施。") != []
+    assert Question("青岛出台了哪些政策？").missing_from("本市出台了12条措施。") == []
+    # A title naming other places as well does not speak for the passage.
+    assert Question("深圳设立了什么基金？").missing_from("设立天使母基金。", title="上海、深圳、青岛做法") == ["深圳"]
+
+
+def test_person_names_count_only_with_a_surname() -> None:
+    assert "吕跃广" in Question("吕跃广主张破除以什么为导向的评价机制？").places
+    assert Question("智慧型手机元器件依赖进口的比例是多少？").places == ()
 
 
 def test_traditional_questions_are_checked_in_simplified_form() -> None:
