@@ -126,7 +126,8 @@ def _bigrams(text: str) -> list[str]:
     return [a + b for a, b in zip(chars, chars[1:], strict=False)]
 
 
-def _content_length(text: str) -> int:
+def content_length(text: str) -> int:
+    """Letters, digits and Chinese characters in ``text``."""
     return len(_CONTENT.findall(text))
 
 
@@ -181,7 +182,7 @@ class CitationVerifier:
             self.notices.append(f"{label}引用的 {'、'.join(f'[{n}]' for n in dropped)} 不在检索到的段落范围内，已删除")
         claim = strip_markers(text).strip()
         cited = cited_numbers(text)
-        if REFUSAL.rstrip("。") in claim or _content_length(claim) < 4 or claim.endswith(("：", ":")):
+        if REFUSAL.rstrip("。") in claim or content_length(claim) < 4 or claim.endswith(("：", ":")):
             return SentenceCheck(text, tuple(cited), True, 1.0, "exempt")
         if cited:
             joint = "\n".join(self.passages[n - 1].chunk.text for n in cited)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.errors import EvalSetError
-from rag.evaluate import HEADLINE, K_VALUES, EvalItem, keyword_coverage, read_run
+from rag.evaluate import HEADLINE, K_VALUES, EvalItem, missing_keywords, read_run
 
 METRIC_HELP = {
     "recall@k": "可回答题中，交给回答器的前 k 段落含有证据的比例",
@@ -77,15 +77,6 @@ def _item_count(report: Mapping[str, Any]) -> int:
 
 def _answer_k(record: Mapping[str, Any], config: Mapping[str, Any]) -> int:
     return int(record.get("k") or config.get("k") or len(record.get("passages", [])))
-
-
-def missing_keywords(item: EvalItem, answer: str) -> list[str]:
-    """The item's answer keywords absent from the answer, by the rule of ``keyword_coverage``."""
-    return [
-        keyword
-        for keyword in item.answer_keywords
-        if keyword_coverage(item.model_copy(update={"answer_keywords": [keyword]}), answer) < 1
-    ]
 
 
 def citation_line(citation: Mapping[str, Any]) -> str:

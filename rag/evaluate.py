@@ -36,6 +36,7 @@ import subprocess
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -143,11 +144,16 @@ def first_relevant_rank(item: EvalItem, passages: Sequence[Mapping[str, Any]]) -
     return None
 
 
+def missing_keywords(item: EvalItem, answer: str) -> list[str]:
+    """The item's answer keywords absent from the normalised answer (``[n]`` markers removed)."""
+    text = normalize_for_match(_MARKER.sub("", answer))
+    return [k for k in item.answer_keywords if normalize_for_match(k) not in text]
+
+
 def keyword_coverage(item: EvalItem, answer: str) -> float:
     if not item.answer_keywords:
         return 1.0
-    text = normalize_for_match(_MARKER.sub("", answer))
-    return sum(normalize_for_match(k) in text for k in item.answer_keywords) / len(item.answer_keywords)
+    return 1 - len(missing_keywords(item, answer)) / len(item.answer_keywords)
 
 
 @dataclass(frozen=True)
@@ -306,8 +312,6 @@ def ask_pipeline(
 
 def run_config(pipeline: Pipeline, eval_set: Path, k: int, answerer: str, judge: SupportJudge) -> dict[str, Any]:
     """The configuration fingerprint every report carries."""
-    from datetime import datetime
-
     manifest = {key: value for key, value in pipeline.index.manifest.items() if key != "created_at"}
     settings = pipeline.settings
     return {

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from rag.answerers.extractive import split_sentences
-from rag.citations import REFUSAL, SupportChecker, strip_markers
+from rag.citations import REFUSAL, SupportChecker, content_length, strip_markers
 from rag.config import Settings
 from rag.embedders import Embedder
 from rag.errors import ConfigError
@@ -25,7 +25,6 @@ from rag.llm_client import ChatClient, resolve_endpoint
 from rag.prompts import render_prompt
 
 JUDGES = ("offline", "llm")
-_CONTENT = re.compile(r"[0-9A-Za-z\u3400-\u9fff]")
 
 
 class SupportJudge(Protocol):
@@ -43,7 +42,7 @@ def answer_sentences(answer: str) -> list[str]:
     return [
         s
         for s in split_sentences(answer)
-        if len(_CONTENT.findall(strip_markers(s))) >= 4 and REFUSAL.rstrip("。") not in s
+        if content_length(strip_markers(s)) >= 4 and REFUSAL.rstrip("。") not in s
     ]
 
 
@@ -90,7 +89,7 @@ class LLMJudge:
         prompt = render_prompt("claims", self.settings.home, answer=text)
         reply = self.client.complete([{"role": "user", "content": prompt}], max_tokens=800)
         lines = [re.sub(r"^\s*(?:[-*•]|\d+[.、)])\s*", "", line).strip() for line in reply.splitlines()]
-        return [line for line in lines if len(_CONTENT.findall(line)) >= 2]
+        return [line for line in lines if content_length(line) >= 2]
 
 
 def get_judge(name: str, settings: Settings, embedder: Embedder) -> SupportJudge:

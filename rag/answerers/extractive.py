@@ -94,7 +94,9 @@ class ExtractiveAnswerer:
             yield from refuse(self.name, question, passages, NOT_RELEVANT, best)
             return
         asked = Question(question)
-        reasons = [self._shortfall(asked, c, passages) for c in candidates]
+        # What each passage lacks depends on the passage alone: worked out once per passage.
+        missing = [asked.missing_from(f"{hit.chunk.section_path}\n{hit.chunk.text}", hit.chunk.title) for hit in passages]
+        reasons = [self._shortfall(asked, c, missing[c.passage - 1]) for c in candidates]
         eligible = np.where([reason is None for reason in reasons], scores, -1.0)
         if float(eligible.max()) < max(self.settings.min_confidence, ELIGIBLE_SHARE * best):
             reason = reasons[int(np.argmax(scores))] or NOT_RELEVANT
@@ -121,10 +123,9 @@ class ExtractiveAnswerer:
         )
 
     @staticmethod
-    def _shortfall(asked: Question, sentence: _Sentence, passages: Sequence[Hit]) -> str | None:
-        """Why ``sentence`` cannot answer the question (see ``rag.question``), or None."""
-        chunk = passages[sentence.passage - 1].chunk
-        missing = asked.missing_from(f"{chunk.section_path}\n{chunk.text}", chunk.title)
+    def _shortfall(asked: Question, sentence: _Sentence, missing: Sequence[str]) -> str | None:
+        """Why ``sentence`` cannot answer the question (see ``rag.question``), or None;
+        ``missing`` is what its passage lacks of the question's numbers and names."""
         if missing:
             return f"检索到的段落没有提到“{'、'.join(missing)}”"
         if not asked.answered_by(sentence.text):

@@ -1,32 +1,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from rag.citations import strip_markers
 from rag.errors import EvalSetError
 from rag.eval_report import compare_reports, render_chart, render_comparison, render_report, worst_items
 from rag.evaluate import EvalItem, build_report, score_run, write_run
-from rag.judges import answer_sentences
+from tests.fixtures.judges import SubstringJudge
 
 REFUSAL = "根据现有简报无法回答该问题。"
-
-
-class SubstringJudge:
-    """A claim is supported when its text (without final punctuation) occurs in the evidence."""
-
-    name = "substring"
-    rule = "子串判定（测试用）"
-
-    def supports(self, claim: str, evidence: Sequence[str]) -> bool:
-        return claim.rstrip("。！？；") in "".join(evidence)
-
-    def claims(self, answer: str) -> list[str]:
-        return [strip_markers(s).strip() for s in answer_sentences(answer)]
 
 
 ITEMS = [

@@ -8,20 +8,7 @@ import pytest
 
 from rag.errors import EvalSetError
 from rag.evaluate import EvalItem, build_report, citation_scores, faithfulness, load_eval_set, score_run
-from rag.judges import answer_sentences
-
-
-class SubstringJudge:
-    """Transparent judge for the tests: a claim is supported when the joined evidence contains it."""
-
-    name = "substring"
-    rule = "claim ⊂ evidence"
-
-    def supports(self, claim: str, evidence: list[str]) -> bool:
-        return claim.rstrip("。") in "".join(evidence)
-
-    def claims(self, answer: str) -> list[str]:
-        return [s.replace("[1]", "").replace("[2]", "").replace("[3]", "") for s in answer_sentences(answer)]
+from tests.fixtures.judges import SubstringJudge
 
 
 def _item(id: str, answerable: bool = True, evidence: list[str] | None = None, keywords: list[str] | None = None,
