@@ -4,11 +4,14 @@ A near-miss question (“2023年…多少”, when the briefings only give 2022;
 speak of 无锡) retrieves passages on the right topic that still do not answer it. Three checks
 catch most of them without a model:
 
-- **years and numbers** the question states (“2023年”, “12英寸”) must occur in the passage the
+- **years and numbers** the question states (“2023年”, “12英寸”, “首批”, “第二期”) must occur in the passage the
   answer sentence comes from (its text or section headings);
 - **place names** (jieba's ``ns`` tag, two characters or more, without a trailing 省/市) must
   occur in that passage, or in the briefing's title when the title names no other place, unless
   the passage speaks of “我省/全省” (for a province) or “我市/本市” (for any other place);
+  an English question's Chinese names, written in pinyin (“Chengdu”, “Wang Yifang”), must be
+  the pinyin of a name in that passage, or the start of a longer word's (“Dongfeng” of 东风汽车),
+  but not of a common word that sounds the same (程度 is not Chengdu);
 - a **quantity question** (多少、几、多大、比例、how many…) must be answered by a sentence that
   states a number, followed by the unit asked for when the question names one (多少家 → “1100家”,
   多少亿元 → “539.4亿元”, 多少个百分点 → “6个百分点”).
@@ -20,12 +23,13 @@ best sentence, see ``ExtractiveAnswerer``.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 
 import jieba.posseg
 
-from rag.text import normalize_for_match, to_simplified
+from rag.text import normalize_for_match, pinyin_of, to_simplified
 
 _CHINESE_DIGITS = "零〇一二两三四五六七八九十百千万亿"
 _NUMERAL = rf"(?:\d+(?:\.\d+)?|[{_CHINESE_DIGITS}]+)"
@@ -43,8 +47,9 @@ _QUANTITY = re.compile(
 )
 _LIST = re.compile(r"哪些|哪几|哪[一二两三四五六七八九十]+[个大项条类方种点]|分别|包括什么|几个方面")
 _STATED_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+# A batch, issue or session (首批, 第二期, 第三届): a passage on another one does not answer.
+_COHORT = re.compile(rf"(?:首|第[{_CHINESE_DIGITS}\d]+)[批期届]")
 _PLACE_SUFFIX = re.compile(r"[省市]$")
-# jieba tags many non-names ``nr`` (“智慧型”); a person's name must start with a common surname.
 _SURNAMES = frozenset(
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤常樊欧"
 )
@@ -57,6 +62,11 @@ PROVINCES = frozenset(
 )
 # “欧美日韩”, “中美”: abbreviations of countries, written many ways; not a place to look up.
 _COUNTRY_ABBREVIATIONS = re.compile(r"[中美日韩欧英法德俄印澳港台]+")
+# English words that happen to spell out pinyin syllables, and names not written in pinyin.
+_NOT_PINYIN_NAMES = frozenset("china chinese american are made open gene mine tie pan long sun fan man".split())
+_PROPER_NOUN = frozenset({"nr", "nrfg", "nrt", "ns", "nt", "nz"})
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_ENGLISH_NAMES = {"hongkong": "xianggang", "macau": "aomen", "macao": "aomen", "tibet": "xizang"}
 
 
 @dataclass(frozen=True)
@@ -69,13 +79,20 @@ class Question:
 
     @cached_property
     def numbers(self) -> tuple[str, ...]:
-        """Numbers the question states (years, sizes), which the answer's passage must mention."""
-        return tuple(dict.fromkeys(_STATED_NUMBER.findall(self.simplified)))
+        """Numbers the question states (years, sizes) and the cohorts it names (首批, 第二期),
+        which the answer's passage must mention."""
+        return tuple(dict.fromkeys(_STATED_NUMBER.findall(self.simplified) + _COHORT.findall(self.simplified)))
 
     @cached_property
     def places(self) -> tuple[str, ...]:
         """Place names in the question (jieba ``ns``), without a trailing 省/市."""
         return place_names(self.simplified)
+
+    @cached_property
+    def latin_names(self) -> tuple[str, ...]:
+        """Chinese names an English question writes in pinyin, lower-cased and run together:
+        “Chengdu” → “chengdu”, “Wang Yifang” → “wangyifang”."""
+        return pinyin_names(self.text)
 
     @cached_property
     def wants_quantity(self) -> bool:
@@ -104,7 +121,23 @@ class Question:
         title_places = place_names(to_simplified(title))
         if title_places and all(any(t in q or q in t for q in self.places) for t in title_places):
             flat += "".join(title_places)
-        return missing + [p for p in places if p not in flat]
+        missing += [p for p in places if p not in flat]
+        if self.latin_names:
+            spelt = spelt_words(flat)
+            missing += [name for name in self.latin_names if not any(word.startswith(name) for word in spelt)]
+        return missing
+
+    def missing_from_each(self, passages: Sequence[tuple[str, str]]) -> list[list[str]]:
+        """``missing_from`` for each retrieved (passage, title), except that a name another
+        passage gives is not missing from a passage that gives one of the question's names
+        itself: “青岛…占山东的比重” may be answered from a passage on 青岛 when another speaks of 山东."""
+        missing = [self.missing_from(text, title) for text, title in passages]
+        names = set(self.places) | set(self.latin_names)
+        nowhere = set.intersection(*map(set, missing)) if missing else set()
+        return [
+            lacking if names <= set(lacking) else [x for x in lacking if x not in names or x in nowhere]
+            for lacking in missing
+        ]
 
     def answered_by(self, sentence: str) -> bool:
         """Whether ``sentence`` gives the kind of answer asked for (a number, in the asked unit)."""
@@ -122,7 +155,60 @@ def place_names(text: str) -> tuple[str, ...]:
     places: list[str] = []
     for word, flag in jieba.posseg.cut(text):
         word = _PLACE_SUFFIX.sub("", word.strip())
-        is_name = flag == "ns" or (flag == "nr" and word[:1] in _SURNAMES and len(word) <= 4)
+        is_name = flag == "ns" or (flag == "nr" and _looks_like_person(word))
         if is_name and len(word) >= 2 and not _COUNTRY_ABBREVIATIONS.fullmatch(word) and word not in places:
             places.append(word)
     return tuple(places)
+
+
+def _looks_like_person(word: str) -> bool:
+    """jieba tags many non-names ``nr`` (“智慧型”, “高新区”): a person's name starts with a
+    common surname, has at most four characters and no administrative suffix."""
+    return word[:1] in _SURNAMES and len(word) <= 4 and word[-1] not in "区县镇乡村"
+
+
+def spelt_words(text: str) -> set[str]:
+    """The pinyin of the words in ``text`` that a pinyin name may stand for: its proper nouns
+    (jieba ``nr/ns/nt/nz``) and its words of three characters or more."""
+    return {
+        pinyin_of(word)
+        for word, flag in jieba.posseg.cut(text)
+        if (flag in _PROPER_NOUN or len(word) >= 3) and _CJK.search(word)
+    }
+
+
+def pinyin_names(text: str) -> tuple[str, ...]:
+    """Runs of capitalised words that all spell out pinyin syllables (“Chengdu”, “Wang Yifang”,
+    not “Torch” or “Japan”), lower-cased and run together; at least two syllables. As in
+    pinyin, only a word's first syllable may start with a vowel (“Asia” is not a|si|a)."""
+    syllable, consonant_initial = _pinyin_syllables()
+    names: list[str] = []
+    run: list[str] = []
+    for word in re.findall(r"[A-Za-z']+|[^A-Za-z'\s]+", re.sub(r"'s\b", "", text)):
+        spelt = word.replace("'", "").lower()
+        if word.istitle() and spelt not in _NOT_PINYIN_NAMES and re.fullmatch(f"(?:{syllable})(?:{consonant_initial})*", spelt):
+            run.append(spelt)
+            continue
+        names.append("".join(run))
+        run = []
+    names.append("".join(run))
+    names = [_ENGLISH_NAMES.get(name, name) for name in names if name]
+    return tuple(dict.fromkeys(n for n in names if not re.fullmatch(syllable, n)))
+
+
+@cache
+def _pinyin_syllables() -> tuple[str, str]:
+    """Regex alternations of the toneless pinyin syllables pypinyin knows (about 400): all of
+    them, and those starting with a consonant."""
+    from pypinyin import Style
+    from pypinyin.pinyin_dict import pinyin_dict
+    from pypinyin.style import convert
+
+    spellings = {
+        convert(reading, Style.NORMAL, strict=True).replace("ü", "u").replace("v", "u")
+        for readings in pinyin_dict.values()
+        for reading in readings.split(",")
+    }
+    # Longest first, so the alternation prefers “zhuang” to “zhu”; “hm”, “ng” are interjections.
+    syllables = sorted((s for s in spellings if re.fullmatch(r"[a-z]*[aeiou][a-z]*", s)), key=len, reverse=True)
+    return "|".join(syllables), "|".join(s for s in syllables if s[0] not in "aeiou")

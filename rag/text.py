@@ -61,6 +61,14 @@ def _pinyin(word: str) -> str:
     return "".join(lazy_pinyin(word))
 
 
+def pinyin_of(text: str) -> str:
+    """``text`` with its Chinese characters spelt in toneless pinyin, run together and
+    lower-cased (ü as u, the way English writes it): “成都市” → “chengdushi”."""
+    from pypinyin import lazy_pinyin
+
+    return "".join(lazy_pinyin(text, v_to_u=True)).replace("ü", "u").lower()
+
+
 def tokenize(text: str) -> list[str]:
     """Keyword tokens: jieba search-mode words, lower-cased, without punctuation and stopwords."""
     tokens = []

@@ -28,6 +28,7 @@ class _Sentence:
     text: str
     passage: int  # 1-based passage number
     position: int
+    context: str  # the passage's title and section headings, simplified and lower-cased
 
 
 def split_sentences(text: str) -> list[str]:
@@ -57,8 +58,9 @@ class ExtractiveAnswerer:
 
     Each candidate sentence gets ``relevance = 0.5·semantic + 0.5·lexical`` where *semantic* is
     the cosine between the question and the sentence, rescaled from [0.70, 0.95] to [0, 1],
-    and *lexical* the length-weighted share of the question's keywords found in the sentence
-    (a question without Chinese characters is judged by *semantic* alone, rescaled from
+    and *lexical* the length-weighted share of the question's keywords found in the sentence or
+    in the title and section headings it sits under (“深圳：…攻关新机制” speaks for its sentences;
+    a question without Chinese characters is judged by *semantic* alone, rescaled from
     [0.65, 0.90] because cross-lingual cosines run lower).
     The answer is the best sentence plus further sentences scoring at least 75 % of it (up to
     ``max_sentences``/``max_chars``), each followed by the ``[n]`` of its passage. When the best
@@ -80,7 +82,7 @@ class ExtractiveAnswerer:
     def confidence(self, question: str, passages: Sequence[Hit]) -> float:
         """The relevance of the best passage sentence: the refusal rule compares it to ``min_confidence``."""
         candidates = self._candidates(passages)
-        return float(self.score(question, [c.text for c in candidates]).max()) if candidates else 0.0
+        return float(self.score(question, candidates).max()) if candidates else 0.0
 
     def stream(self, question: str, hits: Sequence[Hit]) -> Iterator[AnswerEvent]:
         passages = tuple(hits)
@@ -88,14 +90,14 @@ class ExtractiveAnswerer:
         if not candidates:
             yield from refuse(self.name, question, passages, NO_PASSAGES, 0.0)
             return
-        scores = self.score(question, [c.text for c in candidates])
+        scores = self.score(question, candidates)
         best = float(scores.max())
         if best < self.settings.min_confidence:
             yield from refuse(self.name, question, passages, NOT_RELEVANT, best)
             return
         asked = Question(question)
         # What each passage lacks depends on the passage alone: worked out once per passage.
-        missing = [asked.missing_from(f"{hit.chunk.section_path}\n{hit.chunk.text}", hit.chunk.title) for hit in passages]
+        missing = asked.missing_from_each([(f"{hit.chunk.section_path}\n{hit.chunk.text}", hit.chunk.title) for hit in passages])
         reasons = [self._shortfall(asked, c, missing[c.passage - 1]) for c in candidates]
         eligible = np.where([reason is None for reason in reasons], scores, -1.0)
         if float(eligible.max()) < max(self.settings.min_confidence, ELIGIBLE_SHARE * best):
@@ -137,19 +139,20 @@ class ExtractiveAnswerer:
         seen: set[str] = set()
         candidates = []
         for number, hit in enumerate(passages, start=1):
+            context = to_simplified(f"{hit.chunk.title}\n{hit.chunk.section_path}").lower()
             # A footnote mark inside the briefing (“增长12%[1]”) would read as our citation.
             for position, text in enumerate(split_sentences(_SOURCE_MARK.sub(r"［\1］", hit.chunk.text))):
                 if len(text) < 6 or text in seen:
                     continue
                 seen.add(text)
-                candidates.append(_Sentence(text, number, position))
+                candidates.append(_Sentence(text, number, position, context))
         return candidates
 
-    def score(self, question: str, sentences: Sequence[str]) -> np.ndarray:
+    def score(self, question: str, sentences: Sequence[_Sentence]) -> np.ndarray:
         """Relevance in [0, 1] of each sentence to the question (see the class docstring)."""
         query = to_simplified(question)
         q_vec = self.embedder.embed_query(query)
-        s_vecs = self.embedder.embed_documents(list(sentences))
+        s_vecs = self.embedder.embed_documents([s.text for s in sentences])
         if not _CJK.search(query):
             # An English question: its keywords cannot match Chinese text, and cross-lingual
             # cosines run about 0.05 lower, so judge by meaning alone on a shifted scale.
@@ -159,7 +162,10 @@ class ExtractiveAnswerer:
         keywords = set(tokenize(query))
         total = sum(_weight(t) for t in keywords)
         lexical = np.array(
-            [sum(_weight(t) for t in keywords if t in s.lower()) / total if total else 0.0 for s in sentences]
+            [
+                sum(_weight(t) for t in keywords if t in s.text.lower() or t in s.context) / total if total else 0.0
+                for s in sentences
+            ]
         )
         return np.asarray(0.5 * semantic + 0.5 * lexical)
 

