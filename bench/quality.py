@@ -19,7 +19,7 @@ from measure import Timing, timed
 from rag.config import RetrievalSettings
 from rag.embedders import Embedder
 from rag.evaluate import RUN_PASSAGES, EvalItem, score_run
-from rag.ingest import list_sources, load_metadata
+from rag.ingest import list_sources
 from rag.pipeline import Pipeline
 from rag.retrieve import Retriever
 from rag.text import normalize_for_match
@@ -108,11 +108,6 @@ def score_search(items: Sequence[EvalItem], search: Search, doc_names: dict[str,
         "by_type": {name: _retrieval_only(m) for name, m in metrics["by_type"].items()},
         "by_doc": {name: _retrieval_only(m) for name, m in metrics["by_doc"].items()},
     }
-
-
-def doc_names(data_dir: Path) -> dict[str, str]:
-    """Original file name (the eval set's ``source``) -> name in ``data/``."""
-    return {meta["original"]: name for name, meta in load_metadata(data_dir).items() if "original" in meta}
 
 
 def evidence_reachable(items: Sequence[EvalItem], texts: Sequence[str]) -> int:

@@ -32,7 +32,7 @@ from measure import (
     timed,
     warm_up,
 )
-from quality import CONFIGS, build_peer, doc_names, evidence_reachable, our_searches, score_search
+from quality import CONFIGS, build_peer, evidence_reachable, our_searches, score_search
 from report import cpu_pressure_s, machine_info, render_markdown
 from serve import FULL as SERVE_FULL
 from serve import QUICK as SERVE_QUICK
@@ -41,6 +41,7 @@ from serve import ServePlan, measure_serve
 from rag.answerers import get_answerer
 from rag.embedders import get_embedder
 from rag.evaluate import EvalItem, load_eval_set, score_run
+from rag.ingest import names_by_original
 from rag.pipeline import Pipeline
 from rag.store import load_index
 
@@ -106,7 +107,7 @@ def benchmark(plan: Plan, items: list[EvalItem], home: Path) -> dict[str, Any]:
     serve = {"serve": measure_serve(pipeline, plan.serve)} if plan.serve else {}
 
     log("quality: ours and ablations")
-    names = doc_names(settings.data_dir)
+    names = names_by_original(settings.data_dir)
     quality = {name: score_search(items, search, names) for name, search in our_searches(pipeline).items()}
     log("quality: building the peer baseline (LangChain splitter + dense)")
     peer, peer_timing = build_peer(settings.data_dir, embedder)

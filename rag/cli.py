@@ -299,7 +299,7 @@ def eval_run(
         score_run,
         write_run,
     )
-    from rag.ingest import load_metadata
+    from rag.ingest import names_by_original
     from rag.judges import get_judge
 
     settings = _settings(ctx)
@@ -314,8 +314,7 @@ def eval_run(
     with _progress() as progress:
         run = run_eval(ask_pipeline(pipeline, answer_k, spec), items, answer_k, lambda d, t: progress("作答", d, t))
         write_run(target / "run.jsonl", run)
-        doc_names = {meta.get("original", ""): name for name, meta in load_metadata(settings.data_dir).items()}
-        metrics = score_run(items, run, support_judge, doc_names, lambda d, t: progress("评分", d, t))
+        metrics = score_run(items, run, support_judge, names_by_original(settings.data_dir), lambda d, t: progress("评分", d, t))
     report = build_report(metrics, run_config(pipeline, eval_set, answer_k, spec, support_judge))
     (target / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     (target / "report.md").write_text(render_report(report, items, run), encoding="utf-8")

@@ -48,7 +48,12 @@ class RetrievalSettings(BaseModel):
     fusion: Literal["weighted", "rrf"] = Field("weighted", description="融合方式：归一化加权和或倒数排名融合")
     rrf_k: int = Field(60, ge=1, description="RRF 常数")
     dense_weight: float = Field(0.5, ge=0.0, le=1.0, description="加权融合中向量检索的权重")
-    candidates: int = Field(50, ge=1, description="每一路检索取回的候选数")
+    candidates: int = Field(1000, ge=1, le=10_000, description="每一路检索取回的候选数，融合只在候选中进行")
+    vector_index: Literal["auto", "flat", "hnsw"] = Field(
+        "auto",
+        description="向量索引类型：auto（不超过 20000 个分块用精确检索 flat，更多用 HNSW）、flat 或 hnsw；下次写入索引时生效",
+    )
+    hnsw_ef_search: int = Field(128, ge=16, le=4096, description="HNSW 检索时的候选队列长度（越大越准、越慢）")
 
 
 class AnswerSettings(BaseModel):

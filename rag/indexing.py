@@ -132,6 +132,7 @@ def _build_locked(
         documents=[entry.doc for entry in entries],
         embedder_spec=embedder.spec,
         chunker_version=version,
+        vector_index=settings.retrieval.vector_index,
     )
     report.written = True
     return report

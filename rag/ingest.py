@@ -47,6 +47,11 @@ def load_metadata(data_dir: Path) -> dict[str, dict[str, str]]:
     return {name: {k: str(v) for k, v in entry.items()} for name, entry in raw.items() if isinstance(entry, dict)}
 
 
+def names_by_original(data_dir: Path) -> dict[str, str]:
+    """Original file name (``original`` in the metadata, an eval set's ``source``) -> name in ``data/``."""
+    return {meta["original"]: name for name, meta in load_metadata(data_dir).items() if "original" in meta}
+
+
 def read_text_lines(path: Path) -> list[SourceLine]:
     """Lines of a text file; a form feed starts a new page."""
     data = path.read_bytes()

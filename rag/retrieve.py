@@ -7,6 +7,11 @@ Scores: every ``Hit.score`` is in [0, 1], higher is more relevant.
   because e5 cosines all crowd into 0.75–0.95 and would otherwise barely move the sum.
 - ``fusion = "rrf"``: reciprocal-rank fusion, ``Σ 1/(rrf_k + rank)`` over the two rankings,
   divided by its maximum ``2/(rrf_k + 1)``; 1.0 means ranked first by both.
+
+Each side contributes its best ``candidates`` rows (1000 by default, so the bundled corpus is
+searched exhaustively) from the ``SearchBackend``; fusion runs over their union, the dense
+median is taken over the dense candidates, and a row found by one side only scores nothing on
+the other.
 ``Hit.dense`` is the raw cosine similarity and ``Hit.keyword`` is ``keyword_rel``, whatever
 the fusion. The choice is measured in README (“检索融合”).
 
@@ -24,82 +29,80 @@ import numpy as np
 from rag.config import RetrievalSettings
 from rag.embedders import Embedder
 from rag.errors import UnknownDocumentError
+from rag.search_backend import LocalBackend, SearchBackend
 from rag.store import Index
 from rag.text import query_tokens, to_simplified
 from rag.types import Hit
 
 
 class Retriever:
-    def __init__(self, index: Index, embedder: Embedder, settings: RetrievalSettings) -> None:
+    """Fuses the dense and keyword candidates a ``SearchBackend`` returns (see the module docstring)."""
+
+    def __init__(
+        self, index: Index, embedder: Embedder, settings: RetrievalSettings, backend: SearchBackend | None = None
+    ) -> None:
         self.index = index
         self.embedder = embedder
         self.settings = settings
+        self.backend = backend or LocalBackend(index.vectors, index.bm25, settings.hnsw_ef_search)
 
     def search(self, question: str, k: int | None = None, docs: Collection[str] | None = None) -> list[Hit]:
         """The ``k`` best chunks for ``question``, optionally only from the documents ``docs``."""
         k = k or self.settings.k
-        n = len(self.index.chunks)
-        if n == 0:
+        if not self.index.chunks:
             return []
-        mask = self._doc_mask(docs)
+        rows = self._doc_rows(docs)
         query = to_simplified(question)
-        dense = self._dense_scores(query)
-        keyword = self._keyword_scores(query)
-        fused = self._fuse(dense, keyword, mask)
-        order = [int(i) for i in np.argsort(-fused, kind="stable") if mask[i]][:k]
-        best_keyword = _best(keyword, mask)
+        pool = max(k, self.settings.candidates)
+        dense_rows, dense = self.backend.dense(self.embedder.embed_query(query), pool, rows)
+        keyword_rows, keyword = self.backend.keyword(query_tokens(query), pool, rows)
+        candidates = np.union1d(dense_rows, keyword_rows)
+        if not len(candidates):
+            return []
+        # A candidate of one side only counts as scoring nothing on the other side.
+        dense_all = _spread(candidates, dense_rows, dense, fill=-1.0)
+        keyword_all = _spread(candidates, keyword_rows, keyword, fill=0.0)
+        fused = self._fuse(dense_all, keyword_all)
+        best_keyword = float(keyword.max()) if len(keyword) and keyword.max() > 0 else 1.0
+        order = np.argsort(-fused, kind="stable")[:k]
         return [
             Hit(
-                chunk=self.index.chunks[row],
-                score=float(fused[row]),
+                chunk=self.index.chunks[int(candidates[i])],
+                score=float(fused[i]),
                 rank=rank,
-                dense=float(dense[row]),
-                keyword=float(keyword[row] / best_keyword),
+                dense=float(dense_all[i]),
+                keyword=float(keyword_all[i] / best_keyword),
             )
-            for rank, row in enumerate(order, start=1)
+            for rank, i in enumerate(order, start=1)
         ]
 
-    def _doc_mask(self, docs: Collection[str] | None) -> np.ndarray:
-        mask = np.ones(len(self.index.chunks), dtype=bool)
-        if docs:
-            unknown = set(docs) - set(self.index.documents)
-            if unknown:
-                raise UnknownDocumentError(f"未知文档：{'、'.join(sorted(unknown))}（可用 rag list 查看）")
-            mask = np.array([chunk.doc_id in docs for chunk in self.index.chunks])
-        return mask
+    def _doc_rows(self, docs: Collection[str] | None) -> np.ndarray | None:
+        if not docs:
+            return None
+        unknown = set(docs) - set(self.index.documents)
+        if unknown:
+            raise UnknownDocumentError(f"未知文档：{'、'.join(sorted(unknown))}（可用 rag list 查看）")
+        return np.array([row for row, chunk in enumerate(self.index.chunks) if chunk.doc_id in docs], dtype=np.int64)
 
-    def _dense_scores(self, query: str) -> np.ndarray:
-        vector = self.embedder.embed_query(query).reshape(1, -1)
-        n = len(self.index.chunks)
-        scores = np.full(n, -1.0, dtype=np.float32)
-        found, rows = self.index.vectors.search(vector, n)
-        valid = rows[0] >= 0
-        scores[rows[0][valid]] = found[0][valid]
-        return scores
-
-    def _keyword_scores(self, query: str) -> np.ndarray:
-        tokens = query_tokens(query)
-        if not tokens or self.index.bm25 is None:
-            return np.zeros(len(self.index.chunks), dtype=np.float32)
-        return np.asarray(self.index.bm25.get_scores(tokens), dtype=np.float32)
-
-    def _fuse(self, dense: np.ndarray, keyword: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def _fuse(self, dense: np.ndarray, keyword: np.ndarray) -> np.ndarray:
         s = self.settings
         if s.fusion == "weighted":
-            best_keyword = _best(keyword, mask)
-            median, best_dense = float(np.median(dense[mask])), float(dense[mask].max())
+            best_keyword = float(keyword.max()) if keyword.max() > 0 else 1.0
+            found = dense[dense > -1.0]
+            median, best_dense = float(np.median(found)), float(found.max())
             dense_rel = np.clip((dense - median) / max(best_dense - median, 1e-6), 0.0, 1.0)
             weighted: np.ndarray = s.dense_weight * dense_rel + (1 - s.dense_weight) * keyword / best_keyword
             return weighted
         fused = np.zeros_like(dense)
-        for scores in (dense, keyword):
-            candidates = [i for i in np.argsort(-scores, kind="stable") if mask[i] and scores[i] > 0]
-            for rank, row in enumerate(candidates[: s.candidates], start=1):
-                fused[row] += 1.0 / (s.rrf_k + rank)
+        for scores, floor in ((dense, -1.0), (keyword, 0.0)):
+            ranked = [i for i in np.argsort(-scores, kind="stable") if scores[i] > floor]
+            for rank, i in enumerate(ranked, start=1):
+                fused[i] += 1.0 / (s.rrf_k + rank)
         return fused / (2.0 / (s.rrf_k + 1))
 
 
-def _best(scores: np.ndarray, mask: np.ndarray) -> float:
-    """The best score among the searched chunks, as a divisor (1.0 when nothing scored)."""
-    best = float(scores[mask].max()) if mask.any() else 0.0
-    return best if best > 0 else 1.0
+def _spread(candidates: np.ndarray, rows: np.ndarray, scores: np.ndarray, fill: float) -> np.ndarray:
+    """``scores`` of ``rows`` laid out over ``candidates`` (sorted), ``fill`` elsewhere."""
+    out = np.full(len(candidates), fill, dtype=np.float32)
+    out[np.searchsorted(candidates, rows)] = scores
+    return out

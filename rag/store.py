@@ -4,7 +4,8 @@ Layout (``index/<name>`` is a symlink to the current version directory)::
 
     index/<name> -> <name>@<stamp>/
         manifest.json     format, embedder spec, dim, chunker version, documents and hashes
-        vectors.faiss     IndexFlatIP over L2-normalised vectors (inner product = cosine)
+        vectors.faiss     FAISS index over L2-normalised vectors (inner product = cosine):
+                          exact IndexFlatIP, or HNSW for large corpora (see search_backend)
         chunks.jsonl      one chunk record per FAISS row, with its BM25 tokens
         documents.jsonl   cleaned text and source anchors of every document
         bm25/             bm25s index over the same rows
@@ -34,6 +35,7 @@ import faiss
 import numpy as np
 
 from rag.errors import EmbedderMismatchError, IndexCorruptError, IndexLockedError, IndexMissingError
+from rag.search_backend import VectorIndexKind, build_vector_index, choose_vector_index
 from rag.types import Chunk, Document
 
 log = logging.getLogger(__name__)
@@ -126,8 +128,10 @@ def write_index(
     documents: Sequence[Document],
     embedder_spec: str,
     chunker_version: str,
+    vector_index: VectorIndexKind = "auto",
 ) -> Path:
-    """Write a complete new version beside ``path`` and atomically point ``path`` at it."""
+    """Write a complete new version beside ``path`` and atomically point ``path`` at it;
+    ``vector_index`` picks the FAISS index type (``choose_vector_index``)."""
     if len(chunks) != len(tokens) or len(chunks) != vectors.shape[0]:
         raise ValueError("chunks, tokens and vectors must be row-aligned")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -135,10 +139,8 @@ def write_index(
     version = path.parent / f"{path.name}@{stamp}-{os.getpid()}"
     version.mkdir()
 
-    flat = faiss.IndexFlatIP(int(vectors.shape[1]))
-    if len(chunks):
-        flat.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    faiss.write_index(flat, str(version / "vectors.faiss"))
+    kind = choose_vector_index(vector_index, len(chunks))
+    faiss.write_index(build_vector_index(vectors, kind), str(version / "vectors.faiss"))
     with (version / "chunks.jsonl").open("w", encoding="utf-8") as f:
         for chunk, chunk_tokens in zip(chunks, tokens, strict=True):
             f.write(json.dumps({**chunk.record(), "tokens": chunk_tokens}, ensure_ascii=False) + "\n")
@@ -155,6 +157,7 @@ def write_index(
         "dim": int(vectors.shape[1]),
         "normalized": True,
         "metric": "inner_product",
+        "vector_index": kind,
         "chunker_version": chunker_version,
         "chunks": len(chunks),
         "documents": {doc.doc_id: {"hash": doc.content_hash, "title": doc.title} for doc in documents},

@@ -1,0 +1,112 @@
+"""Where the dense and keyword candidates come from: one small interface, one local backend.
+
+Retrieval (``rag.retrieve``) only asks a ``SearchBackend`` for the best rows of each side and
+fuses them; answering never sees the backend. A backend on a distributed engine (Qdrant for
+dense, OpenSearch for dense + BM25) implements the same two methods over chunk rows and can
+be passed to ``Retriever`` without touching retrieval or answering.
+
+The local backend keeps FAISS and bm25s in memory. Its vector index follows the corpus size
+(``choose_vector_index``): exact inner-product search (``IndexFlatIP``) up to
+``FLAT_MAX_CHUNKS`` chunks, where one query costs well under 10 ms on a laptop core, and HNSW
+(``IndexHNSWFlat``, M = 32) beyond, whose cost grows with log n; measured in BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal, Protocol
+
+import bm25s
+import faiss
+import numpy as np
+
+VectorIndexKind = Literal["auto", "flat", "hnsw"]
+FLAT_MAX_CHUNKS = 20_000
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 80
+# A row filter (``--doc``) selecting at most this many rows is searched exactly, row by row:
+# HNSW graph search with most nodes filtered out loses recall.
+EXACT_FILTER_ROWS = 50_000
+
+
+class SearchBackend(Protocol):
+    """The best rows of each side for a query. ``rows`` (sorted row numbers), when given,
+    restricts the search to them. Both return ``(rows, scores)``, best first."""
+
+    def dense(self, vector: np.ndarray, k: int, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Rows by cosine similarity to the L2-normalised query ``vector``."""
+        ...
+
+    def keyword(self, tokens: Sequence[str], k: int, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Rows by BM25 score for the query ``tokens``; rows scoring 0 are left out."""
+        ...
+
+
+def choose_vector_index(setting: VectorIndexKind, chunks: int) -> Literal["flat", "hnsw"]:
+    """The vector index to build: ``setting`` unless it is ``auto``, then by corpus size."""
+    if setting != "auto":
+        return setting
+    return "flat" if chunks <= FLAT_MAX_CHUNKS else "hnsw"
+
+
+def build_vector_index(vectors: np.ndarray, kind: Literal["flat", "hnsw"]) -> faiss.Index:
+    """A FAISS inner-product index of ``kind`` over the L2-normalised ``vectors``."""
+    dim = int(vectors.shape[1])
+    index: faiss.Index
+    if kind == "flat":
+        index = faiss.IndexFlatIP(dim)
+    else:
+        hnsw = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        hnsw.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        index = hnsw
+    if len(vectors):
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+def vector_index_kind(index: faiss.Index) -> str:
+    return "hnsw" if isinstance(index, faiss.IndexHNSW) else "flat"
+
+
+class LocalBackend:
+    """FAISS (flat or HNSW) and bm25s over the rows of one loaded index."""
+
+    def __init__(self, vectors: faiss.Index, bm25: bm25s.BM25 | None, ef_search: int = 128) -> None:
+        self.vectors = vectors
+        self.bm25 = bm25
+        self.ef_search = ef_search
+
+    def dense(self, vector: np.ndarray, k: int, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        n = self.vectors.ntotal
+        query = np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1)
+        if rows is not None and len(rows) <= EXACT_FILTER_ROWS:
+            scores = self.vectors.reconstruct_batch(rows.astype(np.int64)) @ query[0]
+            return _top(rows, scores, k)
+        params = None
+        if isinstance(self.vectors, faiss.IndexHNSW):
+            params = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]  # missing from faiss's stubs
+            params.efSearch = max(self.ef_search, min(k, n))
+        if rows is not None:
+            params = params or faiss.SearchParameters()
+            selector = faiss.IDSelectorBatch(rows.astype(np.int64))
+            params.sel = selector
+        found, ids = self.vectors.search(query, min(k, n), params=params)
+        valid = ids[0] >= 0
+        return ids[0][valid].astype(np.int64), found[0][valid]
+
+    def keyword(self, tokens: Sequence[str], k: int, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        if not tokens or self.bm25 is None:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        scores = np.asarray(self.bm25.get_scores(list(tokens)), dtype=np.float32)
+        candidates = rows if rows is not None else np.arange(len(scores))
+        positive = candidates[scores[candidates] > 0]
+        return _top(positive, scores[positive], k)
+
+
+def _top(rows: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` best ``rows`` by ``scores``, best first (ties by row)."""
+    if len(rows) > k:
+        keep = np.argpartition(-scores, k - 1)[:k]
+        rows, scores = rows[keep], scores[keep]
+    order = np.lexsort((rows, -scores))
+    return rows[order].astype(np.int64), scores[order].astype(np.float32)
