@@ -46,7 +46,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-_STAGES = {"parse": "解析简报", "embed": "生成向量"}
+_STAGES = {"parse": "解析简报", "pages": "读取 PDF 页面", "embed": "生成向量"}
 
 
 @app.callback()

@@ -53,7 +53,7 @@ class RetrievalSettings(BaseModel):
         "auto",
         description="向量索引类型：auto（不超过 20000 个分块用精确检索 flat，更多用 HNSW）、flat 或 hnsw；下次写入索引时生效",
     )
-    hnsw_ef_search: int = Field(128, ge=16, le=4096, description="HNSW 检索时的候选队列长度（越大越准、越慢）")
+    hnsw_ef_search: int = Field(256, ge=16, le=4096, description="HNSW 检索时的候选队列长度（越大越准、越慢）")
 
 
 class AnswerSettings(BaseModel):

@@ -27,7 +27,7 @@ from rag.types import Chunk, Document
 
 log = logging.getLogger(__name__)
 
-# progress(stage, done, total); stages: "parse" (files) and "embed" (chunks)
+# progress(stage, done, total); stages: "parse" (files), "pages" (of the PDF being read) and "embed" (chunks)
 IndexProgress = Callable[[str, int, int], None]
 REMOVED_DIR = ".removed"
 
@@ -102,8 +102,9 @@ def _build_locked(
             entries.append(_reuse(previous, old))
             report.unchanged.append(path.name)
         else:
+            on_page = (lambda done, total: progress("pages", done, total)) if progress else None
             try:
-                doc = load_document(path, meta, digest)
+                doc = load_document(path, meta, digest, on_page)
             except DocumentError as e:
                 log.warning("skipping %s: %s", path.name, e.message)
                 report.failed[path.name] = e.message

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".pdf")
 METADATA_FILE = "briefings.toml"
 MAX_FILE_BYTES = 200 * 1024 * 1024
 _TEXT_ENCODINGS = ("utf-8-sig", "gb18030")
+PageProgress = Callable[[int, int], None]  # (pages done, pages in the PDF)
 
 
 def content_hash(path: Path) -> str:
@@ -75,8 +77,10 @@ def read_text_lines(path: Path) -> list[SourceLine]:
     return lines
 
 
-def read_pdf_lines(path: Path) -> list[SourceLine]:
-    """Lines of a PDF's text layer, page by page (1-based pages)."""
+def read_pdf_lines(path: Path, on_page: PageProgress | None = None) -> list[SourceLine]:
+    """Lines of a PDF's text layer, page by page (1-based pages); ``on_page(done, total)``
+    after each page. Each page's parsed layout is dropped once its text is out, so memory
+    holds the text, not the layout, of a long PDF."""
     import pdfplumber
     from pdfminer.pdfparser import PDFSyntaxError
     from pdfplumber.utils.exceptions import PdfminerException
@@ -85,14 +89,17 @@ def read_pdf_lines(path: Path) -> list[SourceLine]:
     number = 0
     try:
         with pdfplumber.open(path) as pdf:
+            total = len(pdf.pages)
             for page_number, page in enumerate(pdf.pages, start=1):
                 text = page.extract_text() or ""
-                page.flush_cache()
+                page.close()
                 for raw in text.splitlines():
                     number += 1
                     lines.append(SourceLine(raw, number, page_number))
                 # Blank separator so a page break reads as a break between lines.
                 lines.append(SourceLine("", number, page_number))
+                if on_page:
+                    on_page(page_number, total)
     except (PDFSyntaxError, PdfminerException, ValueError, KeyError, TypeError) as e:
         raise DocumentError(f"{path.name}：无法解析 PDF（文件损坏或已加密）：{e}") from e
     if not any(line.text.strip() for line in lines):
@@ -100,8 +107,11 @@ def read_pdf_lines(path: Path) -> list[SourceLine]:
     return lines
 
 
-def load_document(path: Path, meta: dict[str, str] | None = None, digest: str | None = None) -> Document:
-    """Read, clean and describe one briefing; raises ``DocumentError`` naming the file."""
+def load_document(
+    path: Path, meta: dict[str, str] | None = None, digest: str | None = None, on_page: PageProgress | None = None
+) -> Document:
+    """Read, clean and describe one briefing; raises ``DocumentError`` naming the file.
+    ``on_page(done, total)`` follows a PDF page by page."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise DocumentError(f"{path.name}：不支持的文件类型 {suffix or '（无扩展名）'}，支持 .pdf .txt .md")
@@ -113,7 +123,7 @@ def load_document(path: Path, meta: dict[str, str] | None = None, digest: str | 
         raise DocumentError(f"{path.name}：文件为空")
     if size > MAX_FILE_BYTES:
         raise FileTooLargeError(f"{path.name}：文件过大（{size // (1024 * 1024)} MB，上限 {MAX_FILE_BYTES // (1024 * 1024)} MB）")
-    lines = read_pdf_lines(path) if suffix == ".pdf" else read_text_lines(path)
+    lines = read_pdf_lines(path, on_page) if suffix == ".pdf" else read_text_lines(path)
     cleaned = clean_lines(lines)
     if not cleaned.text.strip():
         raise DocumentError(f"{path.name}：没有可提取的文字")

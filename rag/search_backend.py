@@ -71,7 +71,7 @@ def vector_index_kind(index: faiss.Index) -> str:
 class LocalBackend:
     """FAISS (flat or HNSW) and bm25s over the rows of one loaded index."""
 
-    def __init__(self, vectors: faiss.Index, bm25: bm25s.BM25 | None, ef_search: int = 128) -> None:
+    def __init__(self, vectors: faiss.Index, bm25: bm25s.BM25 | None, ef_search: int = 256) -> None:
         self.vectors = vectors
         self.bm25 = bm25
         self.ef_search = ef_search

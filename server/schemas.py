@@ -146,7 +146,7 @@ class IndexReportOut(BaseModel):
 
 class RebuildStatus(BaseModel):
     state: Literal["idle", "running", "done", "failed"]
-    stage: str | None = Field(None, description="parse（解析简报）或 embed（生成向量）")
+    stage: str | None = Field(None, description="parse（解析简报）、pages（读取 PDF 页面）或 embed（生成向量）")
     done: int = 0
     total: int = 0
     started_at: float | None = None

@@ -37,6 +37,23 @@ def test_pdf_chunks_keep_their_pages_and_drop_headers_and_page_numbers(make_pdf:
     assert next(c for c in chunks if c.section[0] == "【现状】").location == "第2页"
 
 
+def test_a_long_pdf_reports_progress_page_by_page(make_pdf: Callable[..., Path], tmp_path: Path) -> None:
+    places, actions, fields = "山城海港江岸湖滨林川云岭", "引进设立扶持培育", "芯片生物新材料装备"
+    pages = [
+        [f"{places[n % 6 * 2 : n % 6 * 2 + 2]}高新区{actions[n % 4 * 2 : n % 4 * 2 + 2]}{fields[n % 5 * 2 : n % 5 * 2 + 2]}企业{n}家。"]
+        for n in range(12)
+    ]
+    home = tmp_path / "home"
+    (home / "data").mkdir(parents=True)
+    make_pdf("长篇简报.pdf", pages).rename(home / "data" / "长篇简报.pdf")
+    events: list[tuple[str, int, int]] = []
+    build_index(load_settings(home=home), HashEmbedder(), progress=lambda *event: events.append(event))
+    page_events = [(done, total) for stage, done, total in events if stage == "pages"]
+    assert page_events == [(n, 12) for n in range(1, 13)]
+    # Pages are read before anything is embedded.
+    assert events.index(("pages", 12, 12)) < min(i for i, e in enumerate(events) if e[0] == "embed")
+
+
 def test_scanned_pdf_without_text_layer_is_a_clear_error(tmp_path: Path) -> None:
     from reportlab.pdfgen import canvas
 
