@@ -83,6 +83,7 @@ class IndexTimings:
     builds: list[Timing]
     embeds: list[Timing]
     reindex_unchanged: list[Timing]
+    add_one: AddOne
 
     def summary(self) -> dict[str, Any]:
         index_s, embed_s = median_wall(self.builds), median_wall(self.embeds)
@@ -102,7 +103,50 @@ class IndexTimings:
             "index_runs_s": [round(t.wall_s, 2) for t in self.builds],
             "embed_only_runs_s": [round(t.wall_s, 2) for t in self.embeds],
             "reindex_unchanged_s": round(median_wall(self.reindex_unchanged), 4),
+            **self.add_one.summary(),
         }
+
+
+@dataclass
+class AddOne:
+    """Adding one briefing to an index of the others, against embedding its chunks alone."""
+
+    doc: str
+    chunks: int
+    adds: list[Timing]
+    embeds: list[Timing]
+
+    def summary(self) -> dict[str, Any]:
+        add_s, embed_s = median_wall(self.adds), median_wall(self.embeds)
+        return {
+            "add_one_doc": self.doc,
+            "add_one_chunks": self.chunks,
+            "add_one_s": round(add_s, 2),
+            "add_one_embed_s": round(embed_s, 2),
+            "add_one_overhead": round(add_s / embed_s, 3),
+        }
+
+
+def measure_add_one(settings: Settings, embedder: Embedder, runs: int) -> AddOne:
+    """The smallest briefing taken out of ``data/`` and the index, then added back (timed, an
+    incremental ``build_index``), ``runs`` times; each add paired with embedding its chunks alone."""
+    index = load_index(settings.index_dir, embedder.spec)
+    doc = min(index.documents, key=lambda d: len(index.doc_rows(d)))
+    texts = [index.chunks[row].embed_text for row in index.doc_rows(doc)]
+    source, aside = settings.data_dir / doc, settings.home / doc
+    adds: list[Timing] = []
+    embeds: list[Timing] = []
+    for _ in range(runs):
+        source.rename(aside)
+        _checked_build(settings, embedder, rebuild=False)
+        aside.rename(source)
+        report, timing = timed(partial(_checked_build, settings, embedder, rebuild=False))
+        if report.added != [doc] or report.embedded_chunks != len(texts):
+            raise RuntimeError(f"adding {doc} re-embedded {report.embedded_chunks} chunks, expected {len(texts)}")
+        adds.append(timing)
+        embeds.append(timed(partial(embedder.embed_documents, texts))[1])
+    log(f"  add one briefing ({doc}, {len(texts)} chunks): {median_wall(adds):.2f} s vs embed {median_wall(embeds):.2f} s")
+    return AddOne(doc, len(texts), adds, embeds)
 
 
 def _checked_build(settings: Settings, embedder: Embedder, *, rebuild: bool) -> IndexReport:
@@ -142,7 +186,8 @@ def measure_indexing(settings: Settings, embedder: Embedder, runs: int, reindex_
             raise RuntimeError("re-index with nothing changed rewrote the index")
         unchanged.append(timing)
     log(f"  re-index unchanged: {median_wall(unchanged) * 1000:.0f} ms")
-    return IndexTimings(len(texts), sum(map(len, texts)), builds, embeds, unchanged)
+    add_one = measure_add_one(settings, embedder, runs)
+    return IndexTimings(len(texts), sum(map(len, texts)), builds, embeds, unchanged, add_one)
 
 
 @dataclass

@@ -215,6 +215,10 @@ def render_markdown(results: dict[str, Any], machine: dict[str, Any]) -> str:
         f"Re-index with nothing changed (`build_index` without `rebuild`): "
         f"**{r['reindex_unchanged_s'] * 1000:.0f} ms** (median).",
         "",
+        f"Adding one briefing ({r['add_one_doc']}, {r['add_one_chunks']} chunks) to an index of the others "
+        f"(incremental `build_index`): **{r['add_one_s']} s**, against {r['add_one_embed_s']} s for embedding "
+        f"its chunks alone: **{r['add_one_overhead']}×** (medians).",
+        "",
         "## Query latency",
         "",
         f"Over the {r['questions']} dev questions after one warm-up pass; `embed_query` and `search` are timed "

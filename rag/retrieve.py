@@ -82,7 +82,7 @@ class Retriever:
         unknown = set(docs) - set(self.index.documents)
         if unknown:
             raise UnknownDocumentError(f"未知文档：{'、'.join(sorted(unknown))}（可用 rag list 查看）")
-        return np.array([row for row, chunk in enumerate(self.index.chunks) if chunk.doc_id in docs], dtype=np.int64)
+        return np.array(sorted(row for doc in docs for row in self.index.doc_rows(doc)), dtype=np.int64)
 
     def _fuse(self, dense: np.ndarray, keyword: np.ndarray) -> np.ndarray:
         s = self.settings

@@ -27,6 +27,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +79,15 @@ class Index:
         ]
 
     def doc_rows(self, doc_id: str) -> list[int]:
-        return [row for row, chunk in enumerate(self.chunks) if chunk.doc_id == doc_id]
+        """The rows of ``doc_id``'s chunks, in order."""
+        return self._rows_by_doc.get(doc_id, [])
+
+    @cached_property
+    def _rows_by_doc(self) -> dict[str, list[int]]:
+        rows: dict[str, list[int]] = {}
+        for row, chunk in enumerate(self.chunks):
+            rows.setdefault(chunk.doc_id, []).append(row)
+        return rows
 
 
 def index_exists(path: Path) -> bool:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from rag.config import load_settings
-from rag.embedders import get_embedder
+from rag.embedders import batch_size_for, get_embedder
 from rag.errors import UnknownBackendError
 from rag.indexing import build_index
 from rag.pipeline import Pipeline
@@ -58,6 +58,16 @@ def test_sentence_transformers_model_from_a_local_path(mini_home: Path) -> None:
     assert pipeline.index.embedder == spec
     hits = pipeline.search("海港高新区 蓝色创业训练营", 3)
     assert hits[0].chunk.doc_id == "海港高新区通讯.md"
+
+
+def test_batch_size_follows_the_device(monkeypatch: pytest.MonkeyPatch) -> None:
+    torch = pytest.importorskip("torch")
+    assert batch_size_for(torch.device("cpu")) == 32
+    embedder = get_embedder(f"st:{_minilm_path()}")
+    assert embedder.batch_size == (32 if not torch.cuda.is_available() else batch_size_for(torch.device("cuda")))  # type: ignore[attr-defined]
+    for free_gib, expected in ((0.5, 64), (4, 256), (70, 512)):
+        monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device, f=free_gib: (int(f * 2**30), 80 * 2**30))
+        assert batch_size_for(torch.device("cuda")) == expected
 
 
 def test_missing_sentence_transformers_model_is_a_clear_error() -> None:
