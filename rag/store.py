@@ -52,7 +52,6 @@ class Index:
     path: Path
     manifest: dict[str, Any]
     chunks: list[Chunk]
-    tokens: list[list[str]]
     vectors: faiss.Index
     bm25: bm25s.BM25 | None
     documents: dict[str, Document]
@@ -77,6 +76,19 @@ class Index:
             }
             for doc in self.documents.values()
         ]
+
+    @cached_property
+    def tokens(self) -> list[list[str]]:
+        """Each row's BM25 tokens, read from disk when first needed (re-indexing reuses them).
+        They are not kept otherwise: a few hundred strings per chunk, more than all the rest."""
+        try:
+            with (self.path / "chunks.jsonl").open(encoding="utf-8") as f:
+                tokens = [json.loads(line)["tokens"] for line in f]
+        except (OSError, ValueError, KeyError) as e:
+            raise IndexCorruptError(f"索引文件损坏：{self.path}（{e}），请运行 rag index --rebuild") from e
+        if len(tokens) != len(self.chunks):
+            raise IndexCorruptError(f"索引在读取期间被替换：{self.path}，请重试")
+        return tokens
 
     def doc_rows(self, doc_id: str) -> list[int]:
         """The rows of ``doc_id``'s chunks, in order."""
@@ -111,21 +123,20 @@ def load_index(path: Path, embedder_spec: str | None = None) -> Index:
         )
     try:
         vectors = faiss.read_index(str(path / "vectors.faiss"))
-        records = [json.loads(line) for line in (path / "chunks.jsonl").read_text(encoding="utf-8").splitlines()]
+        with (path / "chunks.jsonl").open(encoding="utf-8") as f:
+            chunks = [Chunk.from_record({k: v for k, v in json.loads(line).items() if k != "tokens"}) for line in f]
         documents = [
             Document.from_record(json.loads(line))
             for line in (path / "documents.jsonl").read_text(encoding="utf-8").splitlines()
         ]
-        bm25 = bm25s.BM25.load(str(path / "bm25")) if records else None
+        bm25 = bm25s.BM25.load(str(path / "bm25")) if chunks else None
     except (OSError, RuntimeError, ValueError, KeyError, TypeError) as e:
         raise IndexCorruptError(f"索引文件损坏：{path}（{e}），请运行 rag index --rebuild") from e
-    tokens = [record.pop("tokens") for record in records]
-    chunks = [Chunk.from_record(record) for record in records]
     if vectors.ntotal != len(chunks) or manifest.get("chunks") != len(chunks):
         raise IndexCorruptError(
             f"索引不一致：{vectors.ntotal} 个向量、{len(chunks)} 条分块记录，请运行 rag index --rebuild"
         )
-    return Index(path, manifest, chunks, tokens, vectors, bm25, {d.doc_id: d for d in documents})
+    return Index(path, manifest, chunks, vectors, bm25, {d.doc_id: d for d in documents})
 
 
 def write_index(

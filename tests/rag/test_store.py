@@ -29,7 +29,11 @@ def test_index_directory_is_self_describing(mini_home: Path) -> None:
     assert set(manifest["documents"]) == {"科技金融简报.txt", "海港高新区通讯.md"}
     assert all(len(entry["hash"]) == 64 for entry in manifest["documents"].values())
     assert manifest["created_at"]
+    assert manifest["vector_index"] == "flat"
+    # BM25 tokens stay on disk until a re-index needs them: they would outweigh everything else.
+    assert "tokens" not in vars(index)
     assert index.vectors.ntotal == len(index.chunks) == len(index.tokens) == manifest["chunks"]
+    assert index.tokens[0] and all(isinstance(t, str) for t in index.tokens[0])
 
 
 def test_index_built_by_another_embedder_is_refused(mini_home: Path) -> None:
