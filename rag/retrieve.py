@@ -89,8 +89,10 @@ class Retriever:
         if s.fusion == "weighted":
             best_keyword = float(keyword.max()) if keyword.max() > 0 else 1.0
             found = dense[dense > -1.0]
-            median, best_dense = float(np.median(found)), float(found.max())
-            dense_rel = np.clip((dense - median) / max(best_dense - median, 1e-6), 0.0, 1.0)
+            dense_rel = np.zeros_like(dense)
+            if len(found):
+                median, best_dense = float(np.median(found)), float(found.max())
+                dense_rel = np.clip((dense - median) / max(best_dense - median, 1e-6), 0.0, 1.0)
             weighted: np.ndarray = s.dense_weight * dense_rel + (1 - s.dense_weight) * keyword / best_keyword
             return weighted
         fused = np.zeros_like(dense)
