@@ -365,6 +365,7 @@ def serve(
     import uvicorn
 
     from rag.answerers import check_answerer
+    from rag.config import check_exposure
 
     settings = _settings(ctx)
     if answerer:
@@ -379,6 +380,9 @@ def serve(
         os.environ["RAG_CONFIG"] = str(Path(ctx.parent.params["config"]).resolve())
     host = host or settings.server.host
     port = port or settings.server.port
+    settings = settings.model_copy(update={"server": settings.server.model_copy(update={"host": host})})
+    check_exposure(settings)
+    os.environ["RAG_SERVER__HOST"] = host
     err.print(f"briefing-rag 服务：http://{host}:{port}/ （接口文档 /docs，OpenAI 兼容接口 /v1）")
     uvicorn.run("server.app:create_app", factory=True, host=host, port=port, log_level="info")
 

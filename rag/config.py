@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from contextvars import ContextVar
 from pathlib import Path
@@ -103,6 +104,13 @@ class ServerSettings(BaseModel):
     openai_references: bool = Field(
         True, description="/v1/chat/completions 的回答末尾附“参考来源”列表，方便普通聊天客户端查看出处"
     )
+    api_key: SecretStr | None = Field(
+        None,
+        description="API 密钥：监听非本机地址时必须设置；设置后每个 /api 与 /v1 请求都要带 Authorization: Bearer <密钥>",
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list, description="允许跨域调用的网页来源（如 https://intranet.example）；默认不开启 CORS"
+    )
 
 
 class Settings(BaseSettings):
@@ -175,3 +183,23 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
     finally:
         _config_file.reset(token)
 
+
+def is_loopback(host: str) -> bool:
+    """Whether binding ``host`` keeps the service on this machine."""
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_exposure(settings: Settings) -> None:
+    """Refuse to serve beyond this machine without an API key."""
+    server = settings.server
+    if not is_loopback(server.host) and server.api_key is None:
+        raise ConfigError(
+            f"监听地址 {server.host} 不只限本机访问，必须先设置 API 密钥："
+            "rag.toml 的 [server] api_key，或环境变量 RAG_SERVER__API_KEY；"
+            "之后每个请求都要带 Authorization: Bearer <密钥>"
+        )

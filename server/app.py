@@ -6,13 +6,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from rag.config import Settings, load_settings
+from rag.config import Settings, check_exposure, load_settings
 from rag.pipeline import Pipeline
 from server import errors
 from server.routes import ask, documents, health, openai, pages, search
+from server.security import RequireKey
 from server.service import Service
 
 DESCRIPTION = """
@@ -27,12 +29,15 @@ DESCRIPTION = """
 
 
 def create_app(settings: Settings | None = None, *, pipeline: Pipeline | None = None) -> FastAPI:
-    """The app; the index, embedder and answerer are loaded once, at start-up (built if missing)."""
+    """The app; the index, embedder and answerer are loaded once, at start-up (built if missing).
+    Refuses (``ConfigError``) to serve a non-loopback ``server.host`` without an API key."""
+    settings = settings or (pipeline.settings if pipeline is not None else load_settings())
+    check_exposure(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if pipeline is None:
-            loaded = await run_in_threadpool(Pipeline.from_settings, settings or load_settings(), build_missing=True)
+            loaded = await run_in_threadpool(Pipeline.from_settings, settings, build_missing=True)
         else:
             loaded = pipeline
         app.state.service = Service(loaded)
@@ -52,6 +57,13 @@ def create_app(settings: Settings | None = None, *, pipeline: Pipeline | None = 
         ],
     )
     errors.install(app)
+    if settings.server.api_key is not None:
+        app.add_middleware(RequireKey, key=settings.server.api_key.get_secret_value())
+    if settings.server.cors_origins:
+        # Outside the key check, so a browser's preflight (which carries no key) is answered.
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.server.cors_origins, allow_methods=["*"], allow_headers=["*"]
+        )
     for module in (health, search, ask, documents, openai, pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")

@@ -25,8 +25,30 @@ function newId() {
   return Date.now().toString(36) + Math.random().toString(36).slice(2, 8);
 }
 
+// ---------- API key (only when the service is exposed beyond this machine) ----------
+
+const KEY_STORAGE = "briefing-rag-api-key";
+
+function withKey(headers = {}) {
+  const key = localStorage.getItem(KEY_STORAGE);
+  return key ? { ...headers, authorization: `Bearer ${key}` } : headers;
+}
+
+function askForKey() {
+  const key = window.prompt("此服务需要 API 密钥，请输入：");
+  if (!key || !key.trim()) return false;
+  localStorage.setItem(KEY_STORAGE, key.trim());
+  return true;
+}
+
+async function fetchWithKey(path, options = {}) {
+  const response = await fetch(path, { ...options, headers: withKey(options.headers) });
+  if (response.status === 401 && askForKey()) return fetch(path, { ...options, headers: withKey(options.headers) });
+  return response;
+}
+
 async function apiJson(path, options = {}) {
-  const response = await fetch(path, options);
+  const response = await fetchWithKey(path, options);
   let data = null;
   try {
     data = await response.json();
@@ -386,7 +408,7 @@ async function ask(question) {
   view.root.scrollIntoView({ block: "end" });
   setBusy(true);
   try {
-    const response = await fetch("/api/ask", {
+    const response = await fetchWithKey("/api/ask", {
       method: "POST",
       headers: { "content-type": "application/json", accept: "text/event-stream" },
       body: JSON.stringify(body),
@@ -624,6 +646,7 @@ function uploadOne(file, replace) {
   return new Promise((resolve) => {
     const request = new XMLHttpRequest();
     request.open("POST", `/api/documents${replace ? "?replace=true" : ""}`);
+    for (const [name, value] of Object.entries(withKey())) request.setRequestHeader(name, value);
     request.upload.addEventListener("progress", (event) => {
       if (event.lengthComputable) bar.value = event.loaded / event.total;
       if (event.loaded === event.total) status.textContent = "正在解析并生成向量……";

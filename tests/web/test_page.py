@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 from rag.config import Settings
 from tests.fixtures.servers import FakeLLM, llm_settings
@@ -185,3 +186,23 @@ def test_unverified_llm_sentences_are_marked(
     assert "unsupported" in (sentences.nth(1).get_attribute("class") or "")
     assert turn.locator(".sentence.unsupported .unsupported-badge").inner_text() == "未核实"
     assert "找不到依据" in turn.locator(".notices").inner_text()
+
+
+def test_a_keyed_service_asks_for_the_key_once_and_then_works(
+    page: Any, live_app: Callable[..., str], mini_index: Settings
+) -> None:
+    keyed = mini_index.model_copy(update={"server": mini_index.server.model_copy(update={"api_key": SecretStr("page-key")})})
+    site = live_app(keyed)
+    prompts: list[str] = []
+
+    def answer(dialog: Any) -> None:
+        prompts.append(dialog.message)
+        dialog.accept("page-key")
+
+    page.on("dialog", answer)
+    page.goto(site)
+    page.locator("#status").filter(has_text="篇简报").wait_for()
+    assert len(prompts) == 1 and "API 密钥" in prompts[0]
+    turn = ask(page, QUESTION)
+    assert "500万元" in turn.locator(".answer-body").inner_text()
+    assert len(prompts) == 1  # the key is remembered
