@@ -1,7 +1,7 @@
 """Benchmark suite: indexing throughput, query latency, memory and retrieval quality vs a peer recipe.
 
     python bench/run.py --quick --json   # < 5 min; one JSON object as the last line of stdout
-    python bench/run.py                  # full: more repetitions and the HTTP layer, writes BENCHMARKS.md
+    python bench/run.py                  # full: more repetitions, the HTTP layer, the scale and long-PDF runs; writes BENCHMARKS.md
     python bench/run.py --quick --serve  # quick, plus a quick HTTP-layer measurement (bench/serve.py)
 
 Everything is measured in one process with the same embedder object, on a copy of ``data/``
@@ -21,6 +21,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from longpdf import SECTION as LONG_PDF_SECTION
+from longpdf import measure as measure_long_pdf
+from longpdf import render_section as render_long_pdf
 from measure import (
     EMBEDDER,
     REPO,
@@ -34,6 +37,8 @@ from measure import (
 )
 from quality import CONFIGS, build_peer, evidence_reachable, our_searches, score_search
 from report import cpu_pressure_s, machine_info, render_markdown
+from scale import SECTION as SCALE_SECTION
+from scale import measure_scale, render_scale_section, replace_section
 from serve import FULL as SERVE_FULL
 from serve import QUICK as SERVE_QUICK
 from serve import ServePlan, measure_serve
@@ -81,6 +86,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--out", type=Path, default=REPO / "BENCHMARKS.md", help="report written by a full run"
+    )
+    parser.add_argument(
+        "--skip-scale",
+        action="store_true",
+        help="full mode: keep the Scale and Long PDF sections of --out instead of rerunning them (about 40 min)",
     )
     return parser.parse_args(argv)
 
@@ -141,6 +151,13 @@ def benchmark(plan: Plan, items: list[EvalItem], home: Path) -> dict[str, Any]:
     }
 
 
+def _section(markdown: str, heading: str) -> str:
+    """The ``heading`` section of ``markdown``, up to the next "## " heading."""
+    start = markdown.index(heading + "\n")
+    end = markdown.find("\n## ", start + len(heading))
+    return markdown[start : end + 1] if end >= 0 else markdown[start:]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     plan = QUICK if args.quick else FULL
@@ -179,6 +196,16 @@ def main(argv: list[str] | None = None) -> int:
         )
     markdown = render_markdown(results, machine)
     if not args.quick:
+        previous = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
+        if args.skip_scale:
+            for heading in (SCALE_SECTION, LONG_PDF_SECTION):
+                if heading + "\n" in previous:
+                    markdown = replace_section(markdown, _section(previous, heading), heading)
+        else:
+            log("scale: synthetic 100k and 1M chunks (bench/scale.py)")
+            markdown = replace_section(markdown, render_scale_section(measure_scale()))
+            log("long PDF: 1,000 pages (bench/longpdf.py)")
+            markdown = replace_section(markdown, render_long_pdf(measure_long_pdf(1000)), LONG_PDF_SECTION)
         args.out.write_text(markdown, encoding="utf-8")
         log(f"wrote {args.out}")
     if args.json:
