@@ -41,10 +41,18 @@ function askForKey() {
   return true;
 }
 
+let keyPrompt = null; // one prompt for all the requests refused at the same time
+
 async function fetchWithKey(path, options = {}) {
+  const sent = localStorage.getItem(KEY_STORAGE);
   const response = await fetch(path, { ...options, headers: withKey(options.headers) });
-  if (response.status === 401 && askForKey()) return fetch(path, { ...options, headers: withKey(options.headers) });
-  return response;
+  if (response.status !== 401) return response;
+  if (localStorage.getItem(KEY_STORAGE) === sent) {
+    // No newer key than the one refused: ask (once, however many requests were refused).
+    keyPrompt = keyPrompt || Promise.resolve().then(askForKey).finally(() => (keyPrompt = null));
+    if (!(await keyPrompt)) return response;
+  }
+  return fetch(path, { ...options, headers: withKey(options.headers) });
 }
 
 async function apiJson(path, options = {}) {
