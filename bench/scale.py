@@ -279,7 +279,8 @@ def replace_section(markdown: str, section: str, heading: str = SECTION) -> str:
     if start < 0:
         return markdown.rstrip("\n") + "\n\n" + section
     end = markdown.find("\n## ", start + len(heading))
-    return markdown[:start] + section + (markdown[end + 1 :] if end >= 0 else "")
+    rest = markdown[end + 1 :] if end >= 0 else ""
+    return markdown[:start] + section.rstrip("\n") + "\n" + ("\n" + rest if rest else "")
 
 
 def main(argv: list[str] | None = None) -> int:
