@@ -38,7 +38,7 @@ from measure import (
 from quality import CONFIGS, build_peer, evidence_reachable, our_searches, score_search
 from report import cpu_pressure_s, machine_info, render_markdown
 from scale import SECTION as SCALE_SECTION
-from scale import measure_scale, render_scale_section, replace_section
+from scale import find_section, measure_scale, render_scale_section, replace_section
 from serve import FULL as SERVE_FULL
 from serve import QUICK as SERVE_QUICK
 from serve import ServePlan, measure_serve
@@ -151,13 +151,6 @@ def benchmark(plan: Plan, items: list[EvalItem], home: Path) -> dict[str, Any]:
     }
 
 
-def _section(markdown: str, heading: str) -> str:
-    """The ``heading`` section of ``markdown``, up to the next "## " heading."""
-    start = markdown.index(heading + "\n")
-    end = markdown.find("\n## ", start + len(heading))
-    return markdown[start : end + 1] if end >= 0 else markdown[start:]
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     plan = QUICK if args.quick else FULL
@@ -199,8 +192,8 @@ def main(argv: list[str] | None = None) -> int:
         previous = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
         if args.skip_scale:
             for heading in (SCALE_SECTION, LONG_PDF_SECTION):
-                if heading + "\n" in previous:
-                    markdown = replace_section(markdown, _section(previous, heading), heading)
+                if kept := find_section(previous, heading):
+                    markdown = replace_section(markdown, kept, heading)
         else:
             log("scale: synthetic 100k and 1M chunks (bench/scale.py)")
             markdown = replace_section(markdown, render_scale_section(measure_scale()))

@@ -273,14 +273,28 @@ def render_scale_section(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def replace_section(markdown: str, section: str, heading: str = SECTION) -> str:
-    """``markdown`` with its ``heading`` section replaced by ``section`` (appended when absent)."""
+def _section_span(markdown: str, heading: str) -> tuple[int, int] | None:
+    """Where the ``heading`` section of ``markdown`` starts and ends (at the next "## " heading)."""
     start = markdown.find(heading + "\n")
     if start < 0:
-        return markdown.rstrip("\n") + "\n\n" + section
+        return None
     end = markdown.find("\n## ", start + len(heading))
-    rest = markdown[end + 1 :] if end >= 0 else ""
-    return markdown[:start] + section.rstrip("\n") + "\n" + ("\n" + rest if rest else "")
+    return start, end + 1 if end >= 0 else len(markdown)
+
+
+def find_section(markdown: str, heading: str) -> str:
+    """The ``heading`` section of ``markdown`` (empty when absent)."""
+    span = _section_span(markdown, heading)
+    return markdown[span[0] : span[1]] if span else ""
+
+
+def replace_section(markdown: str, section: str, heading: str = SECTION) -> str:
+    """``markdown`` with its ``heading`` section replaced by ``section`` (appended when absent)."""
+    span = _section_span(markdown, heading)
+    if span is None:
+        return markdown.rstrip("\n") + "\n\n" + section
+    rest = markdown[span[1] :]
+    return markdown[: span[0]] + section.rstrip("\n") + "\n" + ("\n" + rest if rest else "")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -61,9 +61,9 @@ class Retriever:
             return []
         # A candidate of one side only counts as scoring nothing on the other side.
         dense_all = _spread(candidates, dense_rows, dense, fill=-1.0)
-        keyword_all = _spread(candidates, keyword_rows, keyword, fill=0.0)
-        fused = self._fuse(dense_all, keyword_all)
         best_keyword = float(keyword.max()) if len(keyword) and keyword.max() > 0 else 1.0
+        keyword_rel = _spread(candidates, keyword_rows, keyword, fill=0.0) / best_keyword
+        fused = self._fuse(dense_all, keyword_rel)
         order = np.argsort(-fused, kind="stable")[:k]
         return [
             Hit(
@@ -71,7 +71,7 @@ class Retriever:
                 score=float(fused[i]),
                 rank=rank,
                 dense=float(dense_all[i]),
-                keyword=float(keyword_all[i] / best_keyword),
+                keyword=float(keyword_rel[i]),
             )
             for rank, i in enumerate(order, start=1)
         ]
@@ -84,19 +84,18 @@ class Retriever:
             raise UnknownDocumentError(f"未知文档：{'、'.join(sorted(unknown))}（可用 rag list 查看）")
         return np.array(sorted(row for doc in docs for row in self.index.doc_rows(doc)), dtype=np.int64)
 
-    def _fuse(self, dense: np.ndarray, keyword: np.ndarray) -> np.ndarray:
+    def _fuse(self, dense: np.ndarray, keyword_rel: np.ndarray) -> np.ndarray:
         s = self.settings
         if s.fusion == "weighted":
-            best_keyword = float(keyword.max()) if keyword.max() > 0 else 1.0
             found = dense[dense > -1.0]
             dense_rel = np.zeros_like(dense)
             if len(found):
                 median, best_dense = float(np.median(found)), float(found.max())
                 dense_rel = np.clip((dense - median) / max(best_dense - median, 1e-6), 0.0, 1.0)
-            weighted: np.ndarray = s.dense_weight * dense_rel + (1 - s.dense_weight) * keyword / best_keyword
+            weighted: np.ndarray = s.dense_weight * dense_rel + (1 - s.dense_weight) * keyword_rel
             return weighted
         fused = np.zeros_like(dense)
-        for scores, floor in ((dense, -1.0), (keyword, 0.0)):
+        for scores, floor in ((dense, -1.0), (keyword_rel, 0.0)):
             ranked = [i for i in np.argsort(-scores, kind="stable") if scores[i] > floor]
             for rank, i in enumerate(ranked, start=1):
                 fused[i] += 1.0 / (s.rrf_k + rank)

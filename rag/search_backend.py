@@ -64,10 +64,6 @@ def build_vector_index(vectors: np.ndarray, kind: Literal["flat", "hnsw"]) -> fa
     return index
 
 
-def vector_index_kind(index: faiss.Index) -> str:
-    return "hnsw" if isinstance(index, faiss.IndexHNSW) else "flat"
-
-
 class LocalBackend:
     """FAISS (flat or HNSW) and bm25s over the rows of one loaded index."""
 
