@@ -8,6 +8,7 @@ embedded. A file that cannot be read is reported and skipped; the rest is indexe
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -188,10 +189,20 @@ def add_files(
                 failed[path.name] = e.message
                 continue
             if path.resolve() != (settings.data_dir / path.name).resolve():
-                shutil.copy2(path, settings.data_dir / path.name)
+                _copy_atomically(path, settings.data_dir / path.name)
         report = _build_locked(settings, embedder, rebuild=False, progress=progress)
     report.failed.update(failed)
     return report
+
+
+def _copy_atomically(source: Path, target: Path) -> None:
+    """Copy under a hidden temporary name, then rename: ``data/`` never holds half a file."""
+    partial = target.with_name(f".{target.name}.part-{os.getpid()}")
+    try:
+        shutil.copy2(source, partial)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def remove_document(
@@ -205,5 +216,11 @@ def remove_document(
     with write_lock(settings.index_dir):
         trash = settings.data_dir / REMOVED_DIR
         trash.mkdir(exist_ok=True)
-        source.rename(trash / source.name)
-        return _build_locked(settings, embedder, rebuild=False, progress=progress)
+        removed = trash / source.name
+        source.rename(removed)
+        try:
+            return _build_locked(settings, embedder, rebuild=False, progress=progress)
+        except BaseException:
+            # The index still holds the briefing: put its file back so the two agree.
+            removed.rename(source)
+            raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import replace
@@ -13,7 +14,7 @@ from rag.embedders import Embedder, get_embedder
 from rag.errors import BadInputError
 from rag.indexing import IndexProgress, build_index
 from rag.retrieve import Retriever
-from rag.store import Index, index_exists, load_index
+from rag.store import Index, current_version, index_exists, load_index
 from rag.text import to_simplified, tokenize
 from rag.types import Answer, Hit
 
@@ -24,9 +25,9 @@ class Pipeline:
     def __init__(self, settings: Settings, embedder: Embedder, index: Index, answerer: Answerer) -> None:
         self.settings = settings
         self.embedder = embedder
-        self.index = index
         self.retriever = Retriever(index, embedder, settings.retrieval)
         self.answerer = answerer
+        self._reloading = threading.Lock()
         self._answerers: dict[str, Answerer] = {answerer.name: answerer, settings.answerer: answerer}
         # Load jieba's dictionary and OpenCC now rather than on the first question.
         tokenize(to_simplified("预热"))
@@ -43,10 +44,24 @@ class Pipeline:
         index = load_index(settings.index_dir, embedder.spec)
         return cls(settings, embedder, index, get_answerer(settings.answerer, settings, embedder))
 
+    @property
+    def index(self) -> Index:
+        return self.retriever.index
+
+    @property
+    def stale(self) -> bool:
+        """Whether ``rag index``/``add``/``remove`` (from here or another process) has written
+        a newer index version than the one loaded."""
+        current = current_version(self.settings.index_dir)
+        return current is not None and current != self.index.path
+
     def reload(self) -> None:
-        """Pick up a new index version written by ``rag index``/``add``/``remove``."""
-        self.index = load_index(self.settings.index_dir, self.embedder.spec)
-        self.retriever = Retriever(self.index, self.embedder, self.settings.retrieval)
+        """Switch to the current index version, if it is not the loaded one. Questions being
+        answered meanwhile keep the index they started with: the switch is one assignment."""
+        with self._reloading:
+            if self.stale:
+                index = load_index(self.settings.index_dir, self.embedder.spec)
+                self.retriever = Retriever(index, self.embedder, self.settings.retrieval)
 
     def search(self, question: str, k: int | None = None, docs: Collection[str] | None = None) -> list[Hit]:
         return self.retriever.search(check_question(question), k, docs)

@@ -47,7 +47,8 @@ MANIFEST = "manifest.json"
 
 @dataclass
 class Index:
-    """A loaded index: everything retrieval and answering need, row-aligned."""
+    """A loaded index: everything retrieval and answering need, row-aligned. ``path`` is the
+    version directory it was read from (see ``current_version``)."""
 
     path: Path
     manifest: dict[str, Any]
@@ -85,9 +86,9 @@ class Index:
             with (self.path / "chunks.jsonl").open(encoding="utf-8") as f:
                 tokens = [json.loads(line)["tokens"] for line in f]
         except (OSError, ValueError, KeyError) as e:
-            raise IndexCorruptError(f"索引文件损坏：{self.path}（{e}），请运行 rag index --rebuild") from e
+            raise _corrupt(self.path, e) from e
         if len(tokens) != len(self.chunks):
-            raise IndexCorruptError(f"索引在读取期间被替换：{self.path}，请重试")
+            raise _corrupt(self.path, f"{len(tokens)} 行分块记录，应为 {len(self.chunks)} 行")
         return tokens
 
     def doc_rows(self, doc_id: str) -> list[int]:
@@ -106,10 +107,36 @@ def index_exists(path: Path) -> bool:
     return (path / MANIFEST).is_file()
 
 
+def current_version(path: Path) -> Path | None:
+    """The complete version directory ``path`` points at now (``path`` itself for an index
+    directory that is not a symlink); ``None`` when there is no index."""
+    version = path.resolve()
+    return version if index_exists(version) else None
+
+
+LOAD_ATTEMPTS = 3
+
+
 def load_index(path: Path, embedder_spec: str | None = None) -> Index:
-    """Load the index at ``path``; refuse one built by another embedder than ``embedder_spec``."""
-    if not index_exists(path):
-        raise IndexMissingError(f"索引不存在：{path}。请先运行 rag index")
+    """Load the index at ``path``; refuse one built by another embedder than ``embedder_spec``.
+
+    Every file is read from the one version directory ``path`` points at when loading starts,
+    so a writer swapping in a new version meanwhile is never seen half-way: the result is the
+    old index or (when the old version was cleaned up under the reader) the new one."""
+    for attempt in range(1, LOAD_ATTEMPTS + 1):
+        version = current_version(path)
+        if version is None:
+            raise IndexMissingError(f"索引不存在：{path}。请先运行 rag index")
+        try:
+            return _load_version(version, embedder_spec)
+        except IndexCorruptError:
+            if attempt == LOAD_ATTEMPTS or current_version(path) == version:
+                raise
+            log.info("index %s was replaced while loading; loading the new version", path)
+    raise AssertionError("unreachable")
+
+
+def _load_version(path: Path, embedder_spec: str | None) -> Index:
     try:
         manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as e:
@@ -129,14 +156,20 @@ def load_index(path: Path, embedder_spec: str | None = None) -> Index:
             Document.from_record(json.loads(line))
             for line in (path / "documents.jsonl").read_text(encoding="utf-8").splitlines()
         ]
-        bm25 = bm25s.BM25.load(str(path / "bm25")) if chunks else None
+        bm25 = bm25s.BM25.load(str(path / "bm25"), show_progress=False) if chunks else None
     except (OSError, RuntimeError, ValueError, KeyError, TypeError) as e:
-        raise IndexCorruptError(f"索引文件损坏：{path}（{e}），请运行 rag index --rebuild") from e
-    if vectors.ntotal != len(chunks) or manifest.get("chunks") != len(chunks):
+        raise _corrupt(path, e) from e
+    keyword_rows = int(bm25.scores["num_docs"]) if bm25 is not None else 0
+    if not vectors.ntotal == len(chunks) == keyword_rows == manifest.get("chunks"):
         raise IndexCorruptError(
-            f"索引不一致：{vectors.ntotal} 个向量、{len(chunks)} 条分块记录，请运行 rag index --rebuild"
+            f"索引不一致：{vectors.ntotal} 个向量、{len(chunks)} 条分块记录、{keyword_rows} 条关键词记录，"
+            "请运行 rag index --rebuild"
         )
     return Index(path, manifest, chunks, vectors, bm25, {d.doc_id: d for d in documents})
+
+
+def _corrupt(path: Path, reason: object) -> IndexCorruptError:
+    return IndexCorruptError(f"索引文件损坏：{path}（{reason}），请运行 rag index --rebuild")
 
 
 def write_index(
@@ -183,7 +216,9 @@ def write_index(
         "documents": {doc.doc_id: {"hash": doc.content_hash, "title": doc.title} for doc in documents},
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    # The manifest is written last: a version without one is incomplete and never loaded.
+    # The manifest is written last, once the rest is on disk: a version without one is
+    # incomplete and never loaded.
+    _fsync_files(version)
     _write_json_durably(version / MANIFEST, manifest)
     _swap_symlink(path, version)
     _remove_old_versions(path, keep=version)
@@ -198,6 +233,13 @@ def _write_json_durably(path: Path, data: dict[str, Any]) -> None:
         os.fsync(f.fileno())
 
 
+def _fsync_files(directory: Path) -> None:
+    for file in directory.rglob("*"):
+        if file.is_file():
+            with file.open("rb") as f:
+                os.fsync(f.fileno())
+
+
 def _swap_symlink(path: Path, target: Path) -> None:
     if path.exists() and not path.is_symlink():
         # An index directory from elsewhere: keep it aside rather than delete it.
@@ -207,17 +249,27 @@ def _swap_symlink(path: Path, target: Path) -> None:
         link.unlink()
     link.symlink_to(target.name)
     os.replace(link, path)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
-def _remove_old_versions(path: Path, keep: Path) -> None:
+def _remove_old_versions(path: Path, keep: Path | None) -> None:
+    """Delete every version but ``keep``, and what a killed writer left: incomplete versions
+    and its temporary symlink."""
     for old in path.parent.glob(f"{path.name}@*"):
         if old != keep and old.is_dir():
             shutil.rmtree(old, ignore_errors=True)
+    for link in path.parent.glob(f".{path.name}.link-*"):
+        link.unlink(missing_ok=True)
 
 
 @contextmanager
 def write_lock(path: Path) -> Iterator[None]:
-    """Serialise writers of one index; a second writer gets a clear error instead of waiting."""
+    """Serialise writers of one index; a second writer gets a clear error instead of waiting.
+    The writer that gets the lock first clears what a killed writer left behind."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with (path.parent / f"{path.name}.lock").open("w") as lock:
         try:
@@ -225,6 +277,7 @@ def write_lock(path: Path) -> Iterator[None]:
         except BlockingIOError as e:
             raise IndexLockedError(f"另一个进程正在写入索引 {path.name}，请等它完成后再试") from e
         try:
+            _remove_old_versions(path, keep=current_version(path))  # left by a killed writer
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)

@@ -12,6 +12,7 @@ from server.service import Service
 
 def get_service(request: Request) -> Service:
     service: Service = request.app.state.service
+    service.notice_new_index()
     return service
 
 

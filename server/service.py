@@ -4,7 +4,9 @@ Writes (upload, delete, rebuild) go through ``rag.indexing`` under the index's w
 write a new index version beside the current one; only when it is complete is the pipeline
 switched to it (``Pipeline.reload``), so queries running meanwhile keep the old index.
 A rebuild runs in a background thread and reports its progress; a second write while one is
-running is refused with ``IndexLockedError`` (HTTP 409).
+running is refused with ``IndexLockedError`` (HTTP 409). A version written by another process
+(``rag index`` beside a running server) is noticed on the next request and loaded in the
+background (``notice_new_index``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from rag.errors import BadInputError, IndexLockedError, RagError
 from rag.indexing import IndexReport, add_files, build_index, remove_document
 from rag.ingest import SUPPORTED_SUFFIXES
 from rag.pipeline import Pipeline
+from rag.store import current_version
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,33 @@ class Service:
 
     def __post_init__(self) -> None:
         self._writing = threading.Lock()
+        self._watching = threading.Lock()
+        self._reloader: threading.Thread | None = None
+        self._unloadable: Path | None = None
+
+    def notice_new_index(self) -> None:
+        """Start loading an index version written by another process (``rag index``/``add``/
+        ``remove`` beside the server) in the background; requests keep the loaded index until
+        the new one is ready. Cheap when nothing changed (one ``readlink``)."""
+        if self._writing.locked() or not self.pipeline.stale:
+            return
+        with self._watching:
+            if self._reloader is not None and self._reloader.is_alive():
+                return
+            current = current_version(self.settings.index_dir)
+            if current is None or current == self._unloadable:
+                return
+            self._reloader = threading.Thread(target=self._reload, args=(current,), name="index-reload", daemon=True)
+            self._reloader.start()
+
+    def _reload(self, version: Path) -> None:
+        try:
+            self.pipeline.reload()
+            log.info("switched to index version %s", self.pipeline.index.path.name)
+        except RagError as e:
+            # Keep serving the loaded index; try again only when yet another version appears.
+            log.warning("cannot load index version %s: %s", version.name, e.message)
+            self._unloadable = version
 
     @property
     def settings(self) -> Settings:

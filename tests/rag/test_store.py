@@ -1,12 +1,11 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
 import textwrap
-import time
+import threading
 from pathlib import Path
 
 import pytest
@@ -94,49 +93,137 @@ def test_second_writer_gets_a_clear_error(mini_home: Path) -> None:
         build_index(settings, HashEmbedder())
 
 
-_KILLED_BUILD = textwrap.dedent(
+_KILLED_WRITE = textwrap.dedent(
     """
-    import os, sys, time
+    import os, shutil, sys
     from pathlib import Path
+    import bm25s, faiss
     import rag.store
     from rag.config import load_settings
-    from rag.indexing import build_index
+    from rag.indexing import add_files, build_index, remove_document
     from tests.fixtures.corpus import HashEmbedder
 
-    home, point = Path(sys.argv[1]), sys.argv[2]
+    home, operation, point = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 
-    class Slow(HashEmbedder):
+    def die(*args, **kwargs):
+        os.kill(os.getpid(), 9)
+
+    def copy_half_then_die(source, target, *args, **kwargs):
+        data = Path(source).read_bytes()
+        Path(target).write_bytes(data[: len(data) // 2])
+        die()
+
+    class Embedder(HashEmbedder):
         def _embed_batch(self, texts, is_query):
-            Path(home, "embedding").touch()
-            time.sleep(0.5)
+            if point == "embedding":
+                die()
             return super()._embed_batch(texts, is_query)
 
-    if point == "swap":
-        rag.store._swap_symlink = lambda path, target: os.kill(os.getpid(), 9)
-    build_index(load_settings(home=home), Slow(), rebuild=True)
+    swap, swapped = rag.store._swap_symlink, []
+
+    def swap_then_note(*args):
+        swap(*args)
+        swapped.append(True)
+
+    def die_after_swap(*args, **kwargs):
+        if swapped:  # the writer also cleans up when it takes the lock
+            die()
+
+    rag.store._swap_symlink = swap_then_note
+    patches = {
+        "copy": (shutil, "copy2", copy_half_then_die),
+        "vectors": (faiss, "write_index", die),
+        "bm25": (bm25s.BM25, "save", die),
+        "manifest": (rag.store, "_write_json_durably", die),
+        "swap": (rag.store, "_swap_symlink", die),
+        "cleanup": (rag.store, "_remove_old_versions", die_after_swap),
+    }
+    if point in patches:
+        owner, name, replacement = patches[point]
+        setattr(owner, name, replacement)
+    settings = load_settings(home=home)
+    if operation == "index":
+        build_index(settings, Embedder(), rebuild=True)
+    elif operation == "add":
+        add_files(settings, Embedder(), [home / "新增.txt"])
+    else:
+        remove_document(settings, Embedder(), "海港高新区通讯.md")
     """
 )
+MINI_DOCS = {"科技金融简报.txt", "海港高新区通讯.md"}
+KILL_POINTS = [
+    *[("index", point) for point in ("embedding", "vectors", "bm25", "manifest", "swap", "cleanup")],
+    *[("add", point) for point in ("copy", "embedding", "vectors", "manifest", "swap", "cleanup")],
+    *[("remove", point) for point in ("vectors", "bm25", "swap", "cleanup")],
+]
 
 
-@pytest.mark.parametrize("point", ["embedding", "swap"])
-def test_kill_9_during_rebuild_leaves_the_previous_index_loadable(mini_home: Path, point: str) -> None:
+@pytest.mark.parametrize(("operation", "point"), KILL_POINTS)
+def test_kill_9_during_a_write_leaves_a_consistent_index_and_the_next_write_recovers(
+    mini_home: Path, operation: str, point: str
+) -> None:
+    """``rag index --rebuild``, ``rag add`` and ``rag remove`` killed at each step of writing:
+    the index still loads, its vectors, chunk records and BM25 agree, it is the old index
+    until the new one is swapped in, no briefing is lost or half-copied, and the next write
+    brings index and data/ back in line."""
     settings = load_settings(home=mini_home)
     build_index(settings, HashEmbedder())
-    before = load_index(settings.index_dir)
-    (mini_home / "data" / "新增.txt").write_text("【现状】\n新的一篇简报正文内容。\n", encoding="utf-8")
+    new_briefing = "【现状】\n新的一篇简报正文内容，讲海洋装备。\n"
+    if operation == "index":
+        (mini_home / "data" / "新增.txt").write_text(new_briefing, encoding="utf-8")
+    if operation == "add":
+        (mini_home / "新增.txt").write_text(new_briefing, encoding="utf-8")
+    after = MINI_DOCS - {"海港高新区通讯.md"} if operation == "remove" else MINI_DOCS | {"新增.txt"}
 
-    proc = subprocess.Popen([sys.executable, "-c", _KILLED_BUILD, str(mini_home), point], cwd=REPO)
-    if point == "embedding":
-        deadline = time.time() + 30
-        while not (mini_home / "embedding").exists() and time.time() < deadline:
-            time.sleep(0.05)
-        os.kill(proc.pid, signal.SIGKILL)
-    assert proc.wait(timeout=60) == -signal.SIGKILL
+    proc = subprocess.run([sys.executable, "-c", _KILLED_WRITE, str(mini_home), operation, point], cwd=REPO, check=False)
+    assert proc.returncode == -signal.SIGKILL
 
-    after = load_index(settings.index_dir, "test-hash")
-    assert [c.chunk_id for c in after.chunks] == [c.chunk_id for c in before.chunks]
-    assert "新增.txt" not in after.documents
-    # The next write cleans up and succeeds.
-    report = build_index(settings, HashEmbedder())
-    assert report.added == ["新增.txt"]
-    assert len(list(settings.index_root.glob("default@*"))) == 1
+    index = load_index(settings.index_dir, "test-hash")  # checks FAISS rows == chunk records == BM25 rows
+    assert set(index.documents) == (after if point == "cleanup" else MINI_DOCS)
+    assert {chunk.doc_id for chunk in index.chunks} == set(index.documents)
+    assert len(index.tokens) == len(index.chunks)
+    data = mini_home / "data"
+    if operation == "add" and point == "copy":
+        assert not (data / "新增.txt").exists(), "a half-copied briefing is in data/"
+        after = MINI_DOCS
+    if operation == "remove":
+        assert (data / "海港高新区通讯.md").is_file() or (data / ".removed" / "海港高新区通讯.md").is_file()
+
+    build_index(settings, HashEmbedder())
+    recovered = load_index(settings.index_dir, "test-hash")
+    assert set(recovered.documents) == after
+    assert [p.name for p in settings.index_root.glob("default@*")] == [recovered.path.name]
+    assert not list(settings.index_root.glob(".default.link-*"))
+
+
+def test_loads_during_repeated_rewrites_see_the_old_or_the_new_index_never_a_mix(mini_home: Path) -> None:
+    """A reader (the server, ``rag ask``) loading while writers keep swapping versions in and
+    deleting old ones always gets one whole version: never an error, never rows of two."""
+    settings = load_settings(home=mini_home)
+    build_index(settings, HashEmbedder())
+    extra = mini_home / "data" / "新增.txt"
+    states = {frozenset(MINI_DOCS), frozenset(MINI_DOCS | {"新增.txt"})}
+    stop = threading.Event()
+
+    def rewrite() -> None:
+        for turn in range(12):
+            if turn % 2:
+                extra.unlink()
+            else:
+                extra.write_text("【现状】\n新的一篇简报正文内容。\n" * (turn + 1), encoding="utf-8")
+            build_index(settings, HashEmbedder())
+        stop.set()
+
+    writer = threading.Thread(target=rewrite)
+    writer.start()
+    loads = 0
+    try:
+        while not stop.is_set():
+            index = load_index(settings.index_dir, "test-hash")
+            assert frozenset(index.documents) in states
+            assert {chunk.doc_id for chunk in index.chunks} == set(index.documents)
+            assert index.manifest["chunks"] == len(index.chunks) == index.vectors.ntotal
+            loads += 1
+    finally:
+        writer.join()
+    assert loads > 0
