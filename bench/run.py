@@ -1,7 +1,7 @@
 """Benchmark suite: indexing throughput, query latency, memory and retrieval quality vs a peer recipe.
 
     python bench/run.py --quick --json   # < 5 min; one JSON object as the last line of stdout
-    python bench/run.py                  # full: more repetitions, the HTTP layer, the scale and long-PDF runs; writes BENCHMARKS.md
+    python bench/run.py                  # full: more repetitions, the HTTP layer, load, the scale and long-PDF runs; writes BENCHMARKS.md
     python bench/run.py --quick --serve  # quick, plus a quick HTTP-layer measurement (bench/serve.py)
 
 Everything is measured in one process with the same embedder object, on a copy of ``data/``
@@ -21,6 +21,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from load import SECTION as LOAD_SECTION
+from load import LoadPlan, measure_load, render_load_section
 from longpdf import SECTION as LONG_PDF_SECTION
 from longpdf import measure as measure_long_pdf
 from longpdf import render_section as render_long_pdf
@@ -60,13 +62,21 @@ class Plan:
     search: Passes
     ask: Passes
     serve: ServePlan | None = None  # the HTTP layer (bench/serve.py), on the same Pipeline
+    load: LoadPlan | None = None  # many clients at once (bench/load.py), on the same Pipeline
 
 
 QUICK = Plan(index_runs=1, reindex_runs=3, search=Passes(3, 3, 0), ask=Passes(1, 1, 0))
 # Under CPU contention a query can take 100× longer (see BENCHMARKS.md); the budgets keep a
 # full run near 15 minutes on a busy machine while still taking 15 search passes on an idle one.
-# The HTTP layer adds about 4 minutes.
-FULL = Plan(index_runs=3, reindex_runs=5, search=Passes(3, 15, 90), ask=Passes(1, 3, 90), serve=SERVE_FULL)
+# The HTTP layer adds about 4 minutes, the load steps about 13.
+FULL = Plan(
+    index_runs=3,
+    reindex_runs=5,
+    search=Passes(3, 15, 90),
+    ask=Passes(1, 3, 90),
+    serve=SERVE_FULL,
+    load=LoadPlan(),
+)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -86,6 +96,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--out", type=Path, default=REPO / "BENCHMARKS.md", help="report written by a full run"
+    )
+    parser.add_argument(
+        "--skip-load",
+        action="store_true",
+        help="full mode: keep the Load section of --out instead of rerunning it (about 13 min)",
     )
     parser.add_argument(
         "--skip-scale",
@@ -115,6 +130,9 @@ def benchmark(plan: Plan, items: list[EvalItem], home: Path) -> dict[str, Any]:
     log(f"latency: {plan.search.min}–{plan.search.max} search and {plan.ask.min}–{plan.ask.max} ask passes")
     latency, ask_run = measure_latency(pipeline, items, plan.search, plan.ask)
     serve = {"serve": measure_serve(pipeline, plan.serve)} if plan.serve else {}
+    if plan.load:
+        log("load: many clients at once (bench/load.py)")
+    load = {"load": measure_load(pipeline, plan.load)} if plan.load else {}
 
     log("quality: ours and ablations")
     names = names_by_original(settings.data_dir)
@@ -148,12 +166,15 @@ def benchmark(plan: Plan, items: list[EvalItem], home: Path) -> dict[str, Any]:
         },
         "quality": {name: quality[name] for name in CONFIGS},
         **serve,
+        **load,
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     plan = QUICK if args.quick else FULL
+    if args.skip_load:
+        plan = replace(plan, load=None)
     if args.quick and args.serve:
         plan = replace(plan, serve=SERVE_QUICK)
     stray = sorted(k for k in os.environ if k.startswith("RAG_"))
@@ -165,10 +186,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="rag-bench-") as tmp:
         results, total = timed(lambda: benchmark(plan, items, Path(tmp)))
     pressure_end = cpu_pressure_s()
-    # The HTTP layer's 16-client bursts make this process's own threads wait for the cores:
-    # leave them out, so the figure still says whether *other* processes competed.
-    bursts_s = results.get("serve", {}).get("bursts_s", 0.0)
-    bursts_pressure_s = results.get("serve", {}).get("bursts_cpu_pressure_s", 0.0)
+    # The HTTP layer's 16-client bursts and the load steps make this process's own threads wait
+    # for the cores: leave them out, so the figure still says whether *other* processes competed.
+    bursts_s = results.get("serve", {}).get("bursts_s", 0.0) + results.get("load", {}).get("steps_s", 0.0)
+    bursts_pressure_s = results.get("serve", {}).get("bursts_cpu_pressure_s", 0.0) + results.get("load", {}).get(
+        "steps_cpu_pressure_s", 0.0
+    )
     results = {
         "mode": "quick" if args.quick else "full",
         **results,
@@ -199,6 +222,14 @@ def main(argv: list[str] | None = None) -> int:
             markdown = replace_section(markdown, render_scale_section(measure_scale()))
             log("long PDF: 1,000 pages (bench/longpdf.py)")
             markdown = replace_section(markdown, render_long_pdf(measure_long_pdf(1000)), LONG_PDF_SECTION)
+        if "load" in results:
+            context = (
+                "Measured in the same run as the figures above, on the same Pipeline object. "
+                "Rerun with `python bench/load.py --write` to update this section only."
+            )
+            markdown = replace_section(markdown, render_load_section(results["load"], machine, context), LOAD_SECTION)
+        elif kept := find_section(previous, LOAD_SECTION):
+            markdown = replace_section(markdown, kept, LOAD_SECTION)
         args.out.write_text(markdown, encoding="utf-8")
         log(f"wrote {args.out}")
     if args.json:

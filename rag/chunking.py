@@ -7,8 +7,9 @@ Rules (sizes in characters of cleaned text, from ``ChunkingSettings``):
 - a heading is never a chunk on its own: headings open sections, body text fills them;
 - a section longer than ``max_chars`` is split at sentence ends (。！？；) and, for a sentence
   longer than the bound, at commas or hard at the bound; consecutive pieces of one section
-  overlap by whole sentences up to ``overlap_chars``. ``max_chars`` is a hard bound on
-  every chunk's text;
+  overlap by whole sentences up to ``overlap_chars``, and no sentence is in more than two
+  pieces (even when ``overlap_chars`` is close to ``max_chars``). ``max_chars`` is a hard
+  bound on every chunk's text;
 - a section shorter than ``min_chars`` is merged with a neighbour in the same top-level
   section (the one sharing the longer heading path), see ``_merge_small``.
 """
@@ -22,7 +23,7 @@ from rag.cleaning import RANK_TOPIC
 from rag.config import ChunkingSettings
 from rag.types import Chunk, Document
 
-CHUNKER_VERSION = "section-v4"
+CHUNKER_VERSION = "section-v5"  # v5: no sentence in more than two pieces of a split section
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?;])")
 _SOFT_BREAK = re.compile(r"(?<=[，、,：:])")
 
@@ -110,6 +111,7 @@ def _split_block(doc: Document, block: _Piece, settings: ChunkingSettings) -> li
     sentences = _sentences(doc.text, block.start, block.end, settings.max_chars)
     pieces: list[_Piece] = []
     i = 0
+    floor = block.start  # end of the piece before this one: the overlap never reaches back past it
     while i < len(sentences):
         start = sentences[i][0]
         j = i
@@ -118,14 +120,17 @@ def _split_block(doc: Document, block: _Piece, settings: ChunkingSettings) -> li
         pieces.append(_Piece(start, sentences[j][1], block.section))
         if j + 1 >= len(sentences):
             break
-        # Next piece starts with the last whole sentences of this one, up to overlap_chars.
+        # Next piece starts with the last whole sentences of this one, up to overlap_chars, and
+        # only with text no earlier piece has: no sentence is in more than two pieces.
         k = j + 1
         while (
             k - 1 > i
+            and sentences[k - 1][0] >= floor
             and sentences[j][1] - sentences[k - 1][0] <= settings.overlap_chars
             and sentences[j + 1][1] - sentences[k - 1][0] <= settings.max_chars
         ):
             k -= 1
+        floor = sentences[j][1]
         i = k
     return pieces
 

@@ -18,10 +18,14 @@ from rag.types import Anchor, Paragraph
 
 _IDEOGRAPH = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_PUNCT = "，。！？；：、“”‘’（）《》〈〉【】〔〕「」『』…—·￥％"
+# Control characters (NUL, BEL, unit separators, DEL, C1 codes) are extraction debris: they
+# become spaces, which then go the way of other stray spaces.
+_CONTROLS = {chr(c): " " for c in [*range(0x20), *range(0x7F, 0xA0)]}
 # Symbol-font bullets from the PDFs land in the private use area: U+F075 is the title bullet
 # (shown as ◆), U+F0D8 the sub-title arrow (➢).
 _TRANSLATE = str.maketrans(
-    {"‚": "“", "‛": "”", "\u3000": " ", "\xa0": " ", "\t": " ", "\u200b": "", "\uf075": "◆", "\uf0d8": "➢"}
+    _CONTROLS
+    | {"‚": "“", "‛": "”", "\u3000": " ", "\xa0": " ", "\t": " ", "\u200b": "", "\uf075": "◆", "\uf0d8": "➢"}
 )
 _TERMINAL = set("。！？；：…!?;:")
 _CLOSERS = "”’）)》」』】〕*"
@@ -82,7 +86,8 @@ def display_width(text: str) -> float:
 
 
 def normalize_line(text: str) -> str:
-    """Fix quote marks and full-width spaces; drop spaces that PDF extraction put next to CJK."""
+    """Fix quote marks, full-width spaces and control characters; drop spaces that PDF
+    extraction put next to CJK."""
     text = text.translate(_TRANSLATE).strip()
     if match := _MARKDOWN.match(text):
         return f"{match.group(1)} {_SPACES.sub(_keep_space, match.group(2).strip())}"
@@ -334,7 +339,10 @@ def _detect_heading(paragraphs: Sequence[str], index: int) -> tuple[str, int, bo
     explicit = classify_heading(text)
     if explicit:
         title, rank, inline = explicit
-        return title.replace("**", "").strip(), rank, inline
+        title = title.replace("**", "").strip()
+        # A marker with no words after it (“➢：”, “## **”) opens no section: it would put an
+        # empty title in the heading path.
+        return (title, rank, inline) if title else None
     if index > 0 and not _closes_block(paragraphs[index - 1]):
         return None
     # Four-character titles (激发动力) need body text after them and must not follow another

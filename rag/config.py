@@ -111,6 +111,19 @@ class ServerSettings(BaseModel):
     cors_origins: list[str] = Field(
         default_factory=list, description="允许跨域调用的网页来源（如 https://intranet.example）；默认不开启 CORS"
     )
+    max_concurrent_answers: int = Field(
+        16,
+        ge=1,
+        le=1000,
+        description="同时生成的回答数上限（/api/ask 与 /v1/chat/completions 合计）；超出的请求排队等候。"
+        "回答使用单独的线程，大模型后端再慢，检索与其他接口也照常响应",
+    )
+    max_queued_answers: int = Field(
+        64,
+        ge=0,
+        le=10_000,
+        description="排队等候回答的请求数上限；排队已满时，新的回答请求立即返回 503（服务繁忙，附 Retry-After），不再等候",
+    )
 
 
 class Settings(BaseSettings):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +22,15 @@ from rag.chunking import CHUNKER_VERSION, chunk_document
 from rag.config import Settings
 from rag.embedders import Embedder
 from rag.errors import DocumentError, UnknownDocumentError
-from rag.ingest import SUPPORTED_SUFFIXES, content_hash, list_sources, load_document, load_metadata
+from rag.ingest import (
+    METADATA_FILE,
+    SUPPORTED_SUFFIXES,
+    content_hash,
+    list_sources,
+    load_document,
+    load_metadata,
+    unsupported_type,
+)
 from rag.store import Index, index_exists, load_index, write_index, write_lock
 from rag.text import document_tokens
 from rag.types import Chunk, Document
@@ -80,6 +89,7 @@ def build_index(
 ) -> IndexReport:
     """Bring ``index/<name>`` in line with ``data/``; ``rebuild`` re-embeds everything."""
     with write_lock(settings.index_dir):
+        clear_leftovers(settings.data_dir)
         return _build_locked(settings, embedder, rebuild=rebuild, progress=progress)
 
 
@@ -95,9 +105,14 @@ def _build_locked(
     reusable = previous is not None and previous.manifest.get("chunker_version") == version
     report = IndexReport()
     entries: list[_Entry] = []
+    report.failed.update(unsupported_files(settings.data_dir))
     for number, path in enumerate(sources, start=1):
         meta = metadata.get(path.name, {})
-        digest = content_hash(path)
+        try:
+            digest = content_hash(path)
+        except OSError as e:
+            report.failed[path.name] = f"{path.name}：无法读取文件：{e.strerror or e}"
+            continue
         old = previous.documents.get(path.name) if previous is not None else None
         if reusable and previous is not None and old is not None and _same(old, digest, meta):
             entries.append(_reuse(previous, old))
@@ -140,6 +155,49 @@ def _build_locked(
     return report
 
 
+def unsupported_files(data_dir: Path) -> dict[str, str]:
+    """Files in ``data/`` that are not briefings, by name, with why (hidden files, folders and
+    the metadata file are not listed)."""
+    if not data_dir.is_dir():
+        return {}
+    found = {}
+    for path in sorted(data_dir.iterdir()):
+        if path.is_file() and not path.name.startswith(".") and path.name != METADATA_FILE:
+            reason = unsupported_type(path.name)
+            if reason:
+                found[path.name] = reason
+    return found
+
+
+def clear_leftovers(data_dir: Path) -> None:
+    """Remove what a killed ``rag add`` or upload left in ``data/``: partial copies
+    (``.<name>.part-<pid>``) and staging folders (``.upload-<pid>-…``) whose process is gone.
+    They are hidden, so they were never indexed."""
+    if not data_dir.is_dir():
+        return
+    for path in data_dir.iterdir():
+        match = _LEFTOVER.fullmatch(path.name)
+        if not match or _process_alive(int(match["part"] or match["upload"])):
+            continue
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
+_LEFTOVER = re.compile(r"\..+\.part-(?P<part>\d+)|\.upload-(?P<upload>\d+)-.+")
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
 def _same(old: Document, digest: str, meta: dict[str, str]) -> bool:
     expected_meta = {k: v for k, v in meta.items() if k != "title"}
     return old.content_hash == digest and old.meta == expected_meta and (
@@ -179,6 +237,7 @@ def add_files(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     failed: dict[str, str] = {}
     with write_lock(settings.index_dir):
+        clear_leftovers(settings.data_dir)
         for path in files:
             if not path.is_file():
                 failed[path.name] = f"{path}：文件不存在"

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from rag.errors import RagError
 
@@ -34,6 +36,18 @@ STATUS = {
 }
 
 
+# What the HTTP errors raised by Starlette and FastAPI themselves mean, in Chinese. A 400 is a
+# body that could not be parsed at all: bytes that are not UTF-8, JSON nested too deep, a broken
+# multipart form. (JSON with a syntax error is a validation error: invalid_json.)
+_HTTP_MESSAGES = {
+    400: "请求体无法解析：请发送 UTF-8 编码的 JSON，上传文件请用 multipart/form-data",
+    404: "没有这个接口",
+    405: "不支持该请求方法",
+    413: "请求体过大",
+}
+_CJK = re.compile("[\u4e00-\u9fff]")
+
+
 def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
     return {"error": {"code": code, "message": message}}
 
@@ -57,6 +71,18 @@ def _validation_message(exc: RequestValidationError) -> tuple[int, str, str]:
     return 422, "invalid_request", "请求参数不合法：" + "；".join(parts)
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at the request's path. Starlette's 405 names only the
+    methods of the first route matching the path, but GET and POST /api/documents (say) are
+    two routes."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods.update(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(RagError)
     async def rag_error(request: Request, exc: RagError) -> JSONResponse:
@@ -72,9 +98,15 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        messages = {404: "没有这个接口", 405: "不支持该请求方法"}
-        message = messages.get(exc.status_code, str(exc.detail))
-        return JSONResponse(error_body(f"http_{exc.status_code}", message), status_code=exc.status_code, headers=exc.headers)
+        detail = str(exc.detail)
+        if _CJK.search(detail):
+            message = detail
+        else:  # Starlette and FastAPI say it in English (“There was an error parsing the body”)
+            message = _HTTP_MESSAGES.get(exc.status_code, f"请求无法处理（HTTP {exc.status_code}）")
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
+        return JSONResponse(error_body(f"http_{exc.status_code}", message), status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

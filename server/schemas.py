@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from rag.pipeline import MAX_QUESTION_CHARS
 
@@ -25,15 +25,28 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
+def _integral(value: Any) -> Any:
+    """JSON Schema counts 5.0 as an integer; strict validation alone would refuse it."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# A count in a strictly validated request body: 5 or 5.0, but not "5" or true. The bounds come
+# before the validator so that /openapi.json shows them as minimum/maximum.
+PassageCount = Annotated[int, Field(ge=1, le=20), BeforeValidator(_integral)]
+
+
 class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Strict: a body must match its documented schema; no "5" for 5, no 0 for false.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class SearchRequest(_Request):
     question: str = Field(
         min_length=1, max_length=MAX_QUESTION_CHARS, description="检索语句（中文、繁体或英文）", examples=[QUESTION_EXAMPLE]
     )
-    k: int = Field(5, ge=1, le=MAX_K, description="返回的段落数")
+    k: Annotated[int, Field(ge=1, le=MAX_K), BeforeValidator(_integral)] = Field(5, description="返回的段落数")
     docs: list[str] | None = Field(
         None, max_length=200, description="只在这些简报（文件名，见 GET /api/documents）中检索", examples=[None]
     )
@@ -64,7 +77,7 @@ class SearchResponse(BaseModel):
 
 
 class Turn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     role: Literal["user", "assistant"]
     content: str = Field(max_length=MAX_TURN_CHARS)
@@ -74,7 +87,7 @@ class AskRequest(_Request):
     question: str = Field(
         min_length=1, max_length=MAX_QUESTION_CHARS, description="问题；追问时可配合 history", examples=[QUESTION_EXAMPLE]
     )
-    k: int | None = Field(None, ge=1, le=20, description="作答所用段落数，默认见配置 answer.passages")
+    k: PassageCount | None = Field(None, description="作答所用段落数，默认见配置 answer.passages")
     docs: list[str] | None = Field(None, max_length=200, description="只在这些简报中检索")
     history: list[Turn] = Field(
         default_factory=list, max_length=MAX_HISTORY_TURNS, description="此前的对话（先问后答），用于把追问改写成完整问题"
@@ -169,7 +182,7 @@ class Health(BaseModel):
 
 
 class ChatMessage(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     role: Literal["system", "user", "assistant", "tool", "developer"]
     content: str | list[dict[str, Any]] | None = None
@@ -183,7 +196,7 @@ class ChatMessage(BaseModel):
 class ChatRequest(BaseModel):
     """OpenAI chat.completions request; generation options such as temperature are accepted and ignored."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     model: str = Field("briefing-rag", description="briefing-rag（默认回答器）或回答器名：extractive、llm、llm:<预设名>")
     messages: list[ChatMessage] = Field(
@@ -193,5 +206,5 @@ class ChatRequest(BaseModel):
         examples=[[{"role": "user", "content": QUESTION_EXAMPLE}]],
     )
     stream: bool = False
-    k: int | None = Field(None, ge=1, le=20, description="briefing-rag 扩展：作答所用段落数")
+    k: PassageCount | None = Field(None, description="briefing-rag 扩展：作答所用段落数")
     docs: list[str] | None = Field(None, max_length=200, description="briefing-rag 扩展：只在这些简报中检索")

@@ -12,6 +12,7 @@ background (``notice_new_index``).
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import tempfile
 import threading
@@ -93,7 +94,7 @@ class Service:
         """Index uploaded files (``(name, temporary path)`` pairs) and switch to the new index."""
         data_dir = self.settings.data_dir
         failed: dict[str, str] = {}
-        staging = Path(tempfile.mkdtemp(prefix=".upload-", dir=_ensure(data_dir)))
+        staging = Path(tempfile.mkdtemp(prefix=f".upload-{os.getpid()}-", dir=_ensure(data_dir)))
         try:
             accepted = []
             for name, path in uploads:

@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request
 from sse_starlette.sse import EventSourceResponse
+from starlette.background import BackgroundTask
 
-from rag.answerers import DoneEvent, PipelineEvent, RetrievedEvent, TokenEvent
+from rag.answerers import DoneEvent, RetrievedEvent, TokenEvent
 from rag.conversation import Turn
 from rag.errors import RagError
 from rag.render import answer_record
@@ -36,6 +37,7 @@ STREAM_DOC = """以 `stream: true` 或 `Accept: text/event-stream` 请求时返�
         404: {"model": ErrorBody},
         422: {"model": ErrorBody},
         502: {"model": ErrorBody},
+        503: {"model": ErrorBody, "description": "服务繁忙：同时进行的回答已达上限且排队超时（带 Retry-After）"},
         504: {"model": ErrorBody},
     },
 )
@@ -47,15 +49,15 @@ async def ask(body: AskRequest, request: Request, pipeline: PipelineDep) -> Any:
         history=[Turn(turn.role, turn.content) for turn in body.history],
         answerer=body.answerer,
     )
-    head = await streaming.start(events)
+    run = await streaming.start(request, events)
     if body.stream or "text/event-stream" in request.headers.get("accept", ""):
-        return EventSourceResponse(_sse(head, events))
-    return answer_record(await streaming.final_answer(head, events))
+        return EventSourceResponse(_sse(run), background=BackgroundTask(run.aclose))
+    return answer_record(await streaming.final_answer(run))
 
 
-async def _sse(head: list[PipelineEvent], events: Iterator[PipelineEvent]) -> AsyncIterator[dict[str, str]]:
+async def _sse(run: streaming.AnswerRun) -> AsyncIterator[dict[str, str]]:
     try:
-        async for event in streaming.rest(head, events):
+        async for event in run.events():
             if isinstance(event, RetrievedEvent):
                 data: Any = {"query": event.query, "passages": [hit.record() for hit in event.hits]}
                 yield {"event": "passages", "data": _json(data)}

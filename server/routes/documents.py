@@ -2,14 +2,18 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import APIRouter, File, Query, Request, Response, UploadFile
+from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Message
 
-from rag.errors import BadInputError, DocumentError, DocumentExistsError, FileTooLargeError
-from rag.ingest import MAX_FILE_BYTES
+from rag import ingest
+from rag.errors import BadInputError, DocumentError, DocumentExistsError, FileTooLargeError, RagError
+from rag.indexing import IndexReport
 from rag.sources import source_context
 from server.deps import PipelineDep, ServiceDep
 from server.schemas import DocumentInfo, ErrorBody, IndexReportOut, RebuildStatus, SourceContext
@@ -20,6 +24,59 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody} for code in (400, 404, 409, 413, 422)
 }
 _CHUNK = 1024 * 1024
+_FRAMING_BYTES = 1024 * 1024  # room for the multipart boundaries and part headers
+
+
+def upload_limit() -> int:
+    """The most bytes one upload request may carry: one file of ``rag.ingest.MAX_FILE_BYTES``
+    and its multipart framing (several files together: the same). Read on every request."""
+    return ingest.MAX_FILE_BYTES + _FRAMING_BYTES
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class LimitedUploadRoute(APIRoute):
+    """Refuses an upload over ``upload_limit()`` as it arrives (413 ``too_large``): by its
+    Content-Length before any of it is read, else as soon as the bytes received pass the limit.
+    Without this the whole body would be spooled to a temporary file before the endpoint runs."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def limited(request: Request) -> Response:
+            limit = upload_limit()
+            length = request.headers.get("content-length", "")
+            if length.isdigit() and int(length) > limit:
+                raise _request_too_large(ingest.format_size(int(length)))
+            received = 0
+
+            async def receive() -> Message:
+                nonlocal received
+                message = await request.receive()
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _BodyTooLarge
+                return message
+
+            try:
+                return await handler(Request(request.scope, receive))
+            except Exception:
+                # FastAPI reports any error while reading the form as a 400; say what it was.
+                if received > limit:
+                    raise _request_too_large(f"超过 {ingest.format_size(ingest.MAX_FILE_BYTES)}") from None
+                raise
+
+        return limited
+
+
+def _request_too_large(size: str) -> FileTooLargeError:
+    limit = ingest.format_size(ingest.MAX_FILE_BYTES)
+    return FileTooLargeError(f"上传内容过大（{size}）：单个文件上限 {limit}，一次上传的文件合计也不能超过 {limit}，请分批上传")
+
+
+uploads = APIRouter(tags=["文档"], route_class=LimitedUploadRoute)
 
 
 @router.get("/api/documents", response_model=list[DocumentInfo], summary="简报列表")
@@ -28,42 +85,70 @@ def list_documents(service: ServiceDep) -> list[dict[str, Any]]:
     return service.documents()
 
 
-@router.post("/api/documents", response_model=IndexReportOut, summary="上传简报", responses=_ERRORS)
+@uploads.post("/api/documents", response_model=IndexReportOut, summary="上传简报", responses=_ERRORS)
 async def upload_documents(
     service: ServiceDep,
-    files: Annotated[list[UploadFile], File(description="一个或多个 .pdf / .txt / .md 文件")],
+    files: Annotated[list[UploadFile], File(min_length=1, description="一个或多个 .pdf / .txt / .md 文件")],
     replace: Annotated[bool, Query(description="同名简报已存在时替换它")] = False,
 ) -> dict[str, Any]:
     """上传并索引简报（只嵌入新文件，其余简报不重算）。完成前查询继续使用旧索引。
-    扫描版或损坏的 PDF、空文件、不支持的类型在 `failed` 中给出中文原因；全部失败时返回 4xx。"""
-    names = [check_upload_name(upload.filename) for upload in files]
+    扫描版、加密或损坏的 PDF，空文件、二进制文件、无法识别编码的文本、超过大小上限的文件和不支持的类型
+    在 `failed` 中逐个给出中文原因，其余文件照常索引；全部失败时返回 4xx。
+    单个文件上限 200 MB，一次上传合计也不超过 200 MB（超过时 413，不等上传完就拒绝）。"""
+    names: list[str] = []
+    failures: dict[str, RagError] = {}
+    accepted: list[tuple[str, UploadFile]] = []
+    for upload in files:
+        name = (upload.filename or "").strip()
+        if name and (why := ingest.unsupported_type(name)):
+            failures[name] = BadInputError(why)  # a name only reported, never used as a path
+        else:
+            name = check_upload_name(upload.filename)
+            accepted.append((name, upload))
+        names.append(name)
     if len(set(names)) != len(names):
         raise BadInputError("一次上传中有同名文件，请只保留一个")
     workdir = Path(tempfile.mkdtemp(prefix="rag-upload-"))
     try:
-        uploads = []
-        for name, upload in zip(names, files, strict=True):
+        saved = []
+        for name, upload in accepted:
             path = workdir / name
-            await _save(upload, path)
-            uploads.append((name, path))
-        report = await run_in_threadpool(service.add, uploads, replace)
+            try:
+                await _save(upload, path)
+            except FileTooLargeError as e:
+                path.unlink(missing_ok=True)
+                failures[name] = e
+                continue
+            saved.append((name, path))
+        report = await run_in_threadpool(service.add, saved, replace) if saved else IndexReport()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    if report.failed and not (report.added or report.updated):
-        messages = "；".join(report.failed.values())
-        if all("已有同名简报" in message for message in report.failed.values()):
-            raise DocumentExistsError(messages)
-        raise DocumentError(messages)
+    for name, message in report.failed.items():
+        failures[name] = DocumentExistsError(message) if "已有同名简报" in message else DocumentError(message)
+    order = {name: i for i, name in enumerate(names)}
+    report.failed = {name: failures[name].message for name in sorted(failures, key=lambda n: order.get(n, len(order)))}
+    if failures and not (report.added or report.updated):
+        raise _batch_error(list(failures.values()))
     return report.record()
 
 
+def _batch_error(errors: list[RagError]) -> RagError:
+    """One error for an upload none of whose files was indexed: the files' own kind (400 type,
+    409 name taken, 413 too large) when they share one, else 422 ``document_error``."""
+    kinds = {type(error) for error in errors}
+    kind = kinds.pop() if len(kinds) == 1 else DocumentError
+    return kind("；".join(error.message for error in errors))
+
+
 async def _save(upload: UploadFile, path: Path) -> None:
+    """Copy an upload to ``path``; ``FileTooLargeError`` (naming it) past the size limit."""
+    limit = ingest.MAX_FILE_BYTES
     size = 0
     with path.open("wb") as out:
         while chunk := await upload.read(_CHUNK):
             size += len(chunk)
-            if size > MAX_FILE_BYTES:
-                raise FileTooLargeError(f"{path.name}：文件过大（上限 {MAX_FILE_BYTES // (1024 * 1024)} MB）")
+            if size > limit:
+                raise FileTooLargeError(f"{path.name}：文件过大（超过上限 {ingest.format_size(limit)}）")
             out.write(chunk)
 
 
@@ -94,3 +179,6 @@ def source(
     """被引用段落在简报中的上下文：PDF 给出所在页的全文，文本文件给出前后各约 800 字；
     `highlight_start`/`highlight_end` 标出段落本身，供核对引用。"""
     return source_context(pipeline.index, chunk_id)
+
+
+router.include_router(uploads)

@@ -12,13 +12,14 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from sse_starlette.sse import EventSourceResponse
+from starlette.background import BackgroundTask
 
-from rag.answerers import DoneEvent, PipelineEvent, TokenEvent, available_answerers
+from rag.answerers import DoneEvent, TokenEvent, available_answerers
 from rag.conversation import Turn
 from rag.errors import BadInputError, RagError
 from rag.render import answer_record, reference
@@ -45,21 +46,23 @@ def models(pipeline: PipelineDep) -> dict[str, Any]:
 @router.post(
     "/v1/chat/completions",
     summary="OpenAI 兼容的对话补全",
-    responses={code: {"model": ErrorBody} for code in (400, 404, 422, 502, 504)},
+    responses={code: {"model": ErrorBody} for code in (400, 404, 422, 502, 503, 504)},
 )
-async def chat_completions(body: ChatRequest, pipeline: PipelineDep) -> Any:
+async def chat_completions(body: ChatRequest, request: Request, pipeline: PipelineDep) -> Any:
     """最后一条 user 消息是问题，此前的 user/assistant 消息是对话历史（追问会先改写成完整问题）；
     system 消息不改变回答规则。回答中的 [n] 与响应顶层的 `citations` 一致，流式时在最后一个 chunk 中。"""
     question, history = _conversation(body)
     answerer = None if body.model in ("", DEFAULT_MODEL) else body.model
     events = pipeline.stream(question, body.k, body.docs, history=history, answerer=answerer)
-    head = await streaming.start(events)
+    run = await streaming.start(request, events)
     completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     created = int(time.time())
     references = pipeline.settings.server.openai_references
     if body.stream:
-        return EventSourceResponse(_chunks(head, events, completion_id, created, body.model, references))
-    answer = await streaming.final_answer(head, events)
+        return EventSourceResponse(
+            _chunks(run, completion_id, created, body.model, references), background=BackgroundTask(run.aclose)
+        )
+    answer = await streaming.final_answer(run)
     return {
         "id": completion_id,
         "object": "chat.completion",
@@ -105,8 +108,7 @@ def _extras(answer: Answer) -> dict[str, Any]:
 
 
 async def _chunks(
-    head: list[PipelineEvent],
-    events: Iterator[PipelineEvent],
+    run: streaming.AnswerRun,
     completion_id: str,
     created: int,
     model: str,
@@ -127,7 +129,7 @@ async def _chunks(
 
     yield chunk({"role": "assistant", "content": ""})
     try:
-        async for event in streaming.rest(head, events):
+        async for event in run.events():
             if isinstance(event, TokenEvent):
                 yield chunk({"content": event.text})
             elif isinstance(event, DoneEvent):

@@ -1,17 +1,29 @@
 from __future__ import annotations
 
+import codecs
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from rag import ingest
 from rag.chunking import chunk_document
 from rag.config import ChunkingSettings, load_settings
-from rag.errors import DocumentError
-from rag.indexing import build_index
-from rag.ingest import load_document, load_metadata
-from rag.store import load_index
-from tests.fixtures.corpus import BUNDLED_DATA, HashEmbedder, make_home
+from rag.errors import DocumentError, FileTooLargeError
+from rag.indexing import add_files, build_index
+from rag.ingest import PARALLEL_MIN_PAGES, load_document, load_metadata, read_pdf_lines
+from rag.store import current_version, load_index
+from tests.fixtures.corpus import BUNDLED_DATA, MINI_DATA, HashEmbedder, make_home
+from tests.fixtures.pdfs import (
+    GOOD_PAGES,
+    SMALL_LIMIT,
+    BadFile,
+    bad_files,
+    break_last_stream,
+    pdf_bytes,
+    write_pdf,
+)
 
 POLICY_PAGES = [
     ["【政策】", "（1）《关于加快科技成果转化的若干措施》", "简介：《措施》提出，对技术合同成交额超过一千万元的", "项目给予奖励，单个项目最高二百万元。"],
@@ -54,53 +66,149 @@ def test_a_long_pdf_reports_progress_page_by_page(make_pdf: Callable[..., Path],
     assert events.index(("pages", 12, 12)) < min(i for i, e in enumerate(events) if e[0] == "embed")
 
 
-def test_scanned_pdf_without_text_layer_is_a_clear_error(tmp_path: Path) -> None:
-    from reportlab.pdfgen import canvas
+def test_a_long_pdf_read_by_worker_processes_gives_the_same_lines_and_counts_every_page(
+    make_pdf: Callable[..., Path],
+) -> None:
+    pages = [[f"第{n}页：高新区引进企业{n}家，设立基金{n * 3}亿元。", f"◆专题{n}"] for n in range(PARALLEL_MIN_PAGES + 8)]
+    pdf = make_pdf("长篇简报.pdf", pages)
+    events: list[int] = []
+    in_workers = read_pdf_lines(pdf, lambda done, total: events.append(done), workers=3)
+    assert in_workers == read_pdf_lines(pdf, workers=1)
+    assert events == list(range(1, len(pages) + 1))
+    assert {line.page for line in in_workers if "第47页" in line.text} == {48}
 
-    path = tmp_path / "扫描件.pdf"
-    pdf = canvas.Canvas(str(path))
-    pdf.rect(100, 100, 300, 300, fill=1)
-    pdf.showPage()
-    pdf.save()
-    with pytest.raises(DocumentError, match="扫描件.pdf.*文字层"):
+
+def test_a_damaged_page_read_by_a_worker_process_names_the_file(tmp_path: Path) -> None:
+    pdf = tmp_path / "第41页损坏.pdf"
+    pages = [[f"第{n}页：高新区引进企业{n}家。"] for n in range(PARALLEL_MIN_PAGES + 1)]
+    pdf.write_bytes(break_last_stream(pdf_bytes(pages)))
+    with pytest.raises(DocumentError, match=r"第41页损坏\.pdf：无法解析 PDF（文件损坏或不完整）"):
+        read_pdf_lines(pdf, workers=2)
+
+
+@pytest.mark.parametrize("bad", bad_files(), ids=lambda bad: bad.name)
+def test_bad_files_name_the_file_and_say_why(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bad: BadFile) -> None:
+    monkeypatch.setattr(ingest, "MAX_FILE_BYTES", SMALL_LIMIT)
+    path = tmp_path / bad.name
+    path.write_bytes(bad.content)
+    with pytest.raises(DocumentError, match=bad.message) as caught:
         load_document(path)
+    assert isinstance(caught.value, FileTooLargeError) == (bad.code == "too_large")
+
+
+def test_a_file_at_the_size_limit_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ingest, "MAX_FILE_BYTES", SMALL_LIMIT)
+    text = "【现状】\n绿洲高新区推出“星火贷”产品。\n".encode()
+    path = tmp_path / "正好.txt"
+    path.write_bytes(text + b" " * (SMALL_LIMIT - len(text)))
+    assert "星火贷" in load_document(path).text
+
+
+TEXT = "【现状】\n广东正推进基础研究十年“卓粤”计划。\n"
 
 
 @pytest.mark.parametrize(
-    ("name", "content", "message"),
+    "encoded",
     [
-        ("损坏.pdf", b"%PDF-1.4\n this is not really a pdf", "损坏.pdf.*无法解析"),
-        ("空文件.txt", b"", "空文件.txt.*为空"),
-        ("表格.xlsx", b"PK\x03\x04", "表格.xlsx.*不支持"),
-        ("空白.txt", "   \n\u3000\n\n".encode(), "空白.txt.*没有可提取的文字"),
+        pytest.param(TEXT.encode("gb18030"), id="gb18030"),
+        pytest.param(TEXT.encode("gbk"), id="gbk"),
+        pytest.param(TEXT.encode("utf-8"), id="utf-8"),
+        pytest.param(TEXT.encode("utf-8-sig"), id="utf-8-bom"),
+        pytest.param(codecs.BOM_UTF16_LE + TEXT.encode("utf-16-le"), id="utf-16-le-bom"),
+        pytest.param(codecs.BOM_UTF16_BE + TEXT.encode("utf-16-be"), id="utf-16-be-bom"),
+        pytest.param(codecs.BOM_UTF32_LE + TEXT.encode("utf-32-le"), id="utf-32-le-bom"),
     ],
 )
-def test_bad_files_name_the_file(tmp_path: Path, name: str, content: bytes, message: str) -> None:
-    path = tmp_path / name
-    path.write_bytes(content)
-    with pytest.raises(DocumentError, match=message):
-        load_document(path)
-
-
-@pytest.mark.parametrize("encoding", ["gb18030", "gbk", "utf-8-sig"])
-def test_text_files_in_gbk_or_with_bom_are_decoded(tmp_path: Path, encoding: str) -> None:
+def test_text_files_in_gbk_or_with_bom_are_decoded(tmp_path: Path, encoded: bytes) -> None:
     path = tmp_path / "简报.txt"
-    path.write_bytes("【现状】\n广东正推进基础研究十年“卓粤”计划。\n".encode(encoding))
+    path.write_bytes(encoded)
     doc = load_document(path)
     assert doc.text.startswith("【现状】")
-    assert "“卓粤”计划" in doc.text
+    assert "广东正推进基础研究十年“卓粤”计划。" in doc.text and "\ufeff" not in doc.text
 
 
-def test_a_bad_file_does_not_stop_the_batch(tmp_path: Path) -> None:
-    home = make_home(tmp_path, BUNDLED_DATA)
-    (home / "data" / "扫描件.pdf").write_bytes(b"%PDF-1.4 garbage")
-    for extra in list((home / "data").glob("*.txt"))[2:]:
-        extra.unlink()
+def test_an_encrypted_pdf_that_opens_without_a_password_is_read(make_pdf: Callable[..., Path]) -> None:
+    from reportlab.lib.pdfencrypt import StandardEncryption
+
+    # Owner password only, copying and printing forbidden: no password is needed to read it.
+    locked = StandardEncryption("", ownerPassword="owner", canPrint=0, canCopy=0, canModify=0)
+    lines = ["Xueling Hi-Tech Zone", "The glacier computing centre cost 1.2 billion yuan."]
+    doc = load_document(make_pdf("encrypted.pdf", [lines], font="Helvetica", encrypt=locked))
+    assert "glacier computing centre cost 1.2 billion yuan" in doc.text
+
+
+def test_glyphs_without_unicode_are_dropped_not_indexed_as_cid_codes(tmp_path: Path) -> None:
+    from reportlab.lib.pdfencrypt import StandardEncryption
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    # An encrypted reportlab PDF reads its CJK font as (cid:N) codes (see write_pdf), its Latin text fine.
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    path = tmp_path / "mixed.pdf"
+    pdf = canvas.Canvas(str(path), encrypt=StandardEncryption("", ownerPassword="owner"))
+    pdf.setFont("Helvetica", 12)
+    pdf.drawString(72, 760, "The glacier computing centre cost 1.2 billion yuan.")
+    pdf.setFont("STSong-Light", 12)
+    pdf.drawString(72, 740, "雪岭")
+    pdf.showPage()
+    pdf.save()
+    doc = load_document(path)
+    assert "glacier computing centre" in doc.text and "cid:" not in doc.text
+
+
+def _unreadable(bad: BadFile) -> bool:
+    """Bad files that ``rag index`` sees: of a type it reads (others in data/ are not briefings)."""
+    return ingest.unsupported_type(bad.name) is None
+
+
+def test_rag_index_skips_every_bad_file_naming_it_and_indexes_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ingest, "MAX_FILE_BYTES", SMALL_LIMIT)
+    home = make_home(tmp_path, MINI_DATA)
+    bad = [b for b in bad_files() if _unreadable(b)]
+    for b in bad:
+        (home / "data" / b.name).write_bytes(b.content)
+    # Not briefings, so not reported: macOS metadata beside a copied file, a hidden partial copy.
+    (home / "data" / "._科技金融简报.txt").write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X")
+    (home / "data" / ".雪岭简报.pdf").write_bytes(b"%PDF-1.4\n")
     report = build_index(load_settings(home=home), HashEmbedder())
-    assert set(report.failed) == {"扫描件.pdf"}
-    assert "扫描件.pdf" in report.failed["扫描件.pdf"]
+    assert set(report.failed) == {b.name for b in bad}
+    for b in bad:
+        assert re.match(b.message, report.failed[b.name]), (b.name, report.failed[b.name])
     index = load_index(load_settings(home=home).index_dir)
-    assert len(index.documents) == 2
+    assert set(index.documents) == {"海港高新区通讯.md", "科技金融简报.txt"}
+    assert report.added == sorted(index.documents)
+
+
+def test_rag_add_copies_only_readable_files_and_leaves_the_index_alone_when_none_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ingest, "MAX_FILE_BYTES", SMALL_LIMIT)
+    settings = load_settings(home=make_home(tmp_path, MINI_DATA))
+    embedder = HashEmbedder()
+    build_index(settings, embedder)
+    before = current_version(settings.index_dir)
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    for b in bad_files():
+        (incoming / b.name).write_bytes(b.content)
+
+    report = add_files(settings, embedder, [incoming / b.name for b in bad_files()])
+    assert set(report.failed) == {b.name for b in bad_files()}
+    for b in bad_files():
+        assert re.match(b.message, report.failed[b.name]), (b.name, report.failed[b.name])
+    assert not report.written and current_version(settings.index_dir) == before
+    # Nothing of them in data/: no copy, no partial file, no hidden leftover.
+    assert sorted(p.name for p in settings.data_dir.iterdir()) == ["海港高新区通讯.md", "科技金融简报.txt"]
+
+    good = write_pdf(incoming / "雪岭简报.pdf", GOOD_PAGES)
+    report = add_files(settings, embedder, [incoming / "扫描件.pdf", good, incoming / "截断.pdf"])
+    assert report.added == ["雪岭简报.pdf"] and set(report.failed) == {"扫描件.pdf", "截断.pdf"}
+    assert "扫描件.pdf" in report.failed["扫描件.pdf"] and "截断.pdf" in report.failed["截断.pdf"]
+    assert set(load_index(settings.index_dir).documents) == {"海港高新区通讯.md", "科技金融简报.txt", "雪岭简报.pdf"}
+    assert sorted(p.name for p in settings.data_dir.iterdir()) == ["海港高新区通讯.md", "科技金融简报.txt", "雪岭简报.pdf"]
 
 
 def test_bundled_metadata_names_every_briefing_and_its_original_file() -> None:

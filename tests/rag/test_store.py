@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -227,3 +228,21 @@ def test_loads_during_repeated_rewrites_see_the_old_or_the_new_index_never_a_mix
     finally:
         writer.join()
     assert loads > 0
+
+
+def test_the_next_write_clears_what_a_killed_add_or_upload_left_in_data(mini_home: Path) -> None:
+    settings = load_settings(home=mini_home)
+    data = mini_home / "data"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    dead_pid = int(dead.stdout)
+    (data / f".新增.txt.part-{dead_pid}").write_text("半个文件", encoding="utf-8")
+    (data / f".upload-{dead_pid}-abc").mkdir()
+    (data / f".upload-{dead_pid}-abc" / "上传.txt").write_text("上传到一半", encoding="utf-8")
+    live = data / f".upload-{os.getpid()}-def"  # an upload of a running server: left alone
+    live.mkdir()
+    (data / "会议纪要.docx").write_bytes(b"PK\x03\x04")
+
+    report = build_index(settings, HashEmbedder())
+    assert sorted(p.name for p in data.iterdir() if p.name.startswith(".")) == [live.name]
+    assert set(load_index(settings.index_dir).documents) == MINI_DOCS
+    assert "会议纪要.docx" in report.failed and "不支持的文件类型" in report.failed["会议纪要.docx"]

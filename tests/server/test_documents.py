@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -10,7 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from rag import ingest
 from rag.config import Settings
+from rag.store import current_version
+from tests.fixtures.pdfs import SMALL_LIMIT, bad_files
 
 PDF_PAGES = [
     [
@@ -28,6 +34,8 @@ PDF_PAGES = [
     ],
 ]
 QUESTION = "雪岭高新区的冰川算力中心投资多少？"
+MINI_FILES = ["海港高新区通讯.md", "科技金融简报.txt"]
+STATUS = {"document_error": 422, "too_large": 413, "bad_input": 400}
 
 
 @pytest.fixture
@@ -39,6 +47,11 @@ def api(live_app: Callable[..., str], mini_index: Settings) -> Iterator[httpx.Cl
 def upload(api: httpx.Client, path: Path, name: str | None = None, **params: str) -> httpx.Response:
     with path.open("rb") as handle:
         return api.post("/api/documents", files={"files": (name or path.name, handle)}, params=params)
+
+
+def data_files(settings: Settings) -> list[str]:
+    """Everything in data/, hidden entries too (a staging folder, a partial copy)."""
+    return sorted(p.name for p in settings.data_dir.iterdir())
 
 
 def test_list_documents(api: httpx.Client) -> None:
@@ -84,20 +97,83 @@ def test_upload_names_with_paths_or_wrong_types_are_refused(
     assert not (mini_index.home / "逃逸.txt").exists()
 
 
-def test_unreadable_files_get_a_chinese_error_naming_the_file(
-    api: httpx.Client, tmp_path: Path, make_pdf: Callable[..., Path]
+def test_every_bad_file_gets_a_chinese_error_naming_it_and_changes_nothing(
+    api: httpx.Client, mini_index: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    broken = tmp_path / "损坏.pdf"
-    broken.write_bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    scanned = make_pdf("扫描件.pdf", [[], []], numbered=False)  # pages without a text layer
-    empty = tmp_path / "空白.txt"
-    empty.write_bytes(b"")
-    for path in (broken, scanned, empty):
-        response = upload(api, path)
-        assert response.status_code == 422
+    monkeypatch.setattr(ingest, "MAX_FILE_BYTES", SMALL_LIMIT)
+    version = current_version(mini_index.index_dir)
+    wrong = []
+    for bad in bad_files():
+        response = api.post("/api/documents", files={"files": (bad.name, bad.content)})
         error = response.json()["error"]
-        assert error["code"] == "document_error" and path.name in error["message"]
-    assert {d["doc"] for d in api.get("/api/documents").json()} == {"科技金融简报.txt", "海港高新区通讯.md"}
+        if (response.status_code, error["code"]) != (STATUS[bad.code], bad.code) or not re.match(
+            bad.message, error["message"]
+        ):
+            wrong.append((bad.name, response.status_code, error))
+    assert not wrong
+    assert {d["doc"] for d in api.get("/api/documents").json()} == set(MINI_FILES)
+    assert data_files(mini_index) == MINI_FILES  # no copy, no staging folder left behind
+    assert current_version(mini_index.index_dir) == version
+
+
+def test_a_batch_indexes_its_good_file_and_reports_each_bad_one(
+    api: httpx.Client, make_pdf: Callable[..., Path], mini_index: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ingest, "MAX_FILE_BYTES", SMALL_LIMIT)
+    good = make_pdf("雪岭简报.pdf", PDF_PAGES).read_bytes()
+    files = [("files", (bad.name, bad.content)) for bad in bad_files()] + [("files", ("雪岭简报.pdf", good))]
+    response = api.post("/api/documents", files=files)
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["added"] == ["雪岭简报.pdf"]
+    assert list(report["failed"]) == [bad.name for bad in bad_files()]
+    for bad in bad_files():
+        assert re.match(bad.message, report["failed"][bad.name]), (bad.name, report["failed"][bad.name])
+    assert data_files(mini_index) == sorted([*MINI_FILES, "雪岭简报.pdf"])
+    answer = api.post("/api/ask", json={"question": QUESTION}).json()
+    assert answer["citations"][0]["doc"] == "雪岭简报.pdf"
+
+
+def test_an_upload_over_the_limit_is_refused_before_it_is_read(
+    api: httpx.Client, mini_index: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ingest, "MAX_FILE_BYTES", SMALL_LIMIT)
+    version = current_version(mini_index.index_dir)
+    host, port = api.base_url.host, api.base_url.port
+    assert port is not None
+    # Announce 10 GB and send almost none of it: the answer must come without waiting for the rest.
+    with socket.create_connection((host, port), timeout=10) as raw:
+        raw.sendall(
+            b"POST /api/documents HTTP/1.1\r\nHost: test\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+            b"Content-Length: 10000000000\r\n\r\n--b\r\n"
+        )
+        status, body = _read_response(raw)
+    assert status == 413 and body["error"]["code"] == "too_large"
+    assert "上传内容过大" in body["error"]["message"] and "16 KB" in body["error"]["message"]
+
+    # Without a Content-Length (chunked), refused once the bytes received pass the limit.
+    def chunked() -> Iterator[bytes]:
+        yield b'--b\r\nContent-Disposition: form-data; name="files"; filename="big.txt"\r\n\r\n'
+        yield from (b"x" * 65536 for _ in range(64))  # 4 MB
+        yield b"\r\n--b--\r\n"
+
+    response = api.post("/api/documents", content=chunked(), headers={"Content-Type": "multipart/form-data; boundary=b"})
+    assert response.status_code == 413 and response.json()["error"]["code"] == "too_large"
+    assert "上传内容过大" in response.json()["error"]["message"]
+    assert data_files(mini_index) == MINI_FILES
+    assert current_version(mini_index.index_dir) == version
+
+
+def _read_response(raw: socket.socket) -> tuple[int, dict[str, dict[str, str]]]:
+    received = b""
+    while b"\r\n\r\n" not in received:
+        received += raw.recv(65536)
+    head, _, body = received.partition(b"\r\n\r\n")
+    length = re.search(rb"content-length: (\d+)", head, re.IGNORECASE)
+    assert length is not None
+    while len(body) < int(length.group(1)):
+        body += raw.recv(65536)
+    return int(head.split()[1]), json.loads(body)
 
 
 def test_existing_name_needs_replace(api: httpx.Client, tmp_path: Path) -> None:
