@@ -23,7 +23,7 @@ import numpy as np
 VectorIndexKind = Literal["auto", "flat", "hnsw"]
 FLAT_MAX_CHUNKS = 20_000
 HNSW_M = 32
-HNSW_EF_CONSTRUCTION = 200
+HNSW_EF_CONSTRUCTION = 80
 # A row filter (``--doc``) selecting at most this many rows is searched exactly, row by row:
 # HNSW graph search with most nodes filtered out loses recall.
 EXACT_FILTER_ROWS = 50_000
