@@ -269,7 +269,11 @@ def remove_document(
 ) -> IndexReport:
     """Take a briefing out of the corpus (its file moves to ``data/.removed/``) and the index."""
     source = settings.data_dir / doc_id
-    if not source.is_file() or source.parent != settings.data_dir or source.suffix.lower() not in SUPPORTED_SUFFIXES:
+    try:
+        known_file = source.is_file() and source.parent == settings.data_dir
+    except OSError:  # a name the file system cannot hold (too long) names no briefing
+        known_file = False
+    if not known_file or source.suffix.lower() not in SUPPORTED_SUFFIXES:
         known = ", ".join(p.name for p in list_sources(settings.data_dir))
         raise UnknownDocumentError(f"未找到文档 {doc_id!r}。现有文档：{known or '（无）'}")
     with write_lock(settings.index_dir):

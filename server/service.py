@@ -31,6 +31,7 @@ from rag.pipeline import Pipeline
 from rag.store import current_version
 
 log = logging.getLogger(__name__)
+MAX_NAME_BYTES = 255  # a file name's limit on Linux and macOS file systems
 
 
 @dataclass
@@ -169,6 +170,8 @@ def check_upload_name(name: str | None) -> str:
     name = (name or "").strip()
     if not name or name in {".", ".."} or "/" in name or "\\" in name or "\x00" in name or name.startswith("."):
         raise BadInputError(f"文件名不合法：{name!r}（不能为空、以点开头或包含路径）")
+    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        raise BadInputError(f"文件名过长（{len(name.encode('utf-8'))} 字节，上限 {MAX_NAME_BYTES}）：{name[:40]}…")
     if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
         raise BadInputError(f"{name}：不支持的文件类型（支持 {'、'.join(sorted(SUPPORTED_SUFFIXES))}）")
     return name

@@ -46,7 +46,10 @@ def models(pipeline: PipelineDep) -> dict[str, Any]:
 @router.post(
     "/v1/chat/completions",
     summary="OpenAI 兼容的对话补全",
-    responses={code: {"model": ErrorBody} for code in (400, 404, 422, 502, 503, 504)},
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "`stream: true` 时为 SSE 的 chat.completion.chunk 序列"},
+        **{code: {"model": ErrorBody} for code in (400, 404, 422, 502, 503, 504)},
+    },
 )
 async def chat_completions(body: ChatRequest, request: Request, pipeline: PipelineDep) -> Any:
     """最后一条 user 消息是问题，此前的 user/assistant 消息是对话历史（追问会先改写成完整问题）；

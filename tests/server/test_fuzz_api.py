@@ -56,11 +56,6 @@ schema = schemathesis.openapi.from_dict(
     OPENAPI,
     config=schemathesis.Config.from_dict({"checks": {"positive_data_acceptance": {"expected-statuses": ACCEPTED}}}),
 )
-# Known gap, in server/routes/openai.py: POST /v1/chat/completions with "stream": true answers
-# text/event-stream, which its 200 response does not document. Until that route declares it
-# (see test_streamed_chat_completions_are_documented), streamed chat replies skip the
-# content-type check.
-STREAMED_CHAT = ("POST", "/v1/chat/completions")
 CONFORMANCE = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -103,12 +98,7 @@ def test_the_served_schema_is_the_one_fuzzed(base_url: str) -> None:
 @schema.parametrize()
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
 def test_every_response_is_documented(case: schemathesis.Case, base_url: str) -> None:
-    excluded = []
-    if (case.method, case.path) == STREAMED_CHAT and isinstance(case.body, dict) and case.body.get("stream") is True:
-        excluded.append(content_type_conformance)
-    case.call_and_validate(
-        base_url=base_url, timeout=60, excluded_checks=excluded, additional_checks=[error_messages_are_chinese]
-    )
+    case.call_and_validate(base_url=base_url, timeout=60, additional_checks=[error_messages_are_chinese])
 
 
 JSON_OPERATIONS = [
@@ -147,7 +137,7 @@ def test_bodies_that_are_not_a_json_object_get_a_documented_4xx(
 
 # Names as people give them (Chinese, brackets, spaces, full-width marks, upper-case suffixes)
 # and names that try to break things (paths, dots, control characters, any Unicode). At most 60
-# characters, so within the 255-byte limit of a file name: longer names are a known bug, see
+# characters, so within the 255-byte limit of a file name: longer names are refused, see
 # test_over_long_file_names_are_refused.
 _NAME_CHARS = st.sampled_from("海港高新区科技金融简报第期年月（）【】《》“”_- .·、0123456789abcXYZ")
 _SUFFIX = st.sampled_from([".txt", ".md", ".pdf", ".TXT", ".Md", ".docx", ".txt.exe", ""])
@@ -195,7 +185,6 @@ def test_any_upload_is_indexed_or_refused_and_an_indexed_one_can_be_deleted(
     assert stored not in {d["doc"] for d in httpx.get(f"{base_url}/api/documents").json()}
 
 
-@pytest.mark.xfail(strict=True, reason="server/routes/openai.py does not declare text/event-stream for its 200")
 def test_streamed_chat_completions_are_documented() -> None:
     assert "text/event-stream" in OPENAPI["paths"]["/v1/chat/completions"]["post"]["responses"]["200"]["content"]
 
@@ -203,11 +192,6 @@ def test_streamed_chat_completions_are_documented() -> None:
 LONG_NAME = "关于加快科技成果转化和产业化的若干政策措施" * 5 + ".txt"  # 105 characters, 307 bytes
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a name over 255 bytes reaches the file system: OSError (ENAMETOOLONG) and a 500 "
-    "(check_upload_name in server/service.py and remove_document in rag/indexing.py)",
-)
 @pytest.mark.parametrize("method", ["POST", "DELETE"])
 def test_over_long_file_names_are_refused(base_url: str, method: str) -> None:
     if method == "POST":
