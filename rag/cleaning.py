@@ -96,8 +96,8 @@ def normalize_line(text: str) -> str:
 
 def _keep_space(match: re.Match[str]) -> str:
     text, start, end = match.string, match.start(), match.end()
-    if not text[:start].strip("*") or not text[end:].strip("*"):
-        return ""  # at an end of the line, bold markers aside (“** 标题**”)
+    if not text[:start].strip("* ") or not text[end:].strip("* "):
+        return ""  # at an end of the line, bold markers aside (“** 标题**”, “标题 * *”)
     left, right = text[start - 1], text[end]
     if _IS_CJK_PUNCT.match(left) or _IS_CJK_PUNCT.match(right):
         return ""

@@ -97,13 +97,18 @@ def decode_text(name: str, data: bytes) -> str:
     raise DocumentError(f"{name}：无法识别文本编码（支持 UTF-8、GBK/GB18030，以及带 BOM 的 UTF-16）")
 
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
 def read_text_lines(path: Path) -> list[SourceLine]:
     """Lines of a text file; a form feed starts a new page."""
     text = decode_text(path.name, path.read_bytes())
     has_pages = "\f" in text
     lines: list[SourceLine] = []
     page = 1
-    for number, raw in enumerate(text.splitlines(), start=1):
+    # Only \n, \r\n and \r end a line: str.splitlines() would also break at \f (a page break
+    # within the line) and at \v, \x1c–\x1e, \x85, \u2028, throwing line numbers off.
+    for number, raw in enumerate(_LINE_BREAK.split(text.removesuffix("\n").removesuffix("\r")), start=1):
         parts = raw.split("\f")
         for i, part in enumerate(parts):
             if i:

@@ -2,10 +2,12 @@
 
 The generator writes what the PDF and text extractions give us: section headings of every
 family (【政策】, ◆/➢ and their private-use glyphs, 一、, （一）, （1）, 1., 一是, ##, **bold**),
-sentences hard-wrapped every 12–40 cells, blank lines between wrapped lines, stray and
-full-width spaces, tabs, zero-width spaces, the quote marks ‚ ‛ standing for “ ”, control
-characters, and, for a paged source, running headers and page numbers on page breaks that fall
-inside sentences.
+sentences hard-wrapped every 12–40 cells (now and then one longer than any chunk, with no full
+stop), blank lines between wrapped lines, stray and full-width spaces, tabs, zero-width spaces,
+the quote marks ‚ ‛ standing for “ ”, control characters, and, for a paged source, running
+headers and page numbers on page breaks that fall inside sentences.
+
+Failures found so far are pinned as ``@example``s, so they are tried on every run.
 
 What is promised, and checked here:
 
@@ -36,7 +38,10 @@ from rag.config import ChunkingSettings
 from rag.ingest import read_text_lines
 from rag.types import Anchor, Document
 
-FUZZ = settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+# About 5 s a test on this machine; thousands of examples a test found nothing more.
+FUZZ = settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]
+)
 
 # --------------------------------------------------------------------------- the generator
 
@@ -56,8 +61,8 @@ _PHRASES = st.lists(st.sampled_from(_WORDS), min_size=1, max_size=4).map("".join
 _PARTS = st.lists(st.tuples(_PHRASES, st.sampled_from(["", "", "，", "、", "；", "q"])), min_size=1, max_size=5)
 _ENDS = st.sampled_from(["。", "。", "！", "？", "；", "：", "", "…"])
 _QUOTE = st.sampled_from(_QUOTES)
-_INSERTS = st.lists(st.tuples(st.integers(0, 99), st.sampled_from(_NOISE)), max_size=2)
-_TRAILING = st.sampled_from(["", "", " "])
+# Noise for a block: (line, position, characters) triples, the numbers taken modulo the sizes.
+_INSERTS = st.lists(st.tuples(st.integers(0, 99), st.integers(0, 99), st.sampled_from([*_NOISE, " "])), max_size=8)
 
 
 @st.composite
@@ -73,8 +78,14 @@ def sentences(draw: st.DrawFn) -> str:
 
 
 # Now and then a sentence longer than any chunk: no full stop at all, or only commas.
-_LONG_SENTENCES = st.lists(st.sampled_from([*_WORDS, "，", "、"]), min_size=40, max_size=300).map("".join)
-_SENTENCES = st.lists(sentences() | _LONG_SENTENCES, min_size=1, max_size=8).map("".join)
+_LONG_SENTENCES = st.builds(
+    lambda n, rnd: "".join(rnd.choices([*_WORDS, "，", "、"], k=n)),
+    st.integers(40, 250),
+    st.randoms(use_true_random=False),
+)
+_SENTENCES = st.lists(
+    st.integers(0, 5).flatmap(lambda n: _LONG_SENTENCES if n == 0 else sentences()), min_size=1, max_size=6
+).map("".join)
 
 
 @st.composite
@@ -89,34 +100,36 @@ def headings(draw: st.DrawFn) -> str:
     return forms[draw(st.integers(0, len(forms) - 1))]
 
 
-def _noisy(draw: st.DrawFn, text: str) -> str:
-    """``text`` with extraction noise put between some of its characters or at its ends."""
-    for cut, noise in sorted(draw(_INSERTS), reverse=True):
+def _noisy(lines: list[str], inserts: list[tuple[int, int, str]]) -> list[str]:
+    """``lines`` with extraction noise put between characters or at the ends of some of them."""
+    lines = list(lines)
+    for row, cut, noise in inserts:
+        text = lines[row % len(lines)]
         cut %= len(text) + 1
-        text = text[:cut] + noise + text[cut:]
-    return text
+        lines[row % len(lines)] = text[:cut] + noise + text[cut:]
+    return lines
 
 
 def _wrap(text: str, width: int) -> list[str]:
     """Hard wraps every ``width`` display cells, as PDF extraction does."""
-    lines, line = [], ""
+    lines, line, used = [], "", 0.0
     for ch in text:
-        if line and display_width(line + ch) > width:
+        if line and used + display_width(ch) > width:
             lines.append(line)
-            line = ""
+            line, used = "", 0.0
         line += ch
+        used += display_width(ch)
     return [*lines, line] if line else lines
 
 
 @st.composite
 def blocks(draw: st.DrawFn, width: int, gap: bool) -> list[str]:
     """The lines of an optional heading and the hard-wrapped paragraph under it."""
-    lines = [_noisy(draw, draw(headings()))] if draw(st.booleans()) else []
-    wrapped = _wrap(draw(_SENTENCES), width)
-    for i, piece in enumerate(wrapped):
-        lines.append(_noisy(draw, piece) + draw(_TRAILING))
-        if gap and i + 1 < len(wrapped):
-            lines.append("")
+    heading = [draw(headings())] if draw(st.booleans()) else []
+    lines = _noisy(heading + _wrap(draw(_SENTENCES), width), draw(_INSERTS))
+    if gap:  # a blank line between each two wrapped lines
+        head, body = lines[: len(heading)], lines[len(heading) :]
+        lines = head + [text for line in body for text in ("", line)][1:]
     return lines + [""] * draw(st.integers(0, 2))
 
 
@@ -209,6 +222,10 @@ def test_cleaning_keeps_every_line_once_in_order_and_anchors_point_at_it(source:
 
 @FUZZ
 @given(sources())
+@example(  # a marker with no title made an empty heading; a control character inside bold markers
+    # became a space at the end of the paragraph
+    Source([SourceLine(text, n, None) for n, text in enumerate(["正文。", "**AI\x07**", "正文。", "➢：", "正文。"], 1)], frozenset())
+)
 def test_paragraphs_tile_the_text_one_per_line(source: Source) -> None:
     cleaned = clean_lines(source.lines)
     text, paragraphs = cleaned.text, cleaned.paragraphs
@@ -308,12 +325,6 @@ def test_chunk_line_and_page_spans_are_those_of_its_first_and_last_characters(so
 # --------------------------------------------------------------------------- text files
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rag/ingest.py read_text_lines splits with str.splitlines(), which also breaks lines at "
-    "\\f (and \\v, \\x1c-\\x1e, \\x85, \\u2028, \\u2029): a form feed never starts a new page, and "
-    "line numbers after such a character are off by one",
-)
 @settings(max_examples=30, deadline=None)
 @given(pages=st.lists(st.lists(st.text(st.sampled_from(_HAN + "。，"), min_size=1, max_size=20), min_size=1, max_size=5), min_size=2, max_size=4))
 def test_a_form_feed_in_a_text_file_starts_a_new_page_on_the_same_line(
