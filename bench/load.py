@@ -39,7 +39,6 @@ import random
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -49,10 +48,10 @@ from pathlib import Path
 from typing import IO, Any
 
 import httpx
-from measure import EMBEDDER, REPO, log, percentile_ms, project_home, warm_up
+from measure import REPO, log, percentile_ms, warn_about_rag_settings
 from report import cpu_pressure_s, machine_info
 from scale import replace_section
-from serve import QUESTION_SET, prepare, select_questions, served, shown_path
+from serve import QUESTION_SET, prepared_pipeline, select_questions, served, shown_path
 
 from rag.pipeline import Pipeline
 
@@ -475,7 +474,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.drive:
         return drive()
-    from rag.embedders import get_embedder
 
     plan = replace(
         LoadPlan(),
@@ -489,16 +487,10 @@ def main(argv: list[str] | None = None) -> int:
         idle_ask=args.idle_ask,
         target=args.target,
     )
-    stray = sorted(k for k in os.environ if k.startswith("RAG_"))
-    if stray:
-        log(f"warning: {', '.join(stray)} set; results may not reflect default settings")
+    warn_about_rag_settings()
     machine = machine_info(REPO)
     start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="rag-bench-load-") as tmp:
-        settings = project_home(Path(tmp))
-        embedder = get_embedder(EMBEDDER)
-        warm_up(embedder)
-        pipeline, index_info = prepare(settings, embedder, args.fresh_index)
+    with prepared_pipeline("rag-bench-load-", args.fresh_index) as (pipeline, index_info):
         load = measure_load(pipeline, plan, args.questions)
     elapsed = time.perf_counter() - start
     shown = [arg for arg in sys.argv[1:] if arg != "--json"]

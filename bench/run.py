@@ -36,6 +36,7 @@ from measure import (
     project_home,
     timed,
     warm_up,
+    warn_about_rag_settings,
 )
 from quality import CONFIGS, build_peer, evidence_reachable, our_searches, score_search
 from report import cpu_pressure_s, machine_info, render_markdown
@@ -177,9 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         plan = replace(plan, load=None)
     if args.quick and args.serve:
         plan = replace(plan, serve=SERVE_QUICK)
-    stray = sorted(k for k in os.environ if k.startswith("RAG_"))
-    if stray:
-        log(f"warning: {', '.join(stray)} set; results may not reflect default settings")
+    warn_about_rag_settings()
     machine = machine_info(REPO)
     items = load_eval_set(args.eval_set)
     pressure_start = cpu_pressure_s()

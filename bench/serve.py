@@ -33,8 +33,8 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from measure import EMBEDDER, REPO, log, percentile_ms, project_home, timed, warm_up
+from measure import EMBEDDER, REPO, log, percentile_ms, project_home, timed, warm_up, warn_about_rag_settings
 from report import SERVE_TITLE, cpu_pressure_s, machine_info, render_serve_section
 
 from rag.answerers import get_answerer
@@ -410,6 +410,16 @@ def seed_index(settings: Settings) -> bool:
     return True
 
 
+@contextmanager
+def prepared_pipeline(prefix: str, fresh: bool) -> Iterator[tuple[Pipeline, dict[str, Any]]]:
+    """The bundled corpus in a temporary project home, indexed with the warmed-up default
+    embedder (``prepare``); the home is deleted on exit."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        embedder = get_embedder(EMBEDDER)
+        warm_up(embedder)
+        yield prepare(project_home(Path(tmp)), embedder, fresh)
+
+
 def prepare(settings: Settings, embedder: Embedder, fresh: bool) -> tuple[Pipeline, dict[str, Any]]:
     seeded = not fresh and seed_index(settings)
     try:
@@ -473,17 +483,11 @@ def replace_section(markdown: str, section: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     plan = QUICK if args.quick else FULL
-    stray = sorted(k for k in os.environ if k.startswith("RAG_"))
-    if stray:
-        log(f"warning: {', '.join(stray)} set; results may not reflect default settings")
+    warn_about_rag_settings()
     machine = machine_info(REPO)
     pressure_start = cpu_pressure_s()
     start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="rag-bench-serve-") as tmp:
-        settings = project_home(Path(tmp))
-        embedder = get_embedder(EMBEDDER)
-        warm_up(embedder)
-        pipeline, index_info = prepare(settings, embedder, args.fresh_index)
+    with prepared_pipeline("rag-bench-serve-", args.fresh_index) as (pipeline, index_info):
         serve = measure_serve(pipeline, plan, args.questions)
     elapsed = time.perf_counter() - start
     pressure_end = cpu_pressure_s()
