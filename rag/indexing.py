@@ -2,7 +2,9 @@
 
 Incremental by default: a document whose file content, metadata and chunking settings are
 unchanged keeps its chunks and vectors; only new or changed documents are parsed and
-embedded. A file that cannot be read is reported and skipped; the rest is indexed.
+embedded. When briefings are only added, their rows go after the existing ones and the
+vector index is extended rather than rebuilt (see ``build_vector_index``). A file that cannot
+be read is reported and skipped; the rest is indexed.
 """
 
 from __future__ import annotations
@@ -72,7 +74,8 @@ class _Entry:
     doc: Document
     chunks: list[Chunk]
     tokens: list[list[str]]
-    vectors: np.ndarray | None  # None until embedded
+    vectors: np.ndarray | None = None  # None until embedded (or read back from the previous index)
+    previous_rows: list[int] | None = None  # a reused document's rows in the previous index
 
 
 def chunker_version(settings: Settings) -> str:
@@ -126,7 +129,7 @@ def _build_locked(
                 report.failed[path.name] = e.message
                 continue
             chunks = chunk_document(doc, settings.chunking)
-            entries.append(_Entry(doc, chunks, [document_tokens(c.embed_text) for c in chunks], None))
+            entries.append(_Entry(doc, chunks, [document_tokens(c.embed_text) for c in chunks]))
             (report.updated if old is not None else report.added).append(path.name)
         if progress:
             progress("parse", number, len(sources))
@@ -140,16 +143,26 @@ def _build_locked(
         return report
 
     _embed_missing(entries, embedder, progress, report)
-    dim = embedder.dim
+    new = [entry for entry in entries if entry.previous_rows is None]
+    base, chunks, tokens = None, [], []
+    if previous is not None and len(entries) - len(new) == len(previous.documents):
+        # Only additions: the previous rows stay as they are and the new ones follow them.
+        base, chunks, tokens = previous.vectors, list(previous.chunks), list(previous.tokens)
+    else:
+        for entry in entries:
+            if entry.previous_rows is not None and previous is not None:
+                entry.vectors = _read_vectors(previous, entry.previous_rows)
+        new = entries
     write_index(
         settings.index_dir,
-        chunks=[chunk for entry in entries for chunk in entry.chunks],
-        tokens=[tokens for entry in entries for tokens in entry.tokens],
-        vectors=np.concatenate([e.vectors for e in entries if e.vectors is not None] or [np.zeros((0, dim))]),
+        chunks=chunks + [chunk for entry in new for chunk in entry.chunks],
+        tokens=tokens + [chunk_tokens for entry in new for chunk_tokens in entry.tokens],
+        vectors=np.concatenate([e.vectors for e in new if e.vectors is not None] or [np.zeros((0, embedder.dim))]),
         documents=[entry.doc for entry in entries],
         embedder_spec=embedder.spec,
         chunker_version=version,
         vector_index=settings.retrieval.vector_index,
+        base_vectors=base,
     )
     report.written = True
     return report
@@ -207,18 +220,19 @@ def _same(old: Document, digest: str, meta: dict[str, str]) -> bool:
 
 def _reuse(previous: Index, doc: Document) -> _Entry:
     rows = previous.doc_rows(doc.doc_id)
-    vectors = (
-        np.asarray(previous.vectors.reconstruct_batch(np.array(rows, dtype=np.int64)), dtype=np.float32)
-        if rows
-        else np.zeros((0, previous.vectors.d), dtype=np.float32)
-    )
-    return _Entry(doc, [previous.chunks[r] for r in rows], [previous.tokens[r] for r in rows], vectors)
+    return _Entry(doc, [previous.chunks[r] for r in rows], [previous.tokens[r] for r in rows], previous_rows=rows)
+
+
+def _read_vectors(previous: Index, rows: list[int]) -> np.ndarray:
+    if not rows:
+        return np.zeros((0, previous.vectors.d), dtype=np.float32)
+    return np.asarray(previous.vectors.reconstruct_batch(np.array(rows, dtype=np.int64)), dtype=np.float32)
 
 
 def _embed_missing(
     entries: Sequence[_Entry], embedder: Embedder, progress: IndexProgress | None, report: IndexReport
 ) -> None:
-    pending = [entry for entry in entries if entry.vectors is None]
+    pending = [entry for entry in entries if entry.previous_rows is None]
     texts = [chunk.embed_text for entry in pending for chunk in entry.chunks]
     report.embedded_chunks = len(texts)
     vectors = embedder.embed_documents(

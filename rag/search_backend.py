@@ -23,7 +23,7 @@ import numpy as np
 VectorIndexKind = Literal["auto", "flat", "hnsw"]
 FLAT_MAX_CHUNKS = 20_000
 HNSW_M = 32
-HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_CONSTRUCTION = 200
 # A row filter (``--doc``) selecting at most this many rows is searched exactly, row by row:
 # HNSW graph search with most nodes filtered out loses recall.
 EXACT_FILTER_ROWS = 50_000
@@ -49,16 +49,32 @@ def choose_vector_index(setting: VectorIndexKind, chunks: int) -> Literal["flat"
     return "flat" if chunks <= FLAT_MAX_CHUNKS else "hnsw"
 
 
-def build_vector_index(vectors: np.ndarray, kind: Literal["flat", "hnsw"]) -> faiss.Index:
-    """A FAISS inner-product index of ``kind`` over the L2-normalised ``vectors``."""
-    dim = int(vectors.shape[1])
+def vector_index_kind(index: faiss.Index) -> Literal["flat", "hnsw"]:
+    return "hnsw" if isinstance(index, faiss.IndexHNSW) else "flat"
+
+
+def build_vector_index(
+    vectors: np.ndarray, kind: Literal["flat", "hnsw"], base: faiss.Index | None = None
+) -> faiss.Index:
+    """A FAISS inner-product index of ``kind`` over the L2-normalised ``vectors``.
+
+    ``base``, when given, already holds the vectors of the rows before ``vectors``: if it is
+    of ``kind`` the new vectors are added to it (in place: an HNSW graph grows by the new rows
+    instead of being rebuilt, which at 1M chunks takes tens of minutes); otherwise its vectors
+    are read back and everything is built anew."""
     index: faiss.Index
-    if kind == "flat":
-        index = faiss.IndexFlatIP(dim)
+    if base is not None and vector_index_kind(base) == kind:
+        index = base
     else:
-        hnsw = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-        hnsw.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-        index = hnsw
+        if base is not None:
+            vectors = np.concatenate([base.reconstruct_n(0, base.ntotal), vectors])
+        dim = int(vectors.shape[1])
+        if kind == "flat":
+            index = faiss.IndexFlatIP(dim)
+        else:
+            hnsw = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+            hnsw.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+            index = hnsw
     if len(vectors):
         index.add(np.ascontiguousarray(vectors, dtype=np.float32))
     return index

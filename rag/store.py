@@ -107,14 +107,20 @@ def index_exists(path: Path) -> bool:
     return (path / MANIFEST).is_file()
 
 
+LOAD_ATTEMPTS = 3
+
+
 def current_version(path: Path) -> Path | None:
     """The complete version directory ``path`` points at now (``path`` itself for an index
     directory that is not a symlink); ``None`` when there is no index."""
-    version = path.resolve()
-    return version if index_exists(version) else None
-
-
-LOAD_ATTEMPTS = 3
+    for _ in range(LOAD_ATTEMPTS):
+        version = path.resolve()
+        if index_exists(version):
+            return version
+        if path.resolve() == version:
+            return None
+        # A writer swapped in a new version and deleted this one after it was resolved.
+    return None
 
 
 def load_index(path: Path, embedder_spec: str | None = None) -> Index:
@@ -182,10 +188,16 @@ def write_index(
     embedder_spec: str,
     chunker_version: str,
     vector_index: VectorIndexKind = "auto",
+    base_vectors: faiss.Index | None = None,
 ) -> Path:
     """Write a complete new version beside ``path`` and atomically point ``path`` at it;
-    ``vector_index`` picks the FAISS index type (``choose_vector_index``)."""
-    if len(chunks) != len(tokens) or len(chunks) != vectors.shape[0]:
+    ``vector_index`` picks the FAISS index type (``choose_vector_index``).
+
+    ``base_vectors`` (an update that only appends rows) holds the vectors of the first rows,
+    and ``vectors`` those of the rows after them; it is extended in place when it is of the
+    kind this corpus needs (``build_vector_index``)."""
+    base_rows = base_vectors.ntotal if base_vectors is not None else 0
+    if len(chunks) != len(tokens) or len(chunks) != base_rows + vectors.shape[0]:
         raise ValueError("chunks, tokens and vectors must be row-aligned")
     path.parent.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
@@ -193,7 +205,7 @@ def write_index(
     version.mkdir()
 
     kind = choose_vector_index(vector_index, len(chunks))
-    faiss.write_index(build_vector_index(vectors, kind), str(version / "vectors.faiss"))
+    faiss.write_index(build_vector_index(vectors, kind, base_vectors), str(version / "vectors.faiss"))
     with (version / "chunks.jsonl").open("w", encoding="utf-8") as f:
         for chunk, chunk_tokens in zip(chunks, tokens, strict=True):
             f.write(json.dumps({**chunk.record(), "tokens": chunk_tokens}, ensure_ascii=False) + "\n")

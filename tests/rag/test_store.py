@@ -9,6 +9,8 @@ import textwrap
 import threading
 from pathlib import Path
 
+import faiss
+import numpy as np
 import pytest
 
 from rag.config import load_settings
@@ -72,6 +74,46 @@ def test_reindex_embeds_only_changed_documents(mini_home: Path) -> None:
     kept = [c.chunk_id for c in after.chunks if c.doc_id == "科技金融简报.txt"]
     assert kept == [c.chunk_id for c in before.chunks if c.doc_id == "科技金融简报.txt"]
     assert any("海洋大数据中心" in c.text for c in after.chunks)
+
+
+def test_adding_a_briefing_extends_the_hnsw_graph_instead_of_rebuilding_it(
+    mini_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # At 1M chunks an HNSW build takes tens of minutes: adding one briefing must not redo it.
+    (mini_home / "rag.toml").write_text('[retrieval]\nvector_index = "hnsw"\n', encoding="utf-8")
+    settings = load_settings(home=mini_home)
+    embedder = HashEmbedder()
+    build_index(settings, embedder)
+    before = load_index(settings.index_dir)
+    rows, tokens = before.vectors.ntotal, before.tokens
+    # Its name sorts before the others: its rows still go after theirs.
+    (mini_home / "data" / "新增简报.txt").write_text(
+        "一、总体情况\n人工智能产业园今年引进项目三十个。\n二、下一步\n建设算力中心。\n", encoding="utf-8"
+    )
+
+    def no_new_graph(*args: object) -> None:
+        raise AssertionError("a new HNSW graph was built")
+
+    monkeypatch.setattr(faiss, "IndexHNSWFlat", no_new_graph)
+    report = build_index(settings, embedder)
+    after = load_index(settings.index_dir)
+    added = after.doc_rows("新增简报.txt")
+    assert report.added == ["新增简报.txt"] and report.embedded_chunks == len(added) > 0
+    assert after.manifest["vector_index"] == "hnsw"
+    assert added == list(range(rows, after.vectors.ntotal))
+    assert [c.chunk_id for c in after.chunks[:rows]] == [c.chunk_id for c in before.chunks]
+    assert after.tokens[:rows] == tokens
+    np.testing.assert_array_equal(after.vectors.reconstruct_n(0, rows), before.vectors.reconstruct_n(0, rows))
+    assert after.bm25 is not None and after.bm25.get_scores(["算力"])[rows:].any()
+    _, found = after.vectors.search(after.vectors.reconstruct_n(rows, 1), 1)
+    assert found[0][0] == rows
+
+    # Removing a briefing cannot be done in place: the graph is rebuilt without its rows.
+    monkeypatch.undo()
+    remove_document(settings, embedder, "科技金融简报.txt")
+    rebuilt = load_index(settings.index_dir)
+    assert rebuilt.vectors.ntotal == len(rebuilt.chunks) < after.vectors.ntotal
+    assert {c.doc_id for c in rebuilt.chunks} == {"海港高新区通讯.md", "新增简报.txt"}
 
 
 def test_remove_takes_the_document_out_of_vectors_bm25_and_records(mini_home: Path) -> None:
