@@ -1,7 +1,7 @@
 """Benchmark suite: indexing throughput, query latency, memory and retrieval quality vs a peer recipe.
 
     python bench/run.py --quick --json   # < 5 min; one JSON object as the last line of stdout
-    python bench/run.py                  # full: more repetitions, the HTTP layer, load, the scale and long-PDF runs; writes BENCHMARKS.md
+    python bench/run.py                  # full: more repetitions, the HTTP layer, load, the scale, long-PDF and thread runs; writes BENCHMARKS.md
     python bench/run.py --quick --serve  # quick, plus a quick HTTP-layer measurement (bench/serve.py)
 
 Everything is measured in one process with the same embedder object, on a copy of ``data/``
@@ -45,6 +45,9 @@ from scale import find_section, measure_scale, render_scale_section, replace_sec
 from serve import FULL as SERVE_FULL
 from serve import QUICK as SERVE_QUICK
 from serve import ServePlan, measure_serve
+from threads import SECTION as THREADS_SECTION
+from threads import measure as measure_threads
+from threads import render_section as render_threads
 
 from rag.answerers import get_answerer
 from rag.embedders import get_embedder
@@ -106,7 +109,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--skip-scale",
         action="store_true",
-        help="full mode: keep the Scale and Long PDF sections of --out instead of rerunning them (about 40 min)",
+        help="full mode: keep the Scale, Long PDF and Threads sections of --out instead of rerunning them (about 75 min)",
     )
     return parser.parse_args(argv)
 
@@ -213,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.quick:
         previous = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
         if args.skip_scale:
-            for heading in (SCALE_SECTION, LONG_PDF_SECTION):
+            for heading in (SCALE_SECTION, LONG_PDF_SECTION, THREADS_SECTION):
                 if kept := find_section(previous, heading):
                     markdown = replace_section(markdown, kept, heading)
         else:
@@ -221,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
             markdown = replace_section(markdown, render_scale_section(measure_scale()))
             log("long PDF: 1,000 pages (bench/longpdf.py)")
             markdown = replace_section(markdown, render_long_pdf(measure_long_pdf(1000)), LONG_PDF_SECTION)
+            log("threads: 1 thread vs every core (bench/threads.py)")
+            markdown = replace_section(markdown, render_threads(measure_threads()), THREADS_SECTION)
         if "load" in results:
             context = (
                 "Measured in the same run as the figures above, on the same Pipeline object. "

@@ -97,8 +97,14 @@ def build_index(
 
 
 def _build_locked(
-    settings: Settings, embedder: Embedder, *, rebuild: bool, progress: IndexProgress | None
+    settings: Settings,
+    embedder: Embedder,
+    *,
+    rebuild: bool,
+    progress: IndexProgress | None,
+    parsed: dict[str, Document] | None = None,
 ) -> IndexReport:
+    """``parsed``: documents already read from these files (by ``add_files``), by file name."""
     sources = list_sources(settings.data_dir)
     metadata = load_metadata(settings.data_dir)
     previous = None
@@ -122,8 +128,10 @@ def _build_locked(
             report.unchanged.append(path.name)
         else:
             on_page = (lambda done, total: progress("pages", done, total)) if progress else None
+            doc = (parsed or {}).get(path.name)
             try:
-                doc = load_document(path, meta, digest, on_page)
+                if doc is None or doc.content_hash != digest:
+                    doc = load_document(path, meta, digest, on_page)
             except DocumentError as e:
                 log.warning("skipping %s: %s", path.name, e.message)
                 report.failed[path.name] = e.message
@@ -247,23 +255,27 @@ def _embed_missing(
 def add_files(
     settings: Settings, embedder: Embedder, files: Sequence[Path], progress: IndexProgress | None = None
 ) -> IndexReport:
-    """Copy briefings into ``data/`` (after checking they can be read) and update the index."""
+    """Copy briefings into ``data/`` (after checking they can be read) and update the index;
+    each file is parsed once, by the check."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     failed: dict[str, str] = {}
+    parsed: dict[str, Document] = {}
+    on_page = (lambda done, total: progress("pages", done, total)) if progress else None
     with write_lock(settings.index_dir):
         clear_leftovers(settings.data_dir)
+        metadata = load_metadata(settings.data_dir)
         for path in files:
             if not path.is_file():
                 failed[path.name] = f"{path}：文件不存在"
                 continue
             try:
-                load_document(path)
+                parsed[path.name] = load_document(path, metadata.get(path.name, {}), on_page=on_page)
             except DocumentError as e:
                 failed[path.name] = e.message
                 continue
             if path.resolve() != (settings.data_dir / path.name).resolve():
                 _copy_atomically(path, settings.data_dir / path.name)
-        report = _build_locked(settings, embedder, rebuild=False, progress=progress)
+        report = _build_locked(settings, embedder, rebuild=False, progress=progress, parsed=parsed)
     report.failed.update(failed)
     return report
 

@@ -211,6 +211,20 @@ def test_rag_add_copies_only_readable_files_and_leaves_the_index_alone_when_none
     assert sorted(p.name for p in settings.data_dir.iterdir()) == ["海港高新区通讯.md", "科技金融简报.txt", "雪岭简报.pdf"]
 
 
+def test_rag_add_reads_each_file_once_with_page_progress(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Checking a file before copying it and indexing it afterwards used to read a long PDF twice.
+    settings = load_settings(home=make_home(tmp_path, MINI_DATA))
+    build_index(settings, HashEmbedder())
+    good = write_pdf(tmp_path / "雪岭简报.pdf", GOOD_PAGES)
+    pages_read: list[int] = []
+    real_read = ingest.read_pdf_lines
+    monkeypatch.setattr(ingest, "read_pdf_lines", lambda path, *a, **kw: pages_read.append(1) or real_read(path, *a, **kw))
+    events: list[tuple[str, int, int]] = []
+    report = add_files(settings, HashEmbedder(), [good], progress=lambda *e: events.append(e))
+    assert report.added == ["雪岭简报.pdf"] and len(pages_read) == 1
+    assert [e for e in events if e[0] == "pages"] == [("pages", n, len(GOOD_PAGES)) for n in range(1, len(GOOD_PAGES) + 1)]
+
+
 def test_bundled_metadata_names_every_briefing_and_its_original_file() -> None:
     metadata = load_metadata(BUNDLED_DATA)
     files = sorted(p.name for p in BUNDLED_DATA.glob("*.txt"))
