@@ -152,25 +152,23 @@ def _build_locked(
 
     _embed_missing(entries, embedder, progress, report)
     new = [entry for entry in entries if entry.previous_rows is None]
-    base, chunks, tokens = None, [], []
-    if previous is not None and len(entries) - len(new) == len(previous.documents):
-        # Only additions: the previous rows stay as they are and the new ones follow them.
-        base, chunks, tokens = previous.vectors, list(previous.chunks), list(previous.tokens)
-    else:
+    # Only additions: the previous rows stay as they are and the new ones follow them.
+    appending = previous is not None and len(entries) - len(new) == len(previous.documents)
+    if not appending:
         for entry in entries:
             if entry.previous_rows is not None and previous is not None:
                 entry.vectors = _read_vectors(previous, entry.previous_rows)
         new = entries
     write_index(
         settings.index_dir,
-        chunks=chunks + [chunk for entry in new for chunk in entry.chunks],
-        tokens=tokens + [chunk_tokens for entry in new for chunk_tokens in entry.tokens],
+        chunks=[chunk for entry in new for chunk in entry.chunks],
+        tokens=[chunk_tokens for entry in new for chunk_tokens in entry.tokens],
         vectors=np.concatenate([e.vectors for e in new if e.vectors is not None] or [np.zeros((0, embedder.dim))]),
-        documents=[entry.doc for entry in entries],
+        documents=[entry.doc for entry in new],
         embedder_spec=embedder.spec,
         chunker_version=version,
         vector_index=settings.retrieval.vector_index,
-        base_vectors=base,
+        appending_to=previous if appending else None,
     )
     report.written = True
     return report

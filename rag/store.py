@@ -171,7 +171,12 @@ def _load_version(path: Path, embedder_spec: str | None) -> Index:
             f"索引不一致：{vectors.ntotal} 个向量、{len(chunks)} 条分块记录、{keyword_rows} 条关键词记录，"
             "请运行 rag index --rebuild"
         )
-    return Index(path, manifest, chunks, vectors, bm25, {d.doc_id: d for d in documents})
+    # By file name, as data/ lists them (an added briefing's record follows the earlier ones).
+    return Index(path, manifest, chunks, vectors, bm25, {d.doc_id: d for d in sorted(documents, key=_doc_id)})
+
+
+def _doc_id(doc: Document) -> str:
+    return doc.doc_id
 
 
 def _corrupt(path: Path, reason: object) -> IndexCorruptError:
@@ -188,34 +193,43 @@ def write_index(
     embedder_spec: str,
     chunker_version: str,
     vector_index: VectorIndexKind = "auto",
-    base_vectors: faiss.Index | None = None,
+    appending_to: Index | None = None,
 ) -> Path:
     """Write a complete new version beside ``path`` and atomically point ``path`` at it;
     ``vector_index`` picks the FAISS index type (``choose_vector_index``).
 
-    ``base_vectors`` (an update that only appends rows) holds the vectors of the first rows,
-    and ``vectors`` those of the rows after them; it is extended in place when it is of the
-    kind this corpus needs (``build_vector_index``)."""
-    base_rows = base_vectors.ntotal if base_vectors is not None else 0
-    if len(chunks) != len(tokens) or len(chunks) != base_rows + vectors.shape[0]:
+    ``appending_to`` (an update that only adds briefings) is the current index: the new
+    version keeps its rows and documents as they are, followed by ``chunks`` and ``documents``
+    (the new ones only). Its vector index is extended in place (``build_vector_index``) and its
+    records are copied, not written again; BM25 is rebuilt over all rows."""
+    if len(chunks) != len(tokens) or len(chunks) != vectors.shape[0]:
         raise ValueError("chunks, tokens and vectors must be row-aligned")
     path.parent.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     version = path.parent / f"{path.name}@{stamp}-{os.getpid()}"
     version.mkdir()
 
-    kind = choose_vector_index(vector_index, len(chunks))
-    faiss.write_index(build_vector_index(vectors, kind, base_vectors), str(version / "vectors.faiss"))
-    with (version / "chunks.jsonl").open("w", encoding="utf-8") as f:
+    base = appending_to
+    rows = len(chunks) + (len(base.chunks) if base is not None else 0)
+    kind = choose_vector_index(vector_index, rows)
+    vector_store = build_vector_index(vectors, kind, base.vectors if base is not None else None)
+    faiss.write_index(vector_store, str(version / "vectors.faiss"))
+    for name in ("chunks.jsonl", "documents.jsonl"):
+        if base is not None:
+            shutil.copyfile(base.path / name, version / name)
+        else:
+            (version / name).touch()
+    with (version / "chunks.jsonl").open("a", encoding="utf-8") as f:
         for chunk, chunk_tokens in zip(chunks, tokens, strict=True):
             f.write(json.dumps({**chunk.record(), "tokens": chunk_tokens}, ensure_ascii=False) + "\n")
-    with (version / "documents.jsonl").open("w", encoding="utf-8") as f:
+    with (version / "documents.jsonl").open("a", encoding="utf-8") as f:
         for doc in documents:
             f.write(json.dumps(doc.record(), ensure_ascii=False) + "\n")
-    if chunks:
+    if rows:
         bm25 = bm25s.BM25()
-        bm25.index(list(tokens), show_progress=False)
+        bm25.index([*(base.tokens if base is not None else []), *tokens], show_progress=False)
         bm25.save(str(version / "bm25"), show_progress=False)
+    kept = base.manifest["documents"] if base is not None else {}
     manifest = {
         "format_version": FORMAT_VERSION,
         "embedder": embedder_spec,
@@ -224,8 +238,8 @@ def write_index(
         "metric": "inner_product",
         "vector_index": kind,
         "chunker_version": chunker_version,
-        "chunks": len(chunks),
-        "documents": {doc.doc_id: {"hash": doc.content_hash, "title": doc.title} for doc in documents},
+        "chunks": rows,
+        "documents": {**kept, **{doc.doc_id: {"hash": doc.content_hash, "title": doc.title} for doc in documents}},
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     # The manifest is written last, once the rest is on disk: a version without one is

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 HEADING_SEPARATOR = " › "
@@ -61,7 +61,8 @@ class Document:
 
     def record(self) -> dict[str, Any]:
         """JSON-ready form, as stored in the index."""
-        data = asdict(self)
+        data = _fields(self)
+        data["meta"] = dict(self.meta)
         data["paragraphs"] = [
             [p.start, p.end, p.heading, p.rank, p.inline, p.ends_article] for p in self.paragraphs
         ]
@@ -119,7 +120,7 @@ class Chunk:
         return f"{self.heading_path}\n{self.text}"
 
     def record(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = _fields(self)
         data["section"] = list(self.section)
         return data
 
@@ -226,3 +227,9 @@ class Answer:
     answerer: str = ""
     query: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
+
+
+def _fields(instance: Any) -> dict[str, Any]:
+    """A dataclass's fields by name, not copied (``asdict`` deep-copies every nested value,
+    which dominated writing the records of a large index)."""
+    return {f.name: getattr(instance, f.name) for f in fields(instance)}

@@ -100,6 +100,7 @@ def test_adding_a_briefing_extends_the_hnsw_graph_instead_of_rebuilding_it(
     added = after.doc_rows("新增简报.txt")
     assert report.added == ["新增简报.txt"] and report.embedded_chunks == len(added) > 0
     assert after.manifest["vector_index"] == "hnsw"
+    assert list(after.documents) == sorted(after.documents) == sorted(after.manifest["documents"])
     assert added == list(range(rows, after.vectors.ntotal))
     assert [c.chunk_id for c in after.chunks[:rows]] == [c.chunk_id for c in before.chunks]
     assert after.tokens[:rows] == tokens
