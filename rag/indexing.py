@@ -109,7 +109,7 @@ def _build_locked(
     metadata = load_metadata(settings.data_dir)
     previous = None
     if not rebuild and index_exists(settings.index_dir):
-        previous = load_index(settings.index_dir, embedder.spec)
+        previous = load_index(settings.index_dir, embedder.spec, with_tokens=True)
     version = chunker_version(settings)
     reusable = previous is not None and previous.manifest.get("chunker_version") == version
     report = IndexReport()

@@ -123,8 +123,10 @@ def current_version(path: Path) -> Path | None:
     return None
 
 
-def load_index(path: Path, embedder_spec: str | None = None) -> Index:
+def load_index(path: Path, embedder_spec: str | None = None, *, with_tokens: bool = False) -> Index:
     """Load the index at ``path``; refuse one built by another embedder than ``embedder_spec``.
+    ``with_tokens`` keeps each row's BM25 tokens (``Index.tokens``) from the same read, for a
+    re-index that needs them.
 
     Every file is read from the one version directory ``path`` points at when loading starts,
     so a writer swapping in a new version meanwhile is never seen half-way: the result is the
@@ -134,7 +136,7 @@ def load_index(path: Path, embedder_spec: str | None = None) -> Index:
         if version is None:
             raise IndexMissingError(f"索引不存在：{path}。请先运行 rag index")
         try:
-            return _load_version(version, embedder_spec)
+            return _load_version(version, embedder_spec, with_tokens)
         except IndexCorruptError:
             if attempt == LOAD_ATTEMPTS or current_version(path) == version:
                 raise
@@ -142,7 +144,7 @@ def load_index(path: Path, embedder_spec: str | None = None) -> Index:
     raise AssertionError("unreachable")
 
 
-def _load_version(path: Path, embedder_spec: str | None) -> Index:
+def _load_version(path: Path, embedder_spec: str | None, with_tokens: bool = False) -> Index:
     try:
         manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as e:
@@ -156,8 +158,14 @@ def _load_version(path: Path, embedder_spec: str | None) -> Index:
         )
     try:
         vectors = faiss.read_index(str(path / "vectors.faiss"))
+        chunks, tokens = [], []
         with (path / "chunks.jsonl").open(encoding="utf-8") as f:
-            chunks = [Chunk.from_record({k: v for k, v in json.loads(line).items() if k != "tokens"}) for line in f]
+            for line in f:
+                record = json.loads(line)
+                row_tokens = record.pop("tokens")
+                if with_tokens:
+                    tokens.append(row_tokens)
+                chunks.append(Chunk.from_record(record))
         documents = [
             Document.from_record(json.loads(line))
             for line in (path / "documents.jsonl").read_text(encoding="utf-8").splitlines()
@@ -172,7 +180,10 @@ def _load_version(path: Path, embedder_spec: str | None) -> Index:
             "请运行 rag index --rebuild"
         )
     # By file name, as data/ lists them (an added briefing's record follows the earlier ones).
-    return Index(path, manifest, chunks, vectors, bm25, {d.doc_id: d for d in sorted(documents, key=_doc_id)})
+    index = Index(path, manifest, chunks, vectors, bm25, {d.doc_id: d for d in sorted(documents, key=_doc_id)})
+    if with_tokens:
+        vars(index)["tokens"] = tokens  # fills the cached property
+    return index
 
 
 def _doc_id(doc: Document) -> str:
