@@ -33,7 +33,7 @@ from rag.ingest import (
     load_metadata,
     unsupported_type,
 )
-from rag.store import Index, index_exists, load_index, write_index, write_lock
+from rag.store import FORMAT_VERSION, Index, index_exists, load_index, read_manifest, write_index, write_lock
 from rag.text import document_tokens
 from rag.types import Chunk, Document
 
@@ -107,21 +107,29 @@ def _build_locked(
     """``parsed``: documents already read from these files (by ``add_files``), by file name."""
     sources = list_sources(settings.data_dir)
     metadata = load_metadata(settings.data_dir)
+    version = chunker_version(settings)
+    report = IndexReport()
+    report.failed.update(unsupported_files(settings.data_dir))
+    digests: dict[str, str] = {}
+    for path in sources:
+        try:
+            digests[path.name] = content_hash(path)
+        except OSError as e:
+            report.failed[path.name] = f"{path.name}：无法读取文件：{e.strerror or e}"
+    manifest = None if rebuild else read_manifest(settings.index_dir)
+    if manifest is not None and _up_to_date(manifest, digests, metadata, version, embedder.spec):
+        report.unchanged, report.documents, report.chunks = list(digests), len(digests), int(manifest["chunks"])
+        return report
+
     previous = None
     if not rebuild and index_exists(settings.index_dir):
         previous = load_index(settings.index_dir, embedder.spec, with_tokens=True)
-    version = chunker_version(settings)
     reusable = previous is not None and previous.manifest.get("chunker_version") == version
-    report = IndexReport()
     entries: list[_Entry] = []
-    report.failed.update(unsupported_files(settings.data_dir))
     for number, path in enumerate(sources, start=1):
-        meta = metadata.get(path.name, {})
-        try:
-            digest = content_hash(path)
-        except OSError as e:
-            report.failed[path.name] = f"{path.name}：无法读取文件：{e.strerror or e}"
+        if path.name not in digests:
             continue
+        meta, digest = metadata.get(path.name, {}), digests[path.name]
         old = previous.documents.get(path.name) if previous is not None else None
         if reusable and previous is not None and old is not None and _same(old, digest, meta):
             entries.append(_reuse(previous, old))
@@ -217,10 +225,39 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
+def _up_to_date(
+    manifest: dict[str, Any], digests: dict[str, str], metadata: dict[str, dict[str, str]], version: str, embedder: str
+) -> bool:
+    """Whether the index holds exactly these files as they are (content, metadata, chunking,
+    embedder), judged from its manifest alone: re-indexing an unchanged large corpus then
+    does not load it."""
+    indexed = manifest.get("documents", {})
+    if (
+        manifest.get("format_version") != FORMAT_VERSION
+        or manifest.get("chunker_version") != version
+        or manifest.get("embedder") != embedder
+        or set(indexed) != set(digests)
+    ):
+        return False
+    return all(
+        _unchanged(entry.get("hash"), entry.get("title"), entry.get("meta"), digests[name], metadata.get(name, {}))
+        for name, entry in indexed.items()
+    )
+
+
 def _same(old: Document, digest: str, meta: dict[str, str]) -> bool:
+    return _unchanged(old.content_hash, old.title, old.meta, digest, meta)
+
+
+def _unchanged(
+    indexed_hash: str | None, indexed_title: str | None, indexed_meta: object, digest: str, meta: dict[str, str]
+) -> bool:
+    """An indexed document still matches its file (``digest``) and its ``briefings.toml`` entry."""
     expected_meta = {k: v for k, v in meta.items() if k != "title"}
-    return old.content_hash == digest and old.meta == expected_meta and (
-        "title" not in meta or old.title == meta["title"]
+    return (
+        indexed_hash == digest
+        and indexed_meta == expected_meta
+        and ("title" not in meta or indexed_title == meta["title"])
     )
 
 

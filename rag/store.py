@@ -123,6 +123,19 @@ def current_version(path: Path) -> Path | None:
     return None
 
 
+def read_manifest(path: Path) -> dict[str, Any] | None:
+    """The manifest of the version ``path`` points at; ``None`` when there is no index or its
+    manifest cannot be read (``load_index`` then says why)."""
+    version = current_version(path)
+    if version is None:
+        return None
+    try:
+        manifest: dict[str, Any] = json.loads((version / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return manifest
+
+
 def load_index(path: Path, embedder_spec: str | None = None, *, with_tokens: bool = False) -> Index:
     """Load the index at ``path``; refuse one built by another embedder than ``embedder_spec``.
     ``with_tokens`` keeps each row's BM25 tokens (``Index.tokens``) from the same read, for a
@@ -250,7 +263,10 @@ def write_index(
         "vector_index": kind,
         "chunker_version": chunker_version,
         "chunks": rows,
-        "documents": {**kept, **{doc.doc_id: {"hash": doc.content_hash, "title": doc.title} for doc in documents}},
+        "documents": {
+            **kept,
+            **{doc.doc_id: {"hash": doc.content_hash, "title": doc.title, "meta": doc.meta} for doc in documents},
+        },
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     # The manifest is written last, once the rest is on disk: a version without one is

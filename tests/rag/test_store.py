@@ -76,6 +76,36 @@ def test_reindex_embeds_only_changed_documents(mini_home: Path) -> None:
     assert any("海洋大数据中心" in c.text for c in after.chunks)
 
 
+def test_an_unchanged_corpus_is_recognised_from_the_manifest_alone(
+    mini_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Loading a 1M-chunk index takes minutes: re-indexing unchanged files must not need it.
+    settings = load_settings(home=mini_home)
+    first = build_index(settings, HashEmbedder())
+
+    def no_load(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the index was loaded")
+
+    monkeypatch.setattr("rag.indexing.load_index", no_load)
+    again = build_index(settings, HashEmbedder())
+    assert not again.written and sorted(again.unchanged) == sorted(first.added)
+    assert (again.documents, again.chunks) == (first.documents, first.chunks)
+    monkeypatch.undo()
+
+    # What the manifest cannot vouch for still goes through the index: new metadata, another embedder.
+    (mini_home / "data" / "briefings.toml").write_text(
+        '["科技金融简报.txt"]\npublisher = "某研究院"\n', encoding="utf-8"
+    )
+    assert build_index(settings, HashEmbedder()).updated == ["科技金融简报.txt"]
+    assert load_index(settings.index_dir).documents["科技金融简报.txt"].meta == {"publisher": "某研究院"}
+
+    class OtherEmbedder(HashEmbedder):
+        spec = "test-other"
+
+    with pytest.raises(EmbedderMismatchError):
+        build_index(settings, OtherEmbedder())
+
+
 def test_adding_a_briefing_extends_the_hnsw_graph_instead_of_rebuilding_it(
     mini_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
