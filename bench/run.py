@@ -1,7 +1,7 @@
 """Benchmark suite: indexing throughput, query latency, memory and retrieval quality vs a peer recipe.
 
     python bench/run.py --quick --json   # < 5 min; one JSON object as the last line of stdout
-    python bench/run.py                  # full: more repetitions, the HTTP layer, load, the scale, long-PDF and thread runs; writes BENCHMARKS.md
+    python bench/run.py                  # full: more repetitions, the HTTP layer, load, the scale, growth, long-PDF and thread runs; writes BENCHMARKS.md
     python bench/run.py --quick --serve  # quick, plus a quick HTTP-layer measurement (bench/serve.py)
 
 Everything is measured in one process with the same embedder object, on a copy of ``data/``
@@ -21,6 +21,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from grow import SECTION as GROW_SECTION
+from grow import measure as measure_grow
+from grow import render_section as render_grow
 from load import SECTION as LOAD_SECTION
 from load import LoadPlan, measure_load, render_load_section
 from longpdf import SECTION as LONG_PDF_SECTION
@@ -109,7 +112,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--skip-scale",
         action="store_true",
-        help="full mode: keep the Scale, Long PDF and Threads sections of --out instead of rerunning them (about 75 min)",
+        help="full mode: keep the Scale, Updating a large index, Long PDF and Threads sections of --out "
+        "instead of rerunning them (about 90 min)",
     )
     return parser.parse_args(argv)
 
@@ -216,12 +220,14 @@ def main(argv: list[str] | None = None) -> int:
     if not args.quick:
         previous = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
         if args.skip_scale:
-            for heading in (SCALE_SECTION, LONG_PDF_SECTION, THREADS_SECTION):
+            for heading in (SCALE_SECTION, GROW_SECTION, LONG_PDF_SECTION, THREADS_SECTION):
                 if kept := find_section(previous, heading):
                     markdown = replace_section(markdown, kept, heading)
         else:
             log("scale: synthetic 100k and 1M chunks (bench/scale.py)")
             markdown = replace_section(markdown, render_scale_section(measure_scale()))
+            log("updating a large index: 100k chunks (bench/grow.py)")
+            markdown = replace_section(markdown, render_grow(measure_grow()), GROW_SECTION)
             log("long PDF: 1,000 pages (bench/longpdf.py)")
             markdown = replace_section(markdown, render_long_pdf(measure_long_pdf(1000)), LONG_PDF_SECTION)
             log("threads: 1 thread vs every core (bench/threads.py)")

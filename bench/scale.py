@@ -39,7 +39,13 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 from rag.config import RetrievalSettings  # noqa: E402
-from rag.search_backend import LocalBackend, build_vector_index, choose_vector_index  # noqa: E402
+from rag.search_backend import (  # noqa: E402
+    HNSW_EF_CONSTRUCTION,
+    HNSW_M,
+    LocalBackend,
+    build_vector_index,
+    choose_vector_index,
+)
 
 QUERIES = 200
 POOL = RetrievalSettings().candidates
@@ -243,7 +249,8 @@ def render_scale_section(results: list[dict[str, Any]]) -> str:
         "real corpus's nearest-neighbour statistics; Zipf chunk texts of 150 tokens; "
         f"{QUERIES} single queries each). Index memory is what the index holds (FAISS vectors and graph, "
         "bm25s's sparse score matrix); peak RSS is the whole measuring process, synthetic data included. "
-        f"Latency is `LocalBackend.dense`/`keyword` for the top 10 and for the retriever's pool of {POOL} candidates.",
+        f"Latency is `LocalBackend.dense`/`keyword` for the top 10 and for the retriever's pool of {POOL} candidates. "
+        f"HNSW: M = {HNSW_M}, efConstruction = {HNSW_EF_CONSTRUCTION}, efSearch = max({RetrievalSettings().hnsw_ef_search}, k).",
         "",
         "| Chunks | Index | Build (s) | Index memory (MB) | Peak RSS (MB) | Top-10 p50 / p95 (ms) | "
         f"Recall@10 | Top-{POOL} p50 / p95 (ms) | Recall@10 of the top {POOL} |",
