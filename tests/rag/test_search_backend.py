@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import faiss
 import numpy as np
 import pytest
 
@@ -30,6 +31,22 @@ def test_the_vector_index_follows_the_corpus_size() -> None:
     assert choose_vector_index("auto", FLAT_MAX_CHUNKS + 1) == "hnsw"
     assert choose_vector_index("hnsw", 300) == "hnsw"
     assert choose_vector_index("flat", 10 * FLAT_MAX_CHUNKS) == "flat"
+
+
+def test_adding_rows_grows_the_vector_index_or_rebuilds_it_when_the_corpus_outgrows_its_kind() -> None:
+    rng = np.random.default_rng(3)
+    vectors = rng.standard_normal((300, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    for kind in ("flat", "hnsw"):
+        base = build_vector_index(vectors[:200], kind)
+        grown = build_vector_index(vectors[200:], kind, base=base)
+        assert grown is base and grown.ntotal == 300
+        np.testing.assert_array_equal(grown.reconstruct_n(0, 300), vectors)
+    # Past FLAT_MAX_CHUNKS an exact index gives way to HNSW, with the earlier rows first.
+    graph = build_vector_index(vectors[200:], "hnsw", base=build_vector_index(vectors[:200], "flat"))
+    assert isinstance(graph, faiss.IndexHNSW) and graph.ntotal == 300
+    np.testing.assert_array_equal(graph.reconstruct_n(0, 300), vectors)
+    assert LocalBackend(graph, None).dense(vectors[250], 1)[0][0] == 250
 
 
 def test_hnsw_finds_what_exact_search_finds() -> None:
