@@ -4,6 +4,7 @@ import codecs
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -64,6 +65,29 @@ def test_a_long_pdf_reports_progress_page_by_page(make_pdf: Callable[..., Path],
     assert page_events == [(n, 12) for n in range(1, 13)]
     # Pages are read before anything is embedded.
     assert events.index(("pages", 12, 12)) < min(i for i, e in enumerate(events) if e[0] == "embed")
+
+
+def test_reading_a_pdf_holds_one_page_layout_at_a_time(
+    make_pdf: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A 1,000-page PDF stays in bounded memory because each page's parsed layout (characters,
+    # boxes) is dropped once its text is out; only the text accumulates.
+    import pdfplumber.page
+
+    pdf = make_pdf("长篇简报.pdf", [[f"第{n}页：高新区引进企业{n}家。"] for n in range(10)])
+    seen: list[Any] = []
+    held: list[int] = []
+    extract = pdfplumber.page.Page.extract_text
+
+    def watched(page: Any, *args: Any, **kwargs: Any) -> str:
+        seen.append(page)
+        held.append(sum(hasattr(p, "_layout") or hasattr(p, "_objects") for p in seen[:-1]))
+        return str(extract(page, *args, **kwargs))
+
+    monkeypatch.setattr(pdfplumber.page.Page, "extract_text", watched)
+    read_pdf_lines(pdf, workers=1)
+    assert len(seen) == 10 and held == [0] * 10
+    assert not any(hasattr(p, "_layout") or hasattr(p, "_objects") for p in seen)
 
 
 def test_a_long_pdf_read_by_worker_processes_gives_the_same_lines_and_counts_every_page(
