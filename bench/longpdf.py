@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from scale import replace_section  # noqa: E402
+from scale import publish  # noqa: E402
 
 SECTION = "## Long PDF"
 PLACES = "山城 海港 江岸 湖滨 林川 云岭 河谷 星城 石湾 金田 北塘 南屿".split()
@@ -171,10 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     result = measure(args.pages)
     print(json.dumps(result), file=sys.stderr)
-    if args.json:
-        print(json.dumps(result))
-    else:
-        args.out.write_text(replace_section(args.out.read_text(encoding="utf-8"), render_section(result), SECTION))
+    publish(result, render_section, SECTION, args.out, args.json)
     return 0
 
 

@@ -28,6 +28,7 @@ import resource
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -304,6 +305,16 @@ def replace_section(markdown: str, section: str, heading: str = SECTION) -> str:
     return markdown[: span[0]] + section.rstrip("\n") + "\n" + ("\n" + rest if rest else "")
 
 
+def publish(result: Any, render: Callable[[Any], str], heading: str, out: Path, as_json: bool) -> None:
+    """How a section benchmark ends: ``result`` as one JSON line (``--json``), or its rendered
+    section in place of the ``heading`` section of ``out`` (BENCHMARKS.md)."""
+    if as_json:
+        print(json.dumps(result, ensure_ascii=False))
+        return
+    out.write_text(replace_section(out.read_text(encoding="utf-8"), render(result), heading), encoding="utf-8")
+    print(f"updated the {heading.removeprefix('## ')} section of {out}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES), help="corpus sizes, in chunks")
@@ -318,11 +329,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     results = measure_scale(tuple(args.sizes))
     (REPO / "bench" / "scale-results.json").write_text(json.dumps(results, indent=1))
-    if args.json:
-        print(json.dumps(results))
-    else:
-        args.out.write_text(replace_section(args.out.read_text(encoding="utf-8"), render_scale_section(results)))
-        log(f"updated the Scale section of {args.out}")
+    publish(results, render_scale_section, SECTION, args.out, args.json)
     return 0
 
 

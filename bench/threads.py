@@ -35,7 +35,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from scale import replace_section  # noqa: E402
+from scale import publish  # noqa: E402
 
 SECTION = "## Threads"
 ROUNDS = 3
@@ -202,13 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.one:
         print(json.dumps(measure_once(args.one)))
         return 0
-    result = measure(args.rounds)
-    if args.json:
-        print(json.dumps(result))
-    else:
-        markdown = args.out.read_text(encoding="utf-8")
-        args.out.write_text(replace_section(markdown, render_section(result), SECTION), encoding="utf-8")
-        log(f"wrote {args.out}")
+    publish(measure(args.rounds), render_section, SECTION, args.out, args.json)
     return 0
 
 
