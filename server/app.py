@@ -14,7 +14,7 @@ from rag.config import Settings, check_exposure, load_settings
 from rag.pipeline import Pipeline
 from server import errors
 from server.routes import ask, documents, health, openai, pages, search
-from server.security import RequireKey
+from server.security import RequireKey, document_key
 from server.service import Service
 
 DESCRIPTION = """
@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None, *, pipeline: Pipeline | None = 
     errors.install(app)
     if settings.server.api_key is not None:
         app.add_middleware(RequireKey, key=settings.server.api_key.get_secret_value())
+        document_key(app)
     if settings.server.cors_origins:
         # Outside the key check, so a browser's preflight (which carries no key) is answered.
         app.add_middleware(

@@ -15,6 +15,8 @@ import secrets
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from fastapi import FastAPI
+
 from server.errors import error_body
 
 Scope = MutableMapping[str, Any]
@@ -22,6 +24,7 @@ Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 PROTECTED = ("/api/", "/v1/")
+SCHEME = "apiKey"
 
 
 class RequireKey:
@@ -55,3 +58,26 @@ class RequireKey:
                 await send({"type": "http.response.body", "body": body})
                 return
         await self.app(scope, receive, send)
+
+
+def document_key(app: FastAPI) -> None:
+    """Say in ``/openapi.json`` that the protected paths need the bearer key and answer 401
+    without it; ``/docs`` then offers an "Authorize" button that asks for the key."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = build()  # built once and cached by FastAPI; the additions below are idempotent
+        schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+        schemes[SCHEME] = {"type": "http", "scheme": "bearer", "description": "rag.toml 中 [server] api_key 的值"}
+        unauthorized = {
+            "description": "缺少 API 密钥，或密钥不正确",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+        }
+        for path, operations in schema["paths"].items():
+            if path.startswith(PROTECTED):
+                for operation in operations.values():
+                    operation["security"] = [{SCHEME: []}]
+                    operation["responses"]["401"] = unauthorized
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend the schema

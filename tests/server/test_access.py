@@ -113,6 +113,25 @@ def test_the_page_and_its_docs_stay_open_so_a_browser_can_ask_for_the_key(keyed:
     assert httpx.get(f"{url}/static/app.js").status_code == 200
 
 
+def test_the_api_description_says_which_paths_need_the_key(keyed: tuple[str, Settings]) -> None:
+    # /docs reads this: its "Authorize" button asks for the key, and every protected operation lists the 401.
+    url, _ = keyed
+    schema = httpx.get(f"{url}/openapi.json").json()
+    assert schema["components"]["securitySchemes"]["apiKey"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "rag.toml 中 [server] api_key 的值",
+    }
+    operations = [(path, op) for path, ops in schema["paths"].items() for op in ops.values()]
+    protected = [op for path, op in operations if path.startswith(("/api/", "/v1/"))]
+    assert len(protected) >= 10
+    for op in protected:
+        assert op["security"] == [{"apiKey": []}]
+        assert op["responses"]["401"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
+    assert all("security" not in op for path, op in operations if not path.startswith(("/api/", "/v1/")))
+    assert httpx.get(f"{url}/docs").status_code == 200
+
+
 def test_the_key_is_never_logged(keyed: tuple[str, Settings], caplog: pytest.LogCaptureFixture) -> None:
     url, _ = keyed
     with caplog.at_level(logging.DEBUG):
