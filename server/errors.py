@@ -48,6 +48,51 @@ _HTTP_MESSAGES = {
 _CJK = re.compile("[\u4e00-\u9fff]")
 
 
+# What each kind of pydantic validation error means, in Chinese, with its context values
+# (min_length, le, expected, …). Kinds not listed keep pydantic's message.
+_INVALID = {
+    "missing": "缺少此字段",
+    "extra_forbidden": "不接受此字段",
+    "string_too_short": "至少 {min_length} 个字符",
+    "string_too_long": "最多 {max_length} 个字符",
+    "too_short": "至少 {min_length} 项",
+    "too_long": "最多 {max_length} 项",
+    "greater_than_equal": "应不小于 {ge}",
+    "less_than_equal": "应不大于 {le}",
+    "greater_than": "应大于 {gt}",
+    "less_than": "应小于 {lt}",
+    "int_type": "应为整数",
+    "int_parsing": "应为整数",
+    "int_from_float": "应为整数",
+    "float_type": "应为数字",
+    "float_parsing": "应为数字",
+    "finite_number": "应为有限的数字",
+    "string_type": "应为字符串",
+    "bool_type": "应为 true 或 false",
+    "bool_parsing": "应为 true 或 false",
+    "list_type": "应为数组",
+    "dict_type": "应为 JSON 对象",
+    "model_type": "应为 JSON 对象",
+    "model_attributes_type": "应为 JSON 对象",
+    "literal_error": "应为以下之一：{expected}",
+    "enum": "应为以下之一：{expected}",
+    "string_pattern_mismatch": "格式不符（应匹配 {pattern}）",
+}
+
+
+def _invalid_text(error: dict[str, object]) -> str:
+    message = str(error.get("msg", ""))
+    template = _INVALID.get(str(error.get("type", "")))
+    if template is None:
+        return message.removeprefix("Value error, ")  # our own validators speak Chinese already
+    ctx = error.get("ctx")
+    context = {k: str(v).replace(" or ", " 或 ") for k, v in ctx.items()} if isinstance(ctx, dict) else {}
+    try:
+        return template.format(**context)
+    except (KeyError, IndexError):
+        return message
+
+
 def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
     return {"error": {"code": code, "message": message}}
 
@@ -67,7 +112,7 @@ def _validation_message(exc: RequestValidationError) -> tuple[int, str, str]:
     parts = []
     for e in errors[:5]:
         where = ".".join(str(x) for x in e.get("loc", ()) if x != "body")
-        parts.append(f"{where or '请求'}：{e.get('msg', '')}")
+        parts.append(f"{where or '请求'}：{_invalid_text(dict(e))}")
     return 422, "invalid_request", "请求参数不合法：" + "；".join(parts)
 
 

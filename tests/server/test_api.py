@@ -146,6 +146,23 @@ def test_bad_requests_get_a_4xx_with_a_chinese_error_body(
     error = response.json()["error"]
     assert error["code"] == code
     assert re.search(r"[\u4e00-\u9fff]", error["message"])
+    assert not re.search(r"\b(should|Input|Field|required|Extra)\b", error["message"])  # pydantic's English
+
+
+@pytest.mark.parametrize(
+    ("request_body", "message"),
+    [
+        ({"question": ""}, "question：至少 1 个字符"),
+        ({"question": "卓粤", "k": 10_000}, "k：应不大于 20"),
+        ({"question": "卓粤", "k": "五"}, "k：应为整数"),
+        ({"question": "卓粤", "unexpected": 1}, "unexpected：不接受此字段"),
+        ({"question": "卓粤", "history": [{"role": "robot", "content": "x"}]}, "应为以下之一：'user' 或 'assistant'"),
+        ({"k": 3}, "question：缺少此字段"),
+    ],
+)
+def test_invalid_fields_are_named_and_explained_in_chinese(api: httpx.Client, request_body: Any, message: str) -> None:
+    error = api.post("/api/ask", json=request_body).json()["error"]
+    assert error["code"] == "invalid_request" and message in error["message"], error["message"]
 
 
 def test_llm_preset_without_key_is_a_clear_client_error(api: httpx.Client) -> None:
