@@ -208,3 +208,48 @@ class ChatRequest(BaseModel):
     stream: bool = False
     k: PassageCount | None = Field(None, description="briefing-rag 扩展：作答所用段落数")
     docs: list[str] | None = Field(None, max_length=200, description="briefing-rag 扩展：只在这些简报中检索")
+
+
+class ModelCard(BaseModel):
+    id: str = Field(description="briefing-rag 或回答器名，可作为 chat.completions 的 model")
+    object: Literal["model"] = "model"
+    created: int
+    owned_by: str
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelCard]
+
+
+class AssistantMessage(BaseModel):
+    role: Literal["assistant"] = "assistant"
+    content: str = Field(description="回答（带 [n] 引用标记），默认其后附“参考来源”列表")
+
+
+class ChatChoice(BaseModel):
+    index: int
+    message: AssistantMessage
+    finish_reason: Literal["stop"]
+
+
+class Usage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class ChatCompletion(BaseModel):
+    """OpenAI chat.completion, plus the briefing-rag fields that /api/ask also returns."""
+
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int
+    model: str
+    choices: list[ChatChoice]
+    usage: Usage
+    citations: list[Citation] = Field(description="briefing-rag 扩展：回答中 [n] 对应的出处")
+    query: str = Field(description="briefing-rag 扩展：用于检索的完整问题（追问经改写后）")
+    refused: bool = Field(description="briefing-rag 扩展：是否拒答")
+    notices: list[str] = Field(description="briefing-rag 扩展：引用修复、后端回退等说明")
+    sentences: list[Sentence] = Field(description="briefing-rag 扩展：逐句引用核验结果")

@@ -27,7 +27,7 @@ from rag.types import Answer
 from server import streaming
 from server.deps import PipelineDep
 from server.errors import error_body
-from server.schemas import ChatRequest, ErrorBody
+from server.schemas import ChatCompletion, ChatRequest, ErrorBody, ModelList
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["OpenAI 兼容"])
@@ -36,7 +36,7 @@ DEFAULT_MODEL = "briefing-rag"
 REFERENCES_HEADING = "\n\n参考来源：\n"
 
 
-@router.get("/v1/models", summary="可用模型（回答器）")
+@router.get("/v1/models", summary="可用模型（回答器）", response_model=ModelList)
 def models(pipeline: PipelineDep) -> dict[str, Any]:
     """`briefing-rag` 使用默认回答器；也可直接用回答器名作为 model：extractive、llm、llm:<预设名>。"""
     names = [DEFAULT_MODEL, *available_answerers(pipeline.settings)]
@@ -46,8 +46,12 @@ def models(pipeline: PipelineDep) -> dict[str, Any]:
 @router.post(
     "/v1/chat/completions",
     summary="OpenAI 兼容的对话补全",
+    response_model=ChatCompletion,
     responses={
-        200: {"content": {"text/event-stream": {}}, "description": "`stream: true` 时为 SSE 的 chat.completion.chunk 序列"},
+        200: {
+            "content": {"text/event-stream": {}},
+            "description": "chat.completion；`stream: true` 时为 SSE 的 chat.completion.chunk 序列",
+        },
         **{code: {"model": ErrorBody} for code in (400, 404, 422, 502, 503, 504)},
     },
 )
