@@ -27,6 +27,7 @@ from rag.errors import DocumentError, UnknownDocumentError
 from rag.ingest import (
     METADATA_FILE,
     SUPPORTED_SUFFIXES,
+    PageProgress,
     content_hash,
     list_sources,
     load_document,
@@ -76,6 +77,11 @@ class _Entry:
     tokens: list[list[str]]
     vectors: np.ndarray | None = None  # None until embedded (or read back from the previous index)
     previous_rows: list[int] | None = None  # a reused document's rows in the previous index
+
+
+def _page_progress(progress: IndexProgress | None) -> PageProgress | None:
+    """``progress`` as ``load_document`` reports a PDF's pages."""
+    return (lambda done, total: progress("pages", done, total)) if progress else None
 
 
 def chunker_version(settings: Settings) -> str:
@@ -135,11 +141,10 @@ def _build_locked(
             entries.append(_reuse(previous, old))
             report.unchanged.append(path.name)
         else:
-            on_page = (lambda done, total: progress("pages", done, total)) if progress else None
             doc = (parsed or {}).get(path.name)
             try:
                 if doc is None or doc.content_hash != digest:
-                    doc = load_document(path, meta, digest, on_page)
+                    doc = load_document(path, meta, digest, _page_progress(progress))
             except DocumentError as e:
                 log.warning("skipping %s: %s", path.name, e.message)
                 report.failed[path.name] = e.message
@@ -295,7 +300,6 @@ def add_files(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     failed: dict[str, str] = {}
     parsed: dict[str, Document] = {}
-    on_page = (lambda done, total: progress("pages", done, total)) if progress else None
     with write_lock(settings.index_dir):
         clear_leftovers(settings.data_dir)
         metadata = load_metadata(settings.data_dir)
@@ -304,7 +308,7 @@ def add_files(
                 failed[path.name] = f"{path}：文件不存在"
                 continue
             try:
-                parsed[path.name] = load_document(path, metadata.get(path.name, {}), on_page=on_page)
+                parsed[path.name] = load_document(path, metadata.get(path.name, {}), on_page=_page_progress(progress))
             except DocumentError as e:
                 failed[path.name] = e.message
                 continue

@@ -136,15 +136,16 @@ def read_pdf_lines(path: Path, on_page: PageProgress | None = None, workers: int
     is out, so memory holds the text, not the layout, of a long PDF. A PDF that cannot be read
     (encrypted, damaged, cut short, no text layer, glyphs without Unicode) raises ``DocumentError``."""
     workers = workers or pdf_workers()
-    total = _page_count(path)
-    if workers > 1 and total >= PARALLEL_MIN_PAGES:
-        texts = _texts_in_workers(path, total, workers, on_page)
-    else:
-        texts = []
-        for text in _iter_page_texts(path, 0, total):
-            texts.append(text)
-            if on_page:
-                on_page(len(texts), total)
+    with _open_pdf(path) as pdf:
+        total = _page_count(path, pdf)
+        if workers > 1 and total >= PARALLEL_MIN_PAGES:
+            texts = _texts_in_workers(path, total, workers, on_page)
+        else:
+            texts = []
+            for text in _page_texts(path, pdf):
+                texts.append(text)
+                if on_page:
+                    on_page(len(texts), total)
     lines: list[SourceLine] = []
     number = 0
     for page_number, text in enumerate(texts, start=1):
@@ -184,26 +185,28 @@ def _open_pdf(path: Path, pages: list[int] | None = None) -> Iterator[Any]:
         pdf.stream.close()
 
 
-def _page_count(path: Path) -> int:
-    with _open_pdf(path) as pdf:
-        try:
-            return len(pdf.pages)
-        except Exception as e:
-            raise _pdf_error(path, e) from e
+def _page_count(path: Path, pdf: Any) -> int:
+    try:
+        return len(pdf.pages)
+    except Exception as e:
+        raise _pdf_error(path, e) from e
+
+
+def _page_texts(path: Path, pdf: Any) -> Iterator[str]:
+    """The text of each page of the open ``pdf``, one page at a time."""
+    try:
+        for page in pdf.pages:
+            text = page.extract_text() or ""
+            page.close()
+            yield text
+    except Exception as e:
+        raise _pdf_error(path, e) from e
 
 
 def _iter_page_texts(path: Path, start: int, stop: int) -> Iterator[str]:
-    """The text of pages ``start`` to ``stop - 1`` (0-based), one page at a time."""
+    """The text of pages ``start`` to ``stop - 1`` (0-based), one page at a time (a worker's share)."""
     with _open_pdf(path, list(range(start + 1, stop + 1))) as pdf:
-        try:
-            for page in pdf.pages:
-                text = page.extract_text() or ""
-                page.close()
-                yield text
-        except DocumentError:
-            raise
-        except Exception as e:
-            raise _pdf_error(path, e) from e
+        yield from _page_texts(path, pdf)
 
 
 # A worker prints one JSON line [page index, text] per page, or the error on stderr.

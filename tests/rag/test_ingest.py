@@ -90,6 +90,19 @@ def test_reading_a_pdf_holds_one_page_layout_at_a_time(
     assert not any(hasattr(p, "_layout") or hasattr(p, "_objects") for p in seen)
 
 
+def test_a_pdf_read_in_this_process_is_opened_once(make_pdf: Callable[..., Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    import pdfplumber
+
+    pdf = make_pdf("简报.pdf", [[f"第{n}页：高新区引进企业{n}家。"] for n in range(5)])
+    opened: list[Path] = []
+    real_open = pdfplumber.open
+    monkeypatch.setattr(pdfplumber, "open", lambda path, *a, **kw: opened.append(path) or real_open(path, *a, **kw))
+    events: list[tuple[int, int]] = []
+    lines = read_pdf_lines(pdf, lambda done, total: events.append((done, total)), workers=1)
+    assert opened == [pdf] and events == [(n, 5) for n in range(1, 6)]
+    assert {line.page for line in lines if line.text.strip()} == {1, 2, 3, 4, 5}
+
+
 def test_a_long_pdf_read_by_worker_processes_gives_the_same_lines_and_counts_every_page(
     make_pdf: Callable[..., Path],
 ) -> None:
