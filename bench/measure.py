@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from rag.config import Settings, load_settings
+from rag.conversation import Turn
 from rag.embedders import Embedder
 from rag.evaluate import EvalItem, RunRecord, run_eval
 from rag.indexing import IndexReport, build_index
@@ -266,8 +267,8 @@ def measure_ask(
     samples: list[float] = []
     runs: list[list[RunRecord]] = []
 
-    def ask_one(question: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        answer, timing = timed(partial(pipeline.ask, question))
+    def ask_one(question: str, history: Sequence[Turn]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        answer, timing = timed(partial(pipeline.ask, question, history=history))
         samples.append(timing.wall_s * 1000)
         return [hit.record() for hit in answer.passages], answer_record(answer)
 

@@ -1,6 +1,10 @@
-"""Mechanically check an eval set (format: ../shared/eval/README.md) against the briefings.
+"""Mechanically check an eval set (format: eval/README.md) against the briefings.
 
 Usage: python eval/check_set.py eval/sets/briefings-v1.jsonl [--data data]
+
+``--data`` is a data directory with its ``briefings.toml`` (for regulations-v1, the ``data/``
+of a home built by ``python eval/corpora/regulations.py OUT``). Spans are looked up in each
+briefing's cleaned text, as ingestion reads it (PDFs included).
 
 Every problem is printed as one line "id: what is wrong" and the exit status is 1;
 a clean set prints counts by type and by briefing and exits 0.
@@ -15,10 +19,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from rag.ingest import load_metadata
+from rag.errors import DocumentError
+from rag.eval_set import HISTORY_TYPES, TYPES, UNANSWERABLE_TYPES, history_problems
+from rag.ingest import load_document, load_metadata
 from rag.text import normalize_for_match
 
-TYPES = ("fact", "number", "paraphrase", "keyword", "list", "traditional", "english", "unanswerable")
 FIELDS: dict[str, type | tuple[type, ...]] = {
     "id": str,
     "question": str,
@@ -30,20 +35,26 @@ FIELDS: dict[str, type | tuple[type, ...]] = {
 }
 
 
-def load_sources(data_dir: Path) -> dict[str, str]:
-    """Original file name → normalised text of that briefing in ``data_dir``."""
+def load_sources(data_dir: Path) -> tuple[dict[str, str], list[str]]:
+    """Original file name → normalised cleaned text of that briefing in ``data_dir`` (read as
+    ingestion reads it, so PDFs work too), and the briefings that could not be read."""
     texts: dict[str, str] = {}
+    failed: list[str] = []
     for name, meta in load_metadata(data_dir).items():
         path = data_dir / name
         if "original" in meta and path.is_file():
-            texts[meta["original"]] = normalize_for_match(path.read_text(encoding="utf-8-sig"))
-    return texts
+            try:
+                texts[meta["original"]] = normalize_for_match(load_document(path, meta).text)
+            except DocumentError as e:
+                failed.append(e.message)
+    return texts, failed
 
 
 def check_item(item: dict[str, Any], texts: dict[str, str]) -> list[str]:
     """Problems with one parsed item (empty when it is fine)."""
     item = {"source": None, **item}  # source may be omitted on unanswerable items
     problems = [f"缺少字段 {k}" for k in FIELDS if k not in item]
+    problems += history_problems(item.get("history", []))
     problems += [
         f"字段 {k} 类型错误：{type(item[k]).__name__}"
         for k, t in FIELDS.items()
@@ -54,7 +65,9 @@ def check_item(item: dict[str, Any], texts: dict[str, str]) -> list[str]:
     if not item["question"].strip():
         problems.append("question 为空")
     if item["type"] not in TYPES:
-        problems.append(f"未知 type {item['type']!r}")
+        problems.append(f"未知 type {item['type']!r}（可选：{'、'.join(TYPES)}）")
+    if item["type"] in HISTORY_TYPES and not item.get("history"):
+        problems.append(f"type={item['type']} 的条目需要非空的 history（之前的对话）")
     for key in ("evidence_any", "answer_keywords"):
         if not all(isinstance(s, str) and s.strip() for s in item[key]):
             problems.append(f"{key} 须为非空字符串列表")
@@ -62,11 +75,11 @@ def check_item(item: dict[str, Any], texts: dict[str, str]) -> list[str]:
     if not item["answerable"]:
         if item["evidence_any"] or item["answer_keywords"]:
             problems.append("不可回答的条目不应有 evidence_any / answer_keywords")
-        if item["type"] != "unanswerable":
-            problems.append("answerable=false 的条目 type 应为 unanswerable")
+        if item["type"] not in UNANSWERABLE_TYPES:
+            problems.append(f"answerable=false 的条目 type 应为 {'、'.join(UNANSWERABLE_TYPES)} 之一")
         return problems
-    if item["type"] == "unanswerable":
-        problems.append("type=unanswerable 的条目 answerable 应为 false")
+    if item["type"] in UNANSWERABLE_TYPES:
+        problems.append(f"type={item['type']} 的条目 answerable 应为 false")
     if not item["evidence_any"]:
         problems.append("可回答的条目至少需要一个证据片段")
     text = texts.get(item["source"] or "")
@@ -84,11 +97,19 @@ def check_item(item: dict[str, Any], texts: dict[str, str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="检查评测集 JSONL 的格式与证据")
-    parser.add_argument("eval_set", type=Path)
-    parser.add_argument("--data", type=Path, default=Path("data"), help="简报目录（含 briefings.toml）")
+    parser.add_argument("eval_set", type=Path, help="评测集 JSONL")
+    parser.add_argument(
+        "--data", type=Path, default=Path("data"),
+        help="简报目录（含 briefings.toml）；regulations-v1 用 eval/corpora/regulations.py 生成的 OUT/data",
+    )
     args = parser.parse_args(argv)
 
-    texts = load_sources(args.data)
+    if not args.eval_set.is_file():
+        print(f"找不到评测集：{args.eval_set}")
+        return 1
+    texts, unreadable = load_sources(args.data)
+    for message in unreadable:
+        print(f"无法读取简报：{message}")
     if not texts:
         print(f"{args.data}: 没有找到带 original 的简报（briefings.toml）")
         return 1
@@ -96,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     seen: set[str] = set()
     by_type: Counter[str] = Counter()
     by_source: Counter[str] = Counter()
+    with_history = 0
     lines = args.eval_set.read_text(encoding="utf-8-sig").splitlines()
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -115,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         problems += [f"{label}: {p}" for p in check_item(item, texts)]
         by_type[str(item.get("type"))] += 1
         by_source[str(item.get("source") or "（无来源）")] += 1
+        with_history += bool(item.get("history"))
 
     for problem in problems:
         print(problem)
@@ -124,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.eval_set}: {sum(by_type.values())} 条，全部通过")
     print("按类型: " + "，".join(f"{t} {n}" for t, n in sorted(by_type.items())))
     print("按简报: " + "，".join(f"{s} {n}" for s, n in sorted(by_source.items())))
+    print(f"带对话历史（history）: {with_history} 条")
     return 0
 
 

@@ -23,7 +23,7 @@ from rag.cleaning import RANK_TOPIC
 from rag.config import ChunkingSettings
 from rag.types import Chunk, Document
 
-CHUNKER_VERSION = "section-v5"  # v5: no sentence in more than two pieces of a split section
+CHUNKER_VERSION = "section-v6"  # v6: keyword tokens in Simplified script (v5: no sentence in more than two pieces)
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?;])")
 _SOFT_BREAK = re.compile(r"(?<=[，、,：:])")
 

@@ -7,9 +7,8 @@ import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -22,6 +21,10 @@ from typer.core import TyperGroup
 from rag.config import Settings, load_settings
 from rag.errors import RagError
 from rag.indexing import IndexReport
+
+if TYPE_CHECKING:
+    from rag.conversation import Turn
+    from rag.types import Answer
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -160,24 +163,57 @@ def ask(
     answerer: Annotated[
         str | None, typer.Option("--answerer", "-a", help="回答器：extractive、llm 或 llm:<预设名>，默认见配置")
     ] = None,
+    follow_up: Annotated[
+        bool,
+        typer.Option(
+            "--continue", "-c", help="接着上一次 rag ask 的对话追问（如“那长春高新区呢？”）；不加则开始新的对话"
+        ),
+    ] = False,
 ) -> None:
-    """回答问题，每句标注出处（简报、章节、页码或行号）。"""
+    """回答问题，每句标注出处（简报、章节、页码或行号）。对话保存在 <项目目录>/.rag/，可用 --continue 追问。"""
     from rag.render import answer_markdown, answer_record, reference
 
-    answer = _pipeline(_settings(ctx)).ask(question, k, doc, answerer=answerer)
+    settings = _settings(ctx)
+    history = _conversation(settings, follow_up)
+    answer = _pipeline(settings).ask(question, k, doc, history=history, answerer=answerer)
+    _remember(settings, history, answer)
     for notice in answer.notices:
         err.print(f"[yellow]注意[/]：{escape(notice)}")
+    rewritten = answer.query if answer.query and answer.query != answer.question else None
     if as_json:
         out.print_json(json.dumps(answer_record(answer), ensure_ascii=False))
     elif markdown:
+        if rewritten:
+            err.print(f"[dim]（按上文理解为：{escape(rewritten)}）[/]")
         sys.stdout.write(answer_markdown(answer))
     else:
+        if rewritten:
+            out.print(f"[dim]（按上文理解为：{escape(rewritten)}）[/]")
         out.print(escape(answer.text))
         if answer.refused:
             err.print(f"[dim]（{escape(answer.refusal_reason or '')}；可用 rag search 查看最接近的段落）[/]")
         for citation in answer.citations:
             out.print(f"\n[bold][{citation.n}][/] {escape(reference(citation))}")
             out.print(f"[dim]    {escape(_excerpt(citation.chunk.text))}[/]")
+
+
+def _conversation(settings: Settings, follow_up: bool) -> list[Turn]:
+    """The saved conversation with ``--continue``, else none (a new conversation)."""
+    from rag.conversation.saved import conversation_path, load_conversation
+
+    history = load_conversation(conversation_path(settings.home)) if follow_up else []
+    if follow_up and not history:
+        err.print("[yellow]注意[/]：没有可接续的对话，按新对话处理")
+    return history
+
+
+def _remember(settings: Settings, history: list[Turn], answer: Answer) -> None:
+    """Save the conversation with this question and its answer, for the next ``--continue``."""
+    from rag.conversation import Turn
+    from rag.conversation.saved import conversation_path, save_conversation
+
+    turns = [*history, Turn("user", answer.question), Turn("assistant", answer.text)]
+    save_conversation(conversation_path(settings.home), turns)
 
 
 def _excerpt(text: str, limit: int = 120) -> str:
@@ -257,97 +293,9 @@ def list_cmd(
     out.print(f"索引 {settings.index_name}，嵌入模型 {index.embedder}，共 {len(rows)} 篇、{len(index.chunks)} 个分块。")
 
 
-class _EvalCommands(TyperGroup):
-    """``rag eval SET`` is short for ``rag eval run SET``."""
+from rag.cli_eval import eval_app  # noqa: E402  (the eval commands use the helpers above)
 
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
-            args = ["run", *args]
-        return super().parse_args(ctx, args)
-
-
-eval_app = typer.Typer(
-    cls=_EvalCommands,
-    help="评测：rag eval <评测集> 运行并写出报告；rag eval compare <结果A> <结果B> 逐条对比两次结果。",
-    no_args_is_help=True,
-)
 app.add_typer(eval_app, name="eval")
-
-
-@eval_app.command("run")
-def eval_run(
-    ctx: typer.Context,
-    eval_set: Annotated[Path, typer.Argument(help="评测集 JSONL（格式见 eval/README.md）")],
-    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="输出目录，默认 eval/runs/<时间>-<评测集>")] = None,
-    k: Annotated[int | None, typer.Option("-k", min=1, max=20, help="交给回答器的段落数，默认 answer.passages")] = None,
-    answerer: Annotated[
-        str | None, typer.Option("--answerer", "-a", help="回答器：extractive、llm 或 llm:<预设名>，默认按配置")
-    ] = None,
-    judge: Annotated[
-        str, typer.Option("--judge", "-j", help="支持判定：offline（默认，不需下载）、llm 或 llm:<预设名>")
-    ] = "offline",
-) -> None:
-    """运行评测集：写出 run.jsonl、report.json、report.md 与 chart.png。"""
-    from rag.answerers import check_answerer
-    from rag.eval_report import render_chart, render_report
-    from rag.evaluate import (
-        ask_pipeline,
-        build_report,
-        load_eval_set,
-        run_config,
-        run_eval,
-        score_run,
-        write_run,
-    )
-    from rag.ingest import names_by_original
-    from rag.judges import get_judge
-
-    settings = _settings(ctx)
-    items = load_eval_set(eval_set)
-    spec = answerer or settings.answerer
-    check_answerer(spec, settings)
-    pipeline = _pipeline(settings)
-    support_judge = get_judge(judge, settings, pipeline.embedder)
-    answer_k = k or settings.answer.passages
-    target = out_dir or settings.home / "eval" / "runs" / f"{datetime.now():%Y%m%d-%H%M%S}-{eval_set.stem}"
-    target.mkdir(parents=True, exist_ok=True)
-    with _progress() as progress:
-        run = run_eval(ask_pipeline(pipeline, answer_k, spec), items, answer_k, lambda d, t: progress("作答", d, t))
-        write_run(target / "run.jsonl", run)
-        metrics = score_run(items, run, support_judge, names_by_original(settings.data_dir), lambda d, t: progress("评分", d, t))
-    report = build_report(metrics, run_config(pipeline, eval_set, answer_k, spec, support_judge))
-    (target / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
-    (target / "report.md").write_text(render_report(report, items, run), encoding="utf-8")
-    render_chart(report, target / "chart.png")
-    _print_metrics(report)
-    err.print(f"结果已写入 {target}（report.md 列出最差条目及原因）")
-
-
-def _print_metrics(report: dict[str, Any]) -> None:
-    from rag.evaluate import HEADLINE
-
-    table = Table("指标", "数值", title="全部条目（按题型、按简报见 report.md）")
-    for key in HEADLINE:
-        table.add_row(key, "–" if report[key] is None else f"{report[key]:.3f}")
-    out.print(table)
-
-
-@eval_app.command("compare")
-def eval_compare(
-    run_a: Annotated[Path, typer.Argument(help="结果 A：rag eval 的输出目录（或其中的 report.json）")],
-    run_b: Annotated[Path, typer.Argument(help="结果 B：同上")],
-    out_file: Annotated[Path | None, typer.Option("--out", "-o", help="同时把对比写入此 Markdown 文件")] = None,
-) -> None:
-    """逐条对比两次评测结果：配置差异、指标变化、变好与变差的条目。"""
-    from rich.markdown import Markdown
-
-    from rag.eval_report import compare_reports, render_comparison
-
-    text = render_comparison(compare_reports(run_a, run_b))
-    out.print(Markdown(text))
-    if out_file:
-        out_file.write_text(text, encoding="utf-8")
-        err.print(f"对比已写入 {out_file}")
 
 
 @app.command()

@@ -66,8 +66,11 @@ class AnswerSettings(BaseModel):
     max_sentences: int = Field(3, ge=1, le=10, description="答案最多的句子数")
     max_chars: int = Field(300, ge=50, description="答案最多的字符数")
     max_list_chars: int = Field(600, ge=50, description="列举题（哪些、哪几、分别……）答案最多的字符数")
-    min_confidence: float = Field(
-        0.45, ge=0.0, le=1.0, description="最佳句子的相关度低于该值则拒答（见 README“拒答规则”）"
+    min_confidence: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="最佳句子能回答问题的概率低于该值则拒答；不设置时用嵌入模型的校准阈值（见 README“回答”）",
     )
     min_support: float = Field(
         0.5, ge=0.0, le=1.0, description="句子与所引段落的支持度低于该值视为引用不成立（见 README“引用核验”）"

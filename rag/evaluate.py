@@ -1,12 +1,16 @@
 """Evaluation: run a question set through the pipeline, then score the run.
 
-Set format: ``../shared/eval/README.md`` (one JSON object per line with ``id``, ``question``,
-``answerable``, ``evidence_any``, ``answer_keywords``, ``source``, ``type``).
+Set format: ``eval/README.md`` (one JSON object per line with ``id``, ``question``,
+``answerable``, ``evidence_any``, ``answer_keywords``, ``source``, ``type``, and ``history``
+for follow-ups). Every item is answered by ``Pipeline.ask`` with its ``history`` as the
+conversation, as users get it (follow-ups rewritten into a standalone ``query``).
 
-A passage is *relevant* when its normalised text (no whitespace, no quote marks) contains
-any normalised evidence span. Metrics:
-- ``recall@k``: share of answerable items with a relevant passage among the ``k`` passages the
-  answerer was given (also ``recall@1/3/5/10``);
+A passage *contains evidence* (is *relevant*) when its normalised text (no whitespace, no quote
+marks) contains a normalised evidence span. Retrieval metrics read the top 10 passages of a
+search for the answer's ``query``; citation metrics read the passages the answer holds
+(``answer_passages``: ``[n]`` is its ``n``-th passage; it may hold more than ``k``). Metrics:
+- ``recall@k``: share of answerable items with a relevant passage among the first ``k``
+  retrieved passages (also ``recall@1/3/5/10``);
 - ``mrr@10``: mean of 1/rank of the first relevant passage in the top 10 (0 if none);
 - ``keyword_coverage``: share of an item's answer keywords found in its normalised answer
   (``[n]`` markers removed), averaged over answerable items;
@@ -18,20 +22,29 @@ any normalised evidence span. Metrics:
   sentence and the sentence's other citations still do without it; every citation of a
   sentence failing recall counts as incorrect; correct citations / all citations per answer
   (0 for an answer citing nothing), averaged over the answers that were not refusals;
-- ``faithfulness`` (RAGAS): share of the answer's claims supported by the passages the answerer
-  was given, averaged over the answers that were not refusals;
+- ``faithfulness`` (RAGAS): share of the answer's claims supported by the passages the answer
+  holds, averaged over the answers that were not refusals;
+- ``cited_evidence_precision``: share of the passages an answer cites that contain evidence
+  (0 when it cites nothing), averaged over the non-refused answers to answerable items;
+- ``sentence_evidence_rate``: share of an answer's sentences (as for ``citation_recall``) citing
+  at least one passage that contains evidence, averaged over the same answers;
+- ``fragment_rate``: share of the sentences of all non-refused answers that are fragments
+  (``rag.eval_metrics.is_fragment``: under 8 letters/characters, or no verb); lower is better;
+- ``followup_accuracy``: share of answerable items with a ``history`` answered (not refused)
+  with at least one cited passage that contains evidence;
 - ``refusal_accuracy``: share of unanswerable items refused with no citation;
 - ``false_refusal_rate``: share of answerable items refused.
 Support is decided by a judge (``rag.judges``: offline by default, an LLM on request); scores
-from different judges are not comparable. Scoring reads only the run records, the set and the
-judge, so a run can be rescored without running the pipeline again.
+from different judges are not comparable. Evidence-based measures need no judge. Some measures
+cannot fail for some answerers (``TRIVIAL_FOR``); the report names them (``trivial``).
+Scoring reads only the run records, the set and the judge, so a run can be rescored without
+running the pipeline again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 import subprocess
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -40,66 +53,50 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
-from rag.citations import cited_numbers, strip_markers
+from rag.conversation import Turn
 from rag.errors import EvalSetError
-from rag.judges import SupportJudge, answer_sentences
-from rag.text import normalize_for_match
+from rag.eval_metrics import (
+    MAX_CITATIONS_PER_SENTENCE,
+    TRIVIAL_FOR,
+    CitationScore,
+    citation_scores,
+    evidence_scores,
+    faithfulness,
+    first_relevant_rank,
+    fragments,
+    is_fragment,
+    keyword_coverage,
+    missing_keywords,
+    trivial_measures,
+)
+from rag.eval_set import EvalItem, load_eval_set
+from rag.judges import SupportJudge
 
 if TYPE_CHECKING:
     from rag.pipeline import Pipeline
 
+__all__ = [
+    "HEADLINE", "K_VALUES", "LOWER_IS_BETTER", "MAX_CITATIONS_PER_SENTENCE", "RUN_PASSAGES", "TRIVIAL_FOR",
+    "Ask", "CitationScore", "EvalItem", "Metrics", "RunRecord",
+    "ask_pipeline", "build_report", "citation_scores", "faithfulness", "first_relevant_rank", "git_commit",
+    "is_fragment", "keyword_coverage", "load_eval_set", "missing_keywords", "read_run", "run_config",
+    "run_eval", "score_run", "write_run",
+]
+
 K_VALUES = (1, 3, 5, 10)
 RUN_PASSAGES = 10
-MAX_CITATIONS_PER_SENTENCE = 3  # as ALCE
 HEADLINE = (
     "recall@k", "mrr@10", "keyword_coverage", "citation_precision", "citation_recall",
-    "faithfulness", "refusal_accuracy", "false_refusal_rate",
+    "faithfulness", "cited_evidence_precision", "sentence_evidence_rate", "fragment_rate",
+    "followup_accuracy", "refusal_accuracy", "false_refusal_rate",
 )
-_MARKER = re.compile(r"\[\^?\d+(?:[,，]\s*\d+)*\]|【\d+】")
+LOWER_IS_BETTER = frozenset({"false_refusal_rate", "fragment_rate"})
 
 RunRecord = dict[str, Any]
 Metrics = dict[str, Any]
-
-
-class EvalItem(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    id: str
-    question: str = Field(min_length=1)
-    answerable: bool
-    evidence_any: list[str] = []
-    answer_keywords: list[str] = []
-    source: str | None = None
-    type: str = "unknown"
-
-
-def load_eval_set(path: Path) -> list[EvalItem]:
-    """Read a JSONL set; a malformed line is an error naming its line number."""
-    if not path.is_file():
-        raise EvalSetError(f"找不到评测集：{path}")
-    items: list[EvalItem] = []
-    seen: set[str] = set()
-    for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-            if isinstance(data, dict) and isinstance(data.get("id"), int):
-                data["id"] = str(data["id"])
-            item = EvalItem.model_validate(data)
-        except (json.JSONDecodeError, ValidationError) as e:
-            raise EvalSetError(f"{path.name} 第 {number} 行格式错误：{e}") from e
-        if item.id in seen:
-            raise EvalSetError(f"{path.name} 第 {number} 行：id {item.id!r} 重复")
-        if item.answerable and not item.evidence_any:
-            raise EvalSetError(f"{path.name} 第 {number} 行：可回答的条目需要 evidence_any")
-        seen.add(item.id)
-        items.append(item)
-    if not items:
-        raise EvalSetError(f"评测集为空：{path}")
-    return items
+# ``ask(question, history)``: the top passages retrieved for the answer's query, and the answer
+# record (``rag.render.answer_record``) of the question asked after the conversation ``history``.
+Ask = Callable[[str, Sequence[Turn]], tuple[list[dict[str, Any]], dict[str, Any]]]
 
 
 @dataclass
@@ -112,6 +109,11 @@ class _Tally:
     citation_recall: list[float] = field(default_factory=list)
     citation_precision: list[float] = field(default_factory=list)
     faithfulness: list[float] = field(default_factory=list)
+    evidence_precision: list[float] = field(default_factory=list)
+    sentence_evidence: list[float] = field(default_factory=list)
+    fragments: int = 0
+    sentences: int = 0
+    followups: list[bool] = field(default_factory=list)
 
     def metrics(self) -> Metrics:
         """Every headline metric (None where no item defines it), then recall@1/3/5/10."""
@@ -120,14 +122,40 @@ class _Tally:
         out["recall@k"] = _mean(r is not None and r <= k for r, k in zip(ranks, self.answer_ks, strict=True)) if answered else None
         out["mrr@10"] = _mean(1.0 / r if r is not None and r <= 10 else 0.0 for r in ranks) if answered else None
         out["keyword_coverage"] = _mean(self.coverage) if answered else None
-        out["citation_precision"] = _mean(self.citation_precision) if self.citation_precision else None
-        out["citation_recall"] = _mean(self.citation_recall) if self.citation_recall else None
-        out["faithfulness"] = _mean(self.faithfulness) if self.faithfulness else None
-        out["refusal_accuracy"] = _mean(self.correct_refusals) if self.correct_refusals else None
+        out["citation_precision"] = _mean_or_none(self.citation_precision)
+        out["citation_recall"] = _mean_or_none(self.citation_recall)
+        out["faithfulness"] = _mean_or_none(self.faithfulness)
+        out["cited_evidence_precision"] = _mean_or_none(self.evidence_precision)
+        out["sentence_evidence_rate"] = _mean_or_none(self.sentence_evidence)
+        out["fragment_rate"] = round(self.fragments / self.sentences, 4) if self.sentences else None
+        out["followup_accuracy"] = _mean_or_none(self.followups)
+        out["refusal_accuracy"] = _mean_or_none(self.correct_refusals)
         out["false_refusal_rate"] = _mean(self.false_refusals) if answered else None
         for k in K_VALUES:
             out[f"recall@{k}"] = _mean(r is not None and r <= k for r in ranks) if answered else None
         return out
+
+    def add(self, item: EvalItem, detail: Mapping[str, Any], record: Mapping[str, Any], answer_k: int) -> None:
+        refused = bool(detail["refused"])
+        if item.answerable:
+            self.ranks.append(detail["rank"])
+            self.answer_ks.append(answer_k)
+            self.coverage.append(detail["keyword_coverage"])
+            self.false_refusals.append(refused)
+        else:
+            self.correct_refusals.append(refused and not record["citations"])
+        if "citation_recall" in detail:
+            self.citation_recall.append(detail["citation_recall"])
+            self.citation_precision.append(detail["citation_precision"])
+            self.faithfulness.append(detail["faithfulness"])
+        if "cited_evidence_precision" in detail:
+            self.evidence_precision.append(detail["cited_evidence_precision"])
+            self.sentence_evidence.append(detail["sentence_evidence_rate"])
+        if "sentence_count" in detail:
+            self.fragments += len(detail["fragments"])
+            self.sentences += detail["sentence_count"]
+        if "followup_correct" in detail:
+            self.followups.append(detail["followup_correct"])
 
 
 def _mean(values: Iterable[float | bool]) -> float:
@@ -135,64 +163,61 @@ def _mean(values: Iterable[float | bool]) -> float:
     return round(sum(values) / len(values), 4) if values else 0.0
 
 
-def first_relevant_rank(item: EvalItem, passages: Sequence[Mapping[str, Any]]) -> int | None:
-    spans = [normalize_for_match(span) for span in item.evidence_any if span.strip()]
-    for passage in passages:
-        text = normalize_for_match(str(passage["text"]))
-        if any(span in text for span in spans):
-            return int(passage["rank"])
-    return None
+def _mean_or_none(values: Sequence[float | bool]) -> float | None:
+    return _mean(values) if values else None
 
 
-def missing_keywords(item: EvalItem, answer: str) -> list[str]:
-    """The item's answer keywords absent from the normalised answer (``[n]`` markers removed)."""
-    text = normalize_for_match(_MARKER.sub("", answer))
-    return [k for k in item.answer_keywords if normalize_for_match(k) not in text]
+def cited_texts(record: Mapping[str, Any]) -> dict[int, str]:
+    """Citation number → passage text: ``[n]`` is the answer's ``n``-th passage
+    (``answer_passages``); the ``citations`` fill in for records written without them."""
+    texts = {n: str(p["text"]) for n, p in enumerate(record.get("answer_passages") or [], start=1)}
+    for citation in record.get("citations") or []:
+        if "n" in citation and "text" in citation:
+            texts.setdefault(int(citation["n"]), str(citation["text"]))
+    return texts
 
 
-def keyword_coverage(item: EvalItem, answer: str) -> float:
-    if not item.answer_keywords:
-        return 1.0
-    return 1 - len(missing_keywords(item, answer)) / len(item.answer_keywords)
+def answer_context(record: Mapping[str, Any], answer_k: int) -> list[str]:
+    """The passages the answerer had: ``answer_passages``, else the first ``k`` retrieved."""
+    passages = record.get("answer_passages") or record["passages"][:answer_k]
+    return [str(p["text"]) for p in passages]
 
 
-@dataclass(frozen=True)
-class CitationScore:
-    recall: float
-    precision: float
-    sentences: list[dict[str, Any]]
-
-
-def citation_scores(answer: str, cited_texts: Mapping[int, str], judge: SupportJudge) -> CitationScore:
-    """ALCE citation recall and precision of one answer (see the module docstring)."""
-    sentences = []
-    recalls: list[float] = []
-    correct = total = 0
-    for sentence in answer_sentences(answer):
-        claim = strip_markers(sentence).strip()
-        cited = [n for n in cited_numbers(sentence) if n in cited_texts][:MAX_CITATIONS_PER_SENTENCE]
-        supported = bool(cited) and judge.supports(claim, [cited_texts[n] for n in cited])
-        irrelevant = []
-        if supported and len(cited) > 1:
-            for n in cited:
-                others = [cited_texts[m] for m in cited if m != n]
-                if not judge.supports(claim, [cited_texts[n]]) and judge.supports(claim, others):
-                    irrelevant.append(n)
-        recalls.append(1.0 if supported else 0.0)
-        total += len(cited)
-        correct += len(cited) - len(irrelevant) if supported else 0
-        sentences.append({"sentence": claim, "cited": cited, "supported": supported, "irrelevant": irrelevant})
-    recall = sum(recalls) / len(recalls) if recalls else 1.0
-    return CitationScore(recall, correct / total if total else 0.0, sentences)
-
-
-def faithfulness(answer: str, context: Sequence[str], judge: SupportJudge) -> tuple[float, list[str]]:
-    """Share of the answer's claims that ``context`` supports, and the unsupported claims."""
-    claims = judge.claims(answer)
-    if not claims:
-        return 1.0, []
-    unsupported = [claim for claim in claims if not judge.supports(claim, list(context))]
-    return 1 - len(unsupported) / len(claims), unsupported
+def score_item(item: EvalItem, record: Mapping[str, Any], judge: SupportJudge | None, answer_k: int) -> dict[str, Any]:
+    """The per-item details of ``report.json``: rank, scores, and what went wrong."""
+    refused = bool(record["refused"])
+    answer = str(record["answer"])
+    detail: dict[str, Any] = {"id": item.id, "type": item.type, "answerable": item.answerable, "refused": refused}
+    if item.history:
+        detail["history_turns"] = len(item.history)
+    texts = cited_texts(record)
+    if item.answerable:
+        detail["rank"] = first_relevant_rank(item, record["passages"])
+        detail["keyword_coverage"] = round(keyword_coverage(item, answer), 4)
+        evidence = evidence_scores(item, answer, texts) if not refused else None
+        if evidence is not None:
+            detail.update(
+                cited_evidence_precision=round(evidence.precision, 4),
+                sentence_evidence_rate=round(evidence.sentence_rate, 4),
+                cited_without_evidence=evidence.without_evidence,
+                sentences_without_evidence=evidence.sentences_without,
+            )
+        if item.history:
+            detail["followup_correct"] = evidence is not None and evidence.cites_evidence
+    if not refused:
+        found, count = fragments(answer)
+        detail.update(fragments=found, sentence_count=count)
+    if judge is not None and not refused:
+        citations = citation_scores(answer, texts, judge)
+        faithful, unsupported = faithfulness(answer, answer_context(record, answer_k), judge)
+        detail.update(
+            citation_recall=round(citations.recall, 4),
+            citation_precision=round(citations.precision, 4),
+            faithfulness=round(faithful, 4),
+            sentences=citations.sentences,
+            unsupported_claims=unsupported,
+        )
+    return detail
 
 
 def score_run(
@@ -204,9 +229,10 @@ def score_run(
 ) -> Metrics:
     """All metrics, overall, by question type and by briefing, from the run records and the set.
 
-    Without a ``judge`` the citation and faithfulness metrics are left out (None). ``doc_names``
-    maps an item's ``source`` (the original file name) to the briefing's name in ``data/``;
-    unmapped sources are reported under their own name.
+    Without a ``judge`` the support-based metrics (citations, faithfulness) are left out
+    (None). ``doc_names`` maps an item's ``source`` (the original file name) to the briefing's
+    name in ``data/``; unmapped sources are reported under their own name. ``trivial`` lists
+    the measures that cannot fail for the run's answerer (``TRIVIAL_FOR``).
     """
     doc_names = doc_names or {}
     by_id = {record["id"]: record for record in run}
@@ -219,68 +245,50 @@ def score_run(
     per_item: list[dict[str, Any]] = []
     for item in items:
         record = by_id[item.id]
-        refused = bool(record["refused"])
         answer_k = int(record.get("k", len(record["passages"])))
-        detail: dict[str, Any] = {"id": item.id, "type": item.type, "answerable": item.answerable, "refused": refused}
-        if item.answerable:
-            detail["rank"] = first_relevant_rank(item, record["passages"])
-            detail["keyword_coverage"] = round(keyword_coverage(item, record["answer"]), 4)
-        if judge is not None and not refused:
-            cited_texts = {int(c["n"]): str(c["text"]) for c in record["citations"]}
-            citations = citation_scores(record["answer"], cited_texts, judge)
-            context = [str(p["text"]) for p in record["passages"][:answer_k]]
-            faithful, unsupported = faithfulness(record["answer"], context, judge)
-            detail.update(
-                citation_recall=round(citations.recall, 4),
-                citation_precision=round(citations.precision, 4),
-                faithfulness=round(faithful, 4),
-                sentences=citations.sentences,
-                unsupported_claims=unsupported,
-            )
+        detail = score_item(item, record, judge, answer_k)
         doc = doc_names.get(item.source or "", item.source or "（无来源）")
         for tally in (overall, by_type[item.type], by_doc[doc]):
-            if item.answerable:
-                tally.ranks.append(detail["rank"])
-                tally.answer_ks.append(answer_k)
-                tally.coverage.append(detail["keyword_coverage"])
-                tally.false_refusals.append(refused)
-            else:
-                tally.correct_refusals.append(refused and not record["citations"])
-            if "citation_recall" in detail:
-                tally.citation_recall.append(detail["citation_recall"])
-                tally.citation_precision.append(detail["citation_precision"])
-                tally.faithfulness.append(detail["faithfulness"])
+            tally.add(item, detail, record, answer_k)
         per_item.append(detail)
         if progress:
             progress(len(per_item), len(items))
+    answerers = sorted({str(by_id[item.id].get("answerer") or "") for item in items} - {""})
     return {
         "overall": overall.metrics(),
         "by_type": {t: by_type[t].metrics() for t in sorted(by_type)},
         "by_doc": {d: by_doc[d].metrics() for d in sorted(by_doc)},
+        "answerers": answerers,
+        "trivial": trivial_measures(answerers),
         "items": per_item,
     }
 
 
 def run_eval(
-    ask: Callable[[str], tuple[list[dict[str, Any]], dict[str, Any]]],
+    ask: Ask,
     items: Sequence[EvalItem],
     k: int,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[RunRecord]:
-    """Run records for every item: the top passages (the first ``k`` went to the answerer), the
-    answer with its citations, whether and why it was refused.
+    """Run records for every item: the conversation, the standalone ``query``, the top passages
+    retrieved for it (the first ``k`` are what the answerer was given), the passages the answer
+    holds (``answer_passages``; its ``[n]`` markers number these), the answer with its
+    citations, whether and why it was refused.
 
-    ``ask(question)`` returns the top passages and the answer record, as the pipeline gives them.
+    ``ask(question, history)`` returns the top passages and the answer record.
     """
     run = []
     for number, item in enumerate(items, start=1):
-        passages, answer = ask(item.question)
+        passages, answer = ask(item.question, item.turns())
         run.append(
             {
                 "id": item.id,
                 "question": item.question,
+                "history": [turn.model_dump() for turn in item.history],
+                "query": answer.get("query") or item.question,
                 "k": k,
                 "passages": passages,
+                "answer_passages": answer.get("passages", passages[:k]),
                 "answer": answer["answer"],
                 "citations": answer["citations"],
                 "refused": answer["refused"],
@@ -294,18 +302,19 @@ def run_eval(
     return run
 
 
-def ask_pipeline(
-    pipeline: Pipeline, k: int, answerer: str | None = None
-) -> Callable[[str], tuple[list[dict[str, Any]], dict[str, Any]]]:
-    """The ``ask`` of ``run_eval`` for a pipeline: the top ``max(10, k)`` passages are kept in the
-    run, the first ``k`` go to the answerer (the configured one, or the one ``answerer`` names)."""
+def ask_pipeline(pipeline: Pipeline, k: int, answerer: str | None = None) -> Ask:
+    """The ``ask`` of ``run_eval`` for a pipeline: ``Pipeline.ask`` answers with ``k`` passages
+    (the configured answerer, or the one ``answerer`` names) after the conversation, as users
+    get it; then the top ``max(10, k)`` passages for the answer's query are kept for the
+    retrieval metrics."""
     from rag.render import answer_record
 
-    chosen = pipeline.answerer_for(answerer)
+    pipeline.answerer_for(answerer)  # built once, now: a misconfigured answerer fails before the run
 
-    def ask(question: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        hits = pipeline.search(question, max(RUN_PASSAGES, k))
-        return [hit.record() for hit in hits], answer_record(chosen.answer(question, hits[:k]))
+    def ask(question: str, history: Sequence[Turn]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        answer = pipeline.ask(question, k, history=history, answerer=answerer)
+        hits = pipeline.search(answer.query or question, max(RUN_PASSAGES, k))
+        return [hit.record() for hit in hits], answer_record(answer)
 
     return ask
 
@@ -364,10 +373,13 @@ def read_run(path: Path) -> list[RunRecord]:
 
 
 def build_report(metrics: Metrics, config: Mapping[str, Any]) -> dict[str, Any]:
-    """The content of ``report.json``: the overall metrics at the top level, then ``by_type``,
-    ``by_doc``, ``config`` and the per-item details."""
+    """The content of ``report.json``: the overall metrics at the top level, then the measures
+    trivially 1 for the run's answerers (``trivial``, ``answerers``), ``by_type``, ``by_doc``,
+    ``config`` and the per-item details."""
     return {
         **metrics["overall"],
+        "trivial": list(metrics.get("trivial", [])),
+        "answerers": list(metrics.get("answerers", [])),
         "by_type": metrics["by_type"],
         "by_doc": metrics["by_doc"],
         "config": dict(config),

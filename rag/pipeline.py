@@ -8,8 +8,9 @@ from collections.abc import Collection, Iterator, Sequence
 from dataclasses import replace
 
 from rag.answerers import Answerer, DoneEvent, PipelineEvent, RetrievedEvent, collect, get_answerer
+from rag.answerers.extractive import refuse
 from rag.config import Settings
-from rag.conversation import Turn
+from rag.conversation import Rewrite, Turn
 from rag.embedders import Embedder, get_embedder
 from rag.errors import BadInputError
 from rag.indexing import IndexProgress, build_index
@@ -92,12 +93,17 @@ class Pipeline:
         question = check_question(question)
         chosen = self.answerer_for(answerer)
         start = time.perf_counter()
-        query = chosen.condense(question, history) if history else question
+        rewrite = chosen.condense(question, history) if history else Rewrite(question, None)
+        query = rewrite.query
         condensed = time.perf_counter()
-        hits = self.retriever.search(query, k or self.settings.answer.passages, docs)
+        hits = [] if rewrite.unresolved else self.retriever.search(query, k or self.settings.answer.passages, docs)
         retrieved = time.perf_counter()
         yield RetrievedEvent(query, tuple(hits))
-        for event in chosen.stream(query, hits):
+        events = chosen.stream(query, hits, self.index)
+        if rewrite.unresolved:
+            # Answering something else would be worse than asking the user to say what they mean.
+            events = refuse(chosen.name, query, (), rewrite.unresolved, 0.0)
+        for event in events:
             if isinstance(event, DoneEvent):
                 done = time.perf_counter()
                 timings = {

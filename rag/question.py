@@ -6,15 +6,20 @@ catch most of them without a model:
 
 - **years and numbers** the question states (“2023年”, “12英寸”, “首批”, “第二期”) must occur in the passage the
   answer sentence comes from (its text or section headings);
-- **place names** (jieba's ``ns`` tag, two characters or more, without a trailing 省/市) must
-  occur in that passage, or in the briefing's title when the title names no other place, unless
-  the passage speaks of “我省/全省” (for a province) or “我市/本市” (for any other place);
+- **place names** (jieba's ``ns`` tag, two characters or more, without a trailing 省/市; not a
+  word made of direction characters only, such as 东西) must occur in that passage, or in the
+  briefing's title when the title names no other place; “我省/全省/本省” in a passage stands
+  for the province its title names and “我市/本市” for the city, so a 深圳 question is not
+  answered from a 青岛 regulation that says 本市 (a passage whose title names no place is
+  taken at its word);
   an English question's Chinese names, written in pinyin (“Chengdu”, “Wang Yifang”), must be
   the pinyin of a name in that passage, or the start of a longer word's (“Dongfeng” of 东风汽车),
-  but not of a common word that sounds the same (程度 is not Chengdu);
+  but not of a common word that sounds the same (程度 is not Chengdu); a capitalised English
+  function word opening the question (“Can Shenzhen…”) is not part of a name;
 - a **quantity question** (多少、几、多大、比例、how many…) must be answered by a sentence that
-  states a number, followed by the unit asked for when the question names one (多少家 → “1100家”,
-  多少亿元 → “539.4亿元”, 多少个百分点 → “6个百分点”).
+  states a number, in digits or in words (百分之五十, 六十日, 两名, 五至七年, 三成, 半数), followed by
+  the unit asked for when the question names one (多少家 → “1100家”, 多少亿元 → “539.4亿元”,
+  多少个工作日 → “三十个工作日”).
 
 A **list question** (哪些、哪几、哪三个、分别…) is answered with the enumeration that follows the
 best sentence, see ``ExtractiveAnswerer``.
@@ -33,25 +38,52 @@ from rag.text import normalize_for_match, pinyin_of, to_simplified
 
 _CHINESE_DIGITS = "零〇一二两三四五六七八九十百千万亿"
 _NUMERAL = rf"(?:\d+(?:\.\d+)?|[{_CHINESE_DIGITS}]+)"
-# Units a quantity question may name; longest first so 个百分点 wins over 个.
+# Measure words and units a quantity question may name (Chinese grammar, not any document's
+# vocabulary); longest first so 个百分点 wins over 个 and 个工作日 over 个.
 _UNITS = sorted(
-    "个百分点 百分点 亿元 万元 元 亿美元 美元 万人 万台 万辆 万吨 亿块 万家 家 个 名 位 人 项 件 台 辆 颗 所 座 条 款 倍 年 月 天 次 种 批 支 篇 部".split(),
+    "个百分点 百分点 亿元 万元 元 亿美元 美元 万人 万台 万辆 万吨 亿块 万家 家 个 名 位 人 人次 项 件 台 辆 颗 所 座 "
+    "条 款 倍 年 周年 月 天 日 工作日 小时 周 周岁 岁 次 种 批 支 篇 部 届 期 层 级 类 吨 亩 公顷 平方米 公里".split(),
     key=len,
     reverse=True,
 )
+# Units that answer for each other: “多少天” is answered by “六十日”, “几人” by “两名”.
+_SAME_UNIT = {
+    "天": ("天", "日"), "日": ("天", "日"), "人": ("人", "名", "位"), "名": ("人", "名", "位"), "位": ("人", "名", "位"),
+    "周岁": ("周岁", "岁"), "岁": ("周岁", "岁"),
+}
 _ASKED_UNIT = re.compile(rf"(?:多少|几)(?:个)?({'|'.join(map(re.escape, _UNITS))})")
 _QUANTITY = re.compile(
-    r"多少|(?<!哪)几[个家名位项件台颗所座条款倍年月天次种批支篇部成]|多大|多高|多快|多长|多久|多猛|比例|比重|占比|份额|"
-    r"增幅|增速|增长率|how (?:many|much)|what (?:share|percentage|proportion)",
+    r"多少|(?<!哪)几[个家名位项件台颗所座条款倍年月天日周岁次种批支篇部成届期层级类]|多大|多高|多快|多长|多久|多猛|比例|比重|占比|份额|"
+    r"增幅|增速|增长率|how (?:many|much|long)|what (?:share|percentage|proportion)",
     re.I,
 )
+# A number in digits, a percentage, or a number in words followed by a measure word (百分之五十,
+# 六十日, 两名, 五至七年, 三成) or a share in words (半数, 一半, 过半).
+_STATES_NUMBER = re.compile(
+    rf"\d|[%％]|百分之|半数|一半|过半|[{_CHINESE_DIGITS}]+(?:分之|[成倍个家项天年月周日次位名人条件台元吨米亩座所款批篇部岁届期层级类种])"
+)
 _LIST = re.compile(r"哪些|哪几|哪[一二两三四五六七八九十]+[个大项条类方种点]|分别|包括什么|几个方面")
-_STATED_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+# A number the question states, with the unit character that follows it (“3月”, “12英寸”).
+_STATED_NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?![\d.])[\u3400-\u9fff%％]?")
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?=年)")
+# A name the question quotes (“星火燎原”, 《…条例》): a passage that does not give it is about something else.
+_QUOTED = re.compile(r"[“\"「『《]([^”\"」』》]{2,30})[”\"」』》]")
 # A batch, issue or session (首批, 第二期, 第三届): a passage on another one does not answer.
-_COHORT = re.compile(rf"(?:首|第[{_CHINESE_DIGITS}\d]+)[批期届]")
+_COHORT = re.compile(rf"(?:首|第[{_CHINESE_DIGITS}\d]+)[批期届条章节款]")
 _PLACE_SUFFIX = re.compile(r"[省市]$")
+_REGION_SUFFIX = re.compile(r"(?:经济特区|特区|新区|高新区|开发区|示范区|自贸区|[省市县区])$")
+# jieba tags some common words made of direction characters ``ns`` (东西 “things”, 上下).
+_DIRECTIONS = re.compile(r"[东西南北中上下内外前后左右]+")
+# English function words that open a question capitalised (“Can Shenzhen…”, “Does Qingdao…”).
+_OPENING_WORDS = frozenset(
+    "can could will would should shall may might must do does did is are was were has have had how what which who "
+    "when where why".split()
+)
+# The common Chinese surnames (about the 200 most frequent; Chinese naming, not any document's).
 _SURNAMES = frozenset(
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤常樊欧"
+    "施牛葛祝章柳鲍华喻柴倪时殷申管包齐左兰单洪康伍裴翟卜焦岳庞庄池祁汤阎蒲颜詹涂聂车尚温耿关柯卓宁易连苗凌"
+    "戚霍骆滕路甘杭柏游乔邢景栾殷舒鞠俞虞沙褚艾冉房屠辛全闵巫隋谷薄窦宫冀靳"
 )
 # “我省/全省”, “我市/本市”: the passage names its province or city elsewhere in the briefing.
 _THIS_PROVINCE = re.compile(r"我省|全省|本省")
@@ -78,10 +110,26 @@ class Question:
         return to_simplified(self.text)
 
     @cached_property
-    def numbers(self) -> tuple[str, ...]:
-        """Numbers the question states (years, sizes) and the cohorts it names (首批, 第二期),
-        which the answer's passage must mention."""
-        return tuple(dict.fromkeys(_STATED_NUMBER.findall(self.simplified) + _COHORT.findall(self.simplified)))
+    def specifics(self) -> tuple[str, ...]:
+        """What the question pins down and the answer's passage must mention: the numbers it
+        states with their units (2023年, 12英寸), the cohorts and articles it names (首批, 第二期,
+        第十条) and the names it quotes (“星火燎原”)."""
+        stated = _STATED_NUMBER.findall(self.simplified) + _COHORT.findall(self.simplified)
+        return tuple(dict.fromkeys(stated + [f"“{q}”" for q in _QUOTED.findall(self.simplified)]))
+
+    @cached_property
+    def years(self) -> frozenset[str]:
+        return frozenset(_YEAR.findall(self.simplified))
+
+    def other_year(self, sentence: str, context: str = "") -> str | None:
+        """A year ``sentence`` speaks of when it is not one the question asks about (“2021” for
+        a 2022 question), unless the sentence or its headings also name the asked year."""
+        if not self.years:
+            return None
+        stated = set(_YEAR.findall(to_simplified(sentence)))
+        if not stated or stated & self.years or any(y in context for y in self.years):
+            return None
+        return min(stated)
 
     @cached_property
     def places(self) -> tuple[str, ...]:
@@ -111,16 +159,18 @@ class Question:
     def missing_from(self, passage: str, title: str = "") -> list[str]:
         """The question's numbers and place names that ``passage`` lacks (see the module docstring)."""
         flat = to_simplified(normalize_for_match(passage))
-        missing = [n for n in self.numbers if n not in flat]
+        missing = [n for n in self.specifics if not _states(flat + to_simplified(normalize_for_match(title)), n)]
         places = list(self.places)
-        if _THIS_PROVINCE.search(flat):
+        named = title_places(to_simplified(title))
+        # “我省/本市” stand for the place the title names (checked below); a passage whose
+        # title names no place is taken at its word.
+        if not named and _THIS_PROVINCE.search(flat):
             places = [p for p in places if p not in PROVINCES]
-        if _THIS_CITY.search(flat):
+        if not named and _THIS_CITY.search(flat):
             places = [p for p in places if p in PROVINCES]
         # A title speaks for its passages only when it names no place the question does not.
-        title_places = place_names(to_simplified(title))
-        if title_places and all(any(t in q or q in t for q in self.places) for t in title_places):
-            flat += "".join(title_places)
+        if named and all(any(t in q or q in t for q in self.places) for t in named):
+            flat += "".join(named)
         missing += [p for p in places if p not in flat]
         if self.latin_names:
             spelt = spelt_words(flat)
@@ -145,8 +195,33 @@ class Question:
             return True
         flat = to_simplified(normalize_for_match(sentence))
         if self.unit is None:
-            return bool(re.search(rf"\d|[%％]|[{_CHINESE_DIGITS}]+[成倍个家项天年月周日次位名人条件台元吨米亩座所款批篇部]", flat))
-        return bool(re.search(rf"{_NUMERAL}\s*[万亿千百多余]*\s*(?:个)?{re.escape(self.unit)}", flat))
+            return bool(_STATES_NUMBER.search(flat))
+        # 多少个工作日 is answered by “三十个工作日” or “三十工作日”.
+        unit = self.unit.removeprefix("个") if len(self.unit) > 1 else self.unit
+        units = "|".join(map(re.escape, _SAME_UNIT.get(unit, (unit,))))
+        amount = rf"{_NUMERAL}(?:\s*(?:至|到|-|—|–|～|~)\s*{_NUMERAL})?\s*[万亿千百多余]*\s*(?:个)?"
+        return bool(re.search(rf"{amount}(?:{units})", flat))
+
+
+def _states(text: str, number: str) -> bool:
+    """Whether ``text`` gives ``number`` as a whole number, with its unit (“3月” is not in “13月”
+    or “3日”); a quoted name anywhere in the text."""
+    if number.startswith("“"):
+        return number.strip("“”") in text
+    if number[:1].isdigit():
+        return bool(re.search(rf"(?<![\d.]){re.escape(number)}", text))
+    return number in text
+
+
+def title_places(title: str) -> tuple[str, ...]:
+    """The places a briefing's title names: its place names, and the place a region's name
+    starts with (深圳经济特区 → 深圳, 西咸新区 → 西咸)."""
+    found = list(place_names(title))
+    for word, flag in jieba.posseg.cut(title):
+        core = _REGION_SUFFIX.sub("", word)
+        if flag in ("nt", "nz", "ns") and core != word and len(core) >= 2 and core not in found:
+            found.append(core)
+    return tuple(found)
 
 
 def place_names(text: str) -> tuple[str, ...]:
@@ -155,7 +230,7 @@ def place_names(text: str) -> tuple[str, ...]:
     places: list[str] = []
     for word, flag in jieba.posseg.cut(text):
         word = _PLACE_SUFFIX.sub("", word.strip())
-        is_name = flag == "ns" or (flag == "nr" and _looks_like_person(word))
+        is_name = (flag == "ns" and not _DIRECTIONS.fullmatch(word)) or (flag == "nr" and _looks_like_person(word))
         if is_name and len(word) >= 2 and not _COUNTRY_ABBREVIATIONS.fullmatch(word) and word not in places:
             places.append(word)
     return tuple(places)
@@ -184,7 +259,10 @@ def pinyin_names(text: str) -> tuple[str, ...]:
     syllable, consonant_initial = _pinyin_syllables()
     names: list[str] = []
     run: list[str] = []
-    for word in re.findall(r"[A-Za-z']+|[^A-Za-z'\s]+", re.sub(r"'s\b", "", text)):
+    words = re.findall(r"[A-Za-z']+|[^A-Za-z'\s]+", re.sub(r"'s\b", "", text))
+    if words and words[0].lower() in _OPENING_WORDS:
+        words = words[1:]
+    for word in words:
         spelt = word.replace("'", "").lower()
         if word.istitle() and spelt not in _NOT_PINYIN_NAMES and re.fullmatch(f"(?:{syllable})(?:{consonant_initial})*", spelt):
             run.append(spelt)

@@ -41,9 +41,11 @@ def normalize_for_match(text: str) -> str:
 
 
 def document_tokens(text: str) -> list[str]:
-    """Keyword tokens of a passage, plus the toneless pinyin of its Chinese words, so that an
-    English question naming 长春 or 良渚 (Changchun, Liangzhu) meets the passage on BM25."""
-    tokens = tokenize(text)
+    """Keyword tokens of a passage, in Simplified script like the questions' (a briefing written
+    in Traditional characters meets a question in either), plus the toneless pinyin of its
+    Chinese words, so that an English question naming 长春 or 良渚 (Changchun, Liangzhu) meets
+    the passage on BM25."""
+    tokens = tokenize(to_simplified(text))
     return tokens + [_pinyin(t) for t in tokens if 2 <= len(t) <= 4 and _CJK_WORD.fullmatch(t)]
 
 

@@ -186,7 +186,8 @@ class Citation:
 class SentenceCheck:
     """One answer sentence after citation verification.
 
-    ``status``: verified (its citations support it), reattached (moved to the passage that
+    ``status``: quoted (the extractive answerer's verbatim quote of its passage: not a check),
+    verified (a generated sentence its citations support), reattached (moved to the passage that
     does), attached (had no marker; one was added), unsupported / uncited (no passage supports
     it), exempt (too short to need a source, or the refusal sentence).
     """

@@ -109,7 +109,12 @@ class Sentence(BaseModel):
     cited: list[int]
     supported: bool
     support: float = Field(description="支持度，[0, 1]")
-    status: Literal["verified", "reattached", "attached", "unsupported", "uncited", "exempt"]
+    status: Literal["quoted", "verified", "reattached", "attached", "unsupported", "uncited", "exempt"] = Field(
+        description=(
+            "quoted 原文摘录（抽取式回答器逐字引用所引段落，不是核验结论）；verified 已核实（生成的句子经所引段落支持）；"
+            "reattached 已改引真正支持它的段落；attached 补上了缺失的标记；unsupported/uncited 找不到依据；exempt 无需出处"
+        )
+    )
 
 
 class AskResponse(BaseModel):
@@ -118,7 +123,7 @@ class AskResponse(BaseModel):
     answer: str = Field(description="回答，每句带 [n] 引用标记")
     refused: bool = Field(description="是否拒答（此时 citations 为空）")
     refusal_reason: str | None
-    confidence: float = Field(description="最佳句子的相关度，低于 answer.min_confidence 即拒答")
+    confidence: float = Field(description="最佳句子能回答问题的校准概率，低于拒答阈值即拒答（见 README“回答”）")
     citations: list[Citation]
     passages: list[Passage] = Field(description="回答器看到的全部段落（拒答时可供人工查看）")
     sentences: list[Sentence] = Field(description="逐句引用核验结果")

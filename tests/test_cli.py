@@ -20,7 +20,8 @@ from tests.fixtures.corpus import BUNDLED_DATA, REPO
 from tests.fixtures.servers import FakeLLM
 
 runner = CliRunner()
-RUN_FIELDS = {"id", "question", "k", "passages", "answer", "citations", "refused", "refusal_reason", "notices", "answerer"}
+RUN_FIELDS = {"id", "question", "history", "query", "k", "passages", "answer_passages", "answer", "citations", "refused",
+              "refusal_reason", "notices", "answerer"}
 
 
 def rag(home: Path, *args: str) -> tuple[int, str, str]:
@@ -151,6 +152,11 @@ def test_eval_writes_run_and_reports(mini_index: Settings, tmp_path: Path) -> No
     assert report["recall@k"] == 1.0 and report["recall@5"] == 1.0
     assert report["refusal_accuracy"] == 1.0 and report["false_refusal_rate"] == 0.0
     assert report["citation_precision"] == 1.0 and report["citation_recall"] == 1.0
+    # The extractive answerer quotes its sources: the support-based measures cannot fail for it.
+    assert report["trivial"] == ["citation_precision", "citation_recall", "faithfulness"]
+    assert report["cited_evidence_precision"] is not None and report["fragment_rate"] is not None
+    assert report["followup_accuracy"] is None
+    assert "恒为 1：原句引用自身" in (out / "report.md").read_text(encoding="utf-8")
     assert set(report["by_type"]) == {"number", "fact", "english", "unanswerable"}
     assert report["by_type"]["number"]["keyword_coverage"] == 1.0
     config = report["config"]
@@ -167,6 +173,23 @@ def test_eval_writes_run_and_reports(mini_index: Settings, tmp_path: Path) -> No
     code, stdout, stderr = rag(mini_index.home, "eval", "compare", str(out), str(again), "--out", str(tmp_path / "diff.md"))
     assert code == 0, stderr
     assert "k" in (tmp_path / "diff.md").read_text(encoding="utf-8")
+
+
+def test_eval_asks_a_follow_up_with_its_history(mini_index: Settings, tmp_path: Path) -> None:
+    history = [{"role": "user", "content": "绿洲高新区的星火贷能贷多少钱？"},
+               {"role": "assistant", "content": "星火贷为科技型中小企业提供最高500万元的信用贷款[1]。"}]
+    items = [{"id": "h1", "question": "那年利率呢？", "answerable": True, "evidence_any": ["年利率不超过3.5%"],
+              "answer_keywords": ["3.5%"], "source": "科技金融简报.txt", "type": "followup", "history": history}]
+    eval_set = tmp_path / "followup.jsonl"
+    eval_set.write_text("\n".join(json.dumps(i, ensure_ascii=False) for i in items) + "\n", encoding="utf-8")
+    out = tmp_path / "followup-run"
+    code, _, stderr = rag(mini_index.home, "eval", str(eval_set), "--out", str(out))
+    assert code == 0, stderr
+    [record] = [json.loads(line) for line in (out / "run.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert record["history"] == history
+    assert record["query"] != "那年利率呢？", "the follow-up is rewritten with its history before retrieval"
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["by_type"]["followup"]["items"] == 1 and report["followup_accuracy"] is not None
 
 
 def test_python_dash_m_rag_runs() -> None:
@@ -257,9 +280,42 @@ def test_eval_with_an_llm_answerer(mini_index: Settings, fake_llm: FakeLLM, tmp_
     assert code == 0, stderr
     assert len(fake_llm.requests) == 2
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
-    assert report["config"]["answerer"] == "llm"
+    assert report["config"]["answerer"] == "llm" and report["trivial"] == []
     assert report["keyword_coverage"] == 1.0
     # The invented second sentence is in no passage: citation recall and faithfulness show it.
     assert report["by_type"]["number"]["citation_recall"] == 1.0
     assert report["by_type"]["fact"]["citation_recall"] == 0.5 and report["by_type"]["fact"]["faithfulness"] == 0.5
     assert "句子无依据" in (out / "report.md").read_text(encoding="utf-8")
+
+
+def test_ask_continue_answers_a_follow_up_in_the_saved_conversation(mini_index: Settings) -> None:
+    home = mini_index.home
+    code, stdout, stderr = rag(home, "ask", "绿洲高新区的星火贷最高能贷多少？")
+    assert code == 0, stderr
+    assert "500万元" in stdout and "按上文理解为" not in stdout
+    saved = json.loads((home / ".rag" / "conversation.json").read_text(encoding="utf-8"))
+    assert [t["role"] for t in saved["turns"]] == ["user", "assistant"]
+
+    code, stdout, stderr = rag(home, "ask", "它的年利率是多少？", "--continue")
+    assert code == 0, stderr
+    assert "（按上文理解为：绿洲高新区的年利率是多少？）" in stdout
+    assert "3.5%" in stdout
+    saved = json.loads((home / ".rag" / "conversation.json").read_text(encoding="utf-8"))
+    assert [t["content"] for t in saved["turns"] if t["role"] == "user"] == ["绿洲高新区的星火贷最高能贷多少？", "它的年利率是多少？"]
+
+    # Without --continue a follow-up has nothing to refer to: it is not answered, and the
+    # conversation is kept for a --continue.
+    code, stdout, stderr = rag(home, "ask", "它的年利率是多少？")
+    assert code == 1 and stdout == ""
+    assert "指代不明" in stderr and "--continue" in stderr
+    assert len(json.loads((home / ".rag" / "conversation.json").read_text(encoding="utf-8"))["turns"]) == 4
+
+    # -c goes on with the conversation; a question without it starts a new one.
+    code, _, stderr = rag(home, "ask", "海港高新区举办的蓝色创业训练营有多少名创业者参加？", "-c")
+    assert code == 0, stderr
+    saved = json.loads((home / ".rag" / "conversation.json").read_text(encoding="utf-8"))
+    assert len(saved["turns"]) == 6
+    code, _, stderr = rag(home, "ask", "蓝色创业训练营有多少名创业者参加？")
+    assert code == 0, stderr
+    saved = json.loads((home / ".rag" / "conversation.json").read_text(encoding="utf-8"))
+    assert [t["content"] for t in saved["turns"] if t["role"] == "user"] == ["蓝色创业训练营有多少名创业者参加？"]

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from rag.conversation import Turn
+from rag.conversation import Rewrite, Turn
 from rag.types import Answer, Hit
+
+if TYPE_CHECKING:
+    from rag.store import Index
 
 
 @dataclass(frozen=True)
@@ -40,12 +43,16 @@ PipelineEvent = RetrievedEvent | TokenEvent | DoneEvent
 class Answerer(Protocol):
     name: str
 
-    def stream(self, question: str, hits: Sequence[Hit]) -> Iterator[AnswerEvent]: ...
+    def stream(self, question: str, hits: Sequence[Hit], index: Index | None = None) -> Iterator[AnswerEvent]:
+        """Answer from ``hits``; ``index``, when given, lets an answerer read the briefings
+        around a passage (a sentence the chunk boundary cut, a list that runs on)."""
+        ...
 
-    def answer(self, question: str, hits: Sequence[Hit]) -> Answer: ...
+    def answer(self, question: str, hits: Sequence[Hit], index: Index | None = None) -> Answer: ...
 
-    def condense(self, question: str, history: Sequence[Turn]) -> str:
-        """A follow-up question rewritten with the conversation into a standalone one."""
+    def condense(self, question: str, history: Sequence[Turn]) -> Rewrite:
+        """A follow-up question rewritten with the conversation into a standalone one, or
+        the reason it cannot be (its referent is not in the conversation)."""
         ...
 
 

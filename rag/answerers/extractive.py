@@ -1,48 +1,63 @@
-"""The offline extractive answerer: quotes the passage sentences that answer the question."""
+"""The offline extractive answerer: quotes the span of one passage that answers the question."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from rag.answerers.base import AnswerEvent, DoneEvent, TokenEvent, collect
+from rag.answerers.relevance import (
+    FEATURES,
+    Calibration,
+    calibration_for,
+    coverage,
+    is_cross_lingual,
+    question_terms,
+)
+from rag.answerers.sentences import (
+    Candidate,
+    Enumeration,
+    enumeration_after,
+    enumeration_around,
+    passage_sentences,
+    split_sentences,
+)
 from rag.citations import REFUSAL
 from rag.config import AnswerSettings
-from rag.conversation import Turn, rewrite_follow_up
+from rag.conversation import Rewrite, Turn, condense_offline
 from rag.embedders import Embedder
 from rag.question import Question
-from rag.text import to_simplified, tokenize
-from rag.types import Answer, Citation, Hit, SentenceCheck
+from rag.text import to_simplified
+from rag.types import Answer, Citation, Document, Hit, SentenceCheck
+
+if TYPE_CHECKING:
+    from rag.store import Index
 
 _SOURCE_MARK = re.compile(r"\[(\d+)\]")
-_CJK = re.compile(r"[\u3400-\u9fff]")
-_LIST_ITEM = re.compile(r"[一二三四五六七八九十]+是|第[一二三四五六七八九十]+|其[次二三]|[（(]?[一二三四五六七八九十\d]+[）)、.．]")
-_SENTENCE = re.compile(r"[^。！？；!?;\n]+[。！？；!?;]?[”’」』）)]*")
+
+__all__ = ["ExtractiveAnswerer", "split_sentences"]
+
+NO_PASSAGES = "没有检索到相关段落"
+NOT_RELEVANT = "检索到的段落没有回答这个问题的句子"
+NO_QUANTITY = "检索到的段落没有给出问题所问的数字"
+# A neighbour of the answering sentence joins the answer when it is this likely relative to it.
+NEIGHBOUR_SHARE = 0.6
+VECTOR_CACHE = 20_000  # sentence embeddings kept (about 30 MB at 384 dimensions)
 
 
 @dataclass(frozen=True)
-class _Sentence:
-    text: str
-    passage: int  # 1-based passage number
-    position: int
-    context: str  # the passage's title and section headings, simplified and lower-cased
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences ending at 。！？； (closing quotes stay with their sentence)."""
-    return [m.group().strip() for m in _SENTENCE.finditer(text) if m.group().strip()]
-
-
-NO_PASSAGES = "没有检索到相关段落"
-NOT_RELEVANT = "检索到的段落与问题不够相关"
-NO_QUANTITY = "检索到的段落没有给出问题所问的数字"
-# The best sentence that can answer must score at least this share of the best sentence
-# overall; far below it, the passages are about something the question does not ask.
-ELIGIBLE_SHARE = 0.8
-LIST_SENTENCES = 5  # sentences an answer to a list question may gather from across the passages
+class _Judgement:
+    candidates: list[Candidate]
+    features: np.ndarray  # the relevance signals, one row per candidate
+    probability: np.ndarray  # per candidate; -1 for those that cannot answer
+    best: int
+    confidence: float
+    refusal: str | None  # the reason to refuse, None when the best candidate can answer
 
 
 def refuse(
@@ -54,17 +69,21 @@ def refuse(
 
 
 class ExtractiveAnswerer:
-    """Offline answerer: picks the passage sentences that answer the question and cites them.
+    """Offline answerer: quotes the contiguous span of the passage most likely to answer.
 
-    Each candidate sentence gets ``relevance = 0.5·semantic + 0.5·lexical`` where *semantic* is
-    the cosine between the question and the sentence, rescaled from [0.70, 0.95] to [0, 1],
-    and *lexical* the length-weighted share of the question's keywords found in the sentence or
-    in the title and section headings it sits under (“深圳：…攻关新机制” speaks for its sentences;
-    a question without Chinese characters is judged by *semantic* alone, rescaled from
-    [0.65, 0.90] because cross-lingual cosines run lower).
-    The answer is the best sentence plus further sentences scoring at least 75 % of it (up to
-    ``max_sentences``/``max_chars``), each followed by the ``[n]`` of its passage. When the best
-    relevance is below ``min_confidence`` the answerer refuses with ``REFUSAL`` and cites nothing.
+    1. Every retrieved passage offers its whole sentences (``rag.answerers.sentences``: no
+       fragments, headings, bylines or table cells).
+    2. A sentence can answer only if its passage mentions the numbers and places the question
+       states and, for a quantity question, it states a number (``rag.question``).
+    3. ``rag.answerers.relevance`` gives each sentence a calibrated probability of answering;
+       below the embedder's threshold (or ``answer.min_confidence`` when set) the answerer
+       refuses with ``REFUSAL``, citing nothing, and says why.
+    4. The answer is the most probable sentence and its likely neighbours in the same passage;
+       for a list question, or a lead-in ending with a colon, the enumeration that follows it in
+       the briefing (up to ``LIST_ITEMS`` items, saying when it was cut).
+
+    Each quoted sentence carries the ``[n]`` of its passage and the status ``quoted``: it is the
+    source's own words, not a generated claim that was checked.
     """
 
     name = "extractive"
@@ -72,44 +91,71 @@ class ExtractiveAnswerer:
     def __init__(self, settings: AnswerSettings, embedder: Embedder) -> None:
         self.settings = settings
         self.embedder = embedder
+        self.calibration: Calibration = calibration_for(embedder.spec)
+        self._vectors: dict[str, np.ndarray] = {}
+        self._cache_lock = threading.Lock()
 
-    def answer(self, question: str, hits: Sequence[Hit]) -> Answer:
-        return collect(self.stream(question, hits))
+    def answer(self, question: str, hits: Sequence[Hit], index: Index | None = None) -> Answer:
+        return collect(self.stream(question, hits, index))
 
-    def condense(self, question: str, history: Sequence[Turn]) -> str:
-        return rewrite_follow_up(question, history)
+    def condense(self, question: str, history: Sequence[Turn]) -> Rewrite:
+        return condense_offline(question, history)
 
-    def confidence(self, question: str, passages: Sequence[Hit]) -> float:
-        """The relevance of the best passage sentence: the refusal rule compares it to ``min_confidence``."""
-        candidates = self._candidates(passages)
-        return float(self.score(question, candidates).max()) if candidates else 0.0
+    def threshold(self, question: str) -> float:
+        if self.settings.min_confidence is not None:
+            return self.settings.min_confidence
+        model = self.calibration.cross_lingual if is_cross_lingual(question) else self.calibration.chinese
+        return model.threshold
 
-    def stream(self, question: str, hits: Sequence[Hit]) -> Iterator[AnswerEvent]:
-        passages = tuple(hits)
-        candidates = self._candidates(passages)
+    def judge(self, question: str, passages: Sequence[Hit], index: Index | None = None) -> _Judgement:
+        """The candidates, their probabilities with the ineligible at -1, the best, and the
+        refusal reason when the best is below the threshold (None when it can answer)."""
+        documents: Mapping[str, Document] = index.documents if index is not None else {}
+        candidates = self.candidates(passages, documents)
         if not candidates:
-            yield from refuse(self.name, question, passages, NO_PASSAGES, 0.0)
-            return
-        scores = self.score(question, candidates)
-        best = float(scores.max())
-        if best < self.settings.min_confidence:
-            yield from refuse(self.name, question, passages, NOT_RELEVANT, best)
-            return
+            return _Judgement(candidates, np.zeros((0, len(FEATURES))), np.zeros(0), -1, 0.0, NO_PASSAGES)
+        features = self.features(question, passages, candidates)
+        model = self.calibration.cross_lingual if is_cross_lingual(question) else self.calibration.chinese
+        probability = model.probability(features)
         asked = Question(question)
-        # What each passage lacks depends on the passage alone: worked out once per passage.
-        missing = asked.missing_from_each([(f"{hit.chunk.section_path}\n{hit.chunk.text}", hit.chunk.title) for hit in passages])
+        missing = asked.missing_from_each(
+            [(f"{hit.chunk.section_path}\n{hit.chunk.text}", hit.chunk.title) for hit in passages]
+        )
         reasons = [self._shortfall(asked, c, missing[c.passage - 1]) for c in candidates]
-        eligible = np.where([reason is None for reason in reasons], scores, -1.0)
-        if float(eligible.max()) < max(self.settings.min_confidence, ELIGIBLE_SHARE * best):
-            reason = reasons[int(np.argmax(scores))] or NOT_RELEVANT
-            yield from refuse(self.name, question, passages, reason, best)
+        eligible = np.where([reason is None for reason in reasons], probability, -1.0)
+        best = int(np.argmax(eligible))
+        threshold = self.threshold(question)
+        confidence = float(max(eligible[best], 0.0))
+        if eligible[best] >= threshold:
+            return _Judgement(candidates, features, eligible, best, confidence, None)
+        complete = [i for i, c in enumerate(candidates) if c.complete]
+        top = max(complete, key=lambda i: probability[i]) if complete else best
+        reason = reasons[top] if reasons[top] and probability[top] >= threshold else NOT_RELEVANT
+        return _Judgement(candidates, features, eligible, best, confidence, reason)
+
+    def stream(self, question: str, hits: Sequence[Hit], index: Index | None = None) -> Iterator[AnswerEvent]:
+        passages = tuple(hits)
+        judged = self.judge(question, passages, index)
+        if judged.refusal is not None:
+            yield from refuse(self.name, question, passages, judged.refusal, judged.confidence)
             return
+        candidates, eligible, best = judged.candidates, judged.probability, judged.best
+        asked = Question(question)
+        threshold = self.threshold(question)
+        documents: Mapping[str, Document] = index.documents if index is not None else {}
+        top_candidate = candidates[best]
+        document = documents.get(passages[top_candidate.passage - 1].chunk.doc_id)
+        passages, quoted, note = self._select(
+            asked, candidates, eligible, best, threshold, passages, document, index
+        )
         checks = []
-        for sentence in self._select(candidates, eligible, asked.wants_list):
-            # A quoted sentence is its own evidence: support is exact.
-            check = SentenceCheck(_with_marker(sentence.text, sentence.passage), (sentence.passage,), True, 1.0, "verified")
+        for n, sentence in quoted:
+            check = SentenceCheck(_with_marker(sentence, n), (n,), True, 1.0, "quoted")
             checks.append(check)
             yield TokenEvent(check.text)
+        if note:
+            checks.append(SentenceCheck(note, (), True, 1.0, "exempt"))
+            yield TokenEvent(note)
         cited = sorted({n for check in checks for n in check.cited})
         yield DoneEvent(
             Answer(
@@ -118,111 +164,167 @@ class ExtractiveAnswerer:
                 citations=tuple(Citation(n, passages[n - 1].chunk) for n in cited),
                 passages=passages,
                 refused=False,
-                confidence=float(eligible.max()),
+                confidence=judged.confidence,
                 sentences=tuple(checks),
                 answerer=self.name,
             )
         )
 
     @staticmethod
-    def _shortfall(asked: Question, sentence: _Sentence, missing: Sequence[str]) -> str | None:
-        """Why ``sentence`` cannot answer the question (see ``rag.question``), or None;
-        ``missing`` is what its passage lacks of the question's numbers and names."""
+    def candidates(passages: Sequence[Hit], documents: Mapping[str, Document]) -> list[Candidate]:
+        """Each passage's sentences, a sentence given by two passages only once."""
+        seen: set[str] = set()
+        out = []
+        for number, hit in enumerate(passages, start=1):
+            for candidate in passage_sentences(number, hit, documents.get(hit.chunk.doc_id)):
+                if candidate.text not in seen:
+                    seen.add(candidate.text)
+                    out.append(candidate)
+        return out
+
+    def features(self, question: str, passages: Sequence[Hit], candidates: Sequence[Candidate]) -> np.ndarray:
+        """The signals of ``rag.answerers.relevance`` for each candidate, one row each."""
+        query = to_simplified(question)
+        q_vec = self.embedder.embed_query(query)
+        s_vecs = self._sentence_vectors([c.text for c in candidates])
+        terms = question_terms(query)
+        sentence_texts = [to_simplified(c.text).lower() + "\n" + c.context for c in candidates]
+        passage_texts = [
+            to_simplified(f"{hit.chunk.title}\n{hit.chunk.section_path}\n{hit.chunk.text}").lower() for hit in passages
+        ]
+        passage_cover = coverage(question, terms, passage_texts)
+        passage_dense = np.array([max(hit.dense, 0.0) for hit in passages])
+        passage_score = np.array([hit.score for hit in passages])
+        rows = [c.passage - 1 for c in candidates]
+        semantic = np.clip(s_vecs @ q_vec, 0.0, 1.0)
+        return np.column_stack(
+            [
+                semantic,
+                semantic - float(np.median(semantic)),
+                passage_dense[rows],
+                coverage(question, terms, sentence_texts),
+                passage_cover[rows],
+                passage_score[rows],
+            ]
+        )
+
+    def _sentence_vectors(self, texts: Sequence[str]) -> np.ndarray:
+        """Sentence embeddings, cached: the same passages come back for question after question."""
+        with self._cache_lock:
+            known = {t: self._vectors[t] for t in texts if t in self._vectors}
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
+        if missing:
+            known.update(zip(missing, self.embedder.embed_documents(missing), strict=True))
+            with self._cache_lock:
+                self._vectors.update((t, known[t]) for t in missing)
+                while len(self._vectors) > VECTOR_CACHE:
+                    self._vectors.pop(next(iter(self._vectors)))
+        return np.stack([known[t] for t in texts])
+
+    @staticmethod
+    def _shortfall(asked: Question, sentence: Candidate, missing: Sequence[str]) -> str | None:
+        """Why ``sentence`` cannot answer the question, or None; ``missing`` is what its
+        passage lacks of the question's numbers and names."""
+        if not sentence.complete:
+            return NOT_RELEVANT
         if missing:
             return f"检索到的段落没有提到“{'、'.join(missing)}”"
         if not asked.answered_by(sentence.text):
             return NO_QUANTITY
+        year = asked.other_year(sentence.text, sentence.context)
+        if year:
+            return f"检索到的句子说的是{year}年，不是问题所问的{'、'.join(sorted(asked.years))}年"
         return None
 
-    @staticmethod
-    def _candidates(passages: Sequence[Hit]) -> list[_Sentence]:
-        seen: set[str] = set()
-        candidates = []
-        for number, hit in enumerate(passages, start=1):
-            context = to_simplified(f"{hit.chunk.title}\n{hit.chunk.section_path}").lower()
-            # A footnote mark inside the briefing (“增长12%[1]”) would read as our citation.
-            for position, text in enumerate(split_sentences(_SOURCE_MARK.sub(r"［\1］", hit.chunk.text))):
-                if len(text) < 6 or text in seen:
-                    continue
-                seen.add(text)
-                candidates.append(_Sentence(text, number, position, context))
-        return candidates
+    def _select(
+        self,
+        asked: Question,
+        candidates: Sequence[Candidate],
+        probability: np.ndarray,
+        best: int,
+        threshold: float,
+        passages: tuple[Hit, ...],
+        document: Document | None,
+        index: Index | None,
+    ) -> tuple[tuple[Hit, ...], list[tuple[int, str]], str]:
+        """The passages (extended when a list runs past them), the (passage, sentence) pairs to
+        quote and a note when a list was cut."""
+        top = candidates[best]
+        if document is not None and index is not None and (asked.wants_list or top.text.endswith(("：", ":"))):
+            listed = enumeration_after(document, top)
+            lead = top
+            if listed is None and asked.wants_list:
+                around = enumeration_around(document, top)
+                if around is not None:
+                    lead_paragraph, listed = around
+                    lead = _last_sentence(candidates, lead_paragraph, top) or top
+            if listed is not None:
+                return self._quote_enumeration(lead, listed, passages, document, index)
+        return passages, [(c.passage, c.text) for c in self._span(candidates, probability, best, threshold)], ""
 
-    def score(self, question: str, sentences: Sequence[_Sentence]) -> np.ndarray:
-        """Relevance in [0, 1] of each sentence to the question (see the class docstring)."""
-        query = to_simplified(question)
-        q_vec = self.embedder.embed_query(query)
-        s_vecs = self.embedder.embed_documents([s.text for s in sentences])
-        if not _CJK.search(query):
-            # An English question: its keywords cannot match Chinese text, and cross-lingual
-            # cosines run about 0.05 lower, so judge by meaning alone on a shifted scale.
-            cross_lingual: np.ndarray = np.clip((s_vecs @ q_vec - 0.65) / 0.25, 0.0, 1.0)
-            return cross_lingual
-        semantic = np.clip((s_vecs @ q_vec - 0.70) / 0.25, 0.0, 1.0)
-        keywords = set(tokenize(query))
-        total = sum(_weight(t) for t in keywords)
-        lexical = np.array(
-            [
-                sum(_weight(t) for t in keywords if t in s.text.lower() or t in s.context) / total if total else 0.0
-                for s in sentences
-            ]
-        )
-        return np.asarray(0.5 * semantic + 0.5 * lexical)
-
-    def _select(self, candidates: Sequence[_Sentence], scores: np.ndarray, wants_list: bool) -> list[_Sentence]:
-        """The best sentence, then: the enumeration that follows it when it is a lead-in ending
-        with a colon, or, for a list question, when the next sentence is an item (二是、其次……);
-        otherwise the next best sentences scoring at least ``share`` of it — for a
-        list question up to ``LIST_SENTENCES`` of them within ``max_list_chars``, in reading order."""
-        order = np.argsort(-scores, kind="stable")
-        top = candidates[int(order[0])]
-        if top.text.rstrip().endswith(("：", ":")) or (wants_list and self._opens_enumeration(candidates, top)):
-            return self._enumeration(candidates, top)
-        if wants_list:
-            limit, budget, share = max(LIST_SENTENCES, self.settings.max_sentences), self.settings.max_list_chars, 0.7
-        else:
-            limit, budget, share = self.settings.max_sentences, self.settings.max_chars, 0.75
-        best = float(scores[order[0]])
-        chosen: list[_Sentence] = []
-        length = 0
-        for i in order:
-            sentence = candidates[int(i)]
-            if chosen and (scores[i] < share * best or len(chosen) >= limit):
+    def _span(self, candidates: Sequence[Candidate], probability: np.ndarray, best: int, threshold: float) -> list[Candidate]:
+        """The best sentence and the likely sentences next to it in its passage, in reading order."""
+        top = candidates[best]
+        same = sorted((i for i, c in enumerate(candidates) if c.passage == top.passage), key=lambda i: candidates[i].start)
+        at = same.index(best)
+        floor = max(threshold, NEIGHBOUR_SHARE * float(probability[best]))
+        chosen, length = [best], len(top.text)
+        left, right = at - 1, at + 1
+        while len(chosen) < self.settings.max_sentences:
+            options = [j for j in (left, right) if 0 <= j < len(same) and probability[same[j]] >= floor]
+            if not options:
                 break
-            if chosen and length + len(sentence.text) > budget:
-                continue
-            chosen.append(sentence)
-            length += len(sentence.text)
-        if wants_list:
-            chosen.sort(key=lambda s: (s.passage, s.position))
-        return chosen
-
-    @staticmethod
-    def _opens_enumeration(candidates: Sequence[_Sentence], top: _Sentence) -> bool:
-        following = [c for c in candidates if c.passage == top.passage and c.position == top.position + 1]
-        return bool(following) and bool(_LIST_ITEM.match(following[0].text))
-
-    def _enumeration(self, candidates: Sequence[_Sentence], top: _Sentence) -> list[_Sentence]:
-        """``top`` and the sentences after it in the same passage, up to ``max_list_chars``."""
-        chosen = [top]
-        length = len(top.text)
-        following = sorted(
-            (c for c in candidates if c.passage == top.passage and c.position > top.position), key=lambda c: c.position
-        )
-        for sentence in following:
-            if length + len(sentence.text) > self.settings.max_list_chars:
+            j = max(options, key=lambda j: probability[same[j]])
+            if length + len(candidates[same[j]].text) > self.settings.max_chars:
                 break
-            chosen.append(sentence)
-            length += len(sentence.text)
-        return chosen
+            chosen.append(same[j])
+            length += len(candidates[same[j]].text)
+            if j == left:
+                left -= 1
+            else:
+                right += 1
+        return sorted((candidates[i] for i in chosen), key=lambda c: c.start)
+
+    def _quote_enumeration(
+        self, lead: Candidate, listed: Enumeration, passages: tuple[Hit, ...], document: Document, index: Index
+    ) -> tuple[tuple[Hit, ...], list[tuple[int, str]], str]:
+        quoted = [(lead.passage, lead.text)] if lead.text else []
+        length = len(lead.text)
+        for start, _end, sentence in listed.items:
+            if length + len(sentence) > self.settings.max_list_chars:
+                break
+            passages, n = _passage_at(passages, document, start, index)
+            quoted.append((n, sentence))
+            length += len(sentence)
+        shown = len(quoted) - (1 if lead.text else 0)
+        note = f"原文共列出{listed.total}项，此处摘录前{shown}项。" if shown < listed.total else ""
+        return passages, quoted, note
 
 
-def _weight(token: str) -> float:
-    return float(min(len(token), 4))
+def _last_sentence(candidates: Sequence[Candidate], paragraph: int, like: Candidate) -> Candidate | None:
+    """The last sentence of ``paragraph`` in the same document as ``like`` (a list's lead-in)."""
+    found = [c for c in candidates if c.paragraph == paragraph and c.passage == like.passage]
+    return max(found, key=lambda c: c.start) if found else None
+
+
+def _passage_at(passages: tuple[Hit, ...], document: Document, offset: int, index: Index) -> tuple[tuple[Hit, ...], int]:
+    """The number of the passage holding ``offset`` of ``document``; a chunk that was not
+    retrieved (a list running on past the passages) is added after them."""
+    for n, hit in enumerate(passages, start=1):
+        chunk = hit.chunk
+        if chunk.doc_id == document.doc_id and chunk.char_start <= offset < chunk.char_end:
+            return passages, n
+    for row in index.doc_rows(document.doc_id):
+        chunk = index.chunks[row]
+        if chunk.char_start <= offset < chunk.char_end:
+            hit = Hit(chunk=chunk, score=0.0, rank=len(passages) + 1, dense=0.0, keyword=0.0)
+            return (*passages, hit), len(passages) + 1
+    raise LookupError(f"offset {offset} of {document.doc_id} is in no chunk")
 
 
 def _with_marker(sentence: str, n: int) -> str:
     """Put ``[n]`` before the sentence's final punctuation: “……计划[1]。”"""
+    sentence = _SOURCE_MARK.sub(r"［\1］", sentence)  # a footnote mark of the briefing is not ours
     match = re.search(r"[。！？；!?;]?[”’」』）)]*$", sentence)
     cut = match.start() if match and match.group() and match.group()[0] in "。！？；!?;" else len(sentence)
     if cut == len(sentence):

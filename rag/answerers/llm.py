@@ -1,8 +1,9 @@
 """The LLM answerer: an OpenAI-compatible chat model writes the answer, we verify its citations.
 
 Flow of one question:
-1. No passages, or the best passage sentence below ``min_confidence`` (the same relevance the
-   extractive answerer uses): the fixed refusal, **without calling the model**.
+1. No passages, or no passage sentence likely enough to answer (the extractive answerer's
+   calibrated relevance and checks, ``ExtractiveAnswerer.judge``): the fixed refusal, with its
+   reason, **without calling the model**.
 2. Otherwise the prompts in ``prompts/`` (system + answer) number the passages ``[1]…[n]``
    with title, heading path and page; the reply streams in and is cut into sentences, each
    normalised and verified (rag/citations.py) before it is passed on, so a client never sees
@@ -18,17 +19,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from rag.answerers.base import AnswerEvent, DoneEvent, TokenEvent, collect
-from rag.answerers.extractive import NO_PASSAGES, NOT_RELEVANT, ExtractiveAnswerer, refuse
+from rag.answerers.extractive import NO_PASSAGES, ExtractiveAnswerer, refuse
 from rag.citations import REFUSAL, CitationVerifier, SentenceAssembler, SupportChecker
 from rag.config import Settings
-from rag.conversation import Turn, format_history, rewrite_follow_up
+from rag.conversation import Rewrite, Turn, condense_offline, format_history
 from rag.embedders import Embedder
 from rag.errors import BackendError
 from rag.llm_client import ChatClient, Message, resolve_endpoint
 from rag.prompts import render_prompt
 from rag.types import Answer, Citation, Hit, SentenceCheck
+
+if TYPE_CHECKING:
+    from rag.store import Index
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +72,9 @@ class LLMAnswerer:
         user = render_prompt(self.settings.llm.prompt, home, passages=format_passages(passages), question=question)
         return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
-    def condense(self, question: str, history: Sequence[Turn]) -> str:
+    def condense(self, question: str, history: Sequence[Turn]) -> Rewrite:
         if not history:
-            return question
+            return Rewrite(question, None)
         prompt = render_prompt("condense", self.settings.home, history=format_history(history), question=question)
         try:
             rewritten = self.client.complete([{"role": "user", "content": prompt}], max_tokens=200).strip()
@@ -77,21 +82,22 @@ class LLMAnswerer:
             if not self.settings.llm.fallback:
                 raise
             log.warning("condensing with %s failed; using the offline rule", self.endpoint.label)
-            return rewrite_follow_up(question, history)
+            return condense_offline(question, history)
         first_line = rewritten.splitlines()[0].strip() if rewritten else ""
-        return first_line[:500] or question
+        return Rewrite(first_line[:500] or question, None)
 
-    def answer(self, question: str, hits: Sequence[Hit]) -> Answer:
-        return collect(self.stream(question, hits))
+    def answer(self, question: str, hits: Sequence[Hit], index: Index | None = None) -> Answer:
+        return collect(self.stream(question, hits, index))
 
-    def stream(self, question: str, hits: Sequence[Hit]) -> Iterator[AnswerEvent]:
+    def stream(self, question: str, hits: Sequence[Hit], index: Index | None = None) -> Iterator[AnswerEvent]:
         passages = tuple(hits)
         if not passages:
             yield from refuse(self.name, question, passages, NO_PASSAGES, 0.0)
             return
-        confidence = self.extractive.confidence(question, passages)
-        if confidence < self.settings.answer.min_confidence:
-            yield from refuse(self.name, question, passages, NOT_RELEVANT, confidence)
+        judged = self.extractive.judge(question, passages, index)
+        confidence = judged.confidence
+        if judged.refusal is not None:
+            yield from refuse(self.name, question, passages, judged.refusal, confidence)
             return
         verifier = CitationVerifier(passages, SupportChecker(self.embedder, self.settings.answer.min_support))
         checks: list[SentenceCheck] = []
@@ -104,7 +110,7 @@ class LLMAnswerer:
             if checks or not self.settings.llm.fallback:
                 raise
             log.warning("LLM backend failed (%s); falling back to the extractive answer", e.message)
-            yield from self._fallback(question, passages, e)
+            yield from self._fallback(question, passages, e, index)
             return
         yield DoneEvent(self._final(question, passages, checks, verifier.notices, confidence))
 
@@ -135,9 +141,11 @@ class LLMAnswerer:
             answerer=self.name,
         )
 
-    def _fallback(self, question: str, passages: tuple[Hit, ...], error: BackendError) -> Iterator[AnswerEvent]:
+    def _fallback(
+        self, question: str, passages: tuple[Hit, ...], error: BackendError, index: Index | None
+    ) -> Iterator[AnswerEvent]:
         notice = f"{error.message}；以下为离线抽取式回答"
-        for event in self.extractive.stream(question, passages):
+        for event in self.extractive.stream(question, passages, index):
             if isinstance(event, DoneEvent):
                 answer = event.answer
                 event = DoneEvent(

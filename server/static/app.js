@@ -270,6 +270,10 @@ function showAnswer(view, record) {
     view.extra.innerHTML = `<div class="refusal-reason">拒答：${escapeHtml(record.refusal_reason || "资料不足")}</div>`;
     if (view.passages.length) view.extra.append(closestPassages(view));
   } else if (record.citations && record.citations.length) {
+    if ((record.sentences || []).some((s) => s.status === "quoted")) {
+      // The extractive answerer quotes the briefing word for word: say so, rather than "verified".
+      view.extra.insertAdjacentHTML("beforeend", '<div class="quoted-label" title="回答中的句子逐字摘自所引段落">原文摘录</div>');
+    }
     const refs = document.createElement("ol");
     refs.className = "references";
     for (const c of record.citations) {

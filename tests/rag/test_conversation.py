@@ -1,0 +1,164 @@
+"""The offline follow-up rewrite: a follow-up becomes the standalone question a user meant."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rag.conversation import Rewrite, Turn, condense_offline, format_history, rewrite_follow_up
+from rag.conversation.saved import MAX_EXCHANGES, load_conversation, save_conversation
+
+WUXI = "无锡高新区物联网产业规模有多大？"
+
+
+def user(text: str) -> Turn:
+    return Turn("user", text)
+
+
+def assistant(text: str) -> Turn:
+    return Turn("assistant", text)
+
+
+def test_a_new_place_replaces_the_place_of_the_previous_question() -> None:
+    rewrite = condense_offline("那长春高新区呢？", [user(WUXI), assistant("约3000亿元[1]。")])
+    assert rewrite.unresolved is None
+    assert "长春高新区" in rewrite.query and "物联网产业规模" in rewrite.query
+    assert "无锡" not in rewrite.query
+
+
+def test_a_bare_city_replaces_the_city_and_keeps_the_predicate() -> None:
+    rewrite = condense_offline("深圳呢？", [user("上海对科技创新中心建设有哪些财政支持？")])
+    assert rewrite == Rewrite("深圳对科技创新中心建设有哪些财政支持？")
+
+
+def test_a_new_year_replaces_the_year() -> None:
+    rewrite = condense_offline("那2021年呢？", [user("2020年" + WUXI)])
+    assert rewrite.query == "2021年" + WUXI
+    assert "2020" not in rewrite.query
+
+
+def test_a_topic_replaces_the_noun_phrase_with_the_same_head() -> None:
+    rewrite = condense_offline("集成电路产业呢？", [user(WUXI)])
+    assert rewrite.query.startswith("无锡高新区集成电路产业规模")
+    assert "物联网" not in rewrite.query
+
+
+def test_a_level_replaces_the_level() -> None:
+    rewrite = condense_offline("国家级的呢？", [user("省级制造业创新中心奖励多少？")])
+    assert rewrite.query == "国家级制造业创新中心奖励多少？"
+
+
+def test_an_article_number_replaces_the_article_number() -> None:
+    rewrite = condense_offline("第十二条呢？", [user("青岛市科技创新促进条例第十条规定了什么？")])
+    assert rewrite.query == "青岛市科技创新促进条例第十二条规定了什么？"
+
+
+def test_a_demonstrative_refers_to_the_named_plan() -> None:
+    rewrite = condense_offline("该计划由谁牵头？", [user("广东的“卓粤”计划是什么？")])
+    assert rewrite.unresolved is None
+    assert "“卓粤”计划" in rewrite.query and "牵头" in rewrite.query
+    assert rewrite.query == "广东的“卓粤”计划由谁牵头？"
+
+
+def test_it_refers_to_what_the_previous_question_asked_for() -> None:
+    history = [user("兰州高新区与金城资本合作设立了什么基金？"), assistant("兰州高新区生物医药产业基金[1]。")]
+    rewrite = condense_offline("它的规模是多少？", history)
+    assert "金城资本" in rewrite.query and "基金" in rewrite.query and "规模" in rewrite.query
+
+
+def test_among_them_refers_to_the_list_asked_for() -> None:
+    rewrite = condense_offline("其中有多少家上市公司？", [user("无锡高新区有哪些物联网企业？")])
+    assert rewrite.query == "无锡高新区的物联网企业中有多少家上市公司？"
+
+
+def test_he_refers_to_the_person_of_the_previous_question() -> None:
+    rewrite = condense_offline("他还担任什么职务？", [user("王贻芳院士提出了什么建议？")])
+    assert rewrite.query == "王贻芳还担任什么职务？"
+
+
+def test_a_pronoun_after_small_talk_is_unresolved_with_a_reason() -> None:
+    history = [user("你好"), assistant("你好，请问有什么可以帮您？")]
+    rewrite = condense_offline("它的营收是多少？", history)
+    assert rewrite.unresolved is not None
+    assert "指代不明" in rewrite.unresolved and "它的营收是多少？" in rewrite.unresolved
+    assert rewrite.query == "它的营收是多少？"
+
+
+@pytest.mark.parametrize("question", ["它的营收是多少？", "那长春高新区呢？", "该计划由谁牵头？"])
+def test_a_follow_up_without_any_conversation_is_unresolved(question: str) -> None:
+    rewrite = condense_offline(question, [])
+    assert rewrite.query == question
+    assert rewrite.unresolved is not None and "没有此前的对话" in rewrite.unresolved
+
+
+def test_a_pronoun_may_refer_to_the_previous_answer_when_the_question_named_nothing() -> None:
+    history = [user("请介绍一下"), assistant("海港高新区举办了第三期蓝色创业训练营[1]。")]
+    rewrite = condense_offline("它有多少人参加？", history)
+    assert rewrite.unresolved is None and "海港高新区" in rewrite.query
+
+
+@pytest.mark.parametrize(
+    "question", ["深圳的研发投入强度是多少？", "科技成果转化引导基金的总规模是多少？", "企业该如何申报？"]
+)
+def test_a_question_that_stands_alone_is_unchanged(question: str) -> None:
+    assert condense_offline(question, [user(WUXI), assistant("约3000亿元[1]。")]) == Rewrite(question)
+    assert condense_offline(question, []) == Rewrite(question)
+
+
+def test_the_most_recent_user_question_is_used() -> None:
+    history = [
+        user("广东的“卓粤”计划是什么？"),
+        assistant("“卓粤”计划是……[1]"),
+        user(WUXI),
+        assistant("约3000亿元[1]。"),
+    ]
+    assert condense_offline("那长春高新区呢？", history).query == "长春高新区物联网产业规模有多大？"
+
+
+def test_a_chain_of_follow_ups_keeps_its_topic() -> None:
+    history = [user(WUXI), assistant("……"), user("那长春高新区呢？"), assistant("……")]
+    assert condense_offline("2021年呢？", history).query == "2021年长春高新区物联网产业规模有多大？"
+
+
+def test_small_talk_between_questions_is_skipped() -> None:
+    history = [user(WUXI), assistant("约3000亿元[1]。"), user("谢谢"), assistant("不客气。")]
+    assert condense_offline("那长春高新区呢？", history).query == "长春高新区物联网产业规模有多大？"
+
+
+def test_what_else_repeats_the_previous_question() -> None:
+    question = "广东的“卓粤”计划包括哪些措施？"
+    assert condense_offline("还有呢？", [user(question)]).query == question
+
+
+def test_a_subject_left_out_is_taken_from_the_previous_question() -> None:
+    assert condense_offline("由谁牵头？", [user("广东的“卓粤”计划是什么？")]).query == "广东的“卓粤”计划由谁牵头？"
+
+
+def test_rewrite_follow_up_gives_the_query() -> None:
+    assert rewrite_follow_up("深圳呢？", [user("上海对科技创新中心建设有哪些财政支持？")]).startswith("深圳对")
+    assert rewrite_follow_up("它的营收是多少？", []) == "它的营收是多少？"
+
+
+def test_format_history_drops_citation_markers() -> None:
+    assert format_history([user("问题一"), assistant("回答一[1]。")]) == "用户：问题一\n助手：回答一。"
+
+
+def test_saved_conversation_keeps_the_last_exchanges(tmp_path: Path) -> None:
+    path = tmp_path / ".rag" / "conversation.json"
+    turns = [turn for n in range(MAX_EXCHANGES + 3) for turn in (user(f"问题{n}"), assistant(f"回答{n}"))]
+    save_conversation(path, turns)
+    loaded = load_conversation(path)
+    assert len(loaded) == 2 * MAX_EXCHANGES
+    assert loaded[0] == user("问题3") and loaded[-1] == assistant(f"回答{MAX_EXCHANGES + 2}")
+    assert [p.name for p in path.parent.iterdir()] == ["conversation.json"], "no temporary file is left"
+
+
+def test_an_unreadable_saved_conversation_counts_as_none(tmp_path: Path) -> None:
+    path = tmp_path / "conversation.json"
+    assert load_conversation(path) == []
+    path.write_text("{not json", encoding="utf-8")
+    assert load_conversation(path) == []
+    path.write_text(json.dumps({"turns": [{"role": "user", "content": "问"}]}), encoding="utf-8")
+    assert load_conversation(path) == [user("问")]
