@@ -42,7 +42,7 @@ from rag.evaluate import EvalItem, load_eval_set  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
 from rag.text import normalize_for_match, to_simplified  # noqa: E402
 
-THRESHOLDS = [round(t, 2) for t in np.arange(0.05, 0.96, 0.05)]
+THRESHOLDS = [round(t, 2) for t in np.arange(0.02, 0.96, 0.02)]
 
 
 @dataclass

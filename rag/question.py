@@ -62,12 +62,25 @@ _QUANTITY = re.compile(
 _STATES_NUMBER = re.compile(
     rf"\d|[%％]|百分之|半数|一半|过半|[{_CHINESE_DIGITS}]+(?:分之|[成倍个家项天年月周日次位名人条件台元吨米亩座所款批篇部岁届期层级类种])"
 )
+# Kinds of text that ask nothing of the briefings (language, not any document's vocabulary).
+_NON_WORD = re.compile(r"[^\w\u3400-\u9fff]+")
+_SMALL_TALK = re.compile(
+    r"(?:你好|您好|嗨|哈喽|早上好|上午好|中午好|下午好|晚上好|晚安|在吗|在不在|谢谢|多谢|感谢|再见|拜拜|辛苦了|你是谁|你叫什么|"
+    r"你能做什么|你会什么|hi|hello|hey|thanks|thankyou|bye|goodbye|goodmorning|howareyou|whoareyou|ok|okay|好的|嗯|哦|啊|呀|吧|呢|吗|啦|"
+    r"你|您|我|请问|我想问一下|有人吗)+"
+)
+_ARITHMETIC = re.compile(r"[\d\s.+\-*/×÷=（）()^加减乘除以等于是几多少？?]+")
+_WRITING_REQUEST = re.compile(
+    r"(?:请|请你|帮我|给我|麻烦|能不能|可以)?(?:帮我|给我)?(?:写|编写|创作|作|编|起草|拟|生成|翻译|润色|改写|续写|画)"
+    r"(?:一|几|两|个|首|篇|份|段|封|句|个|下|成|出)"
+)
 _LIST = re.compile(r"哪些|哪几|哪[一二两三四五六七八九十]+[个大项条类方种点]|分别|包括什么|几个方面")
 # A number the question states, with the unit character that follows it (“3月”, “12英寸”).
 _STATED_NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?![\d.])[\u3400-\u9fff%％]?")
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?=年)")
-# A name the question quotes (“星火燎原”, 《…条例》): a passage that does not give it is about something else.
-_QUOTED = re.compile(r"[“\"「『《]([^”\"」』》]{2,30})[”\"」』》]")
+# A name the question quotes (“星火燎原”): a passage that does not give it is about something else.
+# (A title in 《》 is not one: briefings refer back to it as 《意见》, 《方案》.)
+_QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,30})[”\"」』]")
 # A batch, issue or session (首批, 第二期, 第三届): a passage on another one does not answer.
 _COHORT = re.compile(rf"(?:首|第[{_CHINESE_DIGITS}\d]+)[批期届条章节款]")
 _PLACE_SUFFIX = re.compile(r"[省市]$")
@@ -156,6 +169,19 @@ class Question:
     def wants_list(self) -> bool:
         return bool(_LIST.search(self.simplified))
 
+    @cached_property
+    def not_a_question_about_documents(self) -> str | None:
+        """Why the text asks nothing a briefing could answer: a greeting or small talk, a sum,
+        a request to write something (the reason, in Chinese), else None."""
+        bare = _NON_WORD.sub("", self.simplified.lower())
+        if not bare or _SMALL_TALK.fullmatch(bare):
+            return "这是问候或寒暄，不是关于简报内容的提问"
+        if _ARITHMETIC.fullmatch(self.simplified.strip()):
+            return "这是算术题，不是关于简报内容的提问"
+        if _WRITING_REQUEST.match(self.simplified.strip()):
+            return "这是写作请求；本工具只回答简报中写明的内容"
+        return None
+
     def missing_from(self, passage: str, title: str = "") -> list[str]:
         """The question's numbers and place names that ``passage`` lacks (see the module docstring)."""
         flat = to_simplified(normalize_for_match(passage))
@@ -231,7 +257,8 @@ def place_names(text: str) -> tuple[str, ...]:
     for word, flag in jieba.posseg.cut(text):
         word = _PLACE_SUFFIX.sub("", word.strip())
         is_name = (flag == "ns" and not _DIRECTIONS.fullmatch(word)) or (flag == "nr" and _looks_like_person(word))
-        if is_name and len(word) >= 2 and not _COUNTRY_ABBREVIATIONS.fullmatch(word) and word not in places:
+        generic = not _REGION_SUFFIX.sub("", word)  # 新区, 开发区: a kind of place, not a name
+        if is_name and len(word) >= 2 and not generic and not _COUNTRY_ABBREVIATIONS.fullmatch(word) and word not in places:
             places.append(word)
     return tuple(places)
 

@@ -14,6 +14,7 @@ from rag.answerers.base import AnswerEvent, DoneEvent, TokenEvent, collect
 from rag.answerers.relevance import (
     FEATURES,
     Calibration,
+    bigram_coverage,
     calibration_for,
     coverage,
     is_cross_lingual,
@@ -24,6 +25,7 @@ from rag.answerers.sentences import (
     Enumeration,
     enumeration_after,
     enumeration_around,
+    item_marker,
     passage_sentences,
     split_sentences,
 )
@@ -111,7 +113,10 @@ class ExtractiveAnswerer:
         """The candidates, their probabilities with the ineligible at -1, the best, and the
         refusal reason when the best is below the threshold (None when it can answer)."""
         documents: Mapping[str, Document] = index.documents if index is not None else {}
-        candidates = self.candidates(passages, documents)
+        off_topic = Question(question).not_a_question_about_documents
+        candidates = self.candidates(passages, documents) if off_topic is None else []
+        if off_topic is not None:
+            return _Judgement(candidates, np.zeros((0, len(FEATURES))), np.zeros(0), -1, 0.0, off_topic)
         if not candidates:
             return _Judgement(candidates, np.zeros((0, len(FEATURES))), np.zeros(0), -1, 0.0, NO_PASSAGES)
         features = self.features(question, passages, candidates)
@@ -204,6 +209,7 @@ class ExtractiveAnswerer:
                 passage_dense[rows],
                 coverage(question, terms, sentence_texts),
                 passage_cover[rows],
+                bigram_coverage(query, sentence_texts),
                 passage_score[rows],
             ]
         )
@@ -260,7 +266,30 @@ class ExtractiveAnswerer:
                     lead = _last_sentence(candidates, lead_paragraph, top) or top
             if listed is not None:
                 return self._quote_enumeration(lead, listed, passages, document, index)
+        if asked.wants_list or top.text.endswith(("：", ":")):
+            inline = self._inline_items(candidates, top)
+            if inline:
+                return passages, [(c.passage, c.text) for c in [top, *inline]], ""
         return passages, [(c.passage, c.text) for c in self._span(candidates, probability, best, threshold)], ""
+
+    def _inline_items(self, candidates: Sequence[Candidate], top: Candidate) -> list[Candidate]:
+        """The items that follow ``top`` sentence by sentence in its passage (“……三个特点：一是……；
+        二是……；三是……。”), numbered on from the item ``top`` opens, up to ``max_list_chars``."""
+        following = sorted((c for c in candidates if c.passage == top.passage and c.start > top.start), key=lambda c: c.start)
+        opened = re.search(r"[：:]\s*(\S)", top.text)
+        family, expected = None, 2 if opened and item_marker(top.text[opened.start(1) :]) else 1
+        items: list[Candidate] = []
+        length = len(top.text)
+        for candidate in following:
+            marker = item_marker(candidate.text)
+            if marker is None or marker[1] != expected or (family and marker[0] != family):
+                break
+            if length + len(candidate.text) > self.settings.max_list_chars:
+                break
+            family, expected = marker[0], expected + 1
+            items.append(candidate)
+            length += len(candidate.text)
+        return items
 
     def _span(self, candidates: Sequence[Candidate], probability: np.ndarray, best: int, threshold: float) -> list[Candidate]:
         """The best sentence and the likely sentences next to it in its passage, in reading order."""

