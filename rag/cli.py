@@ -174,7 +174,7 @@ def ask(
     from rag.render import answer_markdown, answer_record, reference
 
     settings = _settings(ctx)
-    history = _conversation(settings, follow_up)
+    history = _conversation(settings, question, follow_up)
     answer = _pipeline(settings).ask(question, k, doc, history=history, answerer=answerer)
     _remember(settings, history, answer)
     for notice in answer.notices:
@@ -197,13 +197,22 @@ def ask(
             out.print(f"[dim]    {escape(_excerpt(citation.chunk.text))}[/]")
 
 
-def _conversation(settings: Settings, follow_up: bool) -> list[Turn]:
-    """The saved conversation with ``--continue``, else none (a new conversation)."""
+def _conversation(settings: Settings, question: str, follow_up: bool) -> list[Turn]:
+    """The saved conversation with ``--continue``, else none (a new conversation). A follow-up
+    whose referent cannot be found is not answered, and the saved conversation is kept:
+    ``BadInputError`` says why (and that ``--continue`` would use it)."""
+    from rag.conversation import condense_offline
     from rag.conversation.saved import conversation_path, load_conversation
+    from rag.errors import BadInputError
 
-    history = load_conversation(conversation_path(settings.home)) if follow_up else []
+    saved = conversation_path(settings.home)
+    history = load_conversation(saved) if follow_up else []
     if follow_up and not history:
         err.print("[yellow]注意[/]：没有可接续的对话，按新对话处理")
+    unresolved = condense_offline(question, history).unresolved
+    if unresolved:
+        hint = "；要接着上一次的对话追问，请加 --continue（-c）" if not follow_up and saved.is_file() else ""
+        raise BadInputError(unresolved + hint)
     return history
 
 

@@ -254,11 +254,16 @@ def place_names(text: str) -> tuple[str, ...]:
     """Place and person names in ``text`` (jieba ``ns``, or ``nr`` starting with a common
     surname; two characters or more), without a trailing 省/市."""
     places: list[str] = []
-    for word, flag in jieba.posseg.cut(text):
-        word = _PLACE_SUFFIX.sub("", word.strip())
+    previous = ""
+    for token, flag in jieba.posseg.cut(text):
+        token = token.strip()
+        word = _PLACE_SUFFIX.sub("", token)
         is_name = (flag == "ns" and not _DIRECTIONS.fullmatch(word)) or (flag == "nr" and _looks_like_person(word))
-        generic = not _REGION_SUFFIX.sub("", word)  # 新区, 开发区: a kind of place, not a name
-        if is_name and len(word) >= 2 and not generic and not _COUNTRY_ABBREVIATIONS.fullmatch(word) and word not in places:
+        if is_name and not _REGION_SUFFIX.sub("", word):
+            # 新区, 开发区 alone are a kind of place, not a name; 西咸 + 新区 is one.
+            word = previous + word if re.fullmatch(r"[\u3400-\u9fff]{2,4}", previous) else ""
+        previous = token
+        if is_name and len(word) >= 2 and not _COUNTRY_ABBREVIATIONS.fullmatch(word) and word not in places:
             places.append(word)
     return tuple(places)
 
