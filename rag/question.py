@@ -139,7 +139,7 @@ class Question:
         a 2022 question), unless the sentence or its headings also name the asked year."""
         if not self.years:
             return None
-        stated = set(_YEAR.findall(to_simplified(sentence)))
+        stated: set[str] = set(_YEAR.findall(to_simplified(sentence)))
         if not stated or stated & self.years or any(y in context for y in self.years):
             return None
         return min(stated)
