@@ -38,16 +38,16 @@ _MARKER_VARIANT = re.compile(
     rf"\[\^?\s*(?:ID:)?\s*({_NUMBER_LIST})\s*\]|【\s*({_NUMBER_LIST})\s*】|［\s*({_NUMBER_LIST})\s*］"
 )
 _CANONICAL = re.compile(r"\[(\d+)\]")
-_TERMINAL = "。！？；!?;"
-_CLOSERS = "”’」』）)\"'"
-_MARKERS_AFTER_END = re.compile(rf"([{_TERMINAL}][{re.escape(_CLOSERS)}]*)\s*((?:\[\d+\]\s*)*\[\d+\])")
+TERMINAL = "。！？；!?;"  # what ends a sentence
+CLOSERS = "”’」』）)\"'"  # what stays with the sentence after its end
+_MARKERS_AFTER_END = re.compile(rf"([{TERMINAL}][{re.escape(CLOSERS)}]*)\s*((?:\[\d+\]\s*)*\[\d+\])")
 _MARKER_RUN = re.compile(r"(?:\[\d+\]){2,}")
 _CONTENT = re.compile(r"[0-9A-Za-z\u3400-\u9fff]")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 # A sentence is complete once a character follows that cannot belong to its markers; the
 # closers are possessive so a quote that has not arrived yet is never split off its sentence.
 _PIECE = re.compile(
-    rf"(.*?(?:[{_TERMINAL}][{re.escape(_CLOSERS)}]*+|\n))"
+    rf"(.*?(?:[{TERMINAL}][{re.escape(CLOSERS)}]*+|\n))"
     rf"((?:\s*(?:\[\^?\s*(?:ID:)?[\d,，、\s\-–~]*\]|【[\d,，、\s\-–~]*】|［[\d,，、\s\-–~]*］))*\s*)"
     r"(?=[^\s\[【［])",
     re.S,
@@ -213,6 +213,6 @@ def _replace_markers(text: str, n: int) -> str:
     bare = strip_markers(text)
     trailing = bare[len(bare.rstrip()) :]
     body = bare.rstrip()
-    match = re.search(rf"[{_TERMINAL}][{re.escape(_CLOSERS)}]*$", body)
+    match = re.search(rf"[{TERMINAL}][{re.escape(CLOSERS)}]*$", body)
     cut = match.start() if match else len(body)
     return f"{body[:cut]}[{n}]{body[cut:]}{trailing}"

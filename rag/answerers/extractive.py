@@ -14,6 +14,7 @@ from rag.answerers.base import AnswerEvent, DoneEvent, TokenEvent, collect
 from rag.answerers.relevance import (
     FEATURES,
     Calibration,
+    RelevanceModel,
     bigram_coverage,
     calibration_for,
     coverage,
@@ -54,6 +55,8 @@ VECTOR_CACHE = 20_000  # sentence embeddings kept (about 30 MB at 384 dimensions
 
 @dataclass(frozen=True)
 class _Judgement:
+    asked: Question
+    threshold: float
     candidates: list[Candidate]
     features: np.ndarray  # the relevance signals, one row per candidate
     probability: np.ndarray  # per candidate; -1 for those that cannot answer
@@ -106,37 +109,36 @@ class ExtractiveAnswerer:
     def threshold(self, question: str) -> float:
         if self.settings.min_confidence is not None:
             return self.settings.min_confidence
-        model = self.calibration.cross_lingual if is_cross_lingual(question) else self.calibration.chinese
-        return model.threshold
+        return self._model(question).threshold
+
+    def _model(self, question: str) -> RelevanceModel:
+        return self.calibration.cross_lingual if is_cross_lingual(question) else self.calibration.chinese
 
     def judge(self, question: str, passages: Sequence[Hit], index: Index | None = None) -> _Judgement:
         """The candidates, their probabilities with the ineligible at -1, the best, and the
         refusal reason when the best is below the threshold (None when it can answer)."""
+        asked, threshold = Question(question), self.threshold(question)
         documents: Mapping[str, Document] = index.documents if index is not None else {}
-        off_topic = Question(question).not_a_question_about_documents
+        off_topic = asked.not_a_question_about_documents
         candidates = self.candidates(passages, documents) if off_topic is None else []
-        if off_topic is not None:
-            return _Judgement(candidates, np.zeros((0, len(FEATURES))), np.zeros(0), -1, 0.0, off_topic)
-        if not candidates:
-            return _Judgement(candidates, np.zeros((0, len(FEATURES))), np.zeros(0), -1, 0.0, NO_PASSAGES)
+        if off_topic is not None or not candidates:
+            nothing = np.zeros((0, len(FEATURES)))
+            return _Judgement(asked, threshold, candidates, nothing, np.zeros(0), -1, 0.0, off_topic or NO_PASSAGES)
         features = self.features(question, passages, candidates)
-        model = self.calibration.cross_lingual if is_cross_lingual(question) else self.calibration.chinese
-        probability = model.probability(features)
-        asked = Question(question)
+        probability = self._model(question).probability(features)
         missing = asked.missing_from_each(
             [(f"{hit.chunk.section_path}\n{hit.chunk.text}", hit.chunk.title) for hit in passages]
         )
         reasons = [self._shortfall(asked, c, missing[c.passage - 1]) for c in candidates]
         eligible = np.where([reason is None for reason in reasons], probability, -1.0)
         best = int(np.argmax(eligible))
-        threshold = self.threshold(question)
         confidence = float(max(eligible[best], 0.0))
         if eligible[best] >= threshold:
-            return _Judgement(candidates, features, eligible, best, confidence, None)
+            return _Judgement(asked, threshold, candidates, features, eligible, best, confidence, None)
         complete = [i for i, c in enumerate(candidates) if c.complete]
         top = max(complete, key=lambda i: probability[i]) if complete else best
         reason = reasons[top] if reasons[top] and probability[top] >= threshold else NOT_RELEVANT
-        return _Judgement(candidates, features, eligible, best, confidence, reason)
+        return _Judgement(asked, threshold, candidates, features, eligible, best, confidence, reason)
 
     def stream(self, question: str, hits: Sequence[Hit], index: Index | None = None) -> Iterator[AnswerEvent]:
         passages = tuple(hits)
@@ -145,13 +147,11 @@ class ExtractiveAnswerer:
             yield from refuse(self.name, question, passages, judged.refusal, judged.confidence)
             return
         candidates, eligible, best = judged.candidates, judged.probability, judged.best
-        asked = Question(question)
-        threshold = self.threshold(question)
         documents: Mapping[str, Document] = index.documents if index is not None else {}
         top_candidate = candidates[best]
         document = documents.get(passages[top_candidate.passage - 1].chunk.doc_id)
         passages, quoted, note = self._select(
-            asked, candidates, eligible, best, threshold, passages, document, index
+            judged.asked, candidates, eligible, best, judged.threshold, passages, document, index
         )
         checks = []
         for n, sentence in quoted:

@@ -26,18 +26,16 @@ from functools import lru_cache
 
 import jieba.posseg
 
+from rag.citations import CLOSERS, TERMINAL, content_length
 from rag.text import to_simplified
 from rag.types import Document, Hit
 
 _CN_DIGITS = {c: v for v, chars in enumerate(("零〇", "一", "二两", "三", "四", "五", "六", "七", "八", "九")) for c in chars}
 _CN_NUMBER = "[一二三四五六七八九十]+"
-_TERMINAL = "。！？；!?;"
-_CLOSERS = "”’」』）)\"'"
-_SENTENCE = re.compile(rf"[^{_TERMINAL}]+(?:[{_TERMINAL}][{re.escape(_CLOSERS)}]*|$)")
-_ANY_SENTENCE = re.compile(rf"[^{_TERMINAL}\n]+[{_TERMINAL}]?[{re.escape(_CLOSERS)}]*")
-_ENDS_SENTENCE = re.compile(rf"[{_TERMINAL}][{re.escape(_CLOSERS)}]*$")
+_SENTENCE = re.compile(rf"[^{TERMINAL}]+(?:[{TERMINAL}][{re.escape(CLOSERS)}]*|$)")
+_ANY_SENTENCE = re.compile(rf"[^{TERMINAL}\n]+[{TERMINAL}]?[{re.escape(CLOSERS)}]*")
+_ENDS_SENTENCE = re.compile(rf"[{TERMINAL}][{re.escape(CLOSERS)}]*$")
 _PARENTHETICAL = re.compile(r"[（(][^（()）]*[)）][。；;.]?")
-_CONTENT = re.compile(r"[0-9A-Za-z\u3400-\u9fff]")
 _CJK_BREAK = re.compile(r"(?<=[\u3400-\u9fff，。、；：“”（）《》])\n(?=[\u3400-\u9fff，。、；：“”（）《》\d])")
 MIN_SENTENCE_CHARS = 8
 # Item markers of an enumeration, by family; group 1 is the ordinal.
@@ -105,7 +103,7 @@ def _continues_previous(document: Document, index: int) -> bool:
         return False
     previous = document.paragraphs[index - 1]
     text = document.text[previous.start : previous.end].rstrip()
-    return previous.heading is None and bool(text) and not re.search(rf"[{_TERMINAL}：:…][{re.escape(_CLOSERS)}]*$", text)
+    return previous.heading is None and bool(text) and not re.search(rf"[{TERMINAL}：:…][{re.escape(CLOSERS)}]*$", text)
 
 
 def is_answer_sentence(raw: str) -> bool:
@@ -115,7 +113,7 @@ def is_answer_sentence(raw: str) -> bool:
     if len(lines) >= 3 and sum(map(len, lines)) / len(lines) < 12:
         return False  # table cells, one per line
     flat = join_lines(text)
-    if len(_CONTENT.findall(flat)) < MIN_SENTENCE_CHARS or not _ENDS_SENTENCE.search(flat):
+    if content_length(flat) < MIN_SENTENCE_CHARS or not _ENDS_SENTENCE.search(flat):
         return False
     if _PARENTHETICAL.fullmatch(flat):
         return False
