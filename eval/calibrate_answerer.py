@@ -15,8 +15,11 @@ Then, item by item, the answer is “the most probable eligible sentence, if at 
 threshold”. For each threshold the script prints, on the training and the held-out sets
 separately: answered (share of answerable items answered), precision (answered items whose
 sentence holds evidence), refusal accuracy (unanswerable items refused) and false refusals.
-The threshold chosen is the one that maximises on the training sets
-``(precision·answered-recall F1 + refusal accuracy) / 2``; paste the printed weights into
+The answerer also refuses when a whole sentence that fails the question's checks (another
+place, year or figure) is more than 1/dominance times likelier than the best that passes
+(``RelevanceModel.dominance``). The threshold and dominance chosen maximise on the training sets the balanced accuracy
+``(answered from an evidence passage + refusal accuracy) / 2``, taking the middle of the tied
+choices; paste the printed weights, threshold and dominance into
 ``CALIBRATIONS`` in rag/answerers/relevance.py.
 """
 
@@ -42,7 +45,8 @@ from rag.evaluate import EvalItem, load_eval_set  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
 from rag.text import normalize_for_match, to_simplified  # noqa: E402
 
-THRESHOLDS = [round(t, 2) for t in np.arange(0.02, 0.96, 0.02)]
+THRESHOLDS = [round(t, 2) for t in np.arange(0.01, 0.96, 0.01)]
+DOMINANCES = [0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
 
 
 @dataclass
@@ -53,6 +57,7 @@ class ItemFeatures:
     labels: np.ndarray  # 1 when the sentence holds evidence
     passage_labels: np.ndarray  # 1 when the sentence's passage holds evidence
     eligible: np.ndarray  # passes the answerer's checks
+    complete: np.ndarray  # is a whole sentence (ineligible but complete: it fails the question's checks)
 
 
 def holds_evidence(sentence: str, spans: list[str]) -> bool:
@@ -87,7 +92,10 @@ def collect(home: str | None, path: Path, k: int) -> list[ItemFeatures]:
         held = [item.answerable and any(span in normalize_for_match(hit.chunk.text) for span in spans) for hit in hits]
         passage_labels = np.array([held[c.passage - 1] for c in judged.candidates], dtype=float)
         eligible = judged.probability >= 0
-        out.append(ItemFeatures(item, is_cross_lingual(query), features, labels.astype(float), passage_labels, eligible))
+        complete = np.array([c.complete for c in judged.candidates], dtype=bool)
+        out.append(
+            ItemFeatures(item, is_cross_lingual(query), features, labels.astype(float), passage_labels, eligible, complete)
+        )
     return out
 
 
@@ -99,8 +107,15 @@ def fit(items: list[ItemFeatures], cross_lingual: bool) -> tuple[float, ...]:
     return fit_logistic(x, y)
 
 
-def decide(items: list[ItemFeatures], weights: dict[bool, tuple[float, ...]], threshold: float, cross_lingual: bool) -> dict[str, float]:
-    """Item-level outcomes at ``threshold`` for the questions of one kind (Chinese or not)."""
+def decide(
+    items: list[ItemFeatures],
+    weights: dict[bool, tuple[float, ...]],
+    threshold: float,
+    dominance: float,
+    cross_lingual: bool,
+) -> dict[str, float]:
+    """Item-level outcomes at ``threshold`` and ``dominance`` for the questions of one kind
+    (Chinese or not), decided as ``ExtractiveAnswerer.judge`` does."""
     items = [i for i in items if i.cross_lingual == cross_lingual]
     answered = correct = cited_right = refused_right = answerable = unanswerable = 0
     for i in items:
@@ -111,9 +126,11 @@ def decide(items: list[ItemFeatures], weights: dict[bool, tuple[float, ...]], th
             continue
         w = np.asarray(weights[i.cross_lingual])
         p = 1.0 / (1.0 + np.exp(-(w[0] + i.features @ w[1:])))
+        blocked = i.complete & ~i.eligible
+        rival = float(p[blocked].max()) if blocked.any() else 0.0
         p = np.where(i.eligible, p, -1.0)
         best = int(np.argmax(p))
-        answers = p[best] >= threshold
+        answers = p[best] >= threshold and p[best] >= dominance * rival
         if i.item.answerable:
             answerable += 1
             answered += answers
@@ -133,9 +150,15 @@ def decide(items: list[ItemFeatures], weights: dict[bool, tuple[float, ...]], th
 
 
 def objective(m: dict[str, float]) -> float:
-    p, r = m["precision"], m["evidence_recall"]
-    f1 = 2 * p * r / (p + r) if p + r else 0.0
-    return (f1 + m["refusal_accuracy"]) / 2
+    """Balanced accuracy of the decision, where an answerable question counts as right only
+    when it is answered from a passage that holds the evidence."""
+    return (m["answered"] * m["passage_precision"] + m["refusal_accuracy"]) / 2
+
+
+def middle(values: list[float]) -> float:
+    """The middle of the values that tie for the best score: the choice with most margin on both sides."""
+    ordered = sorted(values)
+    return ordered[(len(ordered) - 1) // 2]
 
 
 def main() -> None:
@@ -165,16 +188,24 @@ def main() -> None:
     weights = {False: fit(train, False), True: fit(train, True)}
     chosen = {}
     for cross_lingual, label in ((False, "中文问题"), (True, "英文问题")):
+        # Among the (threshold, dominance) pairs that maximise the objective on the training
+        # sets: the middle dominance, then the middle threshold at that dominance.
+        grid = [(t, d) for d in DOMINANCES for t in THRESHOLDS]
+        scores = np.array([objective(decide(train, weights, t, d, cross_lingual)) for t, d in grid])
+        ties = [grid[i] for i in np.flatnonzero(scores == scores.max())]
+        dominance = middle([d for _, d in ties])
+        chosen[cross_lingual] = (middle([t for t, d in ties if d == dominance]), dominance)
         rows = []
         for t in THRESHOLDS:
-            tr = decide(train, weights, t, cross_lingual)
-            ho = decide(heldout, weights, t, cross_lingual) if heldout else {}
+            tr = decide(train, weights, t, dominance, cross_lingual)
+            ho = decide(heldout, weights, t, dominance, cross_lingual) if heldout else {}
             rows.append((t, tr, ho))
-        chosen[cross_lingual] = max(rows, key=lambda r: objective(r[1]))[0]
-        print(f"\n### {label}：选定阈值 {chosen[cross_lingual]}\n")
+        print(f"\n### {label}：选定阈值 {chosen[cross_lingual][0]}，支配比 {dominance}\n")
         print("| 阈值 | 训练：答出 | 训练：证据精确率 | 训练：拒答准确率 | 留出：答出 | 留出：证据精确率 | 留出：拒答准确率 |")
         print("|---|---|---|---|---|---|---|")
         for t, tr, ho in rows:
+            if round(t * 100) % 2 and t != chosen[cross_lingual][0]:
+                continue
             print(
                 f"| {t:.2f} | {tr['answered']:.3f} | {tr['passage_precision']:.3f} | {tr['refusal_accuracy']:.3f} "
                 f"| {ho.get('answered', 0):.3f} | {ho.get('passage_precision', 0):.3f} | {ho.get('refusal_accuracy', 0):.3f} |"

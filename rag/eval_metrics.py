@@ -111,7 +111,9 @@ def citation_scores(answer: str, cited_texts: Mapping[int, str], judge: SupportJ
         recalls.append(1.0 if supported else 0.0)
         total += len(cited)
         correct += len(cited) - len(irrelevant) if supported else 0
-        sentences.append({"sentence": claim, "cited": cited, "supported": supported, "irrelevant": irrelevant})
+        sentences.append(
+            {"sentence": claim, "cited": cited, "supported": supported, "irrelevant": irrelevant}
+        )
     recall = sum(recalls) / len(recalls) if recalls else 1.0
     return CitationScore(recall, correct / total if total else 0.0, sentences)
 
@@ -170,9 +172,18 @@ def _posseg() -> Any:
     return jieba.posseg
 
 
+_LIST_ITEM = re.compile(r"\s*(?:[（(][一二三四五六七八九十\d]+[)）]|[一二三四五六七八九十]+[、是]|\d+[.、．])")
+
+
 @lru_cache(maxsize=4096)
 def _has_verb(text: str) -> bool:
-    return any(str(pair.flag).startswith("v") for pair in _posseg().cut(to_simplified(text)))
+    pairs = list(_posseg().cut(to_simplified(text)))
+    for pair, following in zip(pairs, [*pairs[1:], None], strict=True):
+        if str(pair.flag).startswith("v"):
+            return True
+        if pair.word == "为" and following is not None and str(following.flag) == "m":
+            return True  # the copula before a number, which jieba tags as a preposition
+    return False
 
 
 def is_fragment(sentence: str) -> bool:
@@ -181,7 +192,8 @@ def is_fragment(sentence: str) -> bool:
     A fragment has fewer than ``MIN_SENTENCE_CHARS`` (8) letters, digits and Chinese characters
     once citation markers are removed (“2023年4”, “（供稿：长春高新区）”), or has no
     verb-bearing clause: no token that jieba's part-of-speech tagger (``jieba.posseg``, on the
-    text in Simplified Chinese) tags with a flag starting with “v” (v, vn, vd, vg…), as in a
+    text in Simplified Chinese) tags with a flag starting with “v” (v, vn, vd, vg…), nor the
+    copula 为 before a number (“分别为59.55%”, tagged as a preposition), as in a
     bare heading such as “第十二条　科学技术专项资金”. A sentence without Chinese characters is
     judged by its length only: the tagger does not tag English words.
     """
@@ -197,10 +209,19 @@ def fragments(answer: str) -> tuple[list[str], int]:
     """The fragments among an answer's sentences, and the number of sentences.
 
     Sentences are split on 。！？； and line breaks (``split_sentences``); the refusal sentence
-    and pieces with no letter, digit or Chinese character (a lone marker) are not counted.
+    and pieces with no letter, digit or Chinese character (a lone marker) are not counted. A
+    list item (“（三）关键技术攻关；”) after a piece ending in ：or ； continues that piece's
+    sentence (“……支持下列活动：（一）……；（二）……。” is one sentence), so it is judged with it.
     """
-    sentences = [
-        s for s in split_sentences(answer)
+    pieces = [
+        s
+        for s in split_sentences(answer)
         if content_length(strip_markers(s)) > 0 and REFUSAL.rstrip("。") not in s
     ]
+    sentences: list[str] = []
+    for piece in pieces:
+        if sentences and _LIST_ITEM.match(strip_markers(piece)) and sentences[-1].rstrip().endswith(("：", ":", "；", ";")):
+            sentences[-1] += piece
+        else:
+            sentences.append(piece)
     return [strip_markers(s).strip() for s in sentences if is_fragment(s)], len(sentences)

@@ -48,8 +48,13 @@ _UNITS = sorted(
 )
 # Units that answer for each other: “多少天” is answered by “六十日”, “几人” by “两名”.
 _SAME_UNIT = {
-    "天": ("天", "日"), "日": ("天", "日"), "人": ("人", "名", "位"), "名": ("人", "名", "位"), "位": ("人", "名", "位"),
-    "周岁": ("周岁", "岁"), "岁": ("周岁", "岁"),
+    "天": ("天", "日"),
+    "日": ("天", "日"),
+    "人": ("人", "名", "位"),
+    "名": ("人", "名", "位"),
+    "位": ("人", "名", "位"),
+    "周岁": ("周岁", "岁"),
+    "岁": ("周岁", "岁"),
 }
 _ASKED_UNIT = re.compile(rf"(?:多少|几)(?:个)?({'|'.join(map(re.escape, _UNITS))})")
 _QUANTITY = re.compile(
@@ -59,8 +64,16 @@ _QUANTITY = re.compile(
 )
 # A number in digits, a percentage, or a number in words followed by a measure word (百分之五十,
 # 六十日, 两名, 五至七年, 三成) or a share in words (半数, 一半, 过半).
+# An ordinal (第八条, 第3名) counts something's place, not an amount.
 _STATES_NUMBER = re.compile(
-    rf"\d|[%％]|百分之|半数|一半|过半|[{_CHINESE_DIGITS}]+(?:分之|[成倍个家项天年月周日次位名人条件台元吨米亩座所款批篇部岁届期层级类种])"
+    rf"(?<!第)(?:\d|[%％]|百分之|半数|一半|过半|[{_CHINESE_DIGITS}]+(?:分之|[成倍个家项天年月周日次位名人条件台元吨米亩座所款批篇部岁届期层级类种]))"
+)
+# A share question (比例、比重、占比…) is answered by a share: 30%, 百分之五十, 三成, 1/10, 半数, 2倍.
+_SHARE_QUESTION = re.compile(
+    r"比例|比重|占比|份额|百分比|百分之几|增幅|增速|增长率|what (?:share|percentage|proportion)", re.I
+)
+_STATES_SHARE = re.compile(
+    rf"[%％]|百分之|百分点|分之|\d+\s*/\s*\d+|\d+(?:\.\d+)?\s*[:：比]\s*\d+|(?<!第)[{_CHINESE_DIGITS}\d.]+\s*[成倍]|半数|一半|过半|大半|多数|少数"
 )
 # Kinds of text that ask nothing of the briefings (language, not any document's vocabulary).
 _NON_WORD = re.compile(r"[^\w\u3400-\u9fff]+")
@@ -75,8 +88,9 @@ _WRITING_REQUEST = re.compile(
     r"(?:一|几|两|个|首|篇|份|段|封|句|个|下|成|出)"
 )
 _LIST = re.compile(r"哪些|哪几|哪[一二两三四五六七八九十]+[个大项条类方种点]|分别|包括什么|几个方面")
-# A number the question states, with the unit character that follows it (“3月”, “12英寸”).
-_STATED_NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?![\d.])[\u3400-\u9fff%％]?")
+# A number the question states, with the unit that follows it (“3月”, “12英寸”, “960” in “960是”).
+_UNIT_CHARACTERS = "年月日号时岁周天个家名位人项件台辆颗所座条款倍次种批支篇部届期层级类吨亩米元英寸%％"
+_STATED_NUMBER = re.compile(rf"(?<![\d.])\d+(?:\.\d+)?(?![\d.])[{_UNIT_CHARACTERS}]?")
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?=年)")
 # A name the question quotes (“星火燎原”): a passage that does not give it is about something else.
 # (A title in 《》 is not one: briefings refer back to it as 《意见》, 《方案》.)
@@ -108,7 +122,9 @@ PROVINCES = frozenset(
 # “欧美日韩”, “中美”: abbreviations of countries, written many ways; not a place to look up.
 _COUNTRY_ABBREVIATIONS = re.compile(r"[中美日韩欧英法德俄印澳港台]+")
 # English words that happen to spell out pinyin syllables, and names not written in pinyin.
-_NOT_PINYIN_NAMES = frozenset("china chinese american are made open gene mine tie pan long sun fan man".split())
+_NOT_PINYIN_NAMES = frozenset(
+    "china chinese american are made open gene mine tie pan long sun fan man".split()
+)
 _PROPER_NOUN = frozenset({"nr", "nrfg", "nrt", "ns", "nt", "nz"})
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _ENGLISH_NAMES = {"hongkong": "xianggang", "macau": "aomen", "macao": "aomen", "tibet": "xizang"}
@@ -185,7 +201,9 @@ class Question:
     def missing_from(self, passage: str, title: str = "") -> list[str]:
         """The question's numbers and place names that ``passage`` lacks (see the module docstring)."""
         flat = to_simplified(normalize_for_match(passage))
-        missing = [n for n in self.specifics if not _states(flat + to_simplified(normalize_for_match(title)), n)]
+        missing = [
+            n for n in self.specifics if not _states(flat + to_simplified(normalize_for_match(title)), n)
+        ]
         places = list(self.places)
         named = title_places(to_simplified(title))
         # “我省/本市” stand for the place the title names (checked below); a passage whose
@@ -198,8 +216,8 @@ class Question:
         if named and all(any(t in q or q in t for q in self.places) for t in named):
             flat += "".join(named)
         missing += [p for p in places if p not in flat]
-        if self.latin_names:
-            spelt = spelt_words(flat)
+        if self.latin_names:  # the title speaks for the passage: “Qingdao” for 青岛市…条例
+            spelt = spelt_words(flat) | spelt_words(to_simplified(title))
             missing += [name for name in self.latin_names if not any(word.startswith(name) for word in spelt)]
         return missing
 
@@ -220,6 +238,8 @@ class Question:
         if not self.wants_quantity:
             return True
         flat = to_simplified(normalize_for_match(sentence))
+        if self.unit is None and _SHARE_QUESTION.search(self.simplified):
+            return bool(_STATES_SHARE.search(flat))
         if self.unit is None:
             return bool(_STATES_NUMBER.search(flat))
         # 多少个工作日 is answered by “三十个工作日” or “三十工作日”.
@@ -236,7 +256,20 @@ def _states(text: str, number: str) -> bool:
         return number.strip("“”") in text
     if number[:1].isdigit():
         return bool(re.search(rf"(?<![\d.]){re.escape(number)}", text))
+    ordinal = re.fullmatch(r"第(.+)条", number)
+    if ordinal:  # “第一条建议” may be the passage's “一是…” or “（一）…”
+        return any(form in text for form in (number, f"{ordinal[1]}是", f"（{ordinal[1]}）"))
     return number in text
+
+
+def implied_years(text: str, date: str) -> str:
+    """The years that “今年/去年/前年/明年” in ``text`` stand for, given the briefing's date
+    (“2020-12-24”): “今年 1～11月” in a 2020 briefing speaks of 2020年."""
+    year = re.match(r"(?:19|20)\d{2}", date or "")
+    if not year:
+        return ""
+    offsets = {"今年": 0, "本年": 0, "去年": -1, "上年": -1, "前年": -2, "明年": 1}
+    return " ".join(f"{int(year.group()) + offsets[word]}年" for word in offsets if word in text)
 
 
 def title_places(title: str) -> tuple[str, ...]:
@@ -257,8 +290,12 @@ def place_names(text: str) -> tuple[str, ...]:
     previous = ""
     for token, flag in jieba.posseg.cut(text):
         token = token.strip()
+        if flag == "nt":  # an organisation named after its place: 北京政府, 深圳市科技局 → 北京, 深圳
+            token, flag = _leading_place(token) or (token, flag)
         word = _PLACE_SUFFIX.sub("", token)
-        is_name = (flag == "ns" and not _DIRECTIONS.fullmatch(word)) or (flag == "nr" and _looks_like_person(word))
+        is_name = (flag == "ns" and not _DIRECTIONS.fullmatch(word)) or (
+            flag == "nr" and _looks_like_person(word)
+        )
         if is_name and not _REGION_SUFFIX.sub("", word):
             # 新区, 开发区 alone are a kind of place, not a name; 西咸 + 新区 is one.
             word = previous + word if re.fullmatch(r"[\u3400-\u9fff]{2,4}", previous) else ""
@@ -266,6 +303,16 @@ def place_names(text: str) -> tuple[str, ...]:
         if is_name and len(word) >= 2 and not _COUNTRY_ABBREVIATIONS.fullmatch(word) and word not in places:
             places.append(word)
     return tuple(places)
+
+
+def _leading_place(organisation: str) -> tuple[str, str] | None:
+    """The place name an organisation's name starts with (jieba's dictionary tags it ``ns``),
+    but not a country (中国银行 is a bank, not a place to look for)."""
+    tags = jieba.posseg.dt.word_tag_tab
+    for word in sorted(jieba.cut_for_search(organisation), key=len, reverse=True):
+        if word != organisation and organisation.startswith(word) and tags.get(word) == "ns" and not word.endswith("国"):
+            return word, "ns"
+    return None
 
 
 def _looks_like_person(word: str) -> bool:
@@ -296,7 +343,11 @@ def pinyin_names(text: str) -> tuple[str, ...]:
         words = words[1:]
     for word in words:
         spelt = word.replace("'", "").lower()
-        if word.istitle() and spelt not in _NOT_PINYIN_NAMES and re.fullmatch(f"(?:{syllable})(?:{consonant_initial})*", spelt):
+        if (
+            word.istitle()
+            and spelt not in _NOT_PINYIN_NAMES
+            and re.fullmatch(f"(?:{syllable})(?:{consonant_initial})*", spelt)
+        ):
             run.append(spelt)
             continue
         names.append("".join(run))
@@ -320,5 +371,7 @@ def _pinyin_syllables() -> tuple[str, str]:
         for reading in readings.split(",")
     }
     # Longest first, so the alternation prefers “zhuang” to “zhu”; “hm”, “ng” are interjections.
-    syllables = sorted((s for s in spellings if re.fullmatch(r"[a-z]*[aeiou][a-z]*", s)), key=len, reverse=True)
+    syllables = sorted(
+        (s for s in spellings if re.fullmatch(r"[a-z]*[aeiou][a-z]*", s)), key=len, reverse=True
+    )
     return "|".join(syllables), "|".join(s for s in syllables if s[0] not in "aeiou")

@@ -37,6 +37,7 @@ import numpy as np
 
 from rag.errors import EmbedderMismatchError, IndexCorruptError, IndexLockedError, IndexMissingError
 from rag.search_backend import VectorIndexKind, build_vector_index, choose_vector_index
+from rag.text import to_simplified
 from rag.types import Chunk, Document
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,12 @@ class Index:
         if len(tokens) != len(self.chunks):
             raise _corrupt(self.path, f"{len(tokens)} 行分块记录，应为 {len(self.chunks)} 行")
         return tokens
+
+    @cached_property
+    def searchable_text(self) -> str:
+        """All titles and texts, in Simplified and lower case, to ask whether a word occurs
+        anywhere in the briefings (``rag.answerers.relevance.corpus_coverage``)."""
+        return to_simplified("\n".join(f"{doc.title}\n{doc.text}" for doc in self.documents.values())).lower()
 
     def doc_rows(self, doc_id: str) -> list[int]:
         """The rows of ``doc_id``'s chunks, in order."""
@@ -163,7 +170,9 @@ def _load_version(path: Path, embedder_spec: str | None, with_tokens: bool = Fal
     except (OSError, json.JSONDecodeError) as e:
         raise IndexCorruptError(f"索引清单损坏：{path / MANIFEST}（{e}），请运行 rag index --rebuild") from e
     if manifest.get("format_version") != FORMAT_VERSION:
-        raise IndexCorruptError(f"索引格式版本不符（{manifest.get('format_version')}），请运行 rag index --rebuild")
+        raise IndexCorruptError(
+            f"索引格式版本不符（{manifest.get('format_version')}），请运行 rag index --rebuild"
+        )
     if embedder_spec is not None and manifest.get("embedder") != embedder_spec:
         raise EmbedderMismatchError(
             f"索引由嵌入模型 {manifest.get('embedder')!r} 构建，当前配置为 {embedder_spec!r}。"
@@ -193,7 +202,9 @@ def _load_version(path: Path, embedder_spec: str | None, with_tokens: bool = Fal
             "请运行 rag index --rebuild"
         )
     # By file name, as data/ lists them (an added briefing's record follows the earlier ones).
-    index = Index(path, manifest, chunks, vectors, bm25, {d.doc_id: d for d in sorted(documents, key=_doc_id)})
+    index = Index(
+        path, manifest, chunks, vectors, bm25, {d.doc_id: d for d in sorted(documents, key=_doc_id)}
+    )
     if with_tokens:
         vars(index)["tokens"] = tokens  # fills the cached property
     return index
@@ -265,7 +276,10 @@ def write_index(
         "chunks": rows,
         "documents": {
             **kept,
-            **{doc.doc_id: {"hash": doc.content_hash, "title": doc.title, "meta": doc.meta} for doc in documents},
+            **{
+                doc.doc_id: {"hash": doc.content_hash, "title": doc.title, "meta": doc.meta}
+                for doc in documents
+            },
         },
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }

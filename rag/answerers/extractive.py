@@ -12,11 +12,13 @@ import numpy as np
 
 from rag.answerers.base import AnswerEvent, DoneEvent, TokenEvent, collect
 from rag.answerers.relevance import (
+    CORPUS_COVERAGE_FLOOR,
     FEATURES,
     Calibration,
     RelevanceModel,
     bigram_coverage,
     calibration_for,
+    corpus_coverage,
     coverage,
     is_cross_lingual,
     question_terms,
@@ -34,7 +36,7 @@ from rag.citations import REFUSAL
 from rag.config import AnswerSettings
 from rag.conversation import Rewrite, Turn, condense_offline
 from rag.embedders import Embedder
-from rag.question import Question
+from rag.question import Question, implied_years
 from rag.text import to_simplified
 from rag.types import Answer, Citation, Document, Hit, SentenceCheck
 
@@ -79,9 +81,11 @@ class ExtractiveAnswerer:
     1. Every retrieved passage offers its whole sentences (``rag.answerers.sentences``: no
        fragments, headings, bylines or table cells).
     2. A sentence can answer only if its passage mentions the numbers and places the question
-       states and, for a quantity question, it states a number (``rag.question``).
+       states and, for a quantity question, it states a number (``rag.question``). A Chinese
+       question whose words the briefings mostly never use is refused before anything else.
     3. ``rag.answerers.relevance`` gives each sentence a calibrated probability of answering;
-       below the embedder's threshold (or ``answer.min_confidence`` when set) the answerer
+       below the embedder's threshold (or ``answer.min_confidence`` when set), or when a sentence
+       that fails the checks of 2 is far likelier (the model's ``dominance``), the answerer
        refuses with ``REFUSAL``, citing nothing, and says why.
     4. The answer is the most probable sentence and its likely neighbours in the same passage;
        for a list question, or a lead-in ending with a colon, the enumeration that follows it in
@@ -119,26 +123,40 @@ class ExtractiveAnswerer:
         refusal reason when the best is below the threshold (None when it can answer)."""
         asked, threshold = Question(question), self.threshold(question)
         documents: Mapping[str, Document] = index.documents if index is not None else {}
-        off_topic = asked.not_a_question_about_documents
+        off_topic = asked.not_a_question_about_documents or self._unknown_words(question, index)
         candidates = self.candidates(passages, documents) if off_topic is None else []
         if off_topic is not None or not candidates:
             nothing = np.zeros((0, len(FEATURES)))
-            return _Judgement(asked, threshold, candidates, nothing, np.zeros(0), -1, 0.0, off_topic or NO_PASSAGES)
+            return _Judgement(
+                asked, threshold, candidates, nothing, np.zeros(0), -1, 0.0, off_topic or NO_PASSAGES
+            )
+        model = self._model(question)
         features = self.features(question, passages, candidates)
-        probability = self._model(question).probability(features)
-        missing = asked.missing_from_each(
-            [(f"{hit.chunk.section_path}\n{hit.chunk.text}", hit.chunk.title) for hit in passages]
-        )
+        probability = model.probability(features)
+        missing = asked.missing_from_each([(_checked_text(hit, documents), hit.chunk.title) for hit in passages])
         reasons = [self._shortfall(asked, c, missing[c.passage - 1]) for c in candidates]
         eligible = np.where([reason is None for reason in reasons], probability, -1.0)
         best = int(np.argmax(eligible))
         confidence = float(max(eligible[best], 0.0))
-        if eligible[best] >= threshold:
+        # The likeliest whole sentence that fails the question's checks (see RelevanceModel.dominance).
+        rival = max((p for p, c, r in zip(probability, candidates, reasons, strict=True) if c.complete and r), default=0.0)
+        if eligible[best] >= threshold and eligible[best] >= model.dominance * rival:
             return _Judgement(asked, threshold, candidates, features, eligible, best, confidence, None)
         complete = [i for i, c in enumerate(candidates) if c.complete]
         top = max(complete, key=lambda i: probability[i]) if complete else best
         reason = reasons[top] if reasons[top] and probability[top] >= threshold else NOT_RELEVANT
         return _Judgement(asked, threshold, candidates, features, eligible, best, confidence, reason)
+
+    @staticmethod
+    def _unknown_words(question: str, index: Index | None) -> str | None:
+        """The refusal reason when a Chinese question's words are mostly ones the briefings never use."""
+        if index is None or is_cross_lingual(question):
+            return None
+        share, absent = corpus_coverage(question_terms(to_simplified(question)), index.searchable_text)
+        if share >= CORPUS_COVERAGE_FLOOR:
+            return None
+        words = "、".join(f"“{word}”" for word in absent[:4])
+        return f"简报中没有出现问题里的{words}等词语，这不像是关于简报内容的提问"
 
     def stream(self, question: str, hits: Sequence[Hit], index: Index | None = None) -> Iterator[AnswerEvent]:
         passages = tuple(hits)
@@ -195,7 +213,8 @@ class ExtractiveAnswerer:
         terms = question_terms(query)
         sentence_texts = [to_simplified(c.text).lower() + "\n" + c.context for c in candidates]
         passage_texts = [
-            to_simplified(f"{hit.chunk.title}\n{hit.chunk.section_path}\n{hit.chunk.text}").lower() for hit in passages
+            to_simplified(f"{hit.chunk.title}\n{hit.chunk.section_path}\n{hit.chunk.text}").lower()
+            for hit in passages
         ]
         passage_cover = coverage(question, terms, passage_texts)
         passage_dense = np.array([max(hit.dense, 0.0) for hit in passages])
@@ -237,7 +256,7 @@ class ExtractiveAnswerer:
             return f"检索到的段落没有提到“{'、'.join(missing)}”"
         if not asked.answered_by(sentence.text):
             return NO_QUANTITY
-        year = asked.other_year(sentence.text, sentence.context)
+        year = asked.other_year(sentence.text, sentence.headings)
         if year:
             return f"检索到的句子说的是{year}年，不是问题所问的{'、'.join(sorted(asked.years))}年"
         return None
@@ -256,7 +275,11 @@ class ExtractiveAnswerer:
         """The passages (extended when a list runs past them), the (passage, sentence) pairs to
         quote and a note when a list was cut."""
         top = candidates[best]
-        if document is not None and index is not None and (asked.wants_list or top.text.endswith(("：", ":"))):
+        if (
+            document is not None
+            and index is not None
+            and (asked.wants_list or top.text.endswith(("：", ":")))
+        ):
             listed = enumeration_after(document, top)
             lead = top
             if listed is None and asked.wants_list:
@@ -270,12 +293,18 @@ class ExtractiveAnswerer:
             inline = self._inline_items(candidates, top)
             if inline:
                 return passages, [(c.passage, c.text) for c in [top, *inline]], ""
-        return passages, [(c.passage, c.text) for c in self._span(candidates, probability, best, threshold)], ""
+        return (
+            passages,
+            [(c.passage, c.text) for c in self._span(candidates, probability, best, threshold)],
+            "",
+        )
 
     def _inline_items(self, candidates: Sequence[Candidate], top: Candidate) -> list[Candidate]:
         """The items that follow ``top`` sentence by sentence in its passage (“……三个特点：一是……；
         二是……；三是……。”), numbered on from the item ``top`` opens, up to ``max_list_chars``."""
-        following = sorted((c for c in candidates if c.passage == top.passage and c.start > top.start), key=lambda c: c.start)
+        following = sorted(
+            (c for c in candidates if c.passage == top.passage and c.start > top.start), key=lambda c: c.start
+        )
         opened = re.search(r"[：:]\s*(\S)", top.text)
         family, expected = None, 2 if opened and item_marker(top.text[opened.start(1) :]) else 1
         items: list[Candidate] = []
@@ -291,10 +320,15 @@ class ExtractiveAnswerer:
             length += len(candidate.text)
         return items
 
-    def _span(self, candidates: Sequence[Candidate], probability: np.ndarray, best: int, threshold: float) -> list[Candidate]:
+    def _span(
+        self, candidates: Sequence[Candidate], probability: np.ndarray, best: int, threshold: float
+    ) -> list[Candidate]:
         """The best sentence and the likely sentences next to it in its passage, in reading order."""
         top = candidates[best]
-        same = sorted((i for i, c in enumerate(candidates) if c.passage == top.passage), key=lambda i: candidates[i].start)
+        same = sorted(
+            (i for i, c in enumerate(candidates) if c.passage == top.passage),
+            key=lambda i: candidates[i].start,
+        )
         at = same.index(best)
         floor = max(threshold, NEIGHBOUR_SHARE * float(probability[best]))
         chosen, length = [best], len(top.text)
@@ -315,7 +349,12 @@ class ExtractiveAnswerer:
         return sorted((candidates[i] for i in chosen), key=lambda c: c.start)
 
     def _quote_enumeration(
-        self, lead: Candidate, listed: Enumeration, passages: tuple[Hit, ...], document: Document, index: Index
+        self,
+        lead: Candidate,
+        listed: Enumeration,
+        passages: tuple[Hit, ...],
+        document: Document,
+        index: Index,
     ) -> tuple[tuple[Hit, ...], list[tuple[int, str]], str]:
         quoted = [(lead.passage, lead.text)] if lead.text else []
         length = len(lead.text)
@@ -330,13 +369,23 @@ class ExtractiveAnswerer:
         return passages, quoted, note
 
 
+def _checked_text(hit: Hit, documents: Mapping[str, Document]) -> str:
+    """What a passage says for the question's checks: its headings, its text and the years its
+    “今年/去年” stand for."""
+    document = documents.get(hit.chunk.doc_id)
+    date = str(document.meta.get("date", "")) if document is not None else ""
+    return f"{hit.chunk.section_path}\n{hit.chunk.text}\n{implied_years(hit.chunk.text, date)}"
+
+
 def _last_sentence(candidates: Sequence[Candidate], paragraph: int, like: Candidate) -> Candidate | None:
     """The last sentence of ``paragraph`` in the same document as ``like`` (a list's lead-in)."""
     found = [c for c in candidates if c.paragraph == paragraph and c.passage == like.passage]
     return max(found, key=lambda c: c.start) if found else None
 
 
-def _passage_at(passages: tuple[Hit, ...], document: Document, offset: int, index: Index) -> tuple[tuple[Hit, ...], int]:
+def _passage_at(
+    passages: tuple[Hit, ...], document: Document, offset: int, index: Index
+) -> tuple[tuple[Hit, ...], int]:
     """The number of the passage holding ``offset`` of ``document``; a chunk that was not
     retrieved (a list running on past the passages) is added after them."""
     for n, hit in enumerate(passages, start=1):
@@ -354,8 +403,8 @@ def _passage_at(passages: tuple[Hit, ...], document: Document, offset: int, inde
 def _with_marker(sentence: str, n: int) -> str:
     """Put ``[n]`` before the sentence's final punctuation: “……计划[1]。”"""
     sentence = _SOURCE_MARK.sub(r"［\1］", sentence)  # a footnote mark of the briefing is not ours
-    match = re.search(r"[。！？；!?;]?[”’」』）)]*$", sentence)
-    cut = match.start() if match and match.group() and match.group()[0] in "。！？；!?;" else len(sentence)
+    match = re.search(r"[。！？；!?;：:]?[”’」』）)]*$", sentence)
+    cut = match.start() if match and match.group() and match.group()[0] in "。！？；!?;：:" else len(sentence)
     if cut == len(sentence):
         return f"{sentence}[{n}]。"
     return f"{sentence[:cut]}[{n}]{sentence[cut:]}"

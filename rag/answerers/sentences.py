@@ -5,7 +5,8 @@ An answer sentence must read as a sentence on its own, wherever the passage was 
 - it is a **whole sentence of the document**: a sentence the chunk boundary cut is completed
   from the briefing's cleaned text, and a line wrap inside it is joined (“产业链核\\n心技术” →
   “产业链核心技术”);
-- it **ends with 。！？；** (a heading, a table cell or a line without an end is not a sentence);
+- it **ends with 。！？；**, or with a colon that leads into a list (a heading, a table cell or a
+  line without an end is not a sentence);
 - it has **at least eight characters and a verb** (jieba's ``v*`` tags): “2023年4”, document
   numbers “规〔2023〕4号）” and addresses are not statements;
 - it is **not a parenthetical** such as a byline “（供稿：长春高新区）”;
@@ -30,13 +31,19 @@ from rag.citations import CLOSERS, TERMINAL, content_length
 from rag.text import to_simplified
 from rag.types import Document, Hit
 
-_CN_DIGITS = {c: v for v, chars in enumerate(("零〇", "一", "二两", "三", "四", "五", "六", "七", "八", "九")) for c in chars}
+_CN_DIGITS = {
+    c: v
+    for v, chars in enumerate(("零〇", "一", "二两", "三", "四", "五", "六", "七", "八", "九"))
+    for c in chars
+}
 _CN_NUMBER = "[一二三四五六七八九十]+"
 _SENTENCE = re.compile(rf"[^{TERMINAL}]+(?:[{TERMINAL}][{re.escape(CLOSERS)}]*|$)")
 _ANY_SENTENCE = re.compile(rf"[^{TERMINAL}\n]+[{TERMINAL}]?[{re.escape(CLOSERS)}]*")
-_ENDS_SENTENCE = re.compile(rf"[{TERMINAL}][{re.escape(CLOSERS)}]*$")
+_ENDS_SENTENCE = re.compile(rf"[{TERMINAL}：:][{re.escape(CLOSERS)}]*$")
 _PARENTHETICAL = re.compile(r"[（(][^（()）]*[)）][。；;.]?")
-_CJK_BREAK = re.compile(r"(?<=[\u3400-\u9fff，。、；：“”（）《》])\n(?=[\u3400-\u9fff，。、；：“”（）《》\d])")
+_CJK_BREAK = re.compile(
+    r"(?<=[\u3400-\u9fff，。、；：“”（）《》])\n(?=[\u3400-\u9fff，。、；：“”（）《》\d])"
+)
 MIN_SENTENCE_CHARS = 8
 # Item markers of an enumeration, by family; group 1 is the ordinal.
 _ITEM_FAMILIES = (
@@ -45,7 +52,10 @@ _ITEM_FAMILIES = (
     ("一、", re.compile(rf"({_CN_NUMBER})、")),
     ("（1）", re.compile(r"[（(](\d{1,2})[)）]")),
     ("1.", re.compile(r"(\d{1,2})(?:[.．、](?!\d)|\s)")),
-    ("第一", re.compile(rf"第({_CN_NUMBER})(?:[，,、是]|(?=[\u3400-\u9fff]{{2}}))(?!条|章|节|款|项|批|期|届)")),
+    (
+        "第一",
+        re.compile(rf"第({_CN_NUMBER})(?:[，,、是]|(?=[\u3400-\u9fff]{{2}}))(?!条|章|节|款|项|批|期|届)"),
+    ),
 )
 LIST_ITEMS = 12  # the most items a list answer quotes; longer enumerations are cut with a note
 _ITEM_GAP = 8  # sentences an item's body may have before the next item
@@ -63,6 +73,12 @@ class Candidate:
     paragraph: int  # index in the document's paragraphs, -1 without the document
     context: str  # the passage's title and section headings, simplified and lower-cased
     complete: bool  # passes the sentence test of the module docstring
+
+    @property
+    def headings(self) -> str:
+        """The section headings of ``context`` without the title (whose year, in “火炬动态
+        2022年第6期”, dates the issue, not what the sentence reports)."""
+        return self.context.partition("\n")[2]
 
 
 def split_sentences(text: str) -> list[str]:
@@ -103,7 +119,11 @@ def _continues_previous(document: Document, index: int) -> bool:
         return False
     previous = document.paragraphs[index - 1]
     text = document.text[previous.start : previous.end].rstrip()
-    return previous.heading is None and bool(text) and not re.search(rf"[{TERMINAL}：:…][{re.escape(CLOSERS)}]*$", text)
+    return (
+        previous.heading is None
+        and bool(text)
+        and not re.search(rf"[{TERMINAL}：:…][{re.escape(CLOSERS)}]*$", text)
+    )
 
 
 def is_answer_sentence(raw: str) -> bool:
@@ -122,7 +142,13 @@ def is_answer_sentence(raw: str) -> bool:
 
 @lru_cache(maxsize=4096)
 def has_verb(text: str) -> bool:
-    return any(flag.startswith("v") for _, flag in jieba.posseg.cut(text))
+    """A jieba ``v*`` token, or the copula 为 before a number (“国产化率分别为59.55%”, which
+    jieba tags as the preposition)."""
+    tokens = list(jieba.posseg.cut(text))
+    return any(
+        flag.startswith("v") or (word == "为" and i + 1 < len(tokens) and tokens[i + 1].flag == "m")
+        for i, (word, flag) in enumerate(tokens)
+    )
 
 
 def join_lines(text: str) -> str:
@@ -182,18 +208,52 @@ def enumeration_after(document: Document, lead: Candidate) -> Enumeration | None
             continue
         gap += 1
         # Outside the list: a heading that is not an item, or too long since the last item.
-        if family is None and gap > 2 or gap > _ITEM_GAP or (paragraph.heading and not paragraph.inline and marker is None):
+        if (
+            family is None
+            and gap > 2
+            or gap > _ITEM_GAP
+            or (paragraph.heading and not paragraph.inline and marker is None)
+        ):
             break
     return Enumeration(items, total) if total >= (1 if first_in_lead else 2) else None
 
 
+def _bare_marker(text: str) -> bool:
+    """Whether ``text`` is an item marker alone (“（二）” on a line of its own, as PDFs lay out)."""
+    head = text.strip()
+    for _family, pattern in _ITEM_FAMILIES:
+        match = pattern.match(head)
+        if match and not head[match.end() :].strip(" ，,、.．"):
+            return True
+    return False
+
+
 def _sentences_after(document: Document, lead: Candidate) -> Iterator[tuple[int, int, int, str]]:
     """(paragraph index, start, end, sentence) of every sentence after ``lead``; a heading
-    paragraph comes whole."""
+    paragraph comes whole, and a marker alone on its line comes with the sentence after it."""
+    held: tuple[int, int, int, str] | None = None
+    for index, start, end, sentence in _document_sentences_after(document, lead):
+        if held is not None:
+            yield held[0], held[1], end, held[3] + sentence
+            held = None
+        elif _bare_marker(sentence):
+            held = (index, start, end, sentence)
+        else:
+            yield index, start, end, sentence
+    if held is not None:
+        yield held
+
+
+def _document_sentences_after(document: Document, lead: Candidate) -> Iterator[tuple[int, int, int, str]]:
     for index in range(lead.paragraph, len(document.paragraphs)):
         paragraph = document.paragraphs[index]
         if paragraph.heading and not paragraph.inline:
-            yield index, paragraph.start, paragraph.end, join_lines(document.text[paragraph.start : paragraph.end])
+            yield (
+                index,
+                paragraph.start,
+                paragraph.end,
+                join_lines(document.text[paragraph.start : paragraph.end]),
+            )
             continue
         for s, e, _raw, joined in _split(document.text, paragraph.start, paragraph.end):
             if s >= lead.end:
