@@ -55,6 +55,8 @@ _SAME_UNIT = {
     "位": ("人", "名", "位"),
     "周岁": ("周岁", "岁"),
     "岁": ("周岁", "岁"),
+    # 个 is the general measure word: “多少个孵化载体” is answered by “15家”.
+    "个": tuple("个家项所座名位人件台辆颗条支批种次篇部类只款处套"),
 }
 _ASKED_UNIT = re.compile(rf"(?:多少|几)(?:个)?({'|'.join(map(re.escape, _UNITS))})")
 _QUANTITY = re.compile(
@@ -220,6 +222,14 @@ class Question:
             spelt = spelt_words(flat) | spelt_words(to_simplified(title))
             missing += [name for name in self.latin_names if not any(word.startswith(name) for word in spelt)]
         return missing
+
+    def names_missing_from(self, text: str, title: str = "") -> list[str]:
+        """The question's names that ``text`` (a sentence's headings and section) lacks, when
+        it names none of them: a passage spanning two sections may hold 长春's figure under
+        威海's heading. One of several names is enough; the others may be in other passages."""
+        names = set(self.places)  # not an English question's pinyin names: too loose to narrow this far
+        lacking = [x for x in self.missing_from(text, title) if x in names]
+        return lacking if names and set(lacking) >= names else []
 
     def missing_from_each(self, passages: Sequence[tuple[str, str]]) -> list[list[str]]:
         """``missing_from`` for each retrieved (passage, title), except that a name another

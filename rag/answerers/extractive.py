@@ -134,7 +134,9 @@ class ExtractiveAnswerer:
         features = self.features(question, passages, candidates)
         probability = model.probability(features)
         missing = asked.missing_from_each([(_checked_text(hit, documents), hit.chunk.title) for hit in passages])
-        reasons = [self._shortfall(asked, c, missing[c.passage - 1]) for c in candidates]
+        reasons = [
+            self._shortfall(asked, c, missing[c.passage - 1], passages[c.passage - 1].chunk.title) for c in candidates
+        ]
         eligible = np.where([reason is None for reason in reasons], probability, -1.0)
         best = int(np.argmax(eligible))
         confidence = float(max(eligible[best], 0.0))
@@ -247,11 +249,12 @@ class ExtractiveAnswerer:
         return np.stack([known[t] for t in texts])
 
     @staticmethod
-    def _shortfall(asked: Question, sentence: Candidate, missing: Sequence[str]) -> str | None:
+    def _shortfall(asked: Question, sentence: Candidate, missing: Sequence[str], title: str) -> str | None:
         """Why ``sentence`` cannot answer the question, or None; ``missing`` is what its
         passage lacks of the question's numbers and names."""
         if not sentence.complete:
             return NOT_RELEVANT
+        missing = missing or asked.names_missing_from(sentence.scope, title)
         if missing:
             return f"检索到的段落没有提到“{'、'.join(missing)}”"
         if not asked.answered_by(sentence.text):

@@ -27,6 +27,7 @@ from functools import lru_cache
 
 import jieba.posseg
 
+from rag.chunking import section_blocks
 from rag.citations import CLOSERS, TERMINAL, content_length
 from rag.text import to_simplified
 from rag.types import Document, Hit
@@ -73,12 +74,10 @@ class Candidate:
     paragraph: int  # index in the document's paragraphs, -1 without the document
     context: str  # the passage's title and section headings, simplified and lower-cased
     complete: bool  # passes the sentence test of the module docstring
-
-    @property
-    def headings(self) -> str:
-        """The section headings of ``context`` without the title (whose year, in “火炬动态
-        2022年第6期”, dates the issue, not what the sentence reports)."""
-        return self.context.partition("\n")[2]
+    # The sentence's own section headings (a passage may span sections; without the title,
+    # whose year in “火炬动态 2022年第6期” dates the issue), simplified.
+    headings: str = ""
+    scope: str = ""  # its headings and its section up to its paragraph: where its places are named
 
 
 def split_sentences(text: str) -> list[str]:
@@ -91,10 +90,14 @@ def passage_sentences(number: int, hit: Hit, document: Document | None) -> list[
     chunk = hit.chunk
     context = to_simplified(f"{chunk.title}\n{chunk.section_path}").lower()
     if document is None or document.text[chunk.char_start : chunk.char_end] != chunk.text:
+        headings = to_simplified(chunk.section_path)
+        scope = f"{headings}\n{to_simplified(chunk.text)}"
         return [
-            Candidate(joined, number, s, e, -1, context, is_answer_sentence(raw))
+            Candidate(joined, number, s, e, -1, context, is_answer_sentence(raw), headings, scope)
             for s, e, raw, joined in _split(chunk.text, 0, len(chunk.text))
         ]
+    blocks = section_blocks(document)
+    block_starts = [block.start for block in blocks]
     out = []
     first = max(bisect.bisect_right(document.paragraphs, chunk.char_start, key=lambda p: p.start) - 1, 0)
     for index in range(first, len(document.paragraphs)):
@@ -108,7 +111,11 @@ def passage_sentences(number: int, hit: Hit, document: Document | None) -> list[
             complete = is_answer_sentence(raw) and not (continues and s == paragraph.start)
             # A sentence belongs to the passage when most of it lies inside the chunk.
             if min(e, chunk.char_end) - max(s, chunk.char_start) >= (e - s) / 2:
-                out.append(Candidate(joined, number, s, e, index, context, complete))
+                block = blocks[max(bisect.bisect_right(block_starts, s) - 1, 0)] if blocks else None
+                headings = to_simplified(" › ".join(block.section)) if block else ""
+                opening = block.start if block and block.start <= paragraph.start else paragraph.start
+                scope = f"{headings}\n{to_simplified(document.text[opening : paragraph.end])}"
+                out.append(Candidate(joined, number, s, e, index, context, complete, headings, scope))
     return out
 
 

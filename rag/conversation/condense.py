@@ -7,6 +7,7 @@ Three kinds of follow-up, told apart by the structure of the question (see ``phr
   (place, time, level, ordinal, person, name), preferring the same suffix (高新区 ↔ 高新区), or
   for a topic the noun phrase with the same head word (产业 ↔ 物联网产业); the predicate stays.
   A place, year or level the previous question lacks is added to it; “还有呢？” repeats it.
+  A name followed by 这个/该 + noun (“美国的这个比例是多少？”) asks the previous question of that name.
 - **reference** (“该计划由谁牵头？”, “它的营收…”, “其中…”): the pronoun becomes the main entity of
   the previous question: the thing it asked about (“设立了什么基金” → “…设立的基金”), its subject
   (“X是什么”), or its first name; the previous answer's when the question had none.
@@ -41,6 +42,7 @@ _MARKER = re.compile(r"\[\d+\]")
 _FIRST_SENTENCE = re.compile(r"[^。！？；!?;\n]+")
 _PLURAL = frozenset({"它们", "这些", "那些", "上述", "他们", "她们"})
 _DETERMINERS = frozenset({"该", "此"})
+_DEMONSTRATIVES = frozenset({"这个", "这一", "这项", "这些", "此项", "该项"})
 _ELIDED_MAX_CHARS = 12
 
 
@@ -131,6 +133,11 @@ def _rewrite(question: str, context: _Context) -> Rewrite:
         return Rewrite(question)
     if fragment:
         return Rewrite(fill(parsed, body, context.previous))
+    demonstrative = _demonstrative_after_name(parsed)
+    if demonstrative is not None:  # “美国的这个比例是多少？”: the previous question, about 美国
+        at = parsed.tokens[demonstrative].start
+        names = "".join(p.text for p in parsed.phrases if p.kind in ANCHORS and p.end <= at)
+        return Rewrite(fill(Parsed(names + "呢？"), 0, context.previous))
     subject = main_entity(context.previous)
     if subject and _elides_subject(parsed, body):
         return Rewrite(tidy(subject + parsed.text[parsed.tokens[body].start :]))
@@ -193,6 +200,21 @@ def _referent(parsed: Parsed, i: int, context: _Context) -> tuple[int, int, str]
             if pronoun.text == "其" and after is not None and after.nominal:
                 found += "的"
             return pronoun.start, end, found
+    return None
+
+
+def _demonstrative_after_name(parsed: Parsed) -> int | None:
+    """The index of “这个/该/此 + noun” after a name the question gives (“美国的这个比例…”): it
+    asks the previous question's thing of that name. None when there is none."""
+    first = next((p for p in parsed.phrases if p.kind in ANCHORS), None)
+    if first is None:
+        return None
+    tokens = parsed.tokens
+    for i, token in enumerate(tokens):
+        after = tokens[i + 1] if i + 1 < len(tokens) else None
+        points = token.text in _DEMONSTRATIVES or token.text in _DETERMINERS
+        if token.start >= first.end and points and after is not None and after.nominal:
+            return i
     return None
 
 
