@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rag.answerers.base import AnswerEvent, DoneEvent, TokenEvent, collect
+from rag.answerers.quoting import select, with_marker
 from rag.answerers.relevance import (
     CORPUS_COVERAGE_FLOOR,
     FEATURES,
@@ -23,16 +24,8 @@ from rag.answerers.relevance import (
     is_cross_lingual,
     question_terms,
 )
-from rag.answerers.sentences import (
-    Candidate,
-    Enumeration,
-    enumeration_after,
-    enumeration_around,
-    item_marker,
-    passage_sentences,
-    split_sentences,
-)
-from rag.citations import REFUSAL
+from rag.answerers.sentences import Candidate, passage_sentences, split_sentences
+from rag.citations import REFUSAL, content_length
 from rag.config import AnswerSettings
 from rag.conversation import Rewrite, Turn, condense_offline
 from rag.embedders import Embedder
@@ -43,15 +36,14 @@ from rag.types import Answer, Citation, Document, Hit, SentenceCheck
 if TYPE_CHECKING:
     from rag.store import Index
 
-_SOURCE_MARK = re.compile(r"\[(\d+)\]")
-
 __all__ = ["ExtractiveAnswerer", "split_sentences"]
+
+_QUESTION_PART = re.compile(r"[^？?]+[？?]?")
+_BARE_PART_CHARS = 12  # a later question this short that the conversation rewrite leaves alone has no subject
 
 NO_PASSAGES = "没有检索到相关段落"
 NOT_RELEVANT = "检索到的段落没有回答这个问题的句子"
 NO_QUANTITY = "检索到的段落没有给出问题所问的数字"
-# A neighbour of the answering sentence joins the answer when it is this likely relative to it.
-NEIGHBOUR_SHARE = 0.6
 VECTOR_CACHE = 20_000  # sentence embeddings kept (about 30 MB at 384 dimensions)
 
 
@@ -162,25 +154,35 @@ class ExtractiveAnswerer:
 
     def stream(self, question: str, hits: Sequence[Hit], index: Index | None = None) -> Iterator[AnswerEvent]:
         passages = tuple(hits)
-        judged = self.judge(question, passages, index)
-        if judged.refusal is not None:
-            yield from refuse(self.name, question, passages, judged.refusal, judged.confidence)
+        parts = question_parts(question)
+        judged = [(part, self.judge(part, passages, index)) for part in parts]
+        answered = [(part, j) for part, j in judged if j.refusal is None]
+        unanswered = [part for part, j in judged if j.refusal is not None] if answered else []
+        first = judged[0][1].refusal
+        if first not in (None, NOT_RELEVANT, NO_PASSAGES):
+            answered = []  # the first question pins a year, place or figure the briefings lack: so do the rest
+        if not answered and len(parts) > 1:
+            whole = self.judge(question, passages, index)
+            answered = [(question, whole)] if whole.refusal is None else []
+        if not answered:
+            yield from refuse(self.name, question, passages, judged[0][1].refusal or NOT_RELEVANT, judged[0][1].confidence)
             return
-        candidates, eligible, best = judged.candidates, judged.probability, judged.best
         documents: Mapping[str, Document] = index.documents if index is not None else {}
-        top_candidate = candidates[best]
-        document = documents.get(passages[top_candidate.passage - 1].chunk.doc_id)
-        passages, quoted, note = self._select(
-            judged.asked, candidates, eligible, best, judged.threshold, passages, document, index
-        )
-        checks = []
-        for n, sentence in quoted:
-            check = SentenceCheck(_with_marker(sentence, n), (n,), True, 1.0, "quoted")
-            checks.append(check)
+        quoted: list[tuple[int, str]] = []
+        notes: list[str] = []
+        for _part, j in answered:
+            top = j.candidates[j.best]
+            document = documents.get(passages[top.passage - 1].chunk.doc_id)
+            passages, part_quoted, note = select(
+                self.settings, j.asked, j.candidates, j.probability, j.best, j.threshold, passages, document, index
+            )
+            quoted += [pair for pair in part_quoted if pair[1] not in {sentence for _, sentence in quoted}]
+            notes += [note] if note else []
+        notes += [f"问题中“{part}”一问，检索到的段落没有给出答案。" for part in unanswered]
+        checks = [SentenceCheck(with_marker(sentence, n), (n,), True, 1.0, "quoted") for n, sentence in quoted]
+        checks += [SentenceCheck(note, (), True, 1.0, "exempt") for note in notes]
+        for check in checks:
             yield TokenEvent(check.text)
-        if note:
-            checks.append(SentenceCheck(note, (), True, 1.0, "exempt"))
-            yield TokenEvent(note)
         cited = sorted({n for check in checks for n in check.cited})
         yield DoneEvent(
             Answer(
@@ -189,7 +191,7 @@ class ExtractiveAnswerer:
                 citations=tuple(Citation(n, passages[n - 1].chunk) for n in cited),
                 passages=passages,
                 refused=False,
-                confidence=judged.confidence,
+                confidence=min(j.confidence for _, j in answered),
                 sentences=tuple(checks),
                 answerer=self.name,
             )
@@ -264,112 +266,18 @@ class ExtractiveAnswerer:
             return f"检索到的句子说的是{year}年，不是问题所问的{'、'.join(sorted(asked.years))}年"
         return None
 
-    def _select(
-        self,
-        asked: Question,
-        candidates: Sequence[Candidate],
-        probability: np.ndarray,
-        best: int,
-        threshold: float,
-        passages: tuple[Hit, ...],
-        document: Document | None,
-        index: Index | None,
-    ) -> tuple[tuple[Hit, ...], list[tuple[int, str]], str]:
-        """The passages (extended when a list runs past them), the (passage, sentence) pairs to
-        quote and a note when a list was cut."""
-        top = candidates[best]
-        if (
-            document is not None
-            and index is not None
-            and (asked.wants_list or top.text.endswith(("：", ":")))
-        ):
-            listed = enumeration_after(document, top)
-            lead = top
-            if listed is None and asked.wants_list:
-                around = enumeration_around(document, top)
-                if around is not None:
-                    lead_paragraph, listed = around
-                    lead = _last_sentence(candidates, lead_paragraph, top) or top
-            if listed is not None:
-                return self._quote_enumeration(lead, listed, passages, document, index)
-        if asked.wants_list or top.text.endswith(("：", ":")):
-            inline = self._inline_items(candidates, top)
-            if inline:
-                return passages, [(c.passage, c.text) for c in [top, *inline]], ""
-        return (
-            passages,
-            [(c.passage, c.text) for c in self._span(candidates, probability, best, threshold)],
-            "",
-        )
 
-    def _inline_items(self, candidates: Sequence[Candidate], top: Candidate) -> list[Candidate]:
-        """The items that follow ``top`` sentence by sentence in its passage (“……三个特点：一是……；
-        二是……；三是……。”), numbered on from the item ``top`` opens, up to ``max_list_chars``."""
-        following = sorted(
-            (c for c in candidates if c.passage == top.passage and c.start > top.start), key=lambda c: c.start
-        )
-        opened = re.search(r"[：:]\s*(\S)", top.text)
-        family, expected = None, 2 if opened and item_marker(top.text[opened.start(1) :]) else 1
-        items: list[Candidate] = []
-        length = len(top.text)
-        for candidate in following:
-            marker = item_marker(candidate.text)
-            if marker is None or marker[1] != expected or (family and marker[0] != family):
-                break
-            if length + len(candidate.text) > self.settings.max_list_chars:
-                break
-            family, expected = marker[0], expected + 1
-            items.append(candidate)
-            length += len(candidate.text)
-        return items
-
-    def _span(
-        self, candidates: Sequence[Candidate], probability: np.ndarray, best: int, threshold: float
-    ) -> list[Candidate]:
-        """The best sentence and the likely sentences next to it in its passage, in reading order."""
-        top = candidates[best]
-        same = sorted(
-            (i for i, c in enumerate(candidates) if c.passage == top.passage),
-            key=lambda i: candidates[i].start,
-        )
-        at = same.index(best)
-        floor = max(threshold, NEIGHBOUR_SHARE * float(probability[best]))
-        chosen, length = [best], len(top.text)
-        left, right = at - 1, at + 1
-        while len(chosen) < self.settings.max_sentences:
-            options = [j for j in (left, right) if 0 <= j < len(same) and probability[same[j]] >= floor]
-            if not options:
-                break
-            j = max(options, key=lambda j: probability[same[j]])
-            if length + len(candidates[same[j]].text) > self.settings.max_chars:
-                break
-            chosen.append(same[j])
-            length += len(candidates[same[j]].text)
-            if j == left:
-                left -= 1
-            else:
-                right += 1
-        return sorted((candidates[i] for i in chosen), key=lambda c: c.start)
-
-    def _quote_enumeration(
-        self,
-        lead: Candidate,
-        listed: Enumeration,
-        passages: tuple[Hit, ...],
-        document: Document,
-        index: Index,
-    ) -> tuple[tuple[Hit, ...], list[tuple[int, str]], str]:
-        quoted = [(lead.passage, lead.text)] if lead.text else []
-        length = len(lead.text)
-        for start, _end, sentence in listed.items:
-            if length + len(sentence) > self.settings.max_list_chars:
-                break
-            passages, n = _passage_at(passages, document, start, index)
-            quoted.append((n, sentence))
-            length += len(sentence)
-        shown = len(quoted) - (1 if lead.text else 0)
-        note = f"原文共列出{listed.total}项，此处摘录前{shown}项。" if shown < listed.total else ""
-        return passages, quoted, note
+def question_parts(question: str) -> list[str]:
+    """The questions a question asks, each standalone: “……由谁出资？投入规模和期限是怎样的？”
+    asks two, and the second takes the subject of the first (``rag.conversation``). A question
+    asking one thing is itself."""
+    parts = [part.strip() for part in _QUESTION_PART.findall(question) if content_length(part) >= 2]
+    if len(parts) < 2:
+        return [question]
+    later = [condense_offline(part, [Turn("user", parts[0])]).query for part in parts[1:]]
+    if any(rewritten == part and len(part) <= _BARE_PART_CHARS for part, rewritten in zip(parts[1:], later, strict=True)):
+        return [question]  # “……由谁组织实施？内容是什么？”: the second cannot stand alone
+    return [parts[0], *later]
 
 
 def _checked_text(hit: Hit, documents: Mapping[str, Document]) -> str:
@@ -378,36 +286,3 @@ def _checked_text(hit: Hit, documents: Mapping[str, Document]) -> str:
     document = documents.get(hit.chunk.doc_id)
     date = str(document.meta.get("date", "")) if document is not None else ""
     return f"{hit.chunk.section_path}\n{hit.chunk.text}\n{implied_years(hit.chunk.text, date)}"
-
-
-def _last_sentence(candidates: Sequence[Candidate], paragraph: int, like: Candidate) -> Candidate | None:
-    """The last sentence of ``paragraph`` in the same document as ``like`` (a list's lead-in)."""
-    found = [c for c in candidates if c.paragraph == paragraph and c.passage == like.passage]
-    return max(found, key=lambda c: c.start) if found else None
-
-
-def _passage_at(
-    passages: tuple[Hit, ...], document: Document, offset: int, index: Index
-) -> tuple[tuple[Hit, ...], int]:
-    """The number of the passage holding ``offset`` of ``document``; a chunk that was not
-    retrieved (a list running on past the passages) is added after them."""
-    for n, hit in enumerate(passages, start=1):
-        chunk = hit.chunk
-        if chunk.doc_id == document.doc_id and chunk.char_start <= offset < chunk.char_end:
-            return passages, n
-    for row in index.doc_rows(document.doc_id):
-        chunk = index.chunks[row]
-        if chunk.char_start <= offset < chunk.char_end:
-            hit = Hit(chunk=chunk, score=0.0, rank=len(passages) + 1, dense=0.0, keyword=0.0)
-            return (*passages, hit), len(passages) + 1
-    raise LookupError(f"offset {offset} of {document.doc_id} is in no chunk")
-
-
-def _with_marker(sentence: str, n: int) -> str:
-    """Put ``[n]`` before the sentence's final punctuation: “……计划[1]。”"""
-    sentence = _SOURCE_MARK.sub(r"［\1］", sentence)  # a footnote mark of the briefing is not ours
-    match = re.search(r"[。！？；!?;：:]?[”’」』）)]*$", sentence)
-    cut = match.start() if match and match.group() and match.group()[0] in "。！？；!?;：:" else len(sentence)
-    if cut == len(sentence):
-        return f"{sentence}[{n}]。"
-    return f"{sentence[:cut]}[{n}]{sentence[cut:]}"

@@ -1,0 +1,176 @@
+"""What an extractive answer quotes once its best sentence is chosen: the sentence and its likely
+neighbours in the same passage (a clause ending in ； runs on to the end of its sentence), or for a
+list question or a colon lead-in the enumeration that follows in the briefing."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from rag.answerers.sentences import Candidate, Enumeration, enumeration_after, enumeration_around, item_marker
+from rag.config import AnswerSettings
+from rag.question import Question
+from rag.types import Document, Hit
+
+if TYPE_CHECKING:
+    from rag.store import Index
+
+_SOURCE_MARK = re.compile(r"\[(\d+)\]")
+# A neighbour of the answering sentence joins the answer when it is this likely relative to it.
+NEIGHBOUR_SHARE = 0.6
+
+
+def select(
+    settings: AnswerSettings,
+    asked: Question,
+    candidates: Sequence[Candidate],
+    probability: np.ndarray,
+    best: int,
+    threshold: float,
+    passages: tuple[Hit, ...],
+    document: Document | None,
+    index: Index | None,
+) -> tuple[tuple[Hit, ...], list[tuple[int, str]], str]:
+    """The passages (extended when a list runs past them), the (passage, sentence) pairs to
+    quote and a note when a list was cut."""
+    top = candidates[best]
+    if (
+        document is not None
+        and index is not None
+        and (asked.wants_list or top.text.endswith(("：", ":")))
+    ):
+        listed = enumeration_after(document, top)
+        lead = top
+        if listed is None and asked.wants_list:
+            around = enumeration_around(document, top)
+            if around is not None:
+                lead_paragraph, listed = around
+                lead = _last_sentence(candidates, lead_paragraph, top) or top
+        if listed is not None:
+            return _quote_enumeration(settings, lead, listed, passages, document, index)
+    if asked.wants_list or top.text.endswith(("：", ":")):
+        inline = _inline_items(settings, candidates, top)
+        if inline:
+            return passages, [(c.passage, c.text) for c in [top, *inline]], ""
+    return (
+        passages,
+        [(c.passage, c.text) for c in _span(settings, candidates, probability, best, threshold)],
+        "",
+    )
+
+def _inline_items(settings: AnswerSettings, candidates: Sequence[Candidate], top: Candidate) -> list[Candidate]:
+    """The items that follow ``top`` sentence by sentence in its passage (“……三个特点：一是……；
+    二是……；三是……。”), numbered on from the item ``top`` opens, up to ``max_list_chars``."""
+    following = sorted(
+        (c for c in candidates if c.passage == top.passage and c.start > top.start), key=lambda c: c.start
+    )
+    opened = re.search(r"[：:]\s*(\S)", top.text)
+    family, expected = None, 2 if opened and item_marker(top.text[opened.start(1) :]) else 1
+    items: list[Candidate] = []
+    length = len(top.text)
+    for candidate in following:
+        marker = item_marker(candidate.text)
+        if marker is None or marker[1] != expected or (family and marker[0] != family):
+            break
+        if length + len(candidate.text) > settings.max_list_chars:
+            break
+        family, expected = marker[0], expected + 1
+        items.append(candidate)
+        length += len(candidate.text)
+    return items
+
+def _span(
+    settings: AnswerSettings, candidates: Sequence[Candidate], probability: np.ndarray, best: int, threshold: float
+) -> list[Candidate]:
+    """The best sentence and the likely sentences next to it in its passage, in reading order."""
+    top = candidates[best]
+    same = sorted(
+        (i for i, c in enumerate(candidates) if c.passage == top.passage),
+        key=lambda i: candidates[i].start,
+    )
+    at = same.index(best)
+    floor = max(threshold, NEIGHBOUR_SHARE * float(probability[best]))
+    chosen, length = [best], len(top.text)
+    left, right = at - 1, at + 1
+    while len(chosen) < settings.max_sentences:
+        options = [j for j in (left, right) if 0 <= j < len(same) and probability[same[j]] >= floor]
+        if not options:
+            break
+        j = max(options, key=lambda j: probability[same[j]])
+        if length + len(candidates[same[j]].text) > settings.max_chars:
+            break
+        chosen.append(same[j])
+        length += len(candidates[same[j]].text)
+        if j == left:
+            left -= 1
+        else:
+            right += 1
+    # A clause ending in ； goes on in the next one (“……的，责令改正；没有违法所得的，处……罚款。”):
+    # the answer runs to the end of the sentence, unless the next clause opens a list item.
+    while 0 <= right < len(same) and candidates[same[right - 1]].text.endswith(("；", ";")):
+        following = candidates[same[right]]
+        same_paragraph = following.paragraph == candidates[same[right - 1]].paragraph
+        if not same_paragraph or not following.complete or item_marker(following.text):
+            break
+        if length + len(following.text) > settings.max_chars:
+            break
+        chosen.append(same[right])
+        length += len(following.text)
+        right += 1
+    return sorted((candidates[i] for i in chosen), key=lambda c: c.start)
+
+def _quote_enumeration(
+    settings: AnswerSettings,
+    lead: Candidate,
+    listed: Enumeration,
+    passages: tuple[Hit, ...],
+    document: Document,
+    index: Index,
+) -> tuple[tuple[Hit, ...], list[tuple[int, str]], str]:
+    quoted = [(lead.passage, lead.text)] if lead.text else []
+    length = len(lead.text)
+    for start, _end, sentence in listed.items:
+        if length + len(sentence) > settings.max_list_chars:
+            break
+        passages, n = _passage_at(passages, document, start, index)
+        quoted.append((n, sentence))
+        length += len(sentence)
+    shown = len(quoted) - (1 if lead.text else 0)
+    note = f"原文共列出{listed.total}项，此处摘录前{shown}项。" if shown < listed.total else ""
+    return passages, quoted, note
+
+
+def _last_sentence(candidates: Sequence[Candidate], paragraph: int, like: Candidate) -> Candidate | None:
+    """The last sentence of ``paragraph`` in the same document as ``like`` (a list's lead-in)."""
+    found = [c for c in candidates if c.paragraph == paragraph and c.passage == like.passage]
+    return max(found, key=lambda c: c.start) if found else None
+
+
+def _passage_at(
+    passages: tuple[Hit, ...], document: Document, offset: int, index: Index
+) -> tuple[tuple[Hit, ...], int]:
+    """The number of the passage holding ``offset`` of ``document``; a chunk that was not
+    retrieved (a list running on past the passages) is added after them."""
+    for n, hit in enumerate(passages, start=1):
+        chunk = hit.chunk
+        if chunk.doc_id == document.doc_id and chunk.char_start <= offset < chunk.char_end:
+            return passages, n
+    for row in index.doc_rows(document.doc_id):
+        chunk = index.chunks[row]
+        if chunk.char_start <= offset < chunk.char_end:
+            hit = Hit(chunk=chunk, score=0.0, rank=len(passages) + 1, dense=0.0, keyword=0.0)
+            return (*passages, hit), len(passages) + 1
+    raise LookupError(f"offset {offset} of {document.doc_id} is in no chunk")
+
+
+def with_marker(sentence: str, n: int) -> str:
+    """Put ``[n]`` before the sentence's final punctuation: “……计划[1]。”"""
+    sentence = _SOURCE_MARK.sub(r"［\1］", sentence)  # a footnote mark of the briefing is not ours
+    match = re.search(r"[。！？；!?;：:]?[”’」』）)]*$", sentence)
+    cut = match.start() if match and match.group() and match.group()[0] in "。！？；!?;：:" else len(sentence)
+    if cut == len(sentence):
+        return f"{sentence}[{n}]。"
+    return f"{sentence[:cut]}[{n}]{sentence[cut:]}"
