@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from typer.core import TyperGroup
 
-from rag.config import Settings, load_settings
+from rag.config import MAX_ANSWER_PASSAGES, MAX_SEARCH_RESULTS, Settings, load_settings
 from rag.errors import RagError
 from rag.indexing import IndexReport
 
@@ -156,7 +156,7 @@ def _ensure_index(settings: Settings) -> None:
 def ask(
     ctx: typer.Context,
     question: Annotated[str, typer.Argument(help="问题，例如：广东的“卓粤”计划是什么？")],
-    k: Annotated[int | None, typer.Option("-k", min=1, max=50, help="用于作答的段落数")] = None,
+    k: Annotated[int | None, typer.Option("-k", min=1, max=MAX_ANSWER_PASSAGES, help="用于作答的段落数")] = None,
     doc: Annotated[list[str] | None, typer.Option("--doc", "-d", help="只在这些简报中检索（可多次指定）")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
     markdown: Annotated[bool, typer.Option("--markdown", help="输出带脚注的 Markdown，便于粘贴到文稿")] = False,
@@ -234,7 +234,7 @@ def _excerpt(text: str, limit: int = 120) -> str:
 def search(
     ctx: typer.Context,
     question: Annotated[str, typer.Argument(help="检索语句")],
-    k: Annotated[int, typer.Option("-k", min=1, max=100, help="返回的段落数")] = 10,
+    k: Annotated[int, typer.Option("-k", min=1, max=MAX_SEARCH_RESULTS, help="返回的段落数")] = 10,
     doc: Annotated[list[str] | None, typer.Option("--doc", "-d", help="只在这些简报中检索（可多次指定）")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
 ) -> None:
@@ -328,17 +328,18 @@ def serve(
     if answerer:
         settings = settings.model_copy(update={"answerer": answerer})
     check_answerer(settings.answerer, settings)
+    host = host or settings.server.host
+    port = port or settings.server.port
+    settings = settings.model_copy(update={"server": settings.server.model_copy(update={"host": host})})
+    check_exposure(settings)
     _ensure_index(settings)
-    # The app is built by server.app:create_app in uvicorn; it reads the same settings from here.
+    # Everything is checked: the app built by server.app:create_app in uvicorn reads the same
+    # settings from the environment.
     os.environ["RAG_HOME"] = str(settings.home)
     os.environ["RAG_EMBEDDER"] = settings.embedder
     os.environ["RAG_ANSWERER"] = settings.answerer
     if ctx.parent and ctx.parent.params.get("config"):
         os.environ["RAG_CONFIG"] = str(Path(ctx.parent.params["config"]).resolve())
-    host = host or settings.server.host
-    port = port or settings.server.port
-    settings = settings.model_copy(update={"server": settings.server.model_copy(update={"host": host})})
-    check_exposure(settings)
     os.environ["RAG_SERVER__HOST"] = host
     err.print(f"briefing-rag 服务：http://{host}:{port}/ （接口文档 /docs，OpenAI 兼容接口 /v1）")
     uvicorn.run("server.app:create_app", factory=True, host=host, port=port, log_level="info")

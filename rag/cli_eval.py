@@ -13,6 +13,8 @@ from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
+from rag.config import MAX_ANSWER_PASSAGES
+
 
 class _EvalCommands(TyperGroup):
     """``rag eval SET`` is short for ``rag eval run SET``."""
@@ -35,7 +37,7 @@ def eval_run(
     ctx: typer.Context,
     eval_set: Annotated[Path, typer.Argument(help="评测集 JSONL（格式见 eval/README.md）")],
     out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="输出目录，默认 eval/runs/<时间>-<评测集>")] = None,
-    k: Annotated[int | None, typer.Option("-k", min=1, max=20, help="交给回答器的段落数，默认 answer.passages")] = None,
+    k: Annotated[int | None, typer.Option("-k", min=1, max=MAX_ANSWER_PASSAGES, help="交给回答器的段落数，默认 answer.passages")] = None,
     answerer: Annotated[
         str | None, typer.Option("--answerer", "-a", help="回答器：extractive、llm 或 llm:<预设名>，默认按配置")
     ] = None,

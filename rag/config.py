@@ -18,6 +18,10 @@ from pydantic_settings import (
 
 from rag.errors import ConfigError
 
+# Request limits shared by the CLI, the API and the configuration (README “可靠性与安全”).
+MAX_ANSWER_PASSAGES = 20  # passages handed to the answerer (-k of rag ask / rag eval, k of /api/ask and /v1)
+MAX_SEARCH_RESULTS = 50  # passages a search returns (-k of rag search, k of /api/search)
+
 CONFIG_FILE_NAME = "rag.toml"
 CONFIG_ENV = "RAG_CONFIG"
 _config_file: ContextVar[Path | None] = ContextVar("_config_file", default=None)
@@ -62,7 +66,7 @@ class AnswerSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    passages: int = Field(5, ge=1, le=20, description="抽取答案时考虑的段落数")
+    passages: int = Field(5, ge=1, le=MAX_ANSWER_PASSAGES, description="抽取答案时考虑的段落数")
     max_sentences: int = Field(3, ge=1, le=10, description="答案最多的句子数")
     max_chars: int = Field(300, ge=50, description="答案最多的字符数")
     max_list_chars: int = Field(600, ge=50, description="列举题（哪些、哪几、分别……）答案最多的字符数")
@@ -201,7 +205,8 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
 
 
 def is_loopback(host: str) -> bool:
-    """Whether binding ``host`` keeps the service on this machine."""
+    """Whether ``host`` is this machine: binding it keeps the service local, and an LLM endpoint
+    there needs no key (a name such as 127.0.0.1.example.com is not loopback)."""
     if host.strip("[]").lower() == "localhost":
         return True
     try:

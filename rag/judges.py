@@ -24,8 +24,6 @@ from rag.errors import ConfigError
 from rag.llm_client import ChatClient, resolve_endpoint
 from rag.prompts import render_prompt
 
-JUDGES = ("offline", "llm")
-
 
 class SupportJudge(Protocol):
     name: str

@@ -12,7 +12,6 @@ deadline of ``timeout_s``, so a dead or hanging endpoint never blocks longer tha
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import json
 import logging
 import os
@@ -26,7 +25,7 @@ from urllib.parse import urlparse
 
 import httpx
 
-from rag.config import LLMSettings
+from rag.config import LLMSettings, is_loopback
 from rag.errors import (
     BackendError,
     BackendResponseError,
@@ -83,16 +82,6 @@ class Endpoint:
         return f"{self.name}（{url.scheme}://{url.hostname or ''}{f':{url.port}' if url.port else ''}{url.path}）"
 
 
-def is_loopback(url: str) -> bool:
-    host = urlparse(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:  # a host name such as 127.0.0.1.example.com is not loopback
-        return False
-
-
 def resolve_endpoint(settings: LLMSettings, preset: str | None = None) -> Endpoint:
     """The endpoint for answerer ``llm`` (``preset`` None) or ``llm:<preset>``.
 
@@ -116,7 +105,7 @@ def resolve_endpoint(settings: LLMSettings, preset: str | None = None) -> Endpoi
     api_key = settings.api_key.get_secret_value() if own and settings.api_key else None
     if api_key is None and key_env:
         api_key = os.environ.get(key_env) or None
-    if api_key is None and not is_loopback(base_url):
+    if api_key is None and not is_loopback(urlparse(base_url).hostname or ""):
         where = f"环境变量 {key_env}" if key_env else "[llm] api_key_env 指定的环境变量"
         raise NeedsKeyError(f"大模型后端 {label} 需要 API key：请设置{where}，或在 rag.toml 的 [llm] 中配置")
     return Endpoint(

@@ -6,10 +6,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from rag.config import MAX_ANSWER_PASSAGES, MAX_SEARCH_RESULTS
 from rag.pipeline import MAX_QUESTION_CHARS
 
 QUESTION_EXAMPLE = "广东的“卓粤”计划是什么？"
-MAX_K = 50
 MAX_HISTORY_TURNS = 20
 MAX_TURN_CHARS = 8000
 
@@ -34,7 +34,7 @@ def _integral(value: Any) -> Any:
 
 # A count in a strictly validated request body: 5 or 5.0, but not "5" or true. The bounds come
 # before the validator so that /openapi.json shows them as minimum/maximum.
-PassageCount = Annotated[int, Field(ge=1, le=20), BeforeValidator(_integral)]
+PassageCount = Annotated[int, Field(ge=1, le=MAX_ANSWER_PASSAGES), BeforeValidator(_integral)]
 
 
 class _Request(BaseModel):
@@ -46,7 +46,7 @@ class SearchRequest(_Request):
     question: str = Field(
         min_length=1, max_length=MAX_QUESTION_CHARS, description="检索语句（中文、繁体或英文）", examples=[QUESTION_EXAMPLE]
     )
-    k: Annotated[int, Field(ge=1, le=MAX_K), BeforeValidator(_integral)] = Field(5, description="返回的段落数")
+    k: Annotated[int, Field(ge=1, le=MAX_SEARCH_RESULTS), BeforeValidator(_integral)] = Field(5, description="返回的段落数")
     docs: list[str] | None = Field(
         None, max_length=200, description="只在这些简报（文件名，见 GET /api/documents）中检索", examples=[None]
     )

@@ -32,7 +32,6 @@ __all__ = [
     "PipelineEvent",
     "RetrievedEvent",
     "TokenEvent",
-    "answerer_names",
     "check_answerer",
     "available_answerers",
     "collect",
@@ -51,10 +50,6 @@ _ANSWERERS: dict[str, Callable[[str, str, Settings, Embedder], Answerer]] = {
     "extractive": lambda spec, option, settings, embedder: ExtractiveAnswerer(settings.answer, embedder),
     "llm": _llm,
 }
-
-
-def answerer_names() -> list[str]:
-    return sorted(_ANSWERERS)
 
 
 def check_answerer(spec: str, settings: Settings) -> None:
