@@ -253,14 +253,15 @@ def search(
 def add(
     ctx: typer.Context,
     files: Annotated[list[Path], typer.Argument(help="要加入的 .pdf/.txt/.md 文件")],
+    replace: Annotated[bool, typer.Option("--replace", help="data/ 中已有同名简报时替换它（默认拒绝，保留原文件）")] = False,
 ) -> None:
-    """把简报复制到 data/ 并加入索引。"""
+    """把简报复制到 data/ 并加入索引；已有同名简报时默认拒绝，加 --replace 才替换。"""
     from rag.embedders import get_embedder
     from rag.indexing import add_files
 
     settings = _settings(ctx)
     with _progress() as progress:
-        report = add_files(settings, get_embedder(settings.embedder), files, progress)
+        report = add_files(settings, get_embedder(settings.embedder), files, progress, replace=replace)
     _print_report(report)
     if report.failed and not (report.added or report.updated):
         raise RagError("没有文件被加入")

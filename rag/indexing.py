@@ -52,6 +52,7 @@ class IndexReport:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    name_taken: list[str] = field(default_factory=list)  # of ``failed``: a briefing of that name exists
     documents: int = 0
     chunks: int = 0
     embedded_chunks: int = 0
@@ -293,12 +294,20 @@ def _embed_missing(
 
 
 def add_files(
-    settings: Settings, embedder: Embedder, files: Sequence[Path], progress: IndexProgress | None = None
+    settings: Settings,
+    embedder: Embedder,
+    files: Sequence[Path],
+    progress: IndexProgress | None = None,
+    *,
+    replace: bool = False,
 ) -> IndexReport:
     """Copy briefings into ``data/`` (after checking they can be read) and update the index;
-    each file is parsed once, by the check."""
+    each file is parsed once, by the check. A briefing of the same name already in ``data/`` is
+    replaced only when ``replace`` is set; otherwise the file is refused (``name_taken``) and the
+    earlier version stays. The CLI (``rag add``) and the upload route both come here."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     failed: dict[str, str] = {}
+    taken: list[str] = []
     parsed: dict[str, Document] = {}
     with write_lock(settings.index_dir):
         clear_leftovers(settings.data_dir)
@@ -306,6 +315,11 @@ def add_files(
         for path in files:
             if not path.is_file():
                 failed[path.name] = f"{path}：文件不存在"
+                continue
+            target = settings.data_dir / path.name
+            if not replace and target.exists() and path.resolve() != target.resolve():
+                failed[path.name] = f"{path.name}：已有同名简报（要替换它，命令行加 --replace，接口加 replace=true）"
+                taken.append(path.name)
                 continue
             try:
                 parsed[path.name] = load_document(path, metadata.get(path.name, {}), on_page=_page_progress(progress))
@@ -316,6 +330,7 @@ def add_files(
                 _copy_atomically(path, settings.data_dir / path.name)
         report = _build_locked(settings, embedder, rebuild=False, progress=progress, parsed=parsed)
     report.failed.update(failed)
+    report.name_taken = taken
     return report
 
 

@@ -94,24 +94,19 @@ class Service:
     def add(self, uploads: Sequence[tuple[str, Path]], replace: bool) -> IndexReport:
         """Index uploaded files (``(name, temporary path)`` pairs) and switch to the new index."""
         data_dir = self.settings.data_dir
-        failed: dict[str, str] = {}
         staging = Path(tempfile.mkdtemp(prefix=f".upload-{os.getpid()}-", dir=_ensure(data_dir)))
         try:
             accepted = []
             for name, path in uploads:
-                if (data_dir / name).exists() and not replace:
-                    failed[name] = f"{name}：已有同名简报（如要替换，请加 replace=true）"
-                    continue
                 target = staging / name
                 shutil.move(path, target)
                 accepted.append(target)
             with self._write():
-                report = add_files(self.settings, self.pipeline.embedder, accepted) if accepted else IndexReport()
+                report = add_files(self.settings, self.pipeline.embedder, accepted, replace=replace)
                 if report.written:
                     self.pipeline.reload()
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-        report.failed.update(failed)
         return report
 
     def remove(self, doc_id: str) -> IndexReport:

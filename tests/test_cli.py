@@ -95,6 +95,18 @@ def test_add_rejects_a_bad_file_with_a_chinese_error(mini_index: Settings, tmp_p
     assert not (mini_index.home / "data" / "坏文件.pdf").exists()
 
 
+def test_add_keeps_a_briefing_of_the_same_name_unless_told_to_replace_it(mini_index: Settings, tmp_path: Path) -> None:
+    existing = next(p for p in (mini_index.home / "data").iterdir() if p.suffix == ".txt")
+    earlier = existing.read_bytes()
+    newer = tmp_path / existing.name
+    newer.write_text("科技金融动态\n◆新的内容\n某市设立了新的天使基金，规模3亿元。\n", encoding="utf-8")
+    code, _, stderr = rag(mini_index.home, "add", str(newer))
+    assert code == 1 and "已有同名简报" in stderr and "--replace" in stderr
+    assert existing.read_bytes() == earlier  # the earlier version is not lost
+    code, _, stderr = rag(mini_index.home, "add", "--replace", str(newer))
+    assert code == 0 and existing.read_bytes() == newer.read_bytes()
+
+
 def test_index_twice_reports_up_to_date(mini_index: Settings) -> None:
     code, _, stderr = rag(mini_index.home, "index")
     assert code == 0 and "已是最新" in stderr

@@ -124,7 +124,7 @@ async def upload_documents(
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     for name, message in report.failed.items():
-        failures[name] = DocumentExistsError(message) if "已有同名简报" in message else DocumentError(message)
+        failures[name] = DocumentExistsError(message) if name in report.name_taken else DocumentError(message)
     order = {name: i for i, name in enumerate(names)}
     report.failed = {name: failures[name].message for name in sorted(failures, key=lambda n: order.get(n, len(order)))}
     if failures and not (report.added or report.updated):
