@@ -363,7 +363,7 @@ def write_run(path: Path, run: Sequence[RunRecord]) -> None:
 def read_run(path: Path) -> list[RunRecord]:
     """The records of a ``run.jsonl``; a malformed line is an error naming its line number."""
     records = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(path.read_text(encoding="utf-8").split("\n"), start=1):
         if line.strip():
             try:
                 records.append(json.loads(line))

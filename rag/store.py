@@ -188,10 +188,10 @@ def _load_version(path: Path, embedder_spec: str | None, with_tokens: bool = Fal
                 if with_tokens:
                     tokens.append(row_tokens)
                 chunks.append(Chunk.from_record(record))
-        documents = [
-            Document.from_record(json.loads(line))
-            for line in (path / "documents.jsonl").read_text(encoding="utf-8").splitlines()
-        ]
+        # Line by line on "\n" only: a briefing's text may hold U+2028 or U+0085, which
+        # str.splitlines() would take for line ends (json.dumps keeps them raw).
+        with (path / "documents.jsonl").open(encoding="utf-8", newline="\n") as f:
+            documents = [Document.from_record(json.loads(line)) for line in f]
         bm25 = bm25s.BM25.load(str(path / "bm25"), show_progress=False) if chunks else None
     except (OSError, RuntimeError, ValueError, KeyError, TypeError) as e:
         raise _corrupt(path, e) from e

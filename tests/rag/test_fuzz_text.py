@@ -38,6 +38,8 @@ from rag.config import ChunkingSettings
 from rag.ingest import read_text_lines
 from rag.types import Anchor, Document
 
+pytestmark = pytest.mark.slow  # long runs: outside the fast lane (-m "not slow")
+
 # About 5 s a test on this machine; thousands of examples a test found nothing more.
 FUZZ = settings(
     max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]

