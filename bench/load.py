@@ -66,7 +66,15 @@ QUESTIONS = 12
 class LoadPlan:
     clients: int = 50
     duration_s: float = 60.0  # per step
-    think_s: tuple[float, ...] = (240.0, 120.0, 90.0, 60.0, 45.0, 30.0, 0.0)  # mean think times, one step each
+    think_s: tuple[float, ...] = (
+        240.0,
+        120.0,
+        90.0,
+        60.0,
+        45.0,
+        30.0,
+        0.0,
+    )  # mean think times, one step each
     min_requests: int = 20  # per endpoint and step: a light step runs longer to get them…
     max_duration_s: float = 300.0  # …up to this long
     ask_share: float = 0.5
@@ -184,7 +192,9 @@ def drive() -> int:
         command = json.loads(line)
         cpu = time.process_time()
         if command["phase"] == "idle":
-            result = asyncio.run(_idle(command["url"], command["questions"], command["searches"], command["asks"]))
+            result = asyncio.run(
+                _idle(command["url"], command["questions"], command["searches"], command["asks"])
+            )
         else:
             result = asyncio.run(_load(command["url"], command["questions"], Step(**command["step"])))
         result["cpu_s"] = time.process_time() - cpu
@@ -224,7 +234,9 @@ class Driver:
 # --- figures --------------------------------------------------------------------------------
 
 
-def _endpoint_figures(samples: Sequence[Sequence[Any]], endpoint: str, wall_s: float | None) -> dict[str, Any]:
+def _endpoint_figures(
+    samples: Sequence[Sequence[Any]], endpoint: str, wall_s: float | None
+) -> dict[str, Any]:
     """Requests, errors and latency of ``endpoint``; with ``wall_s``, also its throughput: the
     successful requests over the step's wall time, from its start to the last reply. (Counting
     only the replies within the window would, at saturation, count the fast searches of the
@@ -254,8 +266,12 @@ def measure_load(pipeline: Pipeline, plan: LoadPlan, question_set: Path = QUESTI
     steps: list[dict[str, Any]] = []
     try:
         with served(pipeline) as url:
-            log(f"load: app on {url}; idle, one client ({plan.idle_search} searches, {plan.idle_ask} answers)")
-            idle_run = driver(phase="idle", url=url, questions=questions, searches=plan.idle_search, asks=plan.idle_ask)
+            log(
+                f"load: app on {url}; idle, one client ({plan.idle_search} searches, {plan.idle_ask} answers)"
+            )
+            idle_run = driver(
+                phase="idle", url=url, questions=questions, searches=plan.idle_search, asks=plan.idle_ask
+            )
             idle = {e: _endpoint_figures(idle_run["samples"], e, None) for e in PATHS}
             log(
                 f"  idle p50/p95: search {idle['search']['p50_ms']}/{idle['search']['p95_ms']} ms, "
@@ -313,7 +329,9 @@ def measure_load(pipeline: Pipeline, plan: LoadPlan, question_set: Path = QUESTI
     finally:
         driver.close()
     sustained = max((s for s in steps if s["within_target"]), key=lambda s: s["rps"], default=None)
-    pressures = [s["cpu_pressure_pct"] * s["wall_s"] / 100 for s in steps if s["cpu_pressure_pct"] is not None]
+    pressures = [
+        s["cpu_pressure_pct"] * s["wall_s"] / 100 for s in steps if s["cpu_pressure_pct"] is not None
+    ]
     return {
         "plan": asdict(plan),
         "question_set": shown_path(question_set),
@@ -434,7 +452,10 @@ def render_load_section(r: dict[str, Any], machine: dict[str, Any], context: str
         "a p95 is close to the slowest one.",
     ]
     if kinds:
-        lines += ["", "Errors seen: " + "; ".join(f"{n} × `{kind}`" for kind, n in kinds.most_common(5)) + "."]
+        lines += [
+            "",
+            "Errors seen: " + "; ".join(f"{n} × `{kind}`" for kind, n in kinds.most_common(5)) + ".",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -442,7 +463,9 @@ def render_load_section(r: dict[str, Any], machine: dict[str, Any], context: str
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     defaults = LoadPlan()
     parser.add_argument("--clients", type=int, default=defaults.clients, help="simulated researchers")
     parser.add_argument("--duration", type=float, default=defaults.duration_s, help="seconds per step")
@@ -452,16 +475,28 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="mean think times in seconds, one step each, comma-separated (0: no pause)",
     )
     parser.add_argument(
-        "--min-requests", type=int, default=defaults.min_requests, help="per endpoint and step (a step runs longer to get them)"
+        "--min-requests",
+        type=int,
+        default=defaults.min_requests,
+        help="per endpoint and step (a step runs longer to get them)",
     )
     parser.add_argument(
-        "--max-duration", type=float, default=defaults.max_duration_s, help="seconds a step may run to get --min-requests"
+        "--max-duration",
+        type=float,
+        default=defaults.max_duration_s,
+        help="seconds a step may run to get --min-requests",
     )
-    parser.add_argument("--ask-share", type=float, default=defaults.ask_share, help="share of requests that are /api/ask")
+    parser.add_argument(
+        "--ask-share", type=float, default=defaults.ask_share, help="share of requests that are /api/ask"
+    )
     parser.add_argument("--idle-search", type=int, default=defaults.idle_search, help="idle phase: searches")
     parser.add_argument("--idle-ask", type=int, default=defaults.idle_ask, help="idle phase: answers")
-    parser.add_argument("--target", type=float, default=defaults.target, help="p95 under load / idle p95, at most")
-    parser.add_argument("--json", action="store_true", help="also print the results as one JSON line (last line)")
+    parser.add_argument(
+        "--target", type=float, default=defaults.target, help="p95 under load / idle p95, at most"
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="also print the results as one JSON line (last line)"
+    )
     parser.add_argument("--write", action="store_true", help="put the results into --out (section 'Load')")
     parser.add_argument("--out", type=Path, default=REPO / "BENCHMARKS.md", help="report updated by --write")
     parser.add_argument("--questions", type=Path, default=QUESTION_SET, help="question set, JSONL")
@@ -520,7 +555,9 @@ def main(argv: list[str] | None = None) -> int:
     section = render_load_section(results, machine, context)
     print(section)
     if args.write:
-        args.out.write_text(replace_section(args.out.read_text(encoding="utf-8"), section, SECTION), encoding="utf-8")
+        args.out.write_text(
+            replace_section(args.out.read_text(encoding="utf-8"), section, SECTION), encoding="utf-8"
+        )
         log(f"updated {args.out}")
     if args.json:
         print(json.dumps({**results, "machine": machine}, ensure_ascii=False))

@@ -50,7 +50,9 @@ def write_long_pdf(path: Path, pages: int) -> Path:
         pdf.drawString(72, 800, "某研究院年度产业研究报告")
         y = 770
         if number % 3 == 1:
-            pdf.drawString(72, y, f"{_numeral(number // 3 + 1)}、{rng.choice(PLACES)}{rng.choice(SUBJECTS)}产业发展情况")
+            pdf.drawString(
+                72, y, f"{_numeral(number // 3 + 1)}、{rng.choice(PLACES)}{rng.choice(SUBJECTS)}产业发展情况"
+            )
             y -= 26
         for _ in range(24):
             line = "".join(
@@ -160,9 +162,13 @@ def render_section(r: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--pages", type=int, default=1000)
-    parser.add_argument("--json", action="store_true", help="print one JSON object; leave BENCHMARKS.md alone")
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object; leave BENCHMARKS.md alone"
+    )
     parser.add_argument("--out", type=Path, default=REPO / "BENCHMARKS.md")
     parser.add_argument("--index", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

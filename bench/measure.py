@@ -151,10 +151,14 @@ def measure_add_one(settings: Settings, embedder: Embedder, runs: int) -> AddOne
         aside.rename(source)
         report, timing = timed(partial(_checked_build, settings, embedder, rebuild=False))
         if report.added != [doc] or report.embedded_chunks != len(texts):
-            raise RuntimeError(f"adding {doc} re-embedded {report.embedded_chunks} chunks, expected {len(texts)}")
+            raise RuntimeError(
+                f"adding {doc} re-embedded {report.embedded_chunks} chunks, expected {len(texts)}"
+            )
         adds.append(timing)
         embeds.append(timed(partial(embedder.embed_documents, texts))[1])
-    log(f"  add one briefing ({doc}, {len(texts)} chunks): {median_wall(adds):.2f} s vs embed {median_wall(embeds):.2f} s")
+    log(
+        f"  add one briefing ({doc}, {len(texts)} chunks): {median_wall(adds):.2f} s vs embed {median_wall(embeds):.2f} s"
+    )
     return AddOne(doc, len(texts), adds, embeds)
 
 

@@ -195,9 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     # The HTTP layer's 16-client bursts and the load steps make this process's own threads wait
     # for the cores: leave them out, so the figure still says whether *other* processes competed.
     bursts_s = results.get("serve", {}).get("bursts_s", 0.0) + results.get("load", {}).get("steps_s", 0.0)
-    bursts_pressure_s = results.get("serve", {}).get("bursts_cpu_pressure_s", 0.0) + results.get("load", {}).get(
-        "steps_cpu_pressure_s", 0.0
-    )
+    bursts_pressure_s = results.get("serve", {}).get("bursts_cpu_pressure_s", 0.0) + results.get(
+        "load", {}
+    ).get("steps_cpu_pressure_s", 0.0)
     results = {
         "mode": "quick" if args.quick else "full",
         **results,
@@ -237,7 +237,9 @@ def main(argv: list[str] | None = None) -> int:
                 "Measured in the same run as the figures above, on the same Pipeline object. "
                 "Rerun with `python bench/load.py --write` to update this section only."
             )
-            markdown = replace_section(markdown, render_load_section(results["load"], machine, context), LOAD_SECTION)
+            markdown = replace_section(
+                markdown, render_load_section(results["load"], machine, context), LOAD_SECTION
+            )
         elif kept := find_section(previous, LOAD_SECTION):
             markdown = replace_section(markdown, kept, LOAD_SECTION)
         args.out.write_text(markdown, encoding="utf-8")

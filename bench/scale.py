@@ -79,7 +79,10 @@ def _latencies(search: Any, queries: Any) -> tuple[list[Any], dict[str, float]]:
         results.append(search(query))
         times.append(time.perf_counter() - start)
     ms = np.array(times) * 1000
-    return results, {"p50_ms": round(float(np.median(ms)), 2), "p95_ms": round(float(np.percentile(ms, 95)), 2)}
+    return results, {
+        "p50_ms": round(float(np.median(ms)), 2),
+        "p95_ms": round(float(np.percentile(ms, 95)), 2),
+    }
 
 
 def real_embeddings(out: Path) -> Path:
@@ -99,7 +102,11 @@ def real_embeddings(out: Path) -> Path:
         build_index(settings, embedder)
         index = load_index(settings.index_dir, embedder.spec)
         chunks = index.vectors.reconstruct_n(0, index.vectors.ntotal)
-    questions = [item.question for path in sorted((REPO / "eval" / "sets").glob("*.jsonl")) for item in load_eval_set(path)]
+    questions = [
+        item.question
+        for path in sorted((REPO / "eval" / "sets").glob("*.jsonl"))
+        for item in load_eval_set(path)
+    ]
     np.savez(out, chunks=chunks, questions=np.stack([embedder.embed_query(q) for q in questions]))
     return out
 
@@ -131,15 +138,19 @@ def synthetic(real: Any, n: int, queries: int, rng: np.random.Generator) -> tupl
 
     def around_topics(rows: int) -> np.ndarray:
         picked = topics[rng.integers(0, len(topics), rows)]
-        deviation: np.ndarray = (np.sqrt(TOPIC_SHARE) * picked + np.sqrt(1 - TOPIC_SHARE) * gaussian(rows, basis)) @ basis
+        deviation: np.ndarray = (
+            np.sqrt(TOPIC_SHARE) * picked + np.sqrt(1 - TOPIC_SHARE) * gaussian(rows, basis)
+        ) @ basis
         return deviation
 
     vectors = np.empty((n, chunks.shape[1]), dtype=np.float32)
     for start in range(0, n, 100_000):
         block = mean + around_topics(min(start + 100_000, n) - start)
         vectors[start : start + len(block)] = block / np.linalg.norm(block, axis=1, keepdims=True)
-    probes = q_mean + QUERY_SHARE * around_topics(queries) + np.sqrt(1 - QUERY_SHARE**2) * (
-        gaussian(queries, q_basis) @ q_basis
+    probes = (
+        q_mean
+        + QUERY_SHARE * around_topics(queries)
+        + np.sqrt(1 - QUERY_SHARE**2) * (gaussian(queries, q_basis) @ q_basis)
     )
     return vectors, probes / np.linalg.norm(probes, axis=1, keepdims=True)
 
@@ -311,14 +322,20 @@ def publish(result: Any, render: Callable[[Any], str], heading: str, out: Path, 
     if as_json:
         print(json.dumps(result, ensure_ascii=False))
         return
-    out.write_text(replace_section(out.read_text(encoding="utf-8"), render(result), heading), encoding="utf-8")
+    out.write_text(
+        replace_section(out.read_text(encoding="utf-8"), render(result), heading), encoding="utf-8"
+    )
     print(f"updated the {heading.removeprefix('## ')} section of {out}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES), help="corpus sizes, in chunks")
-    parser.add_argument("--json", action="store_true", help="print one JSON object; leave BENCHMARKS.md alone")
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object; leave BENCHMARKS.md alone"
+    )
     parser.add_argument("--out", type=Path, default=REPO / "BENCHMARKS.md")
     parser.add_argument("--one", nargs=3, metavar=("SIDE", "N", "REAL"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -54,7 +54,11 @@ def chunk_texts() -> list[str]:
     from rag.ingest import list_sources, load_document
 
     settings = ChunkingSettings()
-    return [c.embed_text for path in list_sources(REPO / "data") for c in chunk_document(load_document(path), settings)]
+    return [
+        c.embed_text
+        for path in list_sources(REPO / "data")
+        for c in chunk_document(load_document(path), settings)
+    ]
 
 
 def questions() -> list[str]:
@@ -132,7 +136,11 @@ def _st_embed(texts: list[str], threads: int) -> dict[str, float]:
 def run_setting(threads: int) -> dict[str, float]:
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
     done = subprocess.run(
-        [sys.executable, __file__, "--one", str(threads)], env=env, capture_output=True, text=True, check=False
+        [sys.executable, __file__, "--one", str(threads)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if done.returncode != 0:
         raise RuntimeError(done.stderr)
@@ -193,9 +201,13 @@ def render_section(r: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rounds", type=int, default=ROUNDS)
-    parser.add_argument("--json", action="store_true", help="print one JSON object; leave BENCHMARKS.md alone")
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object; leave BENCHMARKS.md alone"
+    )
     parser.add_argument("--out", type=Path, default=REPO / "BENCHMARKS.md")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

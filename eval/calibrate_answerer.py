@@ -89,14 +89,27 @@ def collect(home: str | None, path: Path, k: int) -> list[ItemFeatures]:
         hits = [] if rewrite and rewrite.unresolved else pipeline.search(query, k)
         judged = answerer.judge(query, hits, pipeline.index)
         features = judged.features
-        labels = np.array([item.answerable and holds_evidence(c.text, item.evidence_any) for c in judged.candidates])
+        labels = np.array(
+            [item.answerable and holds_evidence(c.text, item.evidence_any) for c in judged.candidates]
+        )
         spans = [normalize_for_match(span) for span in item.evidence_any]
-        held = [item.answerable and any(span in normalize_for_match(hit.chunk.text) for span in spans) for hit in hits]
+        held = [
+            item.answerable and any(span in normalize_for_match(hit.chunk.text) for span in spans)
+            for hit in hits
+        ]
         passage_labels = np.array([held[c.passage - 1] for c in judged.candidates], dtype=float)
         eligible = judged.probability >= 0
         complete = np.array([c.complete for c in judged.candidates], dtype=bool)
         out.append(
-            ItemFeatures(item, is_cross_lingual(query), features, labels.astype(float), passage_labels, eligible, complete)
+            ItemFeatures(
+                item,
+                is_cross_lingual(query),
+                features,
+                labels.astype(float),
+                passage_labels,
+                eligible,
+                complete,
+            )
         )
     return out
 
@@ -168,7 +181,9 @@ def main() -> None:
     parser.add_argument("--train", nargs="+", required=True, help="训练用评测集（[项目目录:]集合.jsonl）")
     parser.add_argument("--heldout", nargs="*", default=[], help="留出评测集，只用来报告")
     parser.add_argument("-k", type=int, default=5, help="交给回答器的段落数")
-    parser.add_argument("--cache", type=Path, help="把各评测集的信号存到此目录，再次运行时直接读取（只改拟合时用）")
+    parser.add_argument(
+        "--cache", type=Path, help="把各评测集的信号存到此目录，再次运行时直接读取（只改拟合时用）"
+    )
     args = parser.parse_args()
 
     def load(specs: list[str]) -> list[ItemFeatures]:
@@ -199,10 +214,14 @@ def main() -> None:
         # The threshold: the most cautious one that gives up at most one answerable training item
         # against the best, so that no single item decides it (an off-topic question with a
         # near-zero probability is then refused however the training items fall).
-        best = decide(train, weights, middle([t for t, d in ties if d == dominance]), dominance, cross_lingual)
+        best = decide(
+            train, weights, middle([t for t, d in ties if d == dominance]), dominance, cross_lingual
+        )
         answerable = sum(i.item.answerable for i in train if i.cross_lingual == cross_lingual) or 1
         floor = objective(best) - 0.5 / answerable - 1e-9
-        cautious = [t for t in THRESHOLDS if objective(decide(train, weights, t, dominance, cross_lingual)) >= floor]
+        cautious = [
+            t for t in THRESHOLDS if objective(decide(train, weights, t, dominance, cross_lingual)) >= floor
+        ]
         chosen[cross_lingual] = (max(cautious), dominance)
         rows = []
         for t in THRESHOLDS:
@@ -210,7 +229,9 @@ def main() -> None:
             ho = decide(heldout, weights, t, dominance, cross_lingual) if heldout else {}
             rows.append((t, tr, ho))
         print(f"\n### {label}：选定阈值 {chosen[cross_lingual][0]}，支配比 {dominance}\n")
-        print("| 阈值 | 训练：答出 | 训练：证据精确率 | 训练：拒答准确率 | 留出：答出 | 留出：证据精确率 | 留出：拒答准确率 |")
+        print(
+            "| 阈值 | 训练：答出 | 训练：证据精确率 | 训练：拒答准确率 | 留出：答出 | 留出：证据精确率 | 留出：拒答准确率 |"
+        )
         print("|---|---|---|---|---|---|---|")
         for t, tr, ho in rows:
             if round(t * 100) % 2 and t != chosen[cross_lingual][0]:
@@ -219,7 +240,11 @@ def main() -> None:
                 f"| {t:.2f} | {tr['answered']:.3f} | {tr['passage_precision']:.3f} | {tr['refusal_accuracy']:.3f} "
                 f"| {ho.get('answered', 0):.3f} | {ho.get('passage_precision', 0):.3f} | {ho.get('refusal_accuracy', 0):.3f} |"
             )
-    print(json.dumps({"chinese": [weights[False], chosen[False]], "cross_lingual": [weights[True], chosen[True]]}))
+    print(
+        json.dumps(
+            {"chinese": [weights[False], chosen[False]], "cross_lingual": [weights[True], chosen[True]]}
+        )
+    )
 
 
 if __name__ == "__main__":

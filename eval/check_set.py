@@ -99,7 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="检查评测集 JSONL 的格式与证据")
     parser.add_argument("eval_set", type=Path, help="评测集 JSONL")
     parser.add_argument(
-        "--data", type=Path, default=Path("data"),
+        "--data",
+        type=Path,
+        default=Path("data"),
         help="简报目录（含 briefings.toml）；regulations-v1 用 eval/corpora/regulations.py 生成的 OUT/data",
     )
     args = parser.parse_args(argv)

@@ -26,7 +26,17 @@ _HOMES = {
     "Document": "rag.types",
     "Hit": "rag.types",
 }
-__all__ = ["Answer", "Chunk", "Citation", "Document", "Hit", "Pipeline", "RagError", "Settings", "load_settings"]
+__all__ = [
+    "Answer",
+    "Chunk",
+    "Citation",
+    "Document",
+    "Hit",
+    "Pipeline",
+    "RagError",
+    "Settings",
+    "load_settings",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -23,7 +23,9 @@ from rag.cleaning import RANK_TOPIC
 from rag.config import ChunkingSettings
 from rag.types import Chunk, Document
 
-CHUNKER_VERSION = "section-v6"  # v6: keyword tokens in Simplified script (v5: no sentence in more than two pieces)
+CHUNKER_VERSION = (
+    "section-v6"  # v6: keyword tokens in Simplified script (v5: no sentence in more than two pieces)
+)
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?;])")
 _SOFT_BREAK = re.compile(r"(?<=[，、,：:])")
 
@@ -86,7 +88,11 @@ def _sentences(text: str, start: int, end: int, max_chars: int) -> list[tuple[in
 
 
 def _split(text: str, start: int, end: int, pattern: re.Pattern[str]) -> list[tuple[int, int]]:
-    cuts = [start, *(m.start() + start for m in pattern.finditer(text[start:end]) if 0 < m.start() < end - start), end]
+    cuts = [
+        start,
+        *(m.start() + start for m in pattern.finditer(text[start:end]) if 0 < m.start() < end - start),
+        end,
+    ]
     spans = []
     for s, e in zip(cuts, cuts[1:], strict=False):
         if e > s:

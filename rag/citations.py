@@ -179,7 +179,9 @@ class CitationVerifier:
         label = f"第{self._count}句"
         text, dropped = normalize_markers(piece, len(self.passages))
         if dropped:
-            self.notices.append(f"{label}引用的 {'、'.join(f'[{n}]' for n in dropped)} 不在检索到的段落范围内，已删除")
+            self.notices.append(
+                f"{label}引用的 {'、'.join(f'[{n}]' for n in dropped)} 不在检索到的段落范围内，已删除"
+            )
         claim = strip_markers(text).strip()
         cited = cited_numbers(text)
         if REFUSAL.rstrip("。") in claim or content_length(claim) < 4 or claim.endswith(("：", ":")):
@@ -193,7 +195,9 @@ class CitationVerifier:
         if best is not None and best_score >= self.checker.min_support:
             old = "".join(f"[{n}]" for n in cited)
             self.notices.append(
-                f"{label}原引用 {old} 不能支持该句，已改为 [{best}]" if cited else f"{label}没有标注出处，已补上 [{best}]"
+                f"{label}原引用 {old} 不能支持该句，已改为 [{best}]"
+                if cited
+                else f"{label}没有标注出处，已补上 [{best}]"
             )
             repaired = _replace_markers(text, best)
             return SentenceCheck(repaired, (best,), True, best_score, "reattached" if cited else "attached")

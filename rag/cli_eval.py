@@ -36,10 +36,16 @@ eval_app = typer.Typer(
 def eval_run(
     ctx: typer.Context,
     eval_set: Annotated[Path, typer.Argument(help="评测集 JSONL（格式见 eval/README.md）")],
-    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="输出目录，默认 eval/runs/<时间>-<评测集>")] = None,
-    k: Annotated[int | None, typer.Option("-k", min=1, max=MAX_ANSWER_PASSAGES, help="交给回答器的段落数，默认 answer.passages")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", "-o", help="输出目录，默认 eval/runs/<时间>-<评测集>")
+    ] = None,
+    k: Annotated[
+        int | None,
+        typer.Option("-k", min=1, max=MAX_ANSWER_PASSAGES, help="交给回答器的段落数，默认 answer.passages"),
+    ] = None,
     answerer: Annotated[
-        str | None, typer.Option("--answerer", "-a", help="回答器：extractive、llm 或 llm:<预设名>，默认按配置")
+        str | None,
+        typer.Option("--answerer", "-a", help="回答器：extractive、llm 或 llm:<预设名>，默认按配置"),
     ] = None,
     judge: Annotated[
         str, typer.Option("--judge", "-j", help="支持判定：offline（默认，不需下载）、llm 或 llm:<预设名>")
@@ -71,9 +77,17 @@ def eval_run(
     target = out_dir or settings.home / "eval" / "runs" / f"{datetime.now():%Y%m%d-%H%M%S}-{eval_set.stem}"
     target.mkdir(parents=True, exist_ok=True)
     with _progress() as progress:
-        run = run_eval(ask_pipeline(pipeline, answer_k, spec), items, answer_k, lambda d, t: progress("作答", d, t))
+        run = run_eval(
+            ask_pipeline(pipeline, answer_k, spec), items, answer_k, lambda d, t: progress("作答", d, t)
+        )
         write_run(target / "run.jsonl", run)
-        metrics = score_run(items, run, support_judge, names_by_original(settings.data_dir), lambda d, t: progress("评分", d, t))
+        metrics = score_run(
+            items,
+            run,
+            support_judge,
+            names_by_original(settings.data_dir),
+            lambda d, t: progress("评分", d, t),
+        )
     report = build_report(metrics, run_config(pipeline, eval_set, answer_k, spec, support_judge))
     (target / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     (target / "report.md").write_text(render_report(report, items, run), encoding="utf-8")
@@ -100,7 +114,9 @@ def _print_metrics(report: dict[str, Any]) -> None:
 def eval_compare(
     run_a: Annotated[Path, typer.Argument(help="结果 A：rag eval 的输出目录（或其中的 report.json）")],
     run_b: Annotated[Path, typer.Argument(help="结果 B：同上")],
-    out_file: Annotated[Path | None, typer.Option("--out", "-o", help="同时把对比写入此 Markdown 文件")] = None,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", "-o", help="同时把对比写入此 Markdown 文件")
+    ] = None,
 ) -> None:
     """逐条对比两次评测结果：配置差异、指标变化、变好与变差的条目。"""
     from rich.markdown import Markdown

@@ -58,7 +58,9 @@ class RetrievalSettings(BaseModel):
         "auto",
         description="向量索引类型：auto（不超过 20000 个分块用精确检索 flat，更多用 HNSW）、flat 或 hnsw；下次写入索引时生效",
     )
-    hnsw_ef_search: int = Field(256, ge=16, le=4096, description="HNSW 检索时的候选队列长度（越大越准、越慢）")
+    hnsw_ef_search: int = Field(
+        256, ge=16, le=4096, description="HNSW 检索时的候选队列长度（越大越准、越慢）"
+    )
 
 
 class AnswerSettings(BaseModel):
@@ -87,7 +89,8 @@ class LLMSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     preset: str | None = Field(
-        None, description="预设：deepseek、qwen、glm、moonshot、vllm、ollama、llamacpp（提供默认地址、模型与密钥变量）"
+        None,
+        description="预设：deepseek、qwen、glm、moonshot、vllm、ollama、llamacpp（提供默认地址、模型与密钥变量）",
     )
     base_url: str | None = Field(None, description="OpenAI 兼容接口地址，例如 https://api.deepseek.com/v1")
     model: str | None = Field(None, description="模型名，例如 deepseek-chat")
@@ -116,7 +119,8 @@ class ServerSettings(BaseModel):
         description="API 密钥：监听非本机地址时必须设置；设置后每个 /api 与 /v1 请求都要带 Authorization: Bearer <密钥>",
     )
     cors_origins: list[str] = Field(
-        default_factory=list, description="允许跨域调用的网页来源（如 https://intranet.example）；默认不开启 CORS"
+        default_factory=list,
+        description="允许跨域调用的网页来源（如 https://intranet.example）；默认不开启 CORS",
     )
     max_concurrent_answers: int = Field(
         16,

@@ -100,7 +100,10 @@ class SentenceTransformerEmbedder(BatchedEmbedder):
                 f"无法加载 sentence-transformers 模型 {model!r}：{e}（离线环境请使用本地模型路径）"
             ) from e
         self.spec = f"st:{model}"
-        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        dimension = (
+            getattr(self._model, "get_embedding_dimension", None)
+            or self._model.get_sentence_embedding_dimension
+        )
         self.dim = int(dimension() or 0)
         self.batch_size = batch_size_for(self._model.device)
 

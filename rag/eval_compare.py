@@ -78,7 +78,9 @@ def load_result(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     run_path = report_path.parent / "run.jsonl"
     for needed in (report_path, run_path):
         if not needed.is_file():
-            raise EvalSetError(f"找不到评测结果文件：{needed}（需要 rag eval 的输出目录或其中的 report.json）")
+            raise EvalSetError(
+                f"找不到评测结果文件：{needed}（需要 rag eval 的输出目录或其中的 report.json）"
+            )
     try:
         report = json.loads(report_path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
@@ -125,7 +127,12 @@ def _preview(text: str) -> str:
 
 
 def item_change(
-    da: Mapping[str, Any], db: Mapping[str, Any], ra: Mapping[str, Any], rb: Mapping[str, Any], ka: int, kb: int
+    da: Mapping[str, Any],
+    db: Mapping[str, Any],
+    ra: Mapping[str, Any],
+    rb: Mapping[str, Any],
+    ka: int,
+    kb: int,
 ) -> tuple[str, list[str]]:
     """The status of one item between runs and what changed (see the module docstring)."""
     tiers: list[tuple[float, list[str]]] = []  # (net direction, descriptions) per tier
@@ -134,7 +141,11 @@ def item_change(
     if da["answerable"]:
         if da["refused"] != db["refused"]:
             direction = 1.0 if da["refused"] else -1.0
-            refusal.append("不再误拒答" if da["refused"] else f"变为误拒答（理由：{rb.get('refusal_reason') or '未给出'}）")
+            refusal.append(
+                "不再误拒答"
+                if da["refused"]
+                else f"变为误拒答（理由：{rb.get('refusal_reason') or '未给出'}）"
+            )
     else:
         correct_a = bool(da["refused"]) and not ra.get("citations")
         correct_b = bool(db["refused"]) and not rb.get("citations")
@@ -177,10 +188,14 @@ def compare_reports(a: Path, b: Path) -> Comparison:
     config_a, config_b = report_a.get("config", {}), report_b.get("config", {})
     flat_a, flat_b = _flatten(config_a), _flatten(config_b)
     config_diff = [
-        key for key in dict.fromkeys([*flat_a, *flat_b]) if key != "created_at" and flat_a.get(key) != flat_b.get(key)
+        key
+        for key in dict.fromkeys([*flat_a, *flat_b])
+        if key != "created_at" and flat_a.get(key) != flat_b.get(key)
     ]
     types_a, types_b = report_a.get("by_type", {}), report_b.get("by_type", {})
-    by_type = {t: _deltas(types_a.get(t, {}), types_b.get(t, {})) for t in dict.fromkeys([*types_a, *types_b])}
+    by_type = {
+        t: _deltas(types_a.get(t, {}), types_b.get(t, {})) for t in dict.fromkeys([*types_a, *types_b])
+    }
     details_a = {d["id"]: d for d in report_a["items"]}
     details_b = {d["id"]: d for d in report_b["items"]}
     records_a = {r["id"]: r for r in run_a}
@@ -240,7 +255,11 @@ def trivial_mark(key: str, comparison: Comparison) -> str:
 
 
 def _delta_row(delta: MetricDelta, comparison: Comparison) -> list[str]:
-    name = delta.key + ("（越低越好）" if delta.key in LOWER_IS_BETTER else "") + trivial_mark(delta.key, comparison)
+    name = (
+        delta.key
+        + ("（越低越好）" if delta.key in LOWER_IS_BETTER else "")
+        + trivial_mark(delta.key, comparison)
+    )
     shown = "–" if delta.delta is None else f"{delta.delta:+.3f}"
     return [name, fmt(delta.a), fmt(delta.b), shown]
 
@@ -278,10 +297,18 @@ def render_comparison(comparison: Comparison) -> str:
         "",
     ]
     if c.config_diff:
-        lines += table(["配置项", "A", "B"], ([key, fmt(flat_a.get(key)), fmt(flat_b.get(key))] for key in c.config_diff))
+        lines += table(
+            ["配置项", "A", "B"], ([key, fmt(flat_a.get(key)), fmt(flat_b.get(key))] for key in c.config_diff)
+        )
     else:
         lines.append("无（除运行时间外配置相同）")
-    lines += ["", "## 指标变化", "", *table(["指标", "A", "B", "Δ"], (_delta_row(d, c) for d in c.overall)), ""]
+    lines += [
+        "",
+        "## 指标变化",
+        "",
+        *table(["指标", "A", "B", "Δ"], (_delta_row(d, c) for d in c.overall)),
+        "",
+    ]
     lines += ["## 按题型变化", ""]
     rows = [
         [name, *_delta_row(delta, c)]

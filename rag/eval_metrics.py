@@ -172,7 +172,9 @@ def _posseg() -> Any:
     return jieba.posseg
 
 
-_LIST_ITEM = re.compile(r"\s*(?:[（(][一二三四五六七八九十\d]+[)）]|[一二三四五六七八九十]+[、是]|\d+[.、．])")
+_LIST_ITEM = re.compile(
+    r"\s*(?:[（(][一二三四五六七八九十\d]+[)）]|[一二三四五六七八九十]+[、是]|\d+[.、．])"
+)
 
 
 @lru_cache(maxsize=4096)
@@ -220,7 +222,11 @@ def fragments(answer: str) -> tuple[list[str], int]:
     ]
     sentences: list[str] = []
     for piece in pieces:
-        if sentences and _LIST_ITEM.match(strip_markers(piece)) and sentences[-1].rstrip().endswith(("：", ":", "；", ";")):
+        if (
+            sentences
+            and _LIST_ITEM.match(strip_markers(piece))
+            and sentences[-1].rstrip().endswith(("：", ":", "；", ";"))
+        ):
             sentences[-1] += piece
         else:
             sentences.append(piece)

@@ -39,14 +39,34 @@ from rag.eval_format import EVIDENCE, GROUNDING, METRIC_HELP, fmt, report_trivia
 from rag.evaluate import HEADLINE, K_VALUES, LOWER_IS_BETTER, EvalItem, missing_keywords
 
 __all__ = [
-    "Comparison", "FailedItem", "ItemChange", "METRIC_HELP", "MetricDelta", "citation_line", "compare_reports",
-    "item_change", "item_failures", "load_result", "render_chart", "render_comparison", "render_report",
+    "Comparison",
+    "FailedItem",
+    "ItemChange",
+    "METRIC_HELP",
+    "MetricDelta",
+    "citation_line",
+    "compare_reports",
+    "item_change",
+    "item_failures",
+    "load_result",
+    "render_chart",
+    "render_comparison",
+    "render_report",
     "worst_items",
 ]
 
 FINGERPRINT = (
-    "eval_set", "eval_set_sha256", "embedder", "answerer", "judge", "judge_rule", "k",
-    "index_manifest_hash", "index_created_at", "git_commit", "created_at",
+    "eval_set",
+    "eval_set_sha256",
+    "embedder",
+    "answerer",
+    "judge",
+    "judge_rule",
+    "k",
+    "index_manifest_hash",
+    "index_created_at",
+    "git_commit",
+    "created_at",
 )
 
 
@@ -67,7 +87,9 @@ def citation_line(citation: Mapping[str, Any]) -> str:
     return " ".join(parts)
 
 
-def item_failures(item: EvalItem, detail: Mapping[str, Any], record: Mapping[str, Any], k: int) -> list[tuple[int, str]]:
+def item_failures(
+    item: EvalItem, detail: Mapping[str, Any], record: Mapping[str, Any], k: int
+) -> list[tuple[int, str]]:
     """Why an item failed: (tier, reason in Chinese) pairs, tiers as in the module docstring."""
     out: list[tuple[int, str]] = []
     refused = bool(detail.get("refused"))
@@ -101,7 +123,10 @@ def item_failures(item: EvalItem, detail: Mapping[str, Any], record: Mapping[str
 def _evidence_failures(detail: Mapping[str, Any], record: Mapping[str, Any]) -> list[tuple[int, str]]:
     """Grounding failures found with the evidence spans (no judge needed)."""
     out = [(2, f"所引段落 [{n}] 不含证据") for n in detail.get("cited_without_evidence", [])]
-    out += [(2, f"句子所引段落均不含证据：“{sentence}”") for sentence in detail.get("sentences_without_evidence", [])]
+    out += [
+        (2, f"句子所引段落均不含证据：“{sentence}”")
+        for sentence in detail.get("sentences_without_evidence", [])
+    ]
     if detail.get("followup_correct") is False and not detail.get("refused"):
         out.append((2, f"追问作答但未引用含证据的段落（检索语句：{record.get('query') or '未记录'}）"))
     return out
@@ -150,7 +175,11 @@ def _fingerprint(config: Mapping[str, Any]) -> list[str]:
     lines = []
     for key in keys:
         value = config[key]
-        shown = json.dumps(value, ensure_ascii=False, sort_keys=True) if isinstance(value, dict | list) else fmt(value)
+        shown = (
+            json.dumps(value, ensure_ascii=False, sort_keys=True)
+            if isinstance(value, dict | list)
+            else fmt(value)
+        )
         lines.append(f"- {key}：`{shown}`")
     return lines
 
@@ -187,7 +216,10 @@ def render_report(
     trivial, note = trivial_set(report), report_trivial_note(report)
     lines += table(
         ["指标", "值", "说明"],
-        ([key, fmt(report.get(key)) + (note if key in trivial else ""), METRIC_HELP[key]] for key in HEADLINE),
+        (
+            [key, fmt(report.get(key)) + (note if key in trivial else ""), METRIC_HELP[key]]
+            for key in HEADLINE
+        ),
     )
     recalls = "，".join(f"recall@{k} = {fmt(report.get(f'recall@{k}'))}" for k in K_VALUES)
     lines += ["", f"检索召回：{recalls}", ""]
@@ -200,7 +232,10 @@ def render_report(
     header = ["items", *HEADLINE]
     columns = ["items", *(key + ("*" if key in trivial else "") for key in HEADLINE)]
     overall_row = ["全部", _item_count(report), *(fmt(report.get(key)) for key in HEADLINE)]
-    for title, label, groups in (("按题型", "题型", report.get("by_type", {})), ("按简报", "简报", report.get("by_doc", {}))):
+    for title, label, groups in (
+        ("按题型", "题型", report.get("by_type", {})),
+        ("按简报", "简报", report.get("by_doc", {})),
+    ):
         rows = [[name, *(fmt(metrics.get(key)) for key in header)] for name, metrics in groups.items()]
         lines += [f"## {title}", "", *table([label, *columns], [overall_row, *rows]), ""]
         if trivial:
@@ -245,5 +280,3 @@ def render_chart(report: dict[str, Any], path: Path) -> None:
     eval_set = report.get("config", {}).get("eval_set")
     axes.set_title(f"briefing-rag eval: {Path(eval_set).stem if eval_set else 'unknown set'}")
     figure.savefig(path, format="png", bbox_inches="tight")
-
-

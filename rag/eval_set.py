@@ -18,7 +18,15 @@ from rag.errors import EvalSetError
 
 # Types of items that have an answer in the corpus, and of items that must be refused.
 ANSWERABLE_TYPES = (
-    "fact", "number", "paraphrase", "keyword", "list", "traditional", "english", "article", "followup",
+    "fact",
+    "number",
+    "paraphrase",
+    "keyword",
+    "list",
+    "traditional",
+    "english",
+    "article",
+    "followup",
 )
 UNANSWERABLE_TYPES = ("unanswerable", "offtopic", "nearmiss", "followup_unresolved")
 TYPES = (*ANSWERABLE_TYPES, *UNANSWERABLE_TYPES)
@@ -64,7 +72,9 @@ def history_problems(history: Any) -> list[str]:
             problems.append(f"history 第 {number} 轮须为对象（含 role 与 content）")
             continue
         if turn.get("role") not in ROLES:
-            problems.append(f"history 第 {number} 轮的 role 须为 user 或 assistant，而不是 {turn.get('role')!r}")
+            problems.append(
+                f"history 第 {number} 轮的 role 须为 user 或 assistant，而不是 {turn.get('role')!r}"
+            )
         content = turn.get("content")
         if not isinstance(content, str) or not content.strip():
             problems.append(f"history 第 {number} 轮的 content 须为非空字符串")

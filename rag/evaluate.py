@@ -76,19 +76,49 @@ if TYPE_CHECKING:
     from rag.pipeline import Pipeline
 
 __all__ = [
-    "HEADLINE", "K_VALUES", "LOWER_IS_BETTER", "MAX_CITATIONS_PER_SENTENCE", "RUN_PASSAGES", "TRIVIAL_FOR",
-    "Ask", "CitationScore", "EvalItem", "Metrics", "RunRecord",
-    "ask_pipeline", "build_report", "citation_scores", "faithfulness", "first_relevant_rank", "git_commit",
-    "is_fragment", "keyword_coverage", "load_eval_set", "missing_keywords", "read_run", "run_config",
-    "run_eval", "score_run", "write_run",
+    "HEADLINE",
+    "K_VALUES",
+    "LOWER_IS_BETTER",
+    "MAX_CITATIONS_PER_SENTENCE",
+    "RUN_PASSAGES",
+    "TRIVIAL_FOR",
+    "Ask",
+    "CitationScore",
+    "EvalItem",
+    "Metrics",
+    "RunRecord",
+    "ask_pipeline",
+    "build_report",
+    "citation_scores",
+    "faithfulness",
+    "first_relevant_rank",
+    "git_commit",
+    "is_fragment",
+    "keyword_coverage",
+    "load_eval_set",
+    "missing_keywords",
+    "read_run",
+    "run_config",
+    "run_eval",
+    "score_run",
+    "write_run",
 ]
 
 K_VALUES = (1, 3, 5, 10)
 RUN_PASSAGES = 10
 HEADLINE = (
-    "recall@k", "mrr@10", "keyword_coverage", "citation_precision", "citation_recall",
-    "faithfulness", "cited_evidence_precision", "sentence_evidence_rate", "fragment_rate",
-    "followup_accuracy", "refusal_accuracy", "false_refusal_rate",
+    "recall@k",
+    "mrr@10",
+    "keyword_coverage",
+    "citation_precision",
+    "citation_recall",
+    "faithfulness",
+    "cited_evidence_precision",
+    "sentence_evidence_rate",
+    "fragment_rate",
+    "followup_accuracy",
+    "refusal_accuracy",
+    "false_refusal_rate",
 )
 LOWER_IS_BETTER = frozenset({"false_refusal_rate", "fragment_rate"})
 
@@ -119,8 +149,14 @@ class _Tally:
         """Every headline metric (None where no item defines it), then recall@1/3/5/10."""
         ranks, answered = self.ranks, bool(self.ranks)
         out: Metrics = {"items": len(self.ranks) + len(self.correct_refusals)}
-        out["recall@k"] = _mean(r is not None and r <= k for r, k in zip(ranks, self.answer_ks, strict=True)) if answered else None
-        out["mrr@10"] = _mean(1.0 / r if r is not None and r <= 10 else 0.0 for r in ranks) if answered else None
+        out["recall@k"] = (
+            _mean(r is not None and r <= k for r, k in zip(ranks, self.answer_ks, strict=True))
+            if answered
+            else None
+        )
+        out["mrr@10"] = (
+            _mean(1.0 / r if r is not None and r <= 10 else 0.0 for r in ranks) if answered else None
+        )
         out["keyword_coverage"] = _mean(self.coverage) if answered else None
         out["citation_precision"] = _mean_or_none(self.citation_precision)
         out["citation_recall"] = _mean_or_none(self.citation_recall)
@@ -135,7 +171,9 @@ class _Tally:
             out[f"recall@{k}"] = _mean(r is not None and r <= k for r in ranks) if answered else None
         return out
 
-    def add(self, item: EvalItem, detail: Mapping[str, Any], record: Mapping[str, Any], answer_k: int) -> None:
+    def add(
+        self, item: EvalItem, detail: Mapping[str, Any], record: Mapping[str, Any], answer_k: int
+    ) -> None:
         refused = bool(detail["refused"])
         if item.answerable:
             self.ranks.append(detail["rank"])
@@ -183,11 +221,18 @@ def answer_context(record: Mapping[str, Any], answer_k: int) -> list[str]:
     return [str(p["text"]) for p in passages]
 
 
-def score_item(item: EvalItem, record: Mapping[str, Any], judge: SupportJudge | None, answer_k: int) -> dict[str, Any]:
+def score_item(
+    item: EvalItem, record: Mapping[str, Any], judge: SupportJudge | None, answer_k: int
+) -> dict[str, Any]:
     """The per-item details of ``report.json``: rank, scores, and what went wrong."""
     refused = bool(record["refused"])
     answer = str(record["answer"])
-    detail: dict[str, Any] = {"id": item.id, "type": item.type, "answerable": item.answerable, "refused": refused}
+    detail: dict[str, Any] = {
+        "id": item.id,
+        "type": item.type,
+        "answerable": item.answerable,
+        "refused": refused,
+    }
     if item.history:
         detail["history_turns"] = len(item.history)
     texts = cited_texts(record)
@@ -319,7 +364,9 @@ def ask_pipeline(pipeline: Pipeline, k: int, answerer: str | None = None) -> Ask
     return ask
 
 
-def run_config(pipeline: Pipeline, eval_set: Path, k: int, answerer: str, judge: SupportJudge) -> dict[str, Any]:
+def run_config(
+    pipeline: Pipeline, eval_set: Path, k: int, answerer: str, judge: SupportJudge
+) -> dict[str, Any]:
     """The configuration fingerprint every report carries."""
     manifest = {key: value for key, value in pipeline.index.manifest.items() if key != "created_at"}
     settings = pipeline.settings
@@ -344,8 +391,16 @@ def run_config(pipeline: Pipeline, eval_set: Path, k: int, answerer: str, judge:
 def git_commit(path: Path) -> str:
     """The short commit of the checkout at ``path`` (``+dirty`` with uncommitted changes)."""
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=path, capture_output=True, text=True, timeout=5)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=path, capture_output=True, text=True, timeout=5)
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=path, capture_output=True, text=True, timeout=5
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=path,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     commit = head.stdout.strip()

@@ -125,7 +125,11 @@ def _build_locked(
             report.failed[path.name] = f"{path.name}：无法读取文件：{e.strerror or e}"
     manifest = None if rebuild else read_manifest(settings.index_dir)
     if manifest is not None and _up_to_date(manifest, digests, metadata, version, embedder.spec):
-        report.unchanged, report.documents, report.chunks = list(digests), len(digests), int(manifest["chunks"])
+        report.unchanged, report.documents, report.chunks = (
+            list(digests),
+            len(digests),
+            int(manifest["chunks"]),
+        )
         return report
 
     previous = None
@@ -177,7 +181,9 @@ def _build_locked(
         settings.index_dir,
         chunks=[chunk for entry in new for chunk in entry.chunks],
         tokens=[chunk_tokens for entry in new for chunk_tokens in entry.tokens],
-        vectors=np.concatenate([e.vectors for e in new if e.vectors is not None] or [np.zeros((0, embedder.dim))]),
+        vectors=np.concatenate(
+            [e.vectors for e in new if e.vectors is not None] or [np.zeros((0, embedder.dim))]
+        ),
         documents=[entry.doc for entry in new],
         embedder_spec=embedder.spec,
         chunker_version=version,
@@ -232,7 +238,11 @@ def _process_alive(pid: int) -> bool:
 
 
 def _up_to_date(
-    manifest: dict[str, Any], digests: dict[str, str], metadata: dict[str, dict[str, str]], version: str, embedder: str
+    manifest: dict[str, Any],
+    digests: dict[str, str],
+    metadata: dict[str, dict[str, str]],
+    version: str,
+    embedder: str,
 ) -> bool:
     """Whether the index holds exactly these files as they are (content, metadata, chunking,
     embedder), judged from its manifest alone: re-indexing an unchanged large corpus then
@@ -246,7 +256,9 @@ def _up_to_date(
     ):
         return False
     return all(
-        _unchanged(entry.get("hash"), entry.get("title"), entry.get("meta"), digests[name], metadata.get(name, {}))
+        _unchanged(
+            entry.get("hash"), entry.get("title"), entry.get("meta"), digests[name], metadata.get(name, {})
+        )
         for name, entry in indexed.items()
     )
 
@@ -256,7 +268,11 @@ def _same(old: Document, digest: str, meta: dict[str, str]) -> bool:
 
 
 def _unchanged(
-    indexed_hash: str | None, indexed_title: str | None, indexed_meta: object, digest: str, meta: dict[str, str]
+    indexed_hash: str | None,
+    indexed_title: str | None,
+    indexed_meta: object,
+    digest: str,
+    meta: dict[str, str],
 ) -> bool:
     """An indexed document still matches its file (``digest``) and its ``briefings.toml`` entry."""
     expected_meta = {k: v for k, v in meta.items() if k != "title"}
@@ -269,7 +285,9 @@ def _unchanged(
 
 def _reuse(previous: Index, doc: Document) -> _Entry:
     rows = previous.doc_rows(doc.doc_id)
-    return _Entry(doc, [previous.chunks[r] for r in rows], [previous.tokens[r] for r in rows], previous_rows=rows)
+    return _Entry(
+        doc, [previous.chunks[r] for r in rows], [previous.tokens[r] for r in rows], previous_rows=rows
+    )
 
 
 def _read_vectors(previous: Index, rows: list[int]) -> np.ndarray:
@@ -318,11 +336,15 @@ def add_files(
                 continue
             target = settings.data_dir / path.name
             if not replace and target.exists() and path.resolve() != target.resolve():
-                failed[path.name] = f"{path.name}：已有同名简报（要替换它，命令行加 --replace，接口加 replace=true）"
+                failed[path.name] = (
+                    f"{path.name}：已有同名简报（要替换它，命令行加 --replace，接口加 replace=true）"
+                )
                 taken.append(path.name)
                 continue
             try:
-                parsed[path.name] = load_document(path, metadata.get(path.name, {}), on_page=_page_progress(progress))
+                parsed[path.name] = load_document(
+                    path, metadata.get(path.name, {}), on_page=_page_progress(progress)
+                )
             except DocumentError as e:
                 failed[path.name] = e.message
                 continue

@@ -68,7 +68,9 @@ def load_metadata(data_dir: Path) -> dict[str, dict[str, str]]:
         raw: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise DocumentError(f"元数据文件 {path} 格式错误：{e}") from e
-    return {name: {k: str(v) for k, v in entry.items()} for name, entry in raw.items() if isinstance(entry, dict)}
+    return {
+        name: {k: str(v) for k, v in entry.items()} for name, entry in raw.items() if isinstance(entry, dict)
+    }
 
 
 def names_by_original(data_dir: Path) -> dict[str, str]:
@@ -84,7 +86,9 @@ def decode_text(name: str, data: bytes) -> str:
             try:
                 return data[len(bom) :].decode(encoding)
             except UnicodeDecodeError as e:
-                raise DocumentError(f"{name}：文件开头标明是 {label} 编码，但内容无法按 {label} 解码（文件可能已损坏）") from e
+                raise DocumentError(
+                    f"{name}：文件开头标明是 {label} 编码，但内容无法按 {label} 解码（文件可能已损坏）"
+                ) from e
     if b"\x00" in data:
         raise DocumentError(
             f"{name}：不是文本文件（含有二进制内容），请确认文件类型；如果是没有 BOM 的 UTF-16 文本，请另存为 UTF-8"
@@ -129,7 +133,9 @@ def pdf_workers() -> int:
     return min(cpus, MAX_PDF_WORKERS)
 
 
-def read_pdf_lines(path: Path, on_page: PageProgress | None = None, workers: int | None = None) -> list[SourceLine]:
+def read_pdf_lines(
+    path: Path, on_page: PageProgress | None = None, workers: int | None = None
+) -> list[SourceLine]:
     """Lines of a PDF's text layer, page by page (1-based pages); ``on_page(done, total)``
     as each page is read. A PDF of ``PARALLEL_MIN_PAGES`` pages or more is read by ``workers``
     processes (default ``pdf_workers()``). Each page's parsed layout is dropped once its text
@@ -233,7 +239,10 @@ def _texts_in_workers(path: Path, total: int, workers: int, on_page: PageProgres
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", _WORKER, str(path), str(start), str(stop)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
         )
         for start, stop in itertools.pairwise(bounds)
     ]
@@ -296,7 +305,10 @@ def unsupported_type(name: str) -> str | None:
 
 
 def load_document(
-    path: Path, meta: dict[str, str] | None = None, digest: str | None = None, on_page: PageProgress | None = None
+    path: Path,
+    meta: dict[str, str] | None = None,
+    digest: str | None = None,
+    on_page: PageProgress | None = None,
 ) -> Document:
     """Read, clean and describe one briefing; raises ``DocumentError`` naming the file.
     ``on_page(done, total)`` follows a PDF page by page."""
@@ -310,7 +322,9 @@ def load_document(
     if size == 0:
         raise DocumentError(f"{path.name}：文件为空")
     if size > MAX_FILE_BYTES:
-        raise FileTooLargeError(f"{path.name}：文件过大（{format_size(size)}，上限 {format_size(MAX_FILE_BYTES)}）")
+        raise FileTooLargeError(
+            f"{path.name}：文件过大（{format_size(size)}，上限 {format_size(MAX_FILE_BYTES)}）"
+        )
     try:
         lines = read_pdf_lines(path, on_page) if suffix == ".pdf" else read_text_lines(path)
     except OSError as e:

@@ -49,9 +49,7 @@ class OfflineJudge:
 
     def __init__(self, embedder: Embedder, min_support: float) -> None:
         self.checker = SupportChecker(embedder, min_support)
-        self.rule = (
-            f"离线判定（{embedder.spec}）：句中数字均出现在证据中，且 max(字二元组召回, 0.5·召回 + 0.5·余弦[0.80,0.95]归一) ≥ {min_support}"
-        )
+        self.rule = f"离线判定（{embedder.spec}）：句中数字均出现在证据中，且 max(字二元组召回, 0.5·召回 + 0.5·余弦[0.80,0.95]归一) ≥ {min_support}"
 
     def supports(self, claim: str, evidence: Sequence[str]) -> bool:
         return bool(evidence) and self.checker.support(claim, "\n".join(evidence)) >= self.checker.min_support

@@ -50,10 +50,15 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     "deepseek": Preset("DeepSeek", "https://api.deepseek.com/v1", "deepseek-chat", "DEEPSEEK_API_KEY"),
     "qwen": Preset(
-        "通义千问（DashScope 兼容模式）", "https://dashscope.aliyuncs.com/compatible-mode/v1", "qwen-plus", "DASHSCOPE_API_KEY"
+        "通义千问（DashScope 兼容模式）",
+        "https://dashscope.aliyuncs.com/compatible-mode/v1",
+        "qwen-plus",
+        "DASHSCOPE_API_KEY",
     ),
     "glm": Preset("智谱 GLM", "https://open.bigmodel.cn/api/paas/v4", "glm-4-flash", "ZHIPUAI_API_KEY"),
-    "moonshot": Preset("Moonshot（Kimi）", "https://api.moonshot.cn/v1", "moonshot-v1-8k", "MOONSHOT_API_KEY"),
+    "moonshot": Preset(
+        "Moonshot（Kimi）", "https://api.moonshot.cn/v1", "moonshot-v1-8k", "MOONSHOT_API_KEY"
+    ),
     "vllm": Preset("vLLM", "http://127.0.0.1:8000/v1", None, None),
     "ollama": Preset("Ollama", "http://127.0.0.1:11434/v1", "qwen2.5:7b", None),
     "llamacpp": Preset("llama.cpp server", "http://127.0.0.1:8080/v1", "default", None),
@@ -98,9 +103,13 @@ def resolve_endpoint(settings: LLMSettings, preset: str | None = None) -> Endpoi
     model = (settings.model if own else None) or (defaults.model if defaults else None)
     label = name or "llm"
     if not base_url:
-        raise UnknownBackendError("未配置大模型接口：请在 rag.toml 的 [llm] 中设置 preset 或 base_url（或环境变量 RAG_LLM__PRESET）")
+        raise UnknownBackendError(
+            "未配置大模型接口：请在 rag.toml 的 [llm] 中设置 preset 或 base_url（或环境变量 RAG_LLM__PRESET）"
+        )
     if not model:
-        raise UnknownBackendError(f"大模型后端 {label} 未指定模型：请设置 [llm] model（或环境变量 RAG_LLM__MODEL）")
+        raise UnknownBackendError(
+            f"大模型后端 {label} 未指定模型：请设置 [llm] model（或环境变量 RAG_LLM__MODEL）"
+        )
     key_env = (settings.api_key_env if own else None) or (defaults.api_key_env if defaults else None)
     api_key = settings.api_key.get_secret_value() if own and settings.api_key else None
     if api_key is None and key_env:
@@ -131,7 +140,9 @@ class ChatClient:
     def complete(self, messages: Sequence[Message], max_tokens: int | None = None) -> str:
         """The whole reply text."""
         deadline = time.monotonic() + self.endpoint.timeout_s
-        response = self._send(self._body(messages, stream=False, max_tokens=max_tokens), deadline, stream=False)
+        response = self._send(
+            self._body(messages, stream=False, max_tokens=max_tokens), deadline, stream=False
+        )
         try:
             return _message_content(_json(response, self.endpoint), self.endpoint)
         finally:
@@ -146,7 +157,9 @@ class ChatClient:
     def close(self) -> None:
         self._http.close()
 
-    def _body(self, messages: Sequence[Message], *, stream: bool, max_tokens: int | None = None) -> dict[str, Any]:
+    def _body(
+        self, messages: Sequence[Message], *, stream: bool, max_tokens: int | None = None
+    ) -> dict[str, Any]:
         return {
             "model": self.endpoint.model,
             "messages": list(messages),
@@ -164,7 +177,9 @@ class ChatClient:
                 pause = min(0.5 * 2**attempt, 8.0)
                 if attempt == self.endpoint.max_retries or time.monotonic() + pause >= deadline:
                     raise retry.error from None
-                log.warning("LLM backend %s: %s; retrying in %.1f s", self.endpoint.label, retry.reason, pause)
+                log.warning(
+                    "LLM backend %s: %s; retrying in %.1f s", self.endpoint.label, retry.reason, pause
+                )
                 time.sleep(pause)
         raise AssertionError("unreachable")
 
@@ -176,10 +191,14 @@ class ChatClient:
         try:
             response = self._http.send(request, stream=stream)
         except httpx.TimeoutException as e:
-            timed_out = BackendTimeoutError(f"大模型后端 {endpoint.label} 超过 {endpoint.timeout_s:g} 秒没有响应")
+            timed_out = BackendTimeoutError(
+                f"大模型后端 {endpoint.label} 超过 {endpoint.timeout_s:g} 秒没有响应"
+            )
             raise _Retryable(timed_out, "timeout") from e
         except httpx.TransportError as e:
-            raise _Retryable(BackendError(f"大模型后端 {endpoint.label} 无法连接：{type(e).__name__}"), type(e).__name__) from e
+            raise _Retryable(
+                BackendError(f"大模型后端 {endpoint.label} 无法连接：{type(e).__name__}"), type(e).__name__
+            ) from e
         if response.status_code >= 400:
             response.read()
             response.close()
@@ -196,7 +215,9 @@ class ChatClient:
         try:
             for line in response.iter_lines():
                 if time.monotonic() > deadline:
-                    raise BackendTimeoutError(f"大模型后端 {self.endpoint.label} 超过 {self.endpoint.timeout_s:g} 秒仍未答完")
+                    raise BackendTimeoutError(
+                        f"大模型后端 {self.endpoint.label} 超过 {self.endpoint.timeout_s:g} 秒仍未答完"
+                    )
                 line = line.strip()
                 if not line or line.startswith(":") or not line.startswith("data:"):
                     continue
@@ -206,18 +227,26 @@ class ChatClient:
                 try:
                     chunk = json.loads(payload)
                 except json.JSONDecodeError as e:
-                    raise BackendResponseError(f"大模型后端 {self.endpoint.label} 返回了无法解析的流式数据") from e
+                    raise BackendResponseError(
+                        f"大模型后端 {self.endpoint.label} 返回了无法解析的流式数据"
+                    ) from e
                 if isinstance(chunk, dict) and "error" in chunk:
-                    raise BackendError(f"大模型后端 {self.endpoint.label} 报错：{_error_text(chunk, self.endpoint)}")
+                    raise BackendError(
+                        f"大模型后端 {self.endpoint.label} 报错：{_error_text(chunk, self.endpoint)}"
+                    )
                 delta = _delta_content(chunk, self.endpoint)
                 if delta:
                     got_any = True
                     yield delta
         except httpx.TimeoutException as e:
-            raise BackendTimeoutError(f"大模型后端 {self.endpoint.label} 超过 {self.endpoint.timeout_s:g} 秒没有响应") from e
+            raise BackendTimeoutError(
+                f"大模型后端 {self.endpoint.label} 超过 {self.endpoint.timeout_s:g} 秒没有响应"
+            ) from e
         except httpx.TransportError as e:
             if watchdog.fired:
-                raise BackendTimeoutError(f"大模型后端 {self.endpoint.label} 超过 {self.endpoint.timeout_s:g} 秒仍未答完") from e
+                raise BackendTimeoutError(
+                    f"大模型后端 {self.endpoint.label} 超过 {self.endpoint.timeout_s:g} 秒仍未答完"
+                ) from e
             raise BackendError(f"大模型后端 {self.endpoint.label} 连接中断：{type(e).__name__}") from e
         finally:
             watchdog.cancel()
@@ -276,7 +305,9 @@ def _message_content(data: Any, endpoint: Endpoint) -> str:
     try:
         content = data["choices"][0]["message"]["content"]
     except (KeyError, IndexError, TypeError) as e:
-        raise BackendResponseError(f"大模型后端 {endpoint.label} 返回的 JSON 缺少 choices[0].message.content") from e
+        raise BackendResponseError(
+            f"大模型后端 {endpoint.label} 返回的 JSON 缺少 choices[0].message.content"
+        ) from e
     if not isinstance(content, str) or not content.strip():
         raise BackendResponseError(f"大模型后端 {endpoint.label} 返回了空回答")
     return content

@@ -96,7 +96,11 @@ class Pipeline:
         rewrite = chosen.condense(question, history) if history else Rewrite(question, None)
         query = rewrite.query
         condensed = time.perf_counter()
-        hits = [] if rewrite.unresolved else self.retriever.search(query, k or self.settings.answer.passages, docs)
+        hits = (
+            []
+            if rewrite.unresolved
+            else self.retriever.search(query, k or self.settings.answer.passages, docs)
+        )
         retrieved = time.perf_counter()
         yield RetrievedEvent(query, tuple(hits))
         events = chosen.stream(query, hits, self.index)

@@ -320,7 +320,12 @@ def _leading_place(organisation: str) -> tuple[str, str] | None:
     but not a country (中国银行 is a bank, not a place to look for)."""
     tags = jieba.posseg.dt.word_tag_tab
     for word in sorted(jieba.cut_for_search(organisation), key=len, reverse=True):
-        if word != organisation and organisation.startswith(word) and tags.get(word) == "ns" and not word.endswith("国"):
+        if (
+            word != organisation
+            and organisation.startswith(word)
+            and tags.get(word) == "ns"
+            and not word.endswith("国")
+        ):
             return word, "ns"
     return None
 

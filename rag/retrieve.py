@@ -39,7 +39,11 @@ class Retriever:
     """Fuses the dense and keyword candidates a ``SearchBackend`` returns (see the module docstring)."""
 
     def __init__(
-        self, index: Index, embedder: Embedder, settings: RetrievalSettings, backend: SearchBackend | None = None
+        self,
+        index: Index,
+        embedder: Embedder,
+        settings: RetrievalSettings,
+        backend: SearchBackend | None = None,
     ) -> None:
         self.index = index
         self.embedder = embedder

@@ -33,11 +33,15 @@ class SearchBackend(Protocol):
     """The best rows of each side for a query. ``rows`` (sorted row numbers), when given,
     restricts the search to them. Both return ``(rows, scores)``, best first."""
 
-    def dense(self, vector: np.ndarray, k: int, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def dense(
+        self, vector: np.ndarray, k: int, rows: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Rows by cosine similarity to the L2-normalised query ``vector``."""
         ...
 
-    def keyword(self, tokens: Sequence[str], k: int, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def keyword(
+        self, tokens: Sequence[str], k: int, rows: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Rows by BM25 score for the query ``tokens``; rows scoring 0 are left out."""
         ...
 
@@ -88,7 +92,9 @@ class LocalBackend:
         self.bm25 = bm25
         self.ef_search = ef_search
 
-    def dense(self, vector: np.ndarray, k: int, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def dense(
+        self, vector: np.ndarray, k: int, rows: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         n = self.vectors.ntotal
         query = np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1)
         if rows is not None and len(rows) <= EXACT_FILTER_ROWS:
@@ -106,7 +112,9 @@ class LocalBackend:
         valid = ids[0] >= 0
         return ids[0][valid].astype(np.int64), found[0][valid]
 
-    def keyword(self, tokens: Sequence[str], k: int, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def keyword(
+        self, tokens: Sequence[str], k: int, rows: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         if not tokens or self.bm25 is None:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         scores = np.asarray(self.bm25.get_scores(list(tokens)), dtype=np.float32)

@@ -63,7 +63,10 @@ def create_app(settings: Settings | None = None, *, pipeline: Pipeline | None = 
     if settings.server.cors_origins:
         # Outside the key check, so a browser's preflight (which carries no key) is answered.
         app.add_middleware(
-            CORSMiddleware, allow_origins=settings.server.cors_origins, allow_methods=["*"], allow_headers=["*"]
+            CORSMiddleware,
+            allow_origins=settings.server.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
         )
     for module in (health, search, ask, documents, openai, pages):
         app.include_router(module.router)

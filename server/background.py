@@ -20,7 +20,9 @@ START_TIMEOUT_S = 120
 @contextmanager
 def running(app: Any, *, access_log: bool = True) -> Iterator[str]:
     """Serve ``app`` with uvicorn on 127.0.0.1 and a free port; yields its base URL, stops on exit."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=access_log, lifespan="on")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, log_level="warning", access_log=access_log, lifespan="on"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()

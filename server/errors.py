@@ -151,7 +151,9 @@ def install(app: FastAPI) -> None:
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             headers["Allow"] = ", ".join(allowed_methods(request))
-        return JSONResponse(error_body(f"http_{exc.status_code}", message), status_code=exc.status_code, headers=headers)
+        return JSONResponse(
+            error_body(f"http_{exc.status_code}", message), status_code=exc.status_code, headers=headers
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

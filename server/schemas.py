@@ -44,11 +44,19 @@ class _Request(BaseModel):
 
 class SearchRequest(_Request):
     question: str = Field(
-        min_length=1, max_length=MAX_QUESTION_CHARS, description="检索语句（中文、繁体或英文）", examples=[QUESTION_EXAMPLE]
+        min_length=1,
+        max_length=MAX_QUESTION_CHARS,
+        description="检索语句（中文、繁体或英文）",
+        examples=[QUESTION_EXAMPLE],
     )
-    k: Annotated[int, Field(ge=1, le=MAX_SEARCH_RESULTS), BeforeValidator(_integral)] = Field(5, description="返回的段落数")
+    k: Annotated[int, Field(ge=1, le=MAX_SEARCH_RESULTS), BeforeValidator(_integral)] = Field(
+        5, description="返回的段落数"
+    )
     docs: list[str] | None = Field(
-        None, max_length=200, description="只在这些简报（文件名，见 GET /api/documents）中检索", examples=[None]
+        None,
+        max_length=200,
+        description="只在这些简报（文件名，见 GET /api/documents）中检索",
+        examples=[None],
     )
 
 
@@ -85,17 +93,24 @@ class Turn(BaseModel):
 
 class AskRequest(_Request):
     question: str = Field(
-        min_length=1, max_length=MAX_QUESTION_CHARS, description="问题；追问时可配合 history", examples=[QUESTION_EXAMPLE]
+        min_length=1,
+        max_length=MAX_QUESTION_CHARS,
+        description="问题；追问时可配合 history",
+        examples=[QUESTION_EXAMPLE],
     )
     k: PassageCount | None = Field(None, description="作答所用段落数，默认见配置 answer.passages")
     docs: list[str] | None = Field(None, max_length=200, description="只在这些简报中检索")
     history: list[Turn] = Field(
-        default_factory=list, max_length=MAX_HISTORY_TURNS, description="此前的对话（先问后答），用于把追问改写成完整问题"
+        default_factory=list,
+        max_length=MAX_HISTORY_TURNS,
+        description="此前的对话（先问后答），用于把追问改写成完整问题",
     )
     answerer: str | None = Field(
         None, description="回答器：extractive、llm 或 llm:<预设名>；默认见配置", examples=["extractive"]
     )
-    stream: bool = Field(False, description="为 true 时以 Server-Sent Events 流式返回（也可用 Accept: text/event-stream）")
+    stream: bool = Field(
+        False, description="为 true 时以 Server-Sent Events 流式返回（也可用 Accept: text/event-stream）"
+    )
 
 
 class Citation(_Located):
@@ -109,10 +124,12 @@ class Sentence(BaseModel):
     cited: list[int]
     supported: bool
     support: float = Field(description="支持度，[0, 1]")
-    status: Literal["quoted", "verified", "reattached", "attached", "unsupported", "uncited", "exempt"] = Field(
-        description=(
-            "quoted 原文摘录（抽取式回答器逐字引用所引段落，不是核验结论）；verified 已核实（生成的句子经所引段落支持）；"
-            "reattached 已改引真正支持它的段落；attached 补上了缺失的标记；unsupported/uncited 找不到依据；exempt 无需出处"
+    status: Literal["quoted", "verified", "reattached", "attached", "unsupported", "uncited", "exempt"] = (
+        Field(
+            description=(
+                "quoted 原文摘录（抽取式回答器逐字引用所引段落，不是核验结论）；verified 已核实（生成的句子经所引段落支持）；"
+                "reattached 已改引真正支持它的段落；attached 补上了缺失的标记；unsupported/uncited 找不到依据；exempt 无需出处"
+            )
         )
     )
 
@@ -123,7 +140,9 @@ class AskResponse(BaseModel):
     answer: str = Field(description="回答，每句带 [n] 引用标记")
     refused: bool = Field(description="是否拒答（此时 citations 为空）")
     refusal_reason: str | None
-    confidence: float = Field(description="最佳句子能回答问题的校准概率，低于拒答阈值即拒答（见 README“回答”）")
+    confidence: float = Field(
+        description="最佳句子能回答问题的校准概率，低于拒答阈值即拒答（见 README“回答”）"
+    )
     citations: list[Citation]
     passages: list[Passage] = Field(description="回答器看到的全部段落（拒答时可供人工查看）")
     sentences: list[Sentence] = Field(description="逐句引用核验结果")
@@ -164,7 +183,9 @@ class IndexReportOut(BaseModel):
 
 class RebuildStatus(BaseModel):
     state: Literal["idle", "running", "done", "failed"]
-    stage: str | None = Field(None, description="parse（解析简报）、pages（读取 PDF 页面）或 embed（生成向量）")
+    stage: str | None = Field(
+        None, description="parse（解析简报）、pages（读取 PDF 页面）或 embed（生成向量）"
+    )
     done: int = 0
     total: int = 0
     started_at: float | None = None
@@ -203,7 +224,9 @@ class ChatRequest(BaseModel):
 
     model_config = ConfigDict(extra="allow", strict=True)
 
-    model: str = Field("briefing-rag", description="briefing-rag（默认回答器）或回答器名：extractive、llm、llm:<预设名>")
+    model: str = Field(
+        "briefing-rag", description="briefing-rag（默认回答器）或回答器名：extractive、llm、llm:<预设名>"
+    )
     messages: list[ChatMessage] = Field(
         min_length=1,
         max_length=MAX_HISTORY_TURNS * 2 + 5,

@@ -68,7 +68,11 @@ def document_key(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         schema = build()  # built once and cached by FastAPI; the additions below are idempotent
         schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
-        schemes[SCHEME] = {"type": "http", "scheme": "bearer", "description": "rag.toml 中 [server] api_key 的值"}
+        schemes[SCHEME] = {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "rag.toml 中 [server] api_key 的值",
+        }
         unauthorized = {
             "description": "缺少 API 密钥，或密钥不正确",
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},

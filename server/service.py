@@ -72,7 +72,9 @@ class Service:
             current = current_version(self.settings.index_dir)
             if current is None or current == self._unloadable:
                 return
-            self._reloader = threading.Thread(target=self._reload, args=(current,), name="index-reload", daemon=True)
+            self._reloader = threading.Thread(
+                target=self._reload, args=(current,), name="index-reload", daemon=True
+            )
             self._reloader.start()
 
     def _reload(self, version: Path) -> None:
@@ -163,10 +165,19 @@ def _ensure(path: Path) -> Path:
 def check_upload_name(name: str | None) -> str:
     """A plain file name with a supported suffix; anything with a path in it is refused."""
     name = (name or "").strip()
-    if not name or name in {".", ".."} or "/" in name or "\\" in name or "\x00" in name or name.startswith("."):
+    if (
+        not name
+        or name in {".", ".."}
+        or "/" in name
+        or "\\" in name
+        or "\x00" in name
+        or name.startswith(".")
+    ):
         raise BadInputError(f"文件名不合法：{name!r}（不能为空、以点开头或包含路径）")
     if len(name.encode("utf-8")) > MAX_NAME_BYTES:
-        raise BadInputError(f"文件名过长（{len(name.encode('utf-8'))} 字节，上限 {MAX_NAME_BYTES}）：{name[:40]}…")
+        raise BadInputError(
+            f"文件名过长（{len(name.encode('utf-8'))} 字节，上限 {MAX_NAME_BYTES}）：{name[:40]}…"
+        )
     if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
         raise BadInputError(f"{name}：不支持的文件类型（支持 {'、'.join(sorted(SUPPORTED_SUFFIXES))}）")
     return name

@@ -64,13 +64,17 @@ class AnswerRun:
         self.head: list[PipelineEvent] = []
         self._slots = slots
         self._events = events
-        self._worker = anyio.CapacityLimiter(1)  # its own thread calls, one at a time, outside the default pool
+        self._worker = anyio.CapacityLimiter(
+            1
+        )  # its own thread calls, one at a time, outside the default pool
         self._holding = False
 
     async def _acquire(self) -> None:
         slots = self._slots
         try:
-            slots.limiter.acquire_on_behalf_of_nowait(self)  # refused while others wait: first come, first served
+            slots.limiter.acquire_on_behalf_of_nowait(
+                self
+            )  # refused while others wait: first come, first served
         except anyio.WouldBlock:
             if slots.waiting >= slots.max_waiting:
                 raise HTTPException(

@@ -34,6 +34,12 @@ def test_default_configuration_holds_its_baseline(bundled_index: Settings, name:
     k = bundled_index.answer.passages
     run = run_eval(ask_pipeline(pipeline, k), items, k)
     metrics = score_run(items, run, get_judge("offline", bundled_index, pipeline.embedder))["overall"]
-    drops = [f"{key} {metrics[key]} < {floor}" for key, floor in pinned["min"].items() if metrics[key] < floor]
-    drops += [f"{key} {metrics[key]} > {ceiling}" for key, ceiling in pinned["max"].items() if metrics[key] > ceiling]
+    drops = [
+        f"{key} {metrics[key]} < {floor}" for key, floor in pinned["min"].items() if metrics[key] < floor
+    ]
+    drops += [
+        f"{key} {metrics[key]} > {ceiling}"
+        for key, ceiling in pinned["max"].items()
+        if metrics[key] > ceiling
+    ]
     assert not drops, f"{name}: " + "; ".join(drops)

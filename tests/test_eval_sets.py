@@ -19,7 +19,10 @@ GENERATED = {"regulations-v1.jsonl": REGULATIONS}
 def _check(path: Path, data: Path = REPO / "data") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, str(CHECKER), str(path), "--data", str(data)],
-        capture_output=True, text=True, cwd=REPO, check=False,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
     )
 
 
@@ -31,7 +34,9 @@ def generated_data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         if not script.is_file():
             continue
         home = tmp_path_factory.mktemp(Path(name).stem)
-        result = subprocess.run([sys.executable, str(script), str(home)], capture_output=True, text=True, check=False)
+        result = subprocess.run(
+            [sys.executable, str(script), str(home)], capture_output=True, text=True, check=False
+        )
         assert result.returncode == 0, result.stdout + result.stderr
         built[name] = home / "data"
     return built
@@ -53,10 +58,24 @@ def _write(tmp_path: Path, items: list[dict[str, Any]]) -> Path:
 
 def test_checker_reports_a_span_missing_from_its_briefing(tmp_path: Path) -> None:
     items = [
-        {"id": "x1", "question": "问题", "answerable": True, "evidence_any": ["简报里没有这句话"],
-         "answer_keywords": ["卓粤"], "source": "000_6339d00eea488fd2.txt", "type": "fact"},
-        {"id": "x2", "question": "问题", "answerable": False, "evidence_any": ["不应有证据"],
-         "answer_keywords": [], "source": None, "type": "unanswerable"},
+        {
+            "id": "x1",
+            "question": "问题",
+            "answerable": True,
+            "evidence_any": ["简报里没有这句话"],
+            "answer_keywords": ["卓粤"],
+            "source": "000_6339d00eea488fd2.txt",
+            "type": "fact",
+        },
+        {
+            "id": "x2",
+            "question": "问题",
+            "answerable": False,
+            "evidence_any": ["不应有证据"],
+            "answer_keywords": [],
+            "source": None,
+            "type": "unanswerable",
+        },
     ]
     result = _check(_write(tmp_path, items))
     assert result.returncode == 1
@@ -64,8 +83,10 @@ def test_checker_reports_a_span_missing_from_its_briefing(tmp_path: Path) -> Non
 
 
 def test_checker_knows_the_new_types_and_checks_history(tmp_path: Path) -> None:
-    history = [{"role": "user", "content": "长春高新区的各类孵化载体发展到了多少个？"},
-               {"role": "assistant", "content": "长春高新区各类孵化载体已发展到144个[1]。"}]
+    history = [
+        {"role": "user", "content": "长春高新区的各类孵化载体发展到了多少个？"},
+        {"role": "assistant", "content": "长春高新区各类孵化载体已发展到144个[1]。"},
+    ]
     refused = {"answerable": False, "evidence_any": [], "answer_keywords": [], "source": None}
     good = [
         {"id": "g1", "question": "嗨，在吗？", "type": "offtopic", **refused},
@@ -77,8 +98,13 @@ def test_checker_knows_the_new_types_and_checks_history(tmp_path: Path) -> None:
     assert "带对话历史（history）: 1 条" in result.stdout
     bad = [
         {"id": "b1", "question": "那火星呢？", "type": "followup_unresolved", **refused},  # no history
-        {"id": "b2", "question": "那火星呢？", "type": "followup_unresolved", **refused,
-         "history": [{"role": "system", "content": "你是助手"}]},
+        {
+            "id": "b2",
+            "question": "那火星呢？",
+            "type": "followup_unresolved",
+            **refused,
+            "history": [{"role": "system", "content": "你是助手"}],
+        },
         {"id": "b3", "question": "嗨", "type": "offtopic", **refused, "answerable": True},
         {"id": "b4", "question": "嗨", "type": "chitchat", **refused},
         {"id": "b5", "question": "那呢", "type": "followup_unresolved", **refused, "history": "上一轮"},

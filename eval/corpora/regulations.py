@@ -35,7 +35,11 @@ class TextStyle:
     number: str  # 页码格式
 
 
-MARKDOWN = ("上海市推进科技创新中心建设条例", "深圳经济特区人工智能产业促进条例", "北京市促进科技成果转化条例")
+MARKDOWN = (
+    "上海市推进科技创新中心建设条例",
+    "深圳经济特区人工智能产业促进条例",
+    "北京市促进科技成果转化条例",
+)
 TEXT = {
     "北京国际科技创新中心建设条例": TextStyle(30, False, True, True, "- {} -"),
     "广东省知识产权保护条例": TextStyle(28, True, False, True, "— {} —"),
@@ -88,7 +92,12 @@ def metadata(reg: Regulation) -> dict[str, str]:
         organ = re.search(r"日\s*(\S+?)第[一二三四五六七八九十]+届(人民代表大会(?:常务委员会)?)", line)
         if organ and not publisher:
             publisher = organ[1] + organ[2]
-    return {"title": reg.title, "publisher": publisher, "date": max(dates, default=""), "original": f"{reg.name}.md"}
+    return {
+        "title": reg.title,
+        "publisher": publisher,
+        "date": max(dates, default=""),
+        "original": f"{reg.name}.md",
+    }
 
 
 def wrap(text: str, too_long: Callable[[str], bool]) -> list[str]:
@@ -121,7 +130,9 @@ def text_layout(reg: Regulation, style: TextStyle) -> tuple[str, int]:
     for size in (PAGE_LINES, 34, 36, 33, 37):
         pages = [lines[i : i + size] for i in range(0, len(lines), size)]
         # 至少有一处换页落在句子中间（上一页末行未完句，下一页首行不是新标题）。
-        if any(p[-1][-1] not in "。：；" and n[0] not in headings for p, n in zip(pages, pages[1:], strict=False)):
+        if any(
+            p[-1][-1] not in "。：；" and n[0] not in headings for p, n in zip(pages, pages[1:], strict=False)
+        ):
             break
     else:
         raise ValueError(f"{reg.name}：找不到落在句中的换页位置")
@@ -228,9 +239,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-h", "--help", action="help", help="显示本帮助并退出")
     parser.add_argument("out_dir", metavar="OUT_DIR", type=Path, help="项目目录；文件写到 OUT_DIR/data/")
     parser.add_argument(
-        "--source", metavar="DIR", type=Path, default=SOURCE, help="法规 Markdown 所在目录（默认为脚本旁的 regulations/source/）"
+        "--source",
+        metavar="DIR",
+        type=Path,
+        default=SOURCE,
+        help="法规 Markdown 所在目录（默认为脚本旁的 regulations/source/）",
     )
-    parser.add_argument("--force", action="store_true", help="OUT_DIR/data/ 已有文件时仍然写入（覆盖同名文件）")
+    parser.add_argument(
+        "--force", action="store_true", help="OUT_DIR/data/ 已有文件时仍然写入（覆盖同名文件）"
+    )
     args = parser.parse_args(argv)
     data = args.out_dir / "data"
     try:

@@ -125,15 +125,21 @@ class ExtractiveAnswerer:
         model = self._model(question)
         features = self.features(question, passages, candidates)
         probability = model.probability(features)
-        missing = asked.missing_from_each([(_checked_text(hit, documents), hit.chunk.title) for hit in passages])
+        missing = asked.missing_from_each(
+            [(_checked_text(hit, documents), hit.chunk.title) for hit in passages]
+        )
         reasons = [
-            self._shortfall(asked, c, missing[c.passage - 1], passages[c.passage - 1].chunk.title) for c in candidates
+            self._shortfall(asked, c, missing[c.passage - 1], passages[c.passage - 1].chunk.title)
+            for c in candidates
         ]
         eligible = np.where([reason is None for reason in reasons], probability, -1.0)
         best = int(np.argmax(eligible))
         confidence = float(max(eligible[best], 0.0))
         # The likeliest whole sentence that fails the question's checks (see RelevanceModel.dominance).
-        rival = max((p for p, c, r in zip(probability, candidates, reasons, strict=True) if c.complete and r), default=0.0)
+        rival = max(
+            (p for p, c, r in zip(probability, candidates, reasons, strict=True) if c.complete and r),
+            default=0.0,
+        )
         if eligible[best] >= threshold and eligible[best] >= model.dominance * rival:
             return _Judgement(asked, threshold, candidates, features, eligible, best, confidence, None)
         complete = [i for i, c in enumerate(candidates) if c.complete]
@@ -165,7 +171,9 @@ class ExtractiveAnswerer:
             whole = self.judge(question, passages, index)
             answered = [(question, whole)] if whole.refusal is None else []
         if not answered:
-            yield from refuse(self.name, question, passages, judged[0][1].refusal or NOT_RELEVANT, judged[0][1].confidence)
+            yield from refuse(
+                self.name, question, passages, judged[0][1].refusal or NOT_RELEVANT, judged[0][1].confidence
+            )
             return
         documents: Mapping[str, Document] = index.documents if index is not None else {}
         quoted: list[tuple[int, str]] = []
@@ -174,12 +182,22 @@ class ExtractiveAnswerer:
             top = j.candidates[j.best]
             document = documents.get(passages[top.passage - 1].chunk.doc_id)
             passages, part_quoted, note = select(
-                self.settings, j.asked, j.candidates, j.probability, j.best, j.threshold, passages, document, index
+                self.settings,
+                j.asked,
+                j.candidates,
+                j.probability,
+                j.best,
+                j.threshold,
+                passages,
+                document,
+                index,
             )
             quoted += [pair for pair in part_quoted if pair[1] not in {sentence for _, sentence in quoted}]
             notes += [note] if note else []
         notes += [f"问题中“{part}”一问，检索到的段落没有给出答案。" for part in unanswered]
-        checks = [SentenceCheck(with_marker(sentence, n), (n,), True, 1.0, "quoted") for n, sentence in quoted]
+        checks = [
+            SentenceCheck(with_marker(sentence, n), (n,), True, 1.0, "quoted") for n, sentence in quoted
+        ]
         checks += [SentenceCheck(note, (), True, 1.0, "exempt") for note in notes]
         for check in checks:
             yield TokenEvent(check.text)
@@ -275,7 +293,10 @@ def question_parts(question: str) -> list[str]:
     if len(parts) < 2:
         return [question]
     later = [condense_offline(part, [Turn("user", parts[0])]).query for part in parts[1:]]
-    if any(rewritten == part and len(part) <= _BARE_PART_CHARS for part, rewritten in zip(parts[1:], later, strict=True)):
+    if any(
+        rewritten == part and len(part) <= _BARE_PART_CHARS
+        for part, rewritten in zip(parts[1:], later, strict=True)
+    ):
         return [question]  # “……由谁组织实施？内容是什么？”: the second cannot stand alone
     return [parts[0], *later]
 

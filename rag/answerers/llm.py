@@ -49,7 +49,9 @@ def format_passages(passages: Sequence[Hit]) -> str:
         text = chunk.text
         for tag in _DATA_FENCE:
             text = text.replace(tag, tag.replace("<", "＜").replace(">", "＞"))
-        blocks.append(f"[{n}] 《{chunk.title}》{' › ' + chunk.section_path if chunk.section_path else ''}（{chunk.location}）\n{text}")
+        blocks.append(
+            f"[{n}] 《{chunk.title}》{' › ' + chunk.section_path if chunk.section_path else ''}（{chunk.location}）\n{text}"
+        )
     return "\n\n".join(blocks)
 
 
@@ -69,13 +71,17 @@ class LLMAnswerer:
     def messages(self, question: str, passages: Sequence[Hit]) -> list[Message]:
         home = self.settings.home
         system = render_prompt("system", home, count=str(max(len(passages), 1)), refusal=REFUSAL)
-        user = render_prompt(self.settings.llm.prompt, home, passages=format_passages(passages), question=question)
+        user = render_prompt(
+            self.settings.llm.prompt, home, passages=format_passages(passages), question=question
+        )
         return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
     def condense(self, question: str, history: Sequence[Turn]) -> Rewrite:
         if not history:
             return Rewrite(question, None)
-        prompt = render_prompt("condense", self.settings.home, history=format_history(history), question=question)
+        prompt = render_prompt(
+            "condense", self.settings.home, history=format_history(history), question=question
+        )
         try:
             rewritten = self.client.complete([{"role": "user", "content": prompt}], max_tokens=200).strip()
         except BackendError:
@@ -124,10 +130,20 @@ class LLMAnswerer:
     ) -> Answer:
         content = [check for check in checks if check.status != "exempt"]
         if not content:
-            return Answer(question, REFUSAL, (), passages, True, "大模型判断资料不足以回答", confidence, answerer=self.name)
+            return Answer(
+                question,
+                REFUSAL,
+                (),
+                passages,
+                True,
+                "大模型判断资料不足以回答",
+                confidence,
+                answerer=self.name,
+            )
         cited = sorted({n for check in checks for n in check.cited})
         citations = tuple(
-            Citation(n, passages[n - 1].chunk, all(c.supported for c in checks if n in c.cited)) for n in cited
+            Citation(n, passages[n - 1].chunk, all(c.supported for c in checks if n in c.cited))
+            for n in cited
         )
         return Answer(
             question=question,

@@ -37,11 +37,7 @@ def select(
     """The passages (extended when a list runs past them), the (passage, sentence) pairs to
     quote and a note when a list was cut."""
     top = candidates[best]
-    if (
-        document is not None
-        and index is not None
-        and (asked.wants_list or top.text.endswith(("：", ":")))
-    ):
+    if document is not None and index is not None and (asked.wants_list or top.text.endswith(("：", ":"))):
         listed = enumeration_after(document, top)
         lead = top
         if listed is None and asked.wants_list:
@@ -61,7 +57,10 @@ def select(
         "",
     )
 
-def _inline_items(settings: AnswerSettings, candidates: Sequence[Candidate], top: Candidate) -> list[Candidate]:
+
+def _inline_items(
+    settings: AnswerSettings, candidates: Sequence[Candidate], top: Candidate
+) -> list[Candidate]:
     """The items that follow ``top`` sentence by sentence in its passage (“……三个特点：一是……；
     二是……；三是……。”), numbered on from the item ``top`` opens, up to ``max_list_chars``."""
     following = sorted(
@@ -82,8 +81,13 @@ def _inline_items(settings: AnswerSettings, candidates: Sequence[Candidate], top
         length += len(candidate.text)
     return items
 
+
 def _span(
-    settings: AnswerSettings, candidates: Sequence[Candidate], probability: np.ndarray, best: int, threshold: float
+    settings: AnswerSettings,
+    candidates: Sequence[Candidate],
+    probability: np.ndarray,
+    best: int,
+    threshold: float,
 ) -> list[Candidate]:
     """The best sentence and the likely sentences next to it in its passage, in reading order."""
     top = candidates[best]
@@ -121,6 +125,7 @@ def _span(
         length += len(following.text)
         right += 1
     return sorted((candidates[i] for i in chosen), key=lambda c: c.start)
+
 
 def _quote_enumeration(
     settings: AnswerSettings,

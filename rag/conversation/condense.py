@@ -192,7 +192,13 @@ def _referent(parsed: Parsed, i: int, context: _Context) -> tuple[int, int, str]
         return (pronoun.start, pronoun.end, found) if found else None
     noun = pronoun.text[1:] if pronoun.text not in PRONOUNS else ""
     end = pronoun.end
-    if not noun and pronoun.text not in ("它", "它们", "其") and after is not None and after.nominal and after.start == end:
+    if (
+        not noun
+        and pronoun.text not in ("它", "它们", "其")
+        and after is not None
+        and after.nominal
+        and after.start == end
+    ):
         noun, end = after.text, after.end
     for source in sources:
         found = named(source, noun, pronoun.text in _PLURAL)

@@ -44,8 +44,15 @@ def fill(fragment: Parsed, body: int, previous: Parsed) -> str:
             continue  # replaced together with its neighbour: 合肥的 + 国家实验室
         own = any(p.kind in ANCHORS for p in phrases)
         wanted = asked(previous)
-        if phrase.kind == "topic" and not own and wanted is not None and all(wanted.noun.start != e[0] for e in edits):
-            edits.append((wanted.noun.start, wanted.noun.end, phrase.text))  # another thing asked for: “那财政补贴呢？”
+        if (
+            phrase.kind == "topic"
+            and not own
+            and wanted is not None
+            and all(wanted.noun.start != e[0] for e in edits)
+        ):
+            edits.append(
+                (wanted.noun.start, wanted.noun.end, phrase.text)
+            )  # another thing asked for: “那财政补贴呢？”
             continue
         anchor = next((p for p in previous.phrases if p.kind in ANCHORS), None)
         if phrase.kind == "topic" and anchor is not None and all(w.tag in _PROPER for w in phrase.words):
@@ -55,7 +62,9 @@ def fill(fragment: Parsed, body: int, previous: Parsed) -> str:
             subject = "" if own else (main_entity(previous) or "")
             ask = "是多少" if _QUANTITY.search(previous.text) else "是什么"
             stem = fragment.text[lo:hi]
-            return tidy(f"{subject}的{stem}{ask}？" if subject and not stem.startswith(subject) else f"{stem}{ask}？")
+            return tidy(
+                f"{subject}的{stem}{ask}？" if subject and not stem.startswith(subject) else f"{stem}{ask}？"
+            )
         if phrase.kind == "ordinal":
             wh = asked_phrase(previous) or previous.text.rstrip(PUNCTUATION)
             return tidy(f"{wh}中的{phrase.text}是什么？")
@@ -92,7 +101,11 @@ def _assign(phrases: list[Phrase], previous: Parsed) -> dict[int, tuple[int, int
 
 
 def _joined(left: Phrase, right: Phrase) -> bool:
-    return right.start - left.end <= 1 and left.kind not in ("time", "ordinal") and right.kind not in ("time", "ordinal")
+    return (
+        right.start - left.end <= 1
+        and left.kind not in ("time", "ordinal")
+        and right.kind not in ("time", "ordinal")
+    )
 
 
 def _cover(phrases: list[Phrase], fragment: Parsed, lo: int, hi: int) -> list[Phrase]:
@@ -166,7 +179,9 @@ def _insertion(phrase: Phrase, previous: Parsed) -> tuple[int, int, str]:
         return at, at, phrase.text
     if phrase.kind == "level":
         # 国家 of 国家自主创新示范区 is a level too, since jieba knows 国家级 as one.
-        level = next((t for t in previous.tokens if jieba.posseg.dt.word_tag_tab.get(t.text + "级") == "b"), None)
+        level = next(
+            (t for t in previous.tokens if jieba.posseg.dt.word_tag_tab.get(t.text + "级") == "b"), None
+        )
         if level is not None:
             return level.start, level.end, phrase.text
         noun = next((p for p in phrases if p.kind in ("org", "topic")), None)

@@ -32,7 +32,28 @@ _PROTECTED = re.compile(
 )
 # Administrative suffixes end a place name; organisation suffixes end an institution's.
 _ADMIN_END = tuple("区市省县州镇乡村")
-_ORG_END = (*_ADMIN_END, "园", "部", "厅", "局", "委", "办", "院", "所", "城", "中心", "实验室", "集团", "公司", "银行", "基地", "大学", "学院", "委员会", "协会")
+_ORG_END = (
+    *_ADMIN_END,
+    "园",
+    "部",
+    "厅",
+    "局",
+    "委",
+    "办",
+    "院",
+    "所",
+    "城",
+    "中心",
+    "实验室",
+    "集团",
+    "公司",
+    "银行",
+    "基地",
+    "大学",
+    "学院",
+    "委员会",
+    "协会",
+)
 _NOMINAL = frozenset({"n", "nz", "ng", "nl", "vn", "j", "zg", "eng", "an", "nr", "nrfg", "nrt", "ns", "nt"})
 _PROPER = frozenset({"ns", "nt"})
 _PERSON = frozenset({"nr", "nrfg", "nrt"})
@@ -96,7 +117,10 @@ def _split_connective(token: Token) -> list[Token]:
     for k in range(1, len(token.text)):
         if token.text[:k] in CONNECTIVES and token.text[k:] in PRONOUNS:
             middle = token.start + k
-            return [Token(token.text[:k], "c", token.start, middle), Token(token.text[k:], "r", middle, token.end)]
+            return [
+                Token(token.text[:k], "c", token.start, middle),
+                Token(token.text[k:], "r", middle, token.end),
+            ]
     return [token]
 
 
@@ -111,7 +135,9 @@ def _time_unit(text: str) -> str:
 
 def _is_org_word(token: Token) -> bool:
     """高新区, 科技部, 实验室; or a lone 区/市 that jieba split off (大湾 + 区)."""
-    return token.nominal and (len(token.text) >= 2 or token.text in _ADMIN_END) and token.text.endswith(_ORG_END)
+    return (
+        token.nominal and (len(token.text) >= 2 or token.text in _ADMIN_END) and token.text.endswith(_ORG_END)
+    )
 
 
 def _is_proper_place(token: Token) -> bool:
@@ -120,7 +146,9 @@ def _is_proper_place(token: Token) -> bool:
 
 
 def _is_place_start(token: Token) -> bool:
-    return _is_proper_place(token) or (token.nominal and len(token.text) >= 2 and token.text.endswith(_ADMIN_END))
+    return _is_proper_place(token) or (
+        token.nominal and len(token.text) >= 2 and token.text.endswith(_ADMIN_END)
+    )
 
 
 class Parsed:
@@ -139,11 +167,17 @@ class Parsed:
             token = tokens[i]
             entity = self._place_or_person(i)
             if token.tag == "QUOTE":
-                j = i + 1 if i + 1 < len(tokens) and tokens[i + 1].nominal and not self._starts_unit(i + 1) else i
+                j = (
+                    i + 1
+                    if i + 1 < len(tokens) and tokens[i + 1].nominal and not self._starts_unit(i + 1)
+                    else i
+                )
                 phrases.append(self._phrase("name", i, j, tokens[j].text if j > i else token.text[1:-1]))
             elif token.tag == "ORDINAL" or (token.text.endswith("级") and token.tag in ("b", "n")):
                 j = i
-                phrases.append(self._phrase("ordinal" if token.tag == "ORDINAL" else "level", i, i, token.text[-1]))
+                phrases.append(
+                    self._phrase("ordinal" if token.tag == "ORDINAL" else "level", i, i, token.text[-1])
+                )
             elif _is_time(token):
                 j = i
                 phrases.append(self._phrase("time", i, i, _time_unit(token.text)))
@@ -152,8 +186,10 @@ class Parsed:
                 phrases.append(phrase)
             elif token.nominal:
                 j = i
-                while j + 1 < len(tokens) and not self._starts_unit(j + 1) and (
-                    tokens[j + 1].nominal or self._sandwiched(j + 1)
+                while (
+                    j + 1 < len(tokens)
+                    and not self._starts_unit(j + 1)
+                    and (tokens[j + 1].nominal or self._sandwiched(j + 1))
                 ):
                     j += 1
                 # A run ending in an organisation word is an organisation (科技创新中心 + 建设).
@@ -211,7 +247,12 @@ class Parsed:
         """Two-character verbs between nouns belong to the noun phrase (科技 创新 促进 条例)."""
         tokens = self.tokens
         k = i
-        while k < len(tokens) and tokens[k].tag == "v" and len(tokens[k].text) == 2 and tokens[k - 1].end == tokens[k].start:
+        while (
+            k < len(tokens)
+            and tokens[k].tag == "v"
+            and len(tokens[k].text) == 2
+            and tokens[k - 1].end == tokens[k].start
+        ):
             k += 1
         return k > i and k < len(tokens) and tokens[k].nominal and not self._starts_unit(k)
 

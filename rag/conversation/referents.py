@@ -38,7 +38,11 @@ def _first_anchor(parsed: Parsed) -> str | None:
 def _with_owner(parsed: Parsed, phrase: Phrase) -> str:
     """The phrase with the owner that precedes it with 的 (广东的 + “卓粤”计划)."""
     before = [p for p in parsed.phrases if p.end <= phrase.start]
-    if before and before[-1].kind in ("place", "org", "person") and parsed.text[before[-1].end : phrase.start] in ("", "的"):
+    if (
+        before
+        and before[-1].kind in ("place", "org", "person")
+        and parsed.text[before[-1].end : phrase.start] in ("", "的")
+    ):
         return parsed.text[before[-1].start : phrase.end]
     return phrase.text
 
@@ -53,10 +57,20 @@ def main_entity(parsed: Parsed) -> str | None:
     if anchors:
         first = anchors[0]
         after = [p for p in parsed.phrases if p.start >= first.end]
-        if first.kind != "name" and after and after[0].kind == "name" and parsed.text[first.end : after[0].start] == "的":
+        if (
+            first.kind != "name"
+            and after
+            and after[0].kind == "name"
+            and parsed.text[first.end : after[0].start] == "的"
+        ):
             return parsed.text[first.start : after[0].end]
         # A noun right after the name that owns what is asked about (X + 平台 + 的总窗口) is the entity.
-        if after and after[0].kind == "topic" and after[0].start == first.end and parsed.text[after[0].end :].startswith("的"):
+        if (
+            after
+            and after[0].kind == "topic"
+            and after[0].start == first.end
+            and parsed.text[after[0].end :].startswith("的")
+        ):
             return parsed.text[first.start : after[0].end]
         return first.text
     topics = [p for p in parsed.phrases if p.kind == "topic"]
@@ -123,6 +137,10 @@ def copula_subject(parsed: Parsed) -> str | None:
     """X in “X是什么？”, “X是多少？”."""
     tokens = parsed.tokens
     for i, token in enumerate(tokens[:-1]):
-        if token.text == "是" and tokens[i + 1].text in _COPULA_WH and any(p.end <= token.start for p in parsed.phrases):
+        if (
+            token.text == "是"
+            and tokens[i + 1].text in _COPULA_WH
+            and any(p.end <= token.start for p in parsed.phrases)
+        ):
             return parsed.text[: token.start].strip(PUNCTUATION)
     return None

@@ -25,7 +25,9 @@ def load_conversation(path: Path) -> list[Turn]:
     """The saved turns; none when the file is missing or unreadable (logged)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        turns = [Turn(t["role"], str(t["content"])) for t in data["turns"] if t["role"] in ("user", "assistant")]
+        turns = [
+            Turn(t["role"], str(t["content"])) for t in data["turns"] if t["role"] in ("user", "assistant")
+        ]
     except FileNotFoundError:
         return []
     except (OSError, ValueError, KeyError, TypeError) as e:
@@ -40,7 +42,7 @@ def save_conversation(path: Path, turns: Sequence[Turn]) -> None:
     kept = list(turns)
     users = [n for n, turn in enumerate(kept) if turn.role == "user"]
     if len(users) > MAX_EXCHANGES:
-        kept = kept[users[-MAX_EXCHANGES]:]
+        kept = kept[users[-MAX_EXCHANGES] :]
     path.parent.mkdir(parents=True, exist_ok=True)
     record = {"version": _VERSION, "turns": [{"role": t.role, "content": t.content} for t in kept]}
     fd, temporary = tempfile.mkstemp(prefix=".conversation-", suffix=".json", dir=path.parent)

@@ -37,7 +37,10 @@ STREAM_DOC = """以 `stream: true` 或 `Accept: text/event-stream` 请求时返�
         404: {"model": ErrorBody},
         422: {"model": ErrorBody},
         502: {"model": ErrorBody},
-        503: {"model": ErrorBody, "description": "服务繁忙：同时进行的回答已达上限且排队超时（带 Retry-After）"},
+        503: {
+            "model": ErrorBody,
+            "description": "服务繁忙：同时进行的回答已达上限且排队超时（带 Retry-After）",
+        },
         504: {"model": ErrorBody},
     },
 )

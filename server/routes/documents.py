@@ -20,9 +20,7 @@ from server.schemas import DocumentInfo, ErrorBody, IndexReportOut, RebuildStatu
 from server.service import check_upload_name
 
 router = APIRouter(tags=["文档"])
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody} for code in (400, 404, 409, 413, 422)
-}
+_ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (400, 404, 409, 413, 422)}
 _CHUNK = 1024 * 1024
 _FRAMING_BYTES = 1024 * 1024  # room for the multipart boundaries and part headers
 
@@ -73,7 +71,9 @@ class LimitedUploadRoute(APIRoute):
 
 def _request_too_large(size: str) -> FileTooLargeError:
     limit = ingest.format_size(ingest.MAX_FILE_BYTES)
-    return FileTooLargeError(f"上传内容过大（{size}）：单个文件上限 {limit}，一次上传的文件合计也不能超过 {limit}，请分批上传")
+    return FileTooLargeError(
+        f"上传内容过大（{size}）：单个文件上限 {limit}，一次上传的文件合计也不能超过 {limit}，请分批上传"
+    )
 
 
 uploads = APIRouter(tags=["文档"], route_class=LimitedUploadRoute)
@@ -126,7 +126,9 @@ async def upload_documents(
     for name, message in report.failed.items():
         failures[name] = DocumentExistsError(message) if name in report.name_taken else DocumentError(message)
     order = {name: i for i, name in enumerate(names)}
-    report.failed = {name: failures[name].message for name in sorted(failures, key=lambda n: order.get(n, len(order)))}
+    report.failed = {
+        name: failures[name].message for name in sorted(failures, key=lambda n: order.get(n, len(order)))
+    }
     if failures and not (report.added or report.updated):
         raise _batch_error(list(failures.values()))
     return report.record()
@@ -152,7 +154,9 @@ async def _save(upload: UploadFile, path: Path) -> None:
             out.write(chunk)
 
 
-@router.delete("/api/documents/{doc_id}", response_model=IndexReportOut, summary="删除简报", responses=_ERRORS)
+@router.delete(
+    "/api/documents/{doc_id}", response_model=IndexReportOut, summary="删除简报", responses=_ERRORS
+)
 def delete_document(doc_id: str, service: ServiceDep) -> dict[str, Any]:
     """从索引（向量、BM25、分块记录）中删除简报，文件移到 data/.removed/。返回后立即生效。"""
     return service.remove(doc_id).record()
@@ -174,7 +178,8 @@ def rebuild_status(service: ServiceDep) -> dict[str, Any]:
 
 @router.get("/api/source", response_model=SourceContext, summary="段落原文上下文", responses=_ERRORS)
 def source(
-    pipeline: PipelineDep, chunk_id: Annotated[str, Query(description="段落编号，例如 简报.txt#3", max_length=500)]
+    pipeline: PipelineDep,
+    chunk_id: Annotated[str, Query(description="段落编号，例如 简报.txt#3", max_length=500)],
 ) -> dict[str, Any]:
     """被引用段落在简报中的上下文：PDF 给出所在页的全文，文本文件给出前后各约 800 字；
     `highlight_start`/`highlight_end` 标出段落本身，供核对引用。"""

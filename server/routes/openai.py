@@ -40,7 +40,10 @@ REFERENCES_HEADING = "\n\n参考来源：\n"
 def models(pipeline: PipelineDep) -> dict[str, Any]:
     """`briefing-rag` 使用默认回答器；也可直接用回答器名作为 model：extractive、llm、llm:<预设名>。"""
     names = [DEFAULT_MODEL, *available_answerers(pipeline.settings)]
-    return {"object": "list", "data": [{"id": name, "object": "model", "created": 0, "owned_by": "briefing-rag"} for name in names]}
+    return {
+        "object": "list",
+        "data": [{"id": name, "object": "model", "created": 0, "owned_by": "briefing-rag"} for name in names],
+    }
 
 
 @router.post(
@@ -67,7 +70,8 @@ async def chat_completions(body: ChatRequest, request: Request, pipeline: Pipeli
     references = pipeline.settings.server.openai_references
     if body.stream:
         return EventSourceResponse(
-            _chunks(run, completion_id, created, body.model, references), background=BackgroundTask(run.aclose)
+            _chunks(run, completion_id, created, body.model, references),
+            background=BackgroundTask(run.aclose),
         )
     answer = await streaming.final_answer(run)
     return {
@@ -78,7 +82,10 @@ async def chat_completions(body: ChatRequest, request: Request, pipeline: Pipeli
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": answer.text + (_references(answer) if references else "")},
+                "message": {
+                    "role": "assistant",
+                    "content": answer.text + (_references(answer) if references else ""),
+                },
                 "finish_reason": "stop",
             }
         ],

@@ -23,4 +23,8 @@ def search(body: SearchRequest, pipeline: PipelineDep) -> dict[str, Any]:
     start = time.perf_counter()
     hits = pipeline.search(body.question, body.k, body.docs)
     elapsed = round((time.perf_counter() - start) * 1000, 1)
-    return {"question": body.question, "passages": [hit.record() for hit in hits], "timings": {"retrieval_ms": elapsed}}
+    return {
+        "question": body.question,
+        "passages": [hit.record() for hit in hits],
+        "timings": {"retrieval_ms": elapsed},
+    }

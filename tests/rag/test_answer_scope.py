@@ -34,7 +34,9 @@ def _hits(*passages: tuple[str, str, str]) -> list[Hit]:
     return hits
 
 
-@pytest.mark.parametrize("question", ["红烧肉怎么做才好吃？", "《三国演义》的作者是谁？", "珠穆朗玛峰海拔有多高？"])
+@pytest.mark.parametrize(
+    "question", ["红烧肉怎么做才好吃？", "《三国演义》的作者是谁？", "珠穆朗玛峰海拔有多高？"]
+)
 def test_a_question_in_words_the_briefings_never_use_is_refused_and_says_which(
     bundled: Pipeline, question: str
 ) -> None:
@@ -83,7 +85,9 @@ def test_the_parts_of_a_question_take_the_subject_of_the_first() -> None:
     parts = question_parts("uAngio 960是什么设备？由哪家企业研发？")
     assert parts == ["uAngio 960是什么设备？", "uAngio 960由哪家企业研发？"]
     # A later part that cannot stand alone keeps the question whole.
-    assert question_parts("佛山提出的“璀璨行动”由谁组织实施？内容是什么？") == ["佛山提出的“璀璨行动”由谁组织实施？内容是什么？"]
+    assert question_parts("佛山提出的“璀璨行动”由谁组织实施？内容是什么？") == [
+        "佛山提出的“璀璨行动”由谁组织实施？内容是什么？"
+    ]
 
 
 def test_a_sentence_answers_for_the_place_its_own_section_names(bundled: Pipeline) -> None:

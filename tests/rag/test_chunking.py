@@ -48,10 +48,6 @@ HUOJU = "火炬动态-2022年第6期.txt"
 # --------------------------------------------------------------------------- helpers
 
 
-
-
-
-
 @cache
 def chunks_of(kind: str, name: str) -> list[Chunk]:
     doc = excerpt(name) if kind == "excerpt" else briefing(name)
@@ -64,8 +60,6 @@ def document(kind: str, name: str) -> Document:
 
 def raw_lines(name: str) -> list[str]:
     return (EXCERPTS / name).read_text(encoding="utf-8").splitlines()
-
-
 
 
 def squash(text: str) -> str:
@@ -202,7 +196,9 @@ ALL_DOCS = [pytest.param("excerpt", n, id=Path(n).stem) for n in ALL_EXCERPTS] +
         ),
         case("zhengxie_ouyang.txt", "良渚实验室作为新型高能级科创平台", ("打造高能级科创平台（欧阳宏伟）",)),
         case(
-            "zhengxie_ouyang.txt", "在尖端装备领域，仍然存在一些深层次的问题和矛盾", ("构建新型科研创新体系（李陟）",)
+            "zhengxie_ouyang.txt",
+            "在尖端装备领域，仍然存在一些深层次的问题和矛盾",
+            ("构建新型科研创新体系（李陟）",),
         ),
         case("xixian_pagebreak.txt", "科学无国界，科学家有祖国", ("大力弘扬科学家精神",)),
         case("xixian_pagebreak.txt", "惟创新者胜。现在", ("大力弘扬科学家精神",)),
@@ -533,10 +529,16 @@ def test_chunk_spanning_a_sentence_covers_its_source_lines(
 @pytest.mark.parametrize(
     ("name", "lead_in", "first_item"),
     [
-        ("全国政协教科卫体委员会-科技自立自强助力中国式现代化.txt", "增强高水平科技自立自强能力，建议：", "一是建好用好国家实验室体系"),
+        (
+            "全国政协教科卫体委员会-科技自立自强助力中国式现代化.txt",
+            "增强高水平科技自立自强能力，建议：",
+            "一是建好用好国家实验室体系",
+        ),
         (GAODUAN, "海外布局和发展呈现出三个特点：", "一是在欧美地区以研发、技术合作为主"),
     ],
 )
-def test_a_lead_in_ending_with_a_colon_stays_with_the_list_it_introduces(name: str, lead_in: str, first_item: str) -> None:
+def test_a_lead_in_ending_with_a_colon_stays_with_the_list_it_introduces(
+    name: str, lead_in: str, first_item: str
+) -> None:
     [chunk] = [c for c in chunks_of("briefing", name) if lead_in in squash(c.text)]
     assert first_item in squash(chunk.text)

@@ -299,7 +299,17 @@ def test_out_of_range_markers_are_removed_with_a_notice(verifier: CitationVerifi
 
 
 @pytest.mark.parametrize(
-    "piece", ["如下：", "见下表：\n", "具体措施如下：\n", "主要做法有以下几点:", "是的。", "（1）", REFUSAL, REFUSAL + "\n"]
+    "piece",
+    [
+        "如下：",
+        "见下表：\n",
+        "具体措施如下：\n",
+        "主要做法有以下几点:",
+        "是的。",
+        "（1）",
+        REFUSAL,
+        REFUSAL + "\n",
+    ],
 )
 def test_short_sentences_and_the_refusal_need_no_citation(verifier: CitationVerifier, piece: str) -> None:
     check = verifier.check(piece)

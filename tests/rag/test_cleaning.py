@@ -55,10 +55,6 @@ _IDEOGRAPH = "\u3400-\u4dbf\u4e00-\u9fff"
 # --------------------------------------------------------------------------- helpers
 
 
-
-
-
-
 def raw_lines(name: str) -> list[str]:
     """The excerpt's source lines, 1-based line n at index n - 1."""
     return (EXCERPTS / name).read_text(encoding="utf-8").splitlines()
@@ -66,8 +62,6 @@ def raw_lines(name: str) -> list[str]:
 
 def paragraphs(doc: Document) -> list[str]:
     return [doc.text[p.start : p.end] for p in doc.paragraphs]
-
-
 
 
 def squash(text: str) -> str:
@@ -410,10 +404,16 @@ def test_wrapped_cover_title_is_one_paragraph() -> None:
         ("提案参考-加快广东高端制造设备进口.txt", "从短期来看，跨国公司全球布局", "（FDI）规模"),
         ("提案参考-加快解决卡脖子问题.txt", "美国是半导体的发源地", "（DARPA）为芯片研究项目"),
         # A trailing space inside an open 《…》 does not end the list-item title.
-        ("提案参考-加快广东高端制造设备进口.txt", "（8）国家发展改革委", "《振作工业经济运行推动工业高质量发展的实施方案》"),
+        (
+            "提案参考-加快广东高端制造设备进口.txt",
+            "（8）国家发展改革委",
+            "《振作工业经济运行推动工业高质量发展的实施方案》",
+        ),
     ],
 )
-def test_wrapped_lines_around_brackets_stay_in_one_paragraph(name: str, paragraph_start: str, continues_with: str) -> None:
+def test_wrapped_lines_around_brackets_stay_in_one_paragraph(
+    name: str, paragraph_start: str, continues_with: str
+) -> None:
     texts = [t for t in paragraphs(briefing(name)) if t.startswith(paragraph_start)]
     assert texts and continues_with in texts[0]
 

@@ -34,7 +34,12 @@ def test_rag_home_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 @pytest.mark.parametrize(
     "toml",
-    ['[retrieval]\nk = 0\n', '[retrieval]\nfusion = "magic"\n', '[chunking]\nmax_size = 3\n', 'embedder = ""\n'],
+    [
+        "[retrieval]\nk = 0\n",
+        '[retrieval]\nfusion = "magic"\n',
+        "[chunking]\nmax_size = 3\n",
+        'embedder = ""\n',
+    ],
 )
 def test_invalid_configuration_fails_fast_with_the_field_named(tmp_path: Path, toml: str) -> None:
     (tmp_path / "rag.toml").write_text(toml, encoding="utf-8")

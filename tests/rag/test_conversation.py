@@ -133,11 +133,16 @@ def test_what_else_repeats_the_previous_question() -> None:
 
 
 def test_a_subject_left_out_is_taken_from_the_previous_question() -> None:
-    assert condense_offline("由谁牵头？", [user("广东的“卓粤”计划是什么？")]).query == "广东的“卓粤”计划由谁牵头？"
+    assert (
+        condense_offline("由谁牵头？", [user("广东的“卓粤”计划是什么？")]).query
+        == "广东的“卓粤”计划由谁牵头？"
+    )
 
 
 def test_rewrite_follow_up_gives_the_query() -> None:
-    assert rewrite_follow_up("深圳呢？", [user("上海对科技创新中心建设有哪些财政支持？")]).startswith("深圳对")
+    assert rewrite_follow_up("深圳呢？", [user("上海对科技创新中心建设有哪些财政支持？")]).startswith(
+        "深圳对"
+    )
     assert rewrite_follow_up("它的营收是多少？", []) == "它的营收是多少？"
 
 

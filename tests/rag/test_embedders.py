@@ -64,9 +64,13 @@ def test_batch_size_follows_the_device(monkeypatch: pytest.MonkeyPatch) -> None:
     torch = pytest.importorskip("torch")
     assert batch_size_for(torch.device("cpu")) == 32
     embedder = get_embedder(f"st:{_minilm_path()}")
-    assert embedder.batch_size == (32 if not torch.cuda.is_available() else batch_size_for(torch.device("cuda")))  # type: ignore[attr-defined]
+    assert embedder.batch_size == (
+        32 if not torch.cuda.is_available() else batch_size_for(torch.device("cuda"))
+    )  # type: ignore[attr-defined]
     for free_gib, expected in ((0.5, 64), (4, 256), (70, 512)):
-        monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device, f=free_gib: (int(f * 2**30), 80 * 2**30))
+        monkeypatch.setattr(
+            torch.cuda, "mem_get_info", lambda device, f=free_gib: (int(f * 2**30), 80 * 2**30)
+        )
         assert batch_size_for(torch.device("cuda")) == expected
 
 

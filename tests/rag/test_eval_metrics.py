@@ -15,23 +15,56 @@ REFUSAL = "根据现有简报无法回答该问题。"
 EVIDENCE = "长春高新区各类孵化载体已发展到144个"
 
 
-def _item(id: str, answerable: bool = True, type: str = "number", history: list[dict[str, str]] | None = None) -> EvalItem:
-    return EvalItem.model_validate({
-        "id": id, "question": f"问题{id}", "answerable": answerable,
-        "evidence_any": [EVIDENCE] if answerable else [], "answer_keywords": ["144个"] if answerable else [],
-        "source": "004.txt" if answerable else None, "type": type, "history": history or [],
-    })
+def _item(
+    id: str, answerable: bool = True, type: str = "number", history: list[dict[str, str]] | None = None
+) -> EvalItem:
+    return EvalItem.model_validate(
+        {
+            "id": id,
+            "question": f"问题{id}",
+            "answerable": answerable,
+            "evidence_any": [EVIDENCE] if answerable else [],
+            "answer_keywords": ["144个"] if answerable else [],
+            "source": "004.txt" if answerable else None,
+            "type": type,
+            "history": history or [],
+        }
+    )
 
 
-def _record(id: str, answer: str, passages: list[str], refused: bool = False, answerer: str = "extractive") -> dict[str, Any]:
+def _record(
+    id: str, answer: str, passages: list[str], refused: bool = False, answerer: str = "extractive"
+) -> dict[str, Any]:
     """A run record whose answer holds ``passages`` ([n] is passages[n-1]); the retrieved top 10 are the same."""
-    records = [{"rank": r, "chunk_id": f"{id}-{r}", "doc": "004.txt", "title": "火炬动态", "section": "",
-                "page": "第1行", "text": t, "score": 1.0 / r} for r, t in enumerate(passages, start=1)]
+    records = [
+        {
+            "rank": r,
+            "chunk_id": f"{id}-{r}",
+            "doc": "004.txt",
+            "title": "火炬动态",
+            "section": "",
+            "page": "第1行",
+            "text": t,
+            "score": 1.0 / r,
+        }
+        for r, t in enumerate(passages, start=1)
+    ]
     cited = [] if refused else sorted({int(n) for n in re.findall(r"\[(\d+)\]", answer)})
     citations = [{**records[n - 1], "n": n} for n in cited]
-    return {"id": id, "question": f"问题{id}", "k": 5, "query": f"问题{id}", "passages": records,
-            "answer_passages": records, "answer": answer, "citations": citations, "refused": refused,
-            "refusal_reason": "不够相关" if refused else None, "notices": [], "answerer": answerer}
+    return {
+        "id": id,
+        "question": f"问题{id}",
+        "k": 5,
+        "query": f"问题{id}",
+        "passages": records,
+        "answer_passages": records,
+        "answer": answer,
+        "citations": citations,
+        "refused": refused,
+        "refusal_reason": "不够相关" if refused else None,
+        "notices": [],
+        "answerer": answerer,
+    }
 
 
 # Passages, and answer sentences quoting them (markers go before the final stop, as answerers write them).
@@ -43,28 +76,42 @@ QUOTE_OTHER = "威海高新区建有山东省级以上双创孵化载体15家[1]
 
 def test_cited_evidence_precision_falls_when_a_cited_passage_has_no_evidence() -> None:
     item = _item("a")
-    both = evidence_scores(item, "长春高新区孵化载体已发展到144个[1]。威海高新区建有孵化载体15家[2]。", {1: GOOD, 2: OTHER})
+    both = evidence_scores(
+        item, "长春高新区孵化载体已发展到144个[1]。威海高新区建有孵化载体15家[2]。", {1: GOOD, 2: OTHER}
+    )
     assert both.precision == 0.5 and both.without_evidence == [2]
     assert both.sentence_rate == 0.5 and both.sentences_without == ["威海高新区建有孵化载体15家。"]
     assert both.cites_evidence
     only_good = evidence_scores(item, "长春高新区孵化载体已发展到144个[1]。", {1: GOOD, 2: OTHER})
     assert (only_good.precision, only_good.sentence_rate) == (1.0, 1.0)
     # Evidence is matched after normalisation: whitespace and quote marks do not matter.
-    spaced = evidence_scores(item, "孵化载体已发展到144个[1]。", {1: "长春高新区 各类“孵化载体”已发展到 144 个。"})
+    spaced = evidence_scores(
+        item, "孵化载体已发展到144个[1]。", {1: "长春高新区 各类“孵化载体”已发展到 144 个。"}
+    )
     assert spaced.precision == 1.0
     # Citing nothing, or only a number with no passage, scores 0.
     assert evidence_scores(item, "长春高新区孵化载体已发展到144个。", {1: GOOD}).precision == 0.0
     assert evidence_scores(item, "长春高新区孵化载体已发展到144个[7]。", {1: GOOD}).sentence_rate == 0.0
 
 
-@pytest.mark.parametrize("sentence", ["（供稿：长春高新区）", "2023年4", "2023年4[1]。", "第十二条　科学技术专项资金",
-                                      "一、总体要求。"])
+@pytest.mark.parametrize(
+    "sentence",
+    ["（供稿：长春高新区）", "2023年4", "2023年4[1]。", "第十二条　科学技术专项资金", "一、总体要求。"],
+)
 def test_fragments(sentence: str) -> None:
     assert is_fragment(sentence)
 
 
-@pytest.mark.parametrize("sentence", [GOOD, QUOTE_OTHER, "按照实际投资额的10%，给予最高1000万元支持。",
-                                      "中國大陸產能佔比為16%。", "The park hosts 144 incubators in total."])
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        GOOD,
+        QUOTE_OTHER,
+        "按照实际投资额的10%，给予最高1000万元支持。",
+        "中國大陸產能佔比為16%。",
+        "The park hosts 144 incubators in total.",
+    ],
+)
 def test_statements_are_not_fragments(sentence: str) -> None:
     assert not is_fragment(sentence)
 
@@ -76,12 +123,19 @@ def test_fragments_of_an_answer_skip_the_refusal_sentence_and_lone_markers() -> 
 
 
 def test_score_run_reports_the_evidence_measures_and_they_can_fail() -> None:
-    items = [_item("good"), _item("mixed", type="list"), _item("off", answerable=False, type="offtopic"),
-             _item("near", answerable=False, type="nearmiss")]
+    items = [
+        _item("good"),
+        _item("mixed", type="list"),
+        _item("off", answerable=False, type="offtopic"),
+        _item("near", answerable=False, type="nearmiss"),
+    ]
     run = [
         _record("good", QUOTE_GOOD, [GOOD, OTHER]),
-        _record("mixed", "长春高新区孵化载体已发展到144个[1]。威海高新区建有孵化载体15家[2]。（供稿：长春高新区）[2]",
-                [GOOD, OTHER]),
+        _record(
+            "mixed",
+            "长春高新区孵化载体已发展到144个[1]。威海高新区建有孵化载体15家[2]。（供稿：长春高新区）[2]",
+            [GOOD, OTHER],
+        ),
         _record("off", "今天天气晴朗，适合出门散步[1]。", ["天气晴朗"]),  # answered: a refusal failure
         _record("near", REFUSAL, ["无关"], refused=True),
     ]
@@ -107,7 +161,10 @@ def test_score_run_reports_the_evidence_measures_and_they_can_fail() -> None:
 
 
 def test_followup_accuracy_needs_an_answer_citing_evidence() -> None:
-    history = [{"role": "user", "content": "威海高新区有多少孵化载体？"}, {"role": "assistant", "content": OTHER}]
+    history = [
+        {"role": "user", "content": "威海高新区有多少孵化载体？"},
+        {"role": "assistant", "content": OTHER},
+    ]
     items = [_item(i, type="followup", history=history) for i in ("right", "wrong", "refused")]
     items.append(_item("plain"))  # no history: not a follow-up
     items.append(_item("unresolved", answerable=False, type="followup_unresolved", history=history))

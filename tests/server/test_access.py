@@ -36,7 +36,14 @@ def keyed(mini_module_index: Settings) -> Iterator[tuple[str, Settings]]:
 
 @pytest.mark.parametrize(
     ("host", "loopback"),
-    [("127.0.0.1", True), ("localhost", True), ("::1", True), ("[::1]", True), ("0.0.0.0", False), ("192.168.1.20", False)],
+    [
+        ("127.0.0.1", True),
+        ("localhost", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("0.0.0.0", False),
+        ("192.168.1.20", False),
+    ],
 )
 def test_only_loopback_counts_as_this_machine(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
@@ -51,7 +58,9 @@ def test_serving_beyond_loopback_without_a_key_is_refused(mini_module_index: Set
     check_exposure(_with_server(exposed, api_key=SecretStr(KEY)))
 
 
-def test_rag_serve_refuses_a_public_host_without_a_key(mini_module_index: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rag_serve_refuses_a_public_host_without_a_key(
+    mini_module_index: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("RAG_SERVER__API_KEY", raising=False)
     result = CliRunner().invoke(cli, ["--home", str(mini_module_index.home), "serve", "--host", "0.0.0.0"])
     assert result.exit_code != 0
@@ -107,7 +116,9 @@ def test_an_upload_without_the_key_writes_nothing(keyed: tuple[str, Settings]) -
     assert sorted(p.name for p in settings.data_dir.iterdir()) == before
 
 
-def test_the_page_and_its_docs_stay_open_so_a_browser_can_ask_for_the_key(keyed: tuple[str, Settings]) -> None:
+def test_the_page_and_its_docs_stay_open_so_a_browser_can_ask_for_the_key(
+    keyed: tuple[str, Settings],
+) -> None:
     url, _ = keyed
     assert httpx.get(f"{url}/").status_code == 200
     assert httpx.get(f"{url}/static/app.js").status_code == 200
@@ -145,13 +156,22 @@ def test_cors_is_off_unless_configured(mini_module_index: Settings) -> None:
     origin = {"Origin": "https://intranet.example"}
     with running(create_app(pipeline=Pipeline.from_settings(mini_module_index))) as url:
         assert "access-control-allow-origin" not in httpx.get(f"{url}/api/health", headers=origin).headers
-    allowed = _with_server(mini_module_index, cors_origins=["https://intranet.example"], api_key=SecretStr(KEY))
+    allowed = _with_server(
+        mini_module_index, cors_origins=["https://intranet.example"], api_key=SecretStr(KEY)
+    )
     with running(create_app(allowed, pipeline=Pipeline.from_settings(mini_module_index))) as url:
         preflight = httpx.options(
             f"{url}/api/ask",
-            headers={**origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization"},
+            headers={
+                **origin,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization",
+            },
         )
         assert preflight.status_code == 200
         assert preflight.headers["access-control-allow-origin"] == "https://intranet.example"
         denied = httpx.get(f"{url}/api/health", headers=origin)
-        assert denied.status_code == 401 and denied.headers["access-control-allow-origin"] == "https://intranet.example"
+        assert (
+            denied.status_code == 401
+            and denied.headers["access-control-allow-origin"] == "https://intranet.example"
+        )

@@ -21,9 +21,10 @@ MARKER = re.compile(r"\[(\d+)\]")
 
 @pytest.fixture(scope="module")
 def api(bundled_index: Settings) -> Iterator[httpx.Client]:
-    with running(create_app(pipeline=Pipeline.from_settings(bundled_index))) as url, httpx.Client(
-        base_url=url, timeout=60
-    ) as client:
+    with (
+        running(create_app(pipeline=Pipeline.from_settings(bundled_index))) as url,
+        httpx.Client(base_url=url, timeout=60) as client,
+    ):
         yield client
 
 
@@ -65,7 +66,9 @@ def test_search_returns_ranked_passages_with_heading_path_and_page(api: httpx.Cl
 def test_search_can_be_limited_to_one_briefing(api: httpx.Client) -> None:
     docs = [d["doc"] for d in api.get("/api/documents").json()]
     target = next(doc for doc in docs if "卡脖子" in doc)
-    passages = api.post("/api/search", json={"question": "基础研究", "k": 10, "docs": [target]}).json()["passages"]
+    passages = api.post("/api/search", json={"question": "基础研究", "k": 10, "docs": [target]}).json()[
+        "passages"
+    ]
     assert passages and {p["doc"] for p in passages} == {target}
 
 
@@ -105,7 +108,9 @@ def test_ask_streams_passages_then_tokens_then_verified_citations(api: httpx.Cli
 
 def test_accept_header_alone_asks_for_a_stream(api: httpx.Client) -> None:
     headers = {"Accept": "text/event-stream"}
-    with api.stream("POST", "/api/ask", json={"question": "兰州高新区设立了哪些基金？"}, headers=headers) as response:
+    with api.stream(
+        "POST", "/api/ask", json={"question": "兰州高新区设立了哪些基金？"}, headers=headers
+    ) as response:
         assert [name for name, _ in sse_events(response)][-1] == "done"
 
 
@@ -156,11 +161,16 @@ def test_bad_requests_get_a_4xx_with_a_chinese_error_body(
         ({"question": "卓粤", "k": 10_000}, "k：应不大于 20"),
         ({"question": "卓粤", "k": "五"}, "k：应为整数"),
         ({"question": "卓粤", "unexpected": 1}, "unexpected：不接受此字段"),
-        ({"question": "卓粤", "history": [{"role": "robot", "content": "x"}]}, "应为以下之一：'user' 或 'assistant'"),
+        (
+            {"question": "卓粤", "history": [{"role": "robot", "content": "x"}]},
+            "应为以下之一：'user' 或 'assistant'",
+        ),
         ({"k": 3}, "question：缺少此字段"),
     ],
 )
-def test_invalid_fields_are_named_and_explained_in_chinese(api: httpx.Client, request_body: Any, message: str) -> None:
+def test_invalid_fields_are_named_and_explained_in_chinese(
+    api: httpx.Client, request_body: Any, message: str
+) -> None:
     error = api.post("/api/ask", json=request_body).json()["error"]
     assert error["code"] == "invalid_request" and message in error["message"], error["message"]
 

@@ -57,7 +57,10 @@ def data_files(settings: Settings) -> list[str]:
 def test_list_documents(api: httpx.Client) -> None:
     documents = {d["doc"]: d for d in api.get("/api/documents").json()}
     assert set(documents) == {"科技金融简报.txt", "海港高新区通讯.md"}
-    assert documents["海港高新区通讯.md"]["title"] == "海港高新区通讯" and documents["海港高新区通讯.md"]["chunks"] > 0
+    assert (
+        documents["海港高新区通讯.md"]["title"] == "海港高新区通讯"
+        and documents["海港高新区通讯.md"]["chunks"] > 0
+    )
 
 
 def test_uploaded_pdf_is_cited_with_its_page_then_deleted_for_good(
@@ -157,7 +160,9 @@ def test_an_upload_over_the_limit_is_refused_before_it_is_read(
         yield from (b"x" * 65536 for _ in range(64))  # 4 MB
         yield b"\r\n--b--\r\n"
 
-    response = api.post("/api/documents", content=chunked(), headers={"Content-Type": "multipart/form-data; boundary=b"})
+    response = api.post(
+        "/api/documents", content=chunked(), headers={"Content-Type": "multipart/form-data; boundary=b"}
+    )
     assert response.status_code == 413 and response.json()["error"]["code"] == "too_large"
     assert "上传内容过大" in response.json()["error"]["message"]
     assert data_files(mini_index) == MINI_FILES
@@ -203,13 +208,19 @@ def test_rebuild_runs_in_the_background_while_queries_keep_working(api: httpx.Cl
         thread.join()
         status = api.get("/api/index/rebuild").json()
     assert status["state"] == "done", status
-    assert status["report"]["documents"] == 2 and status["stage"] == "embed" and status["done"] == status["total"]
+    assert (
+        status["report"]["documents"] == 2
+        and status["stage"] == "embed"
+        and status["done"] == status["total"]
+    )
     assert answers and set(answers) == {200}
     assert api.get("/api/health").json()["rebuild"]["state"] == "done"
 
 
 def test_only_briefings_can_be_deleted(api: httpx.Client, mini_index: Settings) -> None:
-    (mini_index.data_dir / "briefings.toml").write_text('["科技金融简报.txt"]\ntitle = "科技金融动态"\n', encoding="utf-8")
+    (mini_index.data_dir / "briefings.toml").write_text(
+        '["科技金融简报.txt"]\ntitle = "科技金融动态"\n', encoding="utf-8"
+    )
     response = api.delete("/api/documents/briefings.toml")
     assert response.status_code == 404 and response.json()["error"]["code"] == "unknown_document"
     assert (mini_index.data_dir / "briefings.toml").is_file()

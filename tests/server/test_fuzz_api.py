@@ -54,9 +54,16 @@ OPENAPI = create_app(Settings(server=ServerSettings(host="127.0.0.1"))).openapi(
 ACCEPTED = ["2xx", "400", "401", "403", "404", "409", "413", "429", "5xx"]
 schema = schemathesis.openapi.from_dict(
     OPENAPI,
-    config=schemathesis.Config.from_dict({"checks": {"positive_data_acceptance": {"expected-statuses": ACCEPTED}}}),
+    config=schemathesis.Config.from_dict(
+        {"checks": {"positive_data_acceptance": {"expected-statuses": ACCEPTED}}}
+    ),
 )
-CONFORMANCE = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+CONFORMANCE = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -149,7 +156,8 @@ FILE_NAMES = st.one_of(
     ),
 )
 _BRIEFING_TEXT = st.text(
-    st.sampled_from("科技成果转化引导基金设立规模亿元。，；：“”（）\n\n\f 【政策】◆一、（1）## 0123456789"), max_size=400
+    st.sampled_from("科技成果转化引导基金设立规模亿元。，；：“”（）\n\n\f 【政策】◆一、（1）## 0123456789"),
+    max_size=400,
 )
 FILE_CONTENTS = st.one_of(
     _BRIEFING_TEXT.map(lambda text: text.encode("utf-8")),
@@ -185,7 +193,9 @@ def test_any_upload_is_indexed_or_refused_and_an_indexed_one_can_be_deleted(
 
 
 def test_streamed_chat_completions_are_documented() -> None:
-    assert "text/event-stream" in OPENAPI["paths"]["/v1/chat/completions"]["post"]["responses"]["200"]["content"]
+    assert (
+        "text/event-stream" in OPENAPI["paths"]["/v1/chat/completions"]["post"]["responses"]["200"]["content"]
+    )
 
 
 LONG_NAME = "关于加快科技成果转化和产业化的若干政策措施" * 5 + ".txt"  # 105 characters, 307 bytes

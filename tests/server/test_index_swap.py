@@ -27,7 +27,9 @@ def test_an_index_written_by_rag_index_beside_the_server_is_picked_up_without_dr
     def keep_searching() -> None:
         with httpx.Client(base_url=url, timeout=60) as client:
             while not stop.is_set():
-                statuses.append(client.post("/api/search", json={"question": "星火贷最高额度", "k": 3}).status_code)
+                statuses.append(
+                    client.post("/api/search", json={"question": "星火贷最高额度", "k": 3}).status_code
+                )
 
     clients = [threading.Thread(target=keep_searching) for _ in range(4)]
     for client in clients:
@@ -36,7 +38,11 @@ def test_an_index_written_by_rag_index_beside_the_server_is_picked_up_without_dr
         (mini_index.data_dir / "雪岭简报.txt").write_text(NEW_BRIEFING, encoding="utf-8")
         done = subprocess.run(
             [sys.executable, "-m", "rag", "index"],
-            cwd=REPO, env={**os.environ, "RAG_HOME": str(mini_index.home)}, capture_output=True, text=True, check=False,
+            cwd=REPO,
+            env={**os.environ, "RAG_HOME": str(mini_index.home)},
+            capture_output=True,
+            text=True,
+            check=False,
         )
         assert done.returncode == 0, done.stderr
         with httpx.Client(base_url=url, timeout=60) as api:

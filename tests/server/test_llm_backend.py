@@ -21,7 +21,9 @@ LOAN = "绿洲高新区联合本地银行推出“星火贷”产品"
 
 
 @pytest.fixture
-def app_with_llm(live_app: Callable[..., str], mini_module_index: Settings, fake_llm: FakeLLM) -> Callable[..., httpx.Client]:
+def app_with_llm(
+    live_app: Callable[..., str], mini_module_index: Settings, fake_llm: FakeLLM
+) -> Callable[..., httpx.Client]:
     """A live app whose ``llm`` answerer talks to the fake server; options go to ``[llm]``."""
     clients: list[httpx.Client] = []
 
@@ -45,7 +47,9 @@ def ask(api: httpx.Client, **body: Any) -> httpx.Response:
     return api.post("/api/ask", json={"question": QUESTION, "answerer": "llm", **body})
 
 
-def test_llm_answer_has_verified_citations_and_normalised_markers(app_with_llm: Any, fake_llm: FakeLLM) -> None:
+def test_llm_answer_has_verified_citations_and_normalised_markers(
+    app_with_llm: Any, fake_llm: FakeLLM
+) -> None:
     api = app_with_llm()
     n = passage_number(api, TRAINING)
     fake_llm.script(f"{TRAINING}。【{n}】")
@@ -56,7 +60,9 @@ def test_llm_answer_has_verified_citations_and_normalised_markers(app_with_llm: 
     assert data["sentences"][0]["status"] == "verified"
 
 
-def test_prompt_numbers_passages_with_title_heading_and_location(app_with_llm: Any, fake_llm: FakeLLM) -> None:
+def test_prompt_numbers_passages_with_title_heading_and_location(
+    app_with_llm: Any, fake_llm: FakeLLM
+) -> None:
     api = app_with_llm()
     fake_llm.script(f"{TRAINING}[1]。")
     ask(api)
@@ -106,7 +112,9 @@ def test_model_refusal_is_a_refusal_without_citations(app_with_llm: Any, fake_ll
     assert data["refused"] and data["answer"] == REFUSAL and data["citations"] == []
 
 
-def test_low_retrieval_confidence_refuses_without_calling_the_llm(app_with_llm: Any, fake_llm: FakeLLM) -> None:
+def test_low_retrieval_confidence_refuses_without_calling_the_llm(
+    app_with_llm: Any, fake_llm: FakeLLM
+) -> None:
     api = app_with_llm()
     data = ask(api, question="火星基地的氧气供应方案是什么？").json()
     assert data["refused"] and data["answer"] == REFUSAL
@@ -156,11 +164,17 @@ def test_fallback_gives_the_extractive_answer_with_a_notice(app_with_llm: Any, f
     assert "以下为离线抽取式回答" in data["notices"][0]
 
 
-def test_streamed_llm_answer_arrives_sentence_by_sentence_already_verified(app_with_llm: Any, fake_llm: FakeLLM) -> None:
+def test_streamed_llm_answer_arrives_sentence_by_sentence_already_verified(
+    app_with_llm: Any, fake_llm: FakeLLM
+) -> None:
     api = app_with_llm()
     n = passage_number(api, TRAINING)
-    fake_llm.script(Reply(f"{TRAINING}。[{n}]内容涵盖融资路演、知识产权保护和出海合规【{n}】。", piece_chars=3))
-    with api.stream("POST", "/api/ask", json={"question": QUESTION, "answerer": "llm", "stream": True}) as response:
+    fake_llm.script(
+        Reply(f"{TRAINING}。[{n}]内容涵盖融资路演、知识产权保护和出海合规【{n}】。", piece_chars=3)
+    )
+    with api.stream(
+        "POST", "/api/ask", json={"question": QUESTION, "answerer": "llm", "stream": True}
+    ) as response:
         events = sse_events(response)
     tokens = [data["text"] for name, data in events if name == "token"]
     assert tokens == [f"{TRAINING}[{n}]。", f"内容涵盖融资路演、知识产权保护和出海合规[{n}]。"]

@@ -62,7 +62,9 @@ def test_answers_held_by_a_slow_llm_leave_searches_and_health_answering(
     fake_llm.script(*[f"{TRAINING}[{n}]。"] * ASKS)
     with _released(fake_llm), ThreadPoolExecutor(ASKS) as pool:
         asks = [pool.submit(_ask, url) for _ in range(ASKS)]
-        fake_llm.wait_until_held(OLD_POOL)  # as many answers waiting on the backend as the old pool had threads
+        fake_llm.wait_until_held(
+            OLD_POOL
+        )  # as many answers waiting on the backend as the old pool had threads
 
         search = api.post("/api/search", json={"question": QUESTION, "k": 3})
         health = api.get("/api/health")
@@ -71,7 +73,9 @@ def test_answers_held_by_a_slow_llm_leave_searches_and_health_answering(
 
         fake_llm.wait_until_held(limit)
         assert api.post("/api/search", json={"question": QUESTION}).status_code == 200
-        assert not any(ask.done() for ask in asks)  # all still pending: `limit` at the backend, the rest queued
+        assert not any(
+            ask.done() for ask in asks
+        )  # all still pending: `limit` at the backend, the rest queued
         assert fake_llm.held == limit
 
         fake_llm.release()

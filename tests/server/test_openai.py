@@ -29,7 +29,9 @@ def test_models_lists_the_default_and_the_answerers(client: OpenAI) -> None:
 
 
 def test_completion_carries_markers_and_structured_citations(client: OpenAI) -> None:
-    completion = client.chat.completions.create(model="briefing-rag", messages=[{"role": "user", "content": QUESTION}])
+    completion = client.chat.completions.create(
+        model="briefing-rag", messages=[{"role": "user", "content": QUESTION}]
+    )
     content = completion.choices[0].message.content or ""
     answer, _, references = content.partition("\n\n参考来源：\n")
     assert "500万元" in answer
@@ -37,7 +39,11 @@ def test_completion_carries_markers_and_structured_citations(client: OpenAI) -> 
     numbers = {int(n) for n in MARKER.findall(answer)}
     assert numbers and numbers == {c["n"] for c in citations}
     for citation in citations:
-        assert citation["title"] == "科技金融动态" and citation["page"].startswith("第") and citation["supported"]
+        assert (
+            citation["title"] == "科技金融动态"
+            and citation["page"].startswith("第")
+            and citation["supported"]
+        )
         assert f"[{citation['n']}] 《科技金融动态》" in references
     assert completion.choices[0].finish_reason == "stop"
 
@@ -55,18 +61,25 @@ def test_stream_gives_the_same_answer_and_citations_on_the_final_chunk(client: O
 
 
 def test_llm_model_condenses_a_follow_up_before_retrieval(client: OpenAI, fake_llm: FakeLLM) -> None:
-    fake_llm.script("绿洲高新区的星火贷年利率是多少？", "绿洲高新区联合本地银行推出“星火贷”产品，年利率不超过3.5%[1]。")
+    fake_llm.script(
+        "绿洲高新区的星火贷年利率是多少？", "绿洲高新区联合本地银行推出“星火贷”产品，年利率不超过3.5%[1]。"
+    )
     completion = client.chat.completions.create(
         model="llm",
         messages=[
             {"role": "system", "content": "你是助手"},
             {"role": "user", "content": QUESTION},
-            {"role": "assistant", "content": "最高500万元[1]。\n\n参考来源：\n[1] 《科技金融动态》，第21–24行。"},
+            {
+                "role": "assistant",
+                "content": "最高500万元[1]。\n\n参考来源：\n[1] 《科技金融动态》，第21–24行。",
+            },
             {"role": "user", "content": "年利率呢？"},
         ],
     )
     condense_prompt = fake_llm.requests[0]["body"]["messages"][0]["content"]
-    assert "用户：绿洲高新区的星火贷最高能贷多少？" in condense_prompt and "追问：年利率呢？" in condense_prompt
+    assert (
+        "用户：绿洲高新区的星火贷最高能贷多少？" in condense_prompt and "追问：年利率呢？" in condense_prompt
+    )
     assert "参考来源" not in condense_prompt and "[1]" not in condense_prompt
     assert completion.model_extra["query"] == "绿洲高新区的星火贷年利率是多少？"  # type: ignore[index]
     assert "3.5%" in (completion.choices[0].message.content or "")
@@ -74,7 +87,9 @@ def test_llm_model_condenses_a_follow_up_before_retrieval(client: OpenAI, fake_l
 
 def test_errors_reach_the_client_as_openai_errors(client: OpenAI) -> None:
     with pytest.raises(openai.BadRequestError) as bad:
-        client.chat.completions.create(model="briefing-rag", messages=[{"role": "assistant", "content": "你好"}])
+        client.chat.completions.create(
+            model="briefing-rag", messages=[{"role": "assistant", "content": "你好"}]
+        )
     assert "user" in str(bad.value)
     with pytest.raises(openai.BadRequestError):
         client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": QUESTION}])

@@ -35,7 +35,10 @@ def ask(page: Any, question: str) -> Any:
 def test_ask_hover_source_and_copy_markdown(page: Any, site: str) -> None:
     page.goto(site)
     tokens: list[str] = []
-    page.on("response", lambda r: tokens.append(r.headers.get("content-type", "")) if "/api/ask" in r.url else None)
+    page.on(
+        "response",
+        lambda r: tokens.append(r.headers.get("content-type", "")) if "/api/ask" in r.url else None,
+    )
     turn = ask(page, QUESTION)
     assert any(t.startswith("text/event-stream") for t in tokens), "the answer was not streamed"
     body = turn.locator(".answer-body")
@@ -191,7 +194,9 @@ def test_unverified_llm_sentences_are_marked(
 def test_a_keyed_service_asks_for_the_key_once_and_then_works(
     page: Any, live_app: Callable[..., str], mini_index: Settings
 ) -> None:
-    keyed = mini_index.model_copy(update={"server": mini_index.server.model_copy(update={"api_key": SecretStr("page-key")})})
+    keyed = mini_index.model_copy(
+        update={"server": mini_index.server.model_copy(update={"api_key": SecretStr("page-key")})}
+    )
     site = live_app(keyed)
     prompts: list[str] = []
 
