@@ -214,9 +214,13 @@ class CitationVerifier:
 
 def _replace_markers(text: str, n: int) -> str:
     """The sentence with its markers replaced by ``[n]``, placed before the final punctuation."""
-    bare = strip_markers(text)
-    trailing = bare[len(bare.rstrip()) :]
-    body = bare.rstrip()
-    match = re.search(rf"[{TERMINAL}][{re.escape(CLOSERS)}]*$", body)
+    return place_marker(strip_markers(text), n)
+
+
+def place_marker(sentence: str, n: int) -> str:
+    """``sentence`` with ``[n]`` before its final punctuation (。！？； or a colon, with the closing
+    quotes after it: “……计划[1]。”), or at its end when it has none; trailing space stays last."""
+    body = sentence.rstrip()
+    match = re.search(rf"[{TERMINAL}：:][{re.escape(CLOSERS)}]*$", body)
     cut = match.start() if match else len(body)
-    return f"{body[:cut]}[{n}]{body[cut:]}{trailing}"
+    return f"{body[:cut]}[{n}]{body[cut:]}{sentence[len(body) :]}"

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rag.answerers.sentences import Candidate, Enumeration, enumeration_after, enumeration_around, item_marker
+from rag.citations import place_marker
 from rag.config import AnswerSettings
 from rag.question import Question
 from rag.types import Document, Hit
@@ -172,10 +173,7 @@ def _passage_at(
 
 
 def with_marker(sentence: str, n: int) -> str:
-    """Put ``[n]`` before the sentence's final punctuation: “……计划[1]。”"""
-    sentence = _SOURCE_MARK.sub(r"［\1］", sentence)  # a footnote mark of the briefing is not ours
-    match = re.search(r"[。！？；!?;：:]?[”’」』）)]*$", sentence)
-    cut = match.start() if match and match.group() and match.group()[0] in "。！？；!?;：:" else len(sentence)
-    if cut == len(sentence):
-        return f"{sentence}[{n}]。"
-    return f"{sentence[:cut]}[{n}]{sentence[cut:]}"
+    """A quoted sentence cited ``[n]`` (``rag.citations.place_marker``), ending with 。 when the
+    source line had no end; a footnote mark of the briefing (“[3]”) is written ［3］, not ours."""
+    marked = place_marker(_SOURCE_MARK.sub(r"［\1］", sentence), n)
+    return marked + "。" if marked.endswith(f"[{n}]") else marked
