@@ -303,6 +303,18 @@ def test_python_dash_m_rag_runs() -> None:
     assert result.returncode == 0 and "ask" in result.stdout
 
 
+def _wait_until_writing(lock: Path, proc: subprocess.Popen[bytes]) -> None:
+    """Until ``proc`` holds the index's write lock, read from /proc/locks (probing the lock
+    would take it from the writer)."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "rebuild ended before it took the write lock"
+        if lock.exists() and f":{lock.stat().st_ino} " in Path("/proc/locks").read_text():
+            return
+        time.sleep(0.05)
+    raise AssertionError("rebuild did not take the write lock")
+
+
 def test_kill_9_during_rag_index_rebuild_leaves_the_previous_index_answering(mini_index: Settings) -> None:
     home = mini_index.home
     for path in BUNDLED_DATA.glob("*.txt"):
@@ -315,7 +327,8 @@ def test_kill_9_during_rag_index_rebuild_leaves_the_previous_index_answering(min
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    time.sleep(6)  # parsing is done and embedding of the ~300 chunks is under way
+    _wait_until_writing(home / "index" / "default.lock", proc)
+    time.sleep(1)  # into the rebuild, which embeds ~300 chunks for about a minute
     assert proc.poll() is None, "rebuild finished before it could be killed"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
