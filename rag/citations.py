@@ -40,6 +40,8 @@ _MARKER_VARIANT = re.compile(
 _CANONICAL = re.compile(r"\[(\d+)\]")
 TERMINAL = "。！？；!?;"  # what ends a sentence
 CLOSERS = "”’」』）)\"'"  # what stays with the sentence after its end
+# The end of a sentence, or of a lead-in to a list (a colon), with the closers after it.
+SENTENCE_END = re.compile(rf"[{TERMINAL}：:][{re.escape(CLOSERS)}]*$")
 _MARKERS_AFTER_END = re.compile(rf"([{TERMINAL}][{re.escape(CLOSERS)}]*)\s*((?:\[\d+\]\s*)*\[\d+\])")
 _MARKER_RUN = re.compile(r"(?:\[\d+\]){2,}")
 _CONTENT = re.compile(r"[0-9A-Za-z\u3400-\u9fff]")
@@ -221,6 +223,6 @@ def place_marker(sentence: str, n: int) -> str:
     """``sentence`` with ``[n]`` before its final punctuation (。！？； or a colon, with the closing
     quotes after it: “……计划[1]。”), or at its end when it has none; trailing space stays last."""
     body = sentence.rstrip()
-    match = re.search(rf"[{TERMINAL}：:][{re.escape(CLOSERS)}]*$", body)
+    match = SENTENCE_END.search(body)
     cut = match.start() if match else len(body)
     return f"{body[:cut]}[{n}]{body[cut:]}{sentence[len(body) :]}"

@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
 
 import jieba.posseg
 
@@ -202,10 +202,16 @@ class Question:
 
     def missing_from(self, passage: str, title: str = "") -> list[str]:
         """The question's numbers and place names that ``passage`` lacks (see the module docstring)."""
-        flat = to_simplified(normalize_for_match(passage))
-        missing = [
-            n for n in self.specifics if not _states(flat + to_simplified(normalize_for_match(title)), n)
-        ]
+        flat = _flat(passage)
+        missing = [n for n in self.specifics if not _states(flat + _flat(title), n)]
+        missing += self._places_missing_from(flat, title)
+        if self.latin_names:  # the title speaks for the passage: “Qingdao” for 青岛市…条例
+            spelt = spelt_words(flat) | spelt_words(to_simplified(title))
+            missing += [name for name in self.latin_names if not any(word.startswith(name) for word in spelt)]
+        return missing
+
+    def _places_missing_from(self, flat: str, title: str) -> list[str]:
+        """The question's place names that ``flat`` (simplified, without spaces) lacks."""
         places = list(self.places)
         named = title_places(to_simplified(title))
         # “我省/本市” stand for the place the title names (checked below); a passage whose
@@ -217,19 +223,17 @@ class Question:
         # A title speaks for its passages only when it names no place the question does not.
         if named and all(any(t in q or q in t for q in self.places) for t in named):
             flat += "".join(named)
-        missing += [p for p in places if p not in flat]
-        if self.latin_names:  # the title speaks for the passage: “Qingdao” for 青岛市…条例
-            spelt = spelt_words(flat) | spelt_words(to_simplified(title))
-            missing += [name for name in self.latin_names if not any(word.startswith(name) for word in spelt)]
-        return missing
+        return [p for p in places if p not in flat]
 
     def names_missing_from(self, text: str, title: str = "") -> list[str]:
         """The question's names that ``text`` (a sentence's headings and section) lacks, when
         it names none of them: a passage spanning two sections may hold 长春's figure under
         威海's heading. One of several names is enough; the others may be in other passages."""
-        names = set(self.places)  # not an English question's pinyin names: too loose to narrow this far
-        lacking = [x for x in self.missing_from(text, title) if x in names]
-        return lacking if names and set(lacking) >= names else []
+        # Not an English question's pinyin names: too loose to narrow this far.
+        if not self.places:
+            return []
+        lacking = self._places_missing_from(_flat(text), title)
+        return lacking if set(lacking) >= set(self.places) else []
 
     def missing_from_each(self, passages: Sequence[tuple[str, str]]) -> list[list[str]]:
         """``missing_from`` for each retrieved (passage, title), except that a name another
@@ -259,6 +263,13 @@ class Question:
         return bool(re.search(rf"{amount}(?:{units})", flat))
 
 
+@lru_cache(maxsize=2048)
+def _flat(text: str) -> str:
+    """``text`` simplified and without spaces or quote marks, as the checks compare it; cached,
+    since the same passages and sections are checked question after question."""
+    return to_simplified(normalize_for_match(text))
+
+
 def _states(text: str, number: str) -> bool:
     """Whether ``text`` gives ``number`` as a whole number, with its unit (“3月” is not in “13月”
     or “3日”); a quoted name anywhere in the text."""
@@ -282,6 +293,7 @@ def implied_years(text: str, date: str) -> str:
     return " ".join(f"{int(year.group()) + offsets[word]}年" for word in offsets if word in text)
 
 
+@lru_cache(maxsize=1024)
 def title_places(title: str) -> tuple[str, ...]:
     """The places a briefing's title names: its place names, and the place a region's name
     starts with (深圳经济特区 → 深圳, 西咸新区 → 西咸)."""
@@ -336,14 +348,16 @@ def _looks_like_person(word: str) -> bool:
     return word[:1] in _SURNAMES and len(word) <= 4 and word[-1] not in "区县镇乡村"
 
 
-def spelt_words(text: str) -> set[str]:
+@lru_cache(maxsize=4096)
+def spelt_words(text: str) -> frozenset[str]:
     """The pinyin of the words in ``text`` that a pinyin name may stand for: its proper nouns
-    (jieba ``nr/ns/nt/nz``) and its words of three characters or more."""
-    return {
+    (jieba ``nr/ns/nt/nz``) and its words of three characters or more. Cached: the same
+    passages and titles come back question after question."""
+    return frozenset(
         pinyin_of(word)
         for word, flag in jieba.posseg.cut(text)
         if (flag in _PROPER_NOUN or len(word) >= 3) and _CJK.search(word)
-    }
+    )
 
 
 def pinyin_names(text: str) -> tuple[str, ...]:

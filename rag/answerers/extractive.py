@@ -128,8 +128,16 @@ class ExtractiveAnswerer:
         missing = asked.missing_from_each(
             [(_checked_text(hit, documents), hit.chunk.title) for hit in passages]
         )
+        # Sentences of one paragraph share their scope: each is checked once.
+        scoped = {
+            (c.scope, title): asked.names_missing_from(c.scope, title)
+            for c in candidates
+            for title in [passages[c.passage - 1].chunk.title]
+        }
         reasons = [
-            self._shortfall(asked, c, missing[c.passage - 1], passages[c.passage - 1].chunk.title)
+            self._shortfall(
+                asked, c, missing[c.passage - 1] or scoped[c.scope, passages[c.passage - 1].chunk.title]
+            )
             for c in candidates
         ]
         eligible = np.where([reason is None for reason in reasons], probability, -1.0)
@@ -177,6 +185,7 @@ class ExtractiveAnswerer:
             return
         documents: Mapping[str, Document] = index.documents if index is not None else {}
         quoted: list[tuple[int, str]] = []
+        seen: set[str] = set()  # a sentence two parts both quote is quoted once
         notes: list[str] = []
         for _part, j in answered:
             top = j.candidates[j.best]
@@ -192,7 +201,8 @@ class ExtractiveAnswerer:
                 document,
                 index,
             )
-            quoted += [pair for pair in part_quoted if pair[1] not in {sentence for _, sentence in quoted}]
+            quoted += [(n, sentence) for n, sentence in part_quoted if sentence not in seen]
+            seen.update(sentence for _, sentence in part_quoted)
             notes += [note] if note else []
         notes += [f"问题中“{part}”一问，检索到的段落没有给出答案。" for part in unanswered]
         checks = [
@@ -269,12 +279,11 @@ class ExtractiveAnswerer:
         return np.stack([known[t] for t in texts])
 
     @staticmethod
-    def _shortfall(asked: Question, sentence: Candidate, missing: Sequence[str], title: str) -> str | None:
+    def _shortfall(asked: Question, sentence: Candidate, missing: Sequence[str]) -> str | None:
         """Why ``sentence`` cannot answer the question, or None; ``missing`` is what its
-        passage lacks of the question's numbers and names."""
+        passage (or, for place names, its own section) lacks of the question's numbers and names."""
         if not sentence.complete:
             return NOT_RELEVANT
-        missing = missing or asked.names_missing_from(sentence.scope, title)
         if missing:
             return f"检索到的段落没有提到“{'、'.join(missing)}”"
         if not asked.answered_by(sentence.text):

@@ -28,7 +28,7 @@ from functools import lru_cache
 import jieba.posseg
 
 from rag.chunking import section_blocks
-from rag.citations import CLOSERS, TERMINAL, content_length
+from rag.citations import CLOSERS, SENTENCE_END, TERMINAL, content_length
 from rag.text import to_simplified
 from rag.types import Document, Hit
 
@@ -40,7 +40,6 @@ _CN_DIGITS = {
 _CN_NUMBER = "[一二三四五六七八九十]+"
 _SENTENCE = re.compile(rf"[^{TERMINAL}]+(?:[{TERMINAL}][{re.escape(CLOSERS)}]*|$)")
 _ANY_SENTENCE = re.compile(rf"[^{TERMINAL}\n]+[{TERMINAL}]?[{re.escape(CLOSERS)}]*")
-_ENDS_SENTENCE = re.compile(rf"[{TERMINAL}：:][{re.escape(CLOSERS)}]*$")
 _PARENTHETICAL = re.compile(r"[（(][^（()）]*[)）][。；;.]?")
 _CJK_BREAK = re.compile(
     r"(?<=[\u3400-\u9fff，。、；：“”（）《》])\n(?=[\u3400-\u9fff，。、；：“”（）《》\d])"
@@ -77,7 +76,9 @@ class Candidate:
     # The sentence's own section headings (a passage may span sections; without the title,
     # whose year in “火炬动态 2022年第6期” dates the issue), simplified.
     headings: str = ""
-    scope: str = ""  # its headings and its section up to its paragraph: where its places are named
+    scope: str = (
+        ""  # its headings and its section up to its paragraph (as written): where its places are named
+    )
 
 
 def split_sentences(text: str) -> list[str]:
@@ -91,7 +92,7 @@ def passage_sentences(number: int, hit: Hit, document: Document | None) -> list[
     context = to_simplified(f"{chunk.title}\n{chunk.section_path}").lower()
     if document is None or document.text[chunk.char_start : chunk.char_end] != chunk.text:
         headings = to_simplified(chunk.section_path)
-        scope = f"{headings}\n{to_simplified(chunk.text)}"
+        scope = f"{headings}\n{chunk.text}"
         return [
             Candidate(joined, number, s, e, -1, context, is_answer_sentence(raw), headings, scope)
             for s, e, raw, joined in _split(chunk.text, 0, len(chunk.text))
@@ -107,14 +108,14 @@ def passage_sentences(number: int, hit: Hit, document: Document | None) -> list[
         if paragraph.heading and not paragraph.inline:
             continue
         continues = _continues_previous(document, index)
+        block = blocks[max(bisect.bisect_right(block_starts, paragraph.start) - 1, 0)] if blocks else None
+        headings = to_simplified(" › ".join(block.section)) if block else ""
+        opening = block.start if block and block.start <= paragraph.start else paragraph.start
+        scope = f"{headings}\n{document.text[opening : paragraph.end]}"  # one string for the paragraph's sentences
         for s, e, raw, joined in _split(document.text, paragraph.start, paragraph.end):
             complete = is_answer_sentence(raw) and not (continues and s == paragraph.start)
             # A sentence belongs to the passage when most of it lies inside the chunk.
             if min(e, chunk.char_end) - max(s, chunk.char_start) >= (e - s) / 2:
-                block = blocks[max(bisect.bisect_right(block_starts, s) - 1, 0)] if blocks else None
-                headings = to_simplified(" › ".join(block.section)) if block else ""
-                opening = block.start if block and block.start <= paragraph.start else paragraph.start
-                scope = f"{headings}\n{to_simplified(document.text[opening : paragraph.end])}"
                 out.append(Candidate(joined, number, s, e, index, context, complete, headings, scope))
     return out
 
@@ -140,7 +141,7 @@ def is_answer_sentence(raw: str) -> bool:
     if len(lines) >= 3 and sum(map(len, lines)) / len(lines) < 12:
         return False  # table cells, one per line
     flat = join_lines(text)
-    if content_length(flat) < MIN_SENTENCE_CHARS or not _ENDS_SENTENCE.search(flat):
+    if content_length(flat) < MIN_SENTENCE_CHARS or not SENTENCE_END.search(flat):
         return False
     if _PARENTHETICAL.fullmatch(flat):
         return False
