@@ -100,7 +100,7 @@ def measure_parsing(pdf: Path, rounds: int = 3) -> dict[str, Any]:
     """Median seconds to read ``pdf``'s text serially and with the default workers."""
     from statistics import median
 
-    from rag.ingest import pdf_workers, read_pdf_lines
+    from rag.readers.pdf import pdf_workers, read_pdf_lines
 
     workers = pdf_workers()
     times: dict[int, list[float]] = {1: [], workers: []}

@@ -208,6 +208,7 @@ def chunk_document(doc: Document, settings: ChunkingSettings) -> list[Chunk]:
                 line_end=last.line,
                 page_start=first.page,
                 page_end=last.page,
+                unit=doc.unit,
             )
         )
     return chunks

@@ -66,11 +66,16 @@ _MAX_INLINE_TITLE = 40
 
 @dataclass(frozen=True)
 class SourceLine:
-    """One line of extracted text with its 1-based line number and page (None for text files)."""
+    """One line of extracted text with its 1-based line number and page (None for text files).
+
+    ``whole`` marks a line that is a whole paragraph (a Word or web-page paragraph, a table
+    row): it is never joined to the next line as a hard-wrapped continuation.
+    """
 
     text: str
     line: int
     page: int | None
+    whole: bool = False
 
 
 @dataclass(frozen=True)
@@ -284,6 +289,7 @@ def clean_lines(lines: Sequence[SourceLine]) -> CleanText:
             continue
         if (
             groups
+            and not groups[-1][-1][0].whole
             and _continues(groups[-1][-1][1], text, width)
             and not (marks_end and _has_trailing_space(groups[-1][-1][0]) and _closed(groups[-1]))
         ):

@@ -24,16 +24,8 @@ from rag.chunking import CHUNKER_VERSION, chunk_document
 from rag.config import Settings
 from rag.embedders import Embedder
 from rag.errors import DocumentError, UnknownDocumentError
-from rag.ingest import (
-    METADATA_FILE,
-    SUPPORTED_SUFFIXES,
-    PageProgress,
-    content_hash,
-    list_sources,
-    load_document,
-    load_metadata,
-    unsupported_type,
-)
+from rag.ingest import METADATA_FILE, content_hash, list_sources, load_document, load_metadata
+from rag.readers import SUPPORTED_SUFFIXES, PageProgress, unsupported_type
 from rag.store import FORMAT_VERSION, Index, index_exists, load_index, read_manifest, write_index, write_lock
 from rag.text import document_tokens
 from rag.types import Chunk, Document

@@ -47,6 +47,7 @@ class Document:
     paragraphs: list[Paragraph]
     anchors: list[Anchor]
     meta: dict[str, str] = field(default_factory=dict)
+    unit: str = "行"  # what an anchor's line counts where there are no pages: 行, or 段 (Word, web pages)
 
     def locate(self, offset: int) -> Anchor:
         """The anchor covering ``offset`` (the last one starting at or before it)."""
@@ -92,6 +93,7 @@ class Chunk:
     line_end: int
     page_start: int | None = None
     page_end: int | None = None
+    unit: str = "行"  # the document's line unit (``Document.unit``)
 
     @property
     def heading_path(self) -> str:
@@ -105,14 +107,15 @@ class Chunk:
 
     @property
     def location(self) -> str:
-        """Page span for PDFs, line span for text files, in Chinese: 第3页 / 第3–4页 / 第12–20行."""
+        """Page span for paged files, else the line (or paragraph) span, in Chinese:
+        第3页 / 第3–4页 / 第12–20行 / 第5段."""
         if self.page_start is not None:
             if self.page_end is None or self.page_end == self.page_start:
                 return f"第{self.page_start}页"
             return f"第{self.page_start}–{self.page_end}页"
         if self.line_end == self.line_start:
-            return f"第{self.line_start}行"
-        return f"第{self.line_start}–{self.line_end}行"
+            return f"第{self.line_start}{self.unit}"
+        return f"第{self.line_start}–{self.line_end}{self.unit}"
 
     @property
     def embed_text(self) -> str:

@@ -203,6 +203,7 @@ class Health(BaseModel):
     embedder: str
     answerer: str = Field(description="默认回答器")
     answerers: list[str] = Field(description="可在请求中选择的回答器")
+    formats: dict[str, list[str]] = Field(description="可导入的文件格式：名称 → 扩展名")
     index_created_at: str | None
     rebuild: RebuildStatus
 

@@ -26,8 +26,8 @@ from typing import Any
 from rag.config import Settings
 from rag.errors import BadInputError, IndexLockedError, RagError
 from rag.indexing import IndexReport, add_files, build_index, remove_document
-from rag.ingest import SUPPORTED_SUFFIXES
 from rag.pipeline import Pipeline
+from rag.readers import unsupported_type
 from rag.store import current_version
 
 log = logging.getLogger(__name__)
@@ -178,6 +178,6 @@ def check_upload_name(name: str | None) -> str:
         raise BadInputError(
             f"文件名过长（{len(name.encode('utf-8'))} 字节，上限 {MAX_NAME_BYTES}）：{name[:40]}…"
         )
-    if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
-        raise BadInputError(f"{name}：不支持的文件类型（支持 {'、'.join(sorted(SUPPORTED_SUFFIXES))}）")
+    if why := unsupported_type(name):
+        raise BadInputError(why)
     return name

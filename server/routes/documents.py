@@ -14,6 +14,7 @@ from starlette.types import Message
 from rag import ingest
 from rag.errors import BadInputError, DocumentError, DocumentExistsError, FileTooLargeError, RagError
 from rag.indexing import IndexReport
+from rag.readers import unsupported_type
 from rag.sources import source_context
 from server.deps import PipelineDep, ServiceDep
 from server.schemas import DocumentInfo, ErrorBody, IndexReportOut, RebuildStatus, SourceContext
@@ -100,7 +101,7 @@ async def upload_documents(
     accepted: list[tuple[str, UploadFile]] = []
     for upload in files:
         name = (upload.filename or "").strip()
-        if name and (why := ingest.unsupported_type(name)):
+        if name and (why := unsupported_type(name)):
             failures[name] = BadInputError(why)  # a name only reported, never used as a path
         else:
             name = check_upload_name(upload.filename)

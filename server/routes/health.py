@@ -5,6 +5,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from rag.answerers import available_answerers
+from rag.readers import FORMATS
 from server.deps import ServiceDep
 from server.schemas import Health
 
@@ -25,6 +26,7 @@ def health(service: ServiceDep) -> dict[str, Any]:
         "embedder": index.embedder,
         "answerer": pipeline.answerer.name,
         "answerers": available_answerers(pipeline.settings),
+        "formats": {fmt.label: list(fmt.suffixes) for fmt in FORMATS},
         "index_created_at": index.manifest.get("created_at"),
         "rebuild": service.job.record(),
     }

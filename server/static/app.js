@@ -574,6 +574,13 @@ function downloadConversation() {
 
 // ---------- settings, status and documents ----------
 
+/** The file picker and its hint list the formats the server reads (from /api/health). */
+function showFormats(formats) {
+  const labels = Object.entries(formats).map(([label, suffixes]) => `${label}（${suffixes.join(" ")}）`);
+  $("#upload-formats").textContent = `支持 ${labels.join("、")}`;
+  $("#upload-input").accept = Object.values(formats).flat().join(",");
+}
+
 async function refreshStatus() {
   try {
     const health = await apiJson("/api/health");
@@ -589,6 +596,7 @@ async function refreshStatus() {
       select.append(option);
     }
     if ([...select.options].some((o) => o.value === chosen)) select.value = chosen;
+    showFormats(health.formats);
   } catch (e) {
     $("#status").textContent = `服务不可用：${e.message}`;
   }

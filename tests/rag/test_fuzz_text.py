@@ -35,7 +35,7 @@ from hypothesis import strategies as st
 from rag.chunking import chunk_document
 from rag.cleaning import CleanText, SourceLine, clean_lines, display_width, normalize_line
 from rag.config import ChunkingSettings
-from rag.ingest import read_text_lines
+from rag.readers.text import read_text_lines
 from rag.types import Anchor, Document
 
 pytestmark = pytest.mark.slow  # long runs: outside the fast lane (-m "not slow")

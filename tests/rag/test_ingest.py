@@ -13,7 +13,10 @@ from rag.chunking import chunk_document
 from rag.config import ChunkingSettings, load_settings
 from rag.errors import DocumentError, FileTooLargeError
 from rag.indexing import add_files, build_index
-from rag.ingest import PARALLEL_MIN_PAGES, load_document, load_metadata, read_pdf_lines
+from rag.ingest import load_document, load_metadata
+from rag.readers import pdf as pdf_reader
+from rag.readers import unsupported_type
+from rag.readers.pdf import PARALLEL_MIN_PAGES, read_pdf_lines
 from rag.store import current_version, load_index
 from tests.fixtures.corpus import BUNDLED_DATA, MINI_DATA, HashEmbedder, make_home
 from tests.fixtures.pdfs import (
@@ -212,7 +215,7 @@ def test_glyphs_without_unicode_are_dropped_not_indexed_as_cid_codes(tmp_path: P
 
 def _unreadable(bad: BadFile) -> bool:
     """Bad files that ``rag index`` sees: of a type it reads (others in data/ are not briefings)."""
-    return ingest.unsupported_type(bad.name) is None
+    return unsupported_type(bad.name) is None
 
 
 def test_rag_index_skips_every_bad_file_naming_it_and_indexes_the_rest(
@@ -280,9 +283,9 @@ def test_rag_add_reads_each_file_once_with_page_progress(
     build_index(settings, HashEmbedder())
     good = write_pdf(tmp_path / "雪岭简报.pdf", GOOD_PAGES)
     pages_read: list[int] = []
-    real_read = ingest.read_pdf_lines
+    real_read = pdf_reader.read_pdf_lines
     monkeypatch.setattr(
-        ingest, "read_pdf_lines", lambda path, *a, **kw: pages_read.append(1) or real_read(path, *a, **kw)
+        pdf_reader, "read_pdf_lines", lambda path, *a, **kw: pages_read.append(1) or real_read(path, *a, **kw)
     )
     events: list[tuple[str, int, int]] = []
     report = add_files(settings, HashEmbedder(), [good], progress=lambda *e: events.append(e))

