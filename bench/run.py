@@ -55,7 +55,7 @@ from threads import render_section as render_threads
 from rag.answerers import get_answerer
 from rag.embedders import get_embedder
 from rag.evaluate import EvalItem, load_eval_set, score_run
-from rag.ingest import names_by_original
+from rag.metadata import names_by_original
 from rag.pipeline import Pipeline
 from rag.store import load_index
 

@@ -21,7 +21,8 @@ from typing import Any
 
 from rag.errors import DocumentError
 from rag.eval_set import HISTORY_TYPES, TYPES, UNANSWERABLE_TYPES, history_problems
-from rag.ingest import load_document, load_metadata
+from rag.ingest import load_document
+from rag.metadata import load_metadata
 from rag.text import normalize_for_match
 
 FIELDS: dict[str, type | tuple[type, ...]] = {

@@ -23,9 +23,8 @@ from rag.cleaning import RANK_TOPIC
 from rag.config import ChunkingSettings
 from rag.types import Chunk, Document
 
-CHUNKER_VERSION = (
-    "section-v6"  # v6: keyword tokens in Simplified script (v5: no sentence in more than two pieces)
-)
+# v7: a document's title heading is not a section; v6: keyword tokens in Simplified script
+CHUNKER_VERSION = "section-v7"
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?;])")
 _SOFT_BREAK = re.compile(r"(?<=[，、,：:])")
 
@@ -42,7 +41,13 @@ def section_blocks(doc: Document) -> list[_Piece]:
     stack: list[tuple[int, str]] = []
     blocks: list[_Piece] = []
     lead_in: int | None = None  # start of the last body paragraph if it ends with a colon
+    # A document's one top-rank heading is its title (“# 简报”, Word's Title style): every
+    # citation already names the document, so it is not repeated in the section path.
+    tops = [para for para in doc.paragraphs if para.heading is not None and para.rank == 0]
+    title = tops[0] if len(tops) == 1 and not tops[0].inline else None
     for para in doc.paragraphs:
+        if para is title:
+            continue
         if para.heading is None and para.rank is not None:
             # A demoted heading (contents line, one-line list item) closes its open siblings.
             while stack and stack[-1][0] >= para.rank:

@@ -1,4 +1,4 @@
-"""Command line: rag index | ask | search | add | remove | list | eval | serve."""
+"""Command line: rag index | ask | search | add | describe | remove | list | eval | serve."""
 
 from __future__ import annotations
 
@@ -15,11 +15,10 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 from typer.core import TyperGroup
 
 from rag.config import MAX_ANSWER_PASSAGES, MAX_SEARCH_RESULTS, Settings, load_settings
-from rag.errors import RagError
+from rag.errors import BadInputError, RagError
 from rag.indexing import IndexReport
 
 if TYPE_CHECKING:
@@ -104,8 +103,8 @@ def _progress() -> Iterator[Callable[[str, int, int], None]]:
 
 
 def _print_report(report: IndexReport) -> None:
-    for name, message in report.failed.items():
-        err.print(f"[yellow]跳过[/] {escape(name)}：{escape(message)}")
+    for name, message in report.failed.items():  # messages name their file; name it once
+        err.print(f"[yellow]跳过[/] {escape(message if message.startswith(name) else f'{name}：{message}')}")
     if not report.written:
         err.print(f"索引已是最新：{report.documents} 篇简报，{report.chunks} 个分块。")
         return
@@ -220,7 +219,6 @@ def _conversation(settings: Settings, question: str, follow_up: bool) -> list[Tu
     ``BadInputError`` says why (and that ``--continue`` would use it)."""
     from rag.conversation import condense_offline
     from rag.conversation.saved import conversation_path, load_conversation
-    from rag.errors import BadInputError
 
     saved = conversation_path(settings.home)
     history = load_conversation(saved) if follow_up else []
@@ -268,65 +266,13 @@ def search(
         out.print(f"[dim]   {escape(_excerpt(c.text))}[/]")
 
 
-@app.command()
-def add(
-    ctx: typer.Context,
-    files: Annotated[list[Path], typer.Argument(help="要加入的 .pdf/.txt/.md 文件")],
-    replace: Annotated[
-        bool, typer.Option("--replace", help="data/ 中已有同名简报时替换它（默认拒绝，保留原文件）")
-    ] = False,
-) -> None:
-    """把简报复制到 data/ 并加入索引；已有同名简报时默认拒绝，加 --replace 才替换。"""
-    from rag.embedders import get_embedder
-    from rag.indexing import add_files
+from rag.cli_documents import add, describe, list_cmd, remove  # noqa: E402  (they use the helpers above)
+from rag.cli_eval import eval_app  # noqa: E402
 
-    settings = _settings(ctx)
-    with _progress() as progress:
-        report = add_files(settings, get_embedder(settings.embedder), files, progress, replace=replace)
-    _print_report(report)
-    if report.failed and not (report.added or report.updated):
-        raise RagError("没有文件被加入")
-
-
-@app.command()
-def remove(
-    ctx: typer.Context,
-    doc: Annotated[str, typer.Argument(help="简报名称（rag list 中的“文件”列）")],
-) -> None:
-    """从语料和索引中移除一篇简报（文件移到 data/.removed/）。"""
-    from rag.embedders import get_embedder
-    from rag.indexing import remove_document
-
-    settings = _settings(ctx)
-    with _progress() as progress:
-        report = remove_document(settings, get_embedder(settings.embedder), doc, progress)
-    _print_report(report)
-
-
-@app.command("list")
-def list_cmd(
-    ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
-) -> None:
-    """列出已索引的简报。"""
-    from rag.store import load_index
-
-    settings = _settings(ctx)
-    index = load_index(settings.index_dir)
-    rows = index.document_summaries()
-    if as_json:
-        out.print_json(json.dumps(rows, ensure_ascii=False))
-        return
-    table = Table("文件", "标题", "发布单位", "日期", "分块")
-    for row in rows:
-        table.add_row(*(escape(str(row[key])) for key in ("doc", "title", "publisher", "date", "chunks")))
-    out.print(table)
-    out.print(
-        f"索引 {settings.index_name}，嵌入模型 {index.embedder}，共 {len(rows)} 篇、{len(index.chunks)} 个分块。"
-    )
-
-
-from rag.cli_eval import eval_app  # noqa: E402  (the eval commands use the helpers above)
+app.command()(add)
+app.command()(describe)
+app.command()(remove)
+app.command("list")(list_cmd)
 
 app.add_typer(eval_app, name="eval")
 

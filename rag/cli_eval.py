@@ -64,8 +64,8 @@ def eval_run(
         score_run,
         write_run,
     )
-    from rag.ingest import names_by_original
     from rag.judges import get_judge
+    from rag.metadata import names_by_original
 
     settings = _settings(ctx)
     items = load_eval_set(eval_set)

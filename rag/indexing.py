@@ -23,8 +23,9 @@ import numpy as np
 from rag.chunking import CHUNKER_VERSION, chunk_document
 from rag.config import Settings
 from rag.embedders import Embedder
-from rag.errors import DocumentError, UnknownDocumentError
-from rag.ingest import METADATA_FILE, content_hash, list_sources, load_document, load_metadata
+from rag.errors import BadInputError, DocumentError, UnknownDocumentError
+from rag.ingest import content_hash, list_sources, load_document
+from rag.metadata import METADATA_FILE, check_fields, load_metadata, save_metadata
 from rag.readers import SUPPORTED_SUFFIXES, PageProgress, unsupported_type
 from rag.store import FORMAT_VERSION, Index, index_exists, load_index, read_manifest, write_index, write_lock
 from rag.text import document_tokens
@@ -248,31 +249,19 @@ def _up_to_date(
     ):
         return False
     return all(
-        _unchanged(
-            entry.get("hash"), entry.get("title"), entry.get("meta"), digests[name], metadata.get(name, {})
-        )
+        _unchanged(entry.get("hash"), entry.get("meta"), digests[name], metadata.get(name, {}))
         for name, entry in indexed.items()
     )
 
 
 def _same(old: Document, digest: str, meta: dict[str, str]) -> bool:
-    return _unchanged(old.content_hash, old.title, old.meta, digest, meta)
+    return _unchanged(old.content_hash, old.meta, digest, meta)
 
 
-def _unchanged(
-    indexed_hash: str | None,
-    indexed_title: str | None,
-    indexed_meta: object,
-    digest: str,
-    meta: dict[str, str],
-) -> bool:
-    """An indexed document still matches its file (``digest``) and its ``briefings.toml`` entry."""
-    expected_meta = {k: v for k, v in meta.items() if k != "title"}
-    return (
-        indexed_hash == digest
-        and indexed_meta == expected_meta
-        and ("title" not in meta or indexed_title == meta["title"])
-    )
+def _unchanged(indexed_hash: str | None, indexed_meta: object, digest: str, meta: dict[str, str]) -> bool:
+    """An indexed document still matches its file (``digest``) and its ``briefings.toml`` entry
+    (a title set or cleared there changes it, as does any other field)."""
+    return indexed_hash == digest and indexed_meta == meta
 
 
 def _reuse(previous: Index, doc: Document) -> _Entry:
@@ -310,11 +299,17 @@ def add_files(
     progress: IndexProgress | None = None,
     *,
     replace: bool = False,
+    meta: dict[str, str] | None = None,
 ) -> IndexReport:
     """Copy briefings into ``data/`` (after checking they can be read) and update the index;
     each file is parsed once, by the check. A briefing of the same name already in ``data/`` is
     replaced only when ``replace`` is set; otherwise the file is refused (``name_taken``) and the
-    earlier version stays. The CLI (``rag add``) and the upload route both come here."""
+    earlier version stays. ``meta`` (title, publisher, date, see ``rag.metadata``) is recorded
+    for every file added; a title only for one file at a time. The CLI (``rag add``) and the
+    upload route both come here."""
+    meta = check_fields(dict(meta or {}))
+    if meta.get("title") and len(files) > 1:
+        raise BadInputError("标题只能为单个文件设置：一次加入多个文件时请不要指定标题")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     failed: dict[str, str] = {}
     taken: list[str] = []
@@ -333,15 +328,16 @@ def add_files(
                 )
                 taken.append(path.name)
                 continue
+            fields = {k: v for k, v in (metadata.get(path.name, {}) | meta).items() if v}
             try:
-                parsed[path.name] = load_document(
-                    path, metadata.get(path.name, {}), on_page=_page_progress(progress)
-                )
+                parsed[path.name] = load_document(path, fields, on_page=_page_progress(progress))
             except DocumentError as e:
                 failed[path.name] = e.message
                 continue
             if path.resolve() != (settings.data_dir / path.name).resolve():
                 _copy_atomically(path, settings.data_dir / path.name)
+            if meta:
+                save_metadata(settings.data_dir, path.name, meta)
         report = _build_locked(settings, embedder, rebuild=False, progress=progress, parsed=parsed)
     report.failed.update(failed)
     report.name_taken = taken
@@ -358,10 +354,26 @@ def _copy_atomically(source: Path, target: Path) -> None:
         partial.unlink(missing_ok=True)
 
 
-def remove_document(
-    settings: Settings, embedder: Embedder, doc_id: str, progress: IndexProgress | None = None
+def set_metadata(
+    settings: Settings,
+    embedder: Embedder,
+    doc_id: str,
+    fields: dict[str, str | None],
+    progress: IndexProgress | None = None,
 ) -> IndexReport:
-    """Take a briefing out of the corpus (its file moves to ``data/.removed/``) and the index."""
+    """Set a briefing's title, publisher or date ("" clears one, None leaves it) in
+    ``data/briefings.toml`` and re-index it: its passages carry the title, so they are
+    chunked and embedded again."""
+    checked = check_fields(fields)
+    _known_source(settings, doc_id)
+    with write_lock(settings.index_dir):
+        if checked:
+            save_metadata(settings.data_dir, doc_id, checked)
+        return _build_locked(settings, embedder, rebuild=False, progress=progress)
+
+
+def _known_source(settings: Settings, doc_id: str) -> Path:
+    """The briefing file called ``doc_id`` in ``data/``; ``UnknownDocumentError`` when there is none."""
     source = settings.data_dir / doc_id
     try:
         known_file = source.is_file() and source.parent == settings.data_dir
@@ -370,6 +382,14 @@ def remove_document(
     if not known_file or source.suffix.lower() not in SUPPORTED_SUFFIXES:
         known = ", ".join(p.name for p in list_sources(settings.data_dir))
         raise UnknownDocumentError(f"未找到文档 {doc_id!r}。现有文档：{known or '（无）'}")
+    return source
+
+
+def remove_document(
+    settings: Settings, embedder: Embedder, doc_id: str, progress: IndexProgress | None = None
+) -> IndexReport:
+    """Take a briefing out of the corpus (its file moves to ``data/.removed/``) and the index."""
+    source = _known_source(settings, doc_id)
     with write_lock(settings.index_dir):
         trash = settings.data_dir / REMOVED_DIR
         trash.mkdir(exist_ok=True)

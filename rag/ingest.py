@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,6 @@ from rag.errors import DocumentError, FileTooLargeError
 from rag.readers import SUPPORTED_SUFFIXES, PageProgress, read_file, unsupported_type
 from rag.types import Document
 
-METADATA_FILE = "briefings.toml"
 MAX_FILE_BYTES = 200 * 1024 * 1024
 
 
@@ -35,25 +33,6 @@ def list_sources(data_dir: Path) -> list[Path]:
         for p in data_dir.iterdir()
         if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in SUPPORTED_SUFFIXES
     )
-
-
-def load_metadata(data_dir: Path) -> dict[str, dict[str, str]]:
-    """Per-file metadata from ``data/briefings.toml`` (title, publisher, date, original)."""
-    path = data_dir / METADATA_FILE
-    if not path.is_file():
-        return {}
-    try:
-        raw: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise DocumentError(f"元数据文件 {path} 格式错误：{e}") from e
-    return {
-        name: {k: str(v) for k, v in entry.items()} for name, entry in raw.items() if isinstance(entry, dict)
-    }
-
-
-def names_by_original(data_dir: Path) -> dict[str, str]:
-    """Original file name (``original`` in the metadata, an eval set's ``source``) -> name in ``data/``."""
-    return {meta["original"]: name for name, meta in load_metadata(data_dir).items() if "original" in meta}
 
 
 def load_document(
@@ -83,8 +62,13 @@ def load_document(
         raise DocumentError(f"{path.name}：没有可提取的文字")
     # What the user set (data/briefings.toml, rag add options, the upload form) wins over
     # what the file says about itself.
-    meta = extracted.meta | {k: v for k, v in (meta or {}).items() if v}
-    title = meta.get("title") or _guess_title(cleaned.text, cleaned.paragraphs) or path.stem
+    meta = dict(meta or {})
+    title = (
+        meta.get("title")
+        or extracted.meta.get("title")
+        or _guess_title(cleaned.text, cleaned.paragraphs)
+        or path.stem
+    )
     return Document(
         doc_id=path.name,
         title=title,
@@ -94,8 +78,9 @@ def load_document(
         text=cleaned.text,
         paragraphs=cleaned.paragraphs,
         anchors=cleaned.anchors,
-        meta={k: v for k, v in meta.items() if k != "title"},
+        meta=meta,
         unit=extracted.unit,
+        file_meta={k: v for k, v in extracted.meta.items() if k != "title"},
     )
 
 

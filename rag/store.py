@@ -71,8 +71,8 @@ class Index:
             {
                 "doc": doc.doc_id,
                 "title": doc.title,
-                "publisher": doc.meta.get("publisher", ""),
-                "date": doc.meta.get("date", ""),
+                "publisher": doc.info("publisher"),
+                "date": doc.info("date"),
                 "kind": doc.kind,
                 "chunks": counts.get(doc.doc_id, 0),
             }

@@ -46,8 +46,13 @@ class Document:
     text: str
     paragraphs: list[Paragraph]
     anchors: list[Anchor]
-    meta: dict[str, str] = field(default_factory=dict)
+    meta: dict[str, str] = field(default_factory=dict)  # what the user set (data/briefings.toml), title too
     unit: str = "行"  # what an anchor's line counts where there are no pages: 行, or 段 (Word, web pages)
+    file_meta: dict[str, str] = field(default_factory=dict)  # what the file says (author, date)
+
+    def info(self, key: str) -> str:
+        """A description field (publisher, date, author): the user's value, else the file's."""
+        return self.meta.get(key) or self.file_meta.get(key, "")
 
     def locate(self, offset: int) -> Anchor:
         """The anchor covering ``offset`` (the last one starting at or before it)."""
@@ -64,6 +69,7 @@ class Document:
         """JSON-ready form, as stored in the index."""
         data = _fields(self)
         data["meta"] = dict(self.meta)
+        data["file_meta"] = dict(self.file_meta)
         data["paragraphs"] = [
             [p.start, p.end, p.heading, p.rank, p.inline, p.ends_article] for p in self.paragraphs
         ]

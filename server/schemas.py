@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from rag.config import MAX_ANSWER_PASSAGES, MAX_SEARCH_RESULTS
+from rag.metadata import MAX_FIELD_CHARS
 from rag.pipeline import MAX_QUESTION_CHARS
 
 QUESTION_EXAMPLE = "广东的“卓粤”计划是什么？"
@@ -167,8 +168,18 @@ class DocumentInfo(BaseModel):
     title: str
     publisher: str
     date: str
-    kind: str = Field(description="pdf、txt 或 md")
+    kind: str = Field(description="文件类型（扩展名）：pdf、docx、doc、html、ofd、txt、md 等")
     chunks: int
+
+
+class DocumentFields(BaseModel):
+    """简报的描述字段：未给出的字段不变，空字符串清除（标题恢复为文件中的标题）。"""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(default=None, max_length=MAX_FIELD_CHARS, description="标题")
+    publisher: str | None = Field(default=None, max_length=MAX_FIELD_CHARS, description="发布机构")
+    date: str | None = Field(default=None, max_length=10, description="日期，YYYY-MM-DD（或 YYYY-MM、YYYY）")
 
 
 class IndexReportOut(BaseModel):

@@ -25,7 +25,7 @@ from typing import Any
 
 from rag.config import Settings
 from rag.errors import BadInputError, IndexLockedError, RagError
-from rag.indexing import IndexReport, add_files, build_index, remove_document
+from rag.indexing import IndexReport, add_files, build_index, remove_document, set_metadata
 from rag.pipeline import Pipeline
 from rag.readers import unsupported_type
 from rag.store import current_version
@@ -93,7 +93,9 @@ class Service:
     def documents(self) -> list[dict[str, Any]]:
         return self.pipeline.index.document_summaries()
 
-    def add(self, uploads: Sequence[tuple[str, Path]], replace: bool) -> IndexReport:
+    def add(
+        self, uploads: Sequence[tuple[str, Path]], replace: bool, meta: dict[str, str] | None = None
+    ) -> IndexReport:
         """Index uploaded files (``(name, temporary path)`` pairs) and switch to the new index."""
         data_dir = self.settings.data_dir
         staging = Path(tempfile.mkdtemp(prefix=f".upload-{os.getpid()}-", dir=_ensure(data_dir)))
@@ -104,11 +106,21 @@ class Service:
                 shutil.move(path, target)
                 accepted.append(target)
             with self._write():
-                report = add_files(self.settings, self.pipeline.embedder, accepted, replace=replace)
+                report = add_files(
+                    self.settings, self.pipeline.embedder, accepted, replace=replace, meta=meta
+                )
                 if report.written:
                     self.pipeline.reload()
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+        return report
+
+    def describe(self, doc_id: str, fields: dict[str, str | None]) -> IndexReport:
+        """Set a briefing's title, publisher or date and switch to the re-indexed corpus."""
+        with self._write():
+            report = set_metadata(self.settings, self.pipeline.embedder, doc_id, fields)
+            if report.written:
+                self.pipeline.reload()
         return report
 
     def remove(self, doc_id: str) -> IndexReport:

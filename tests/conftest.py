@@ -6,6 +6,7 @@ pytest_plugins = [
     "tests.fixtures.environment",
     "tests.fixtures.corpus",
     "tests.fixtures.pdfs",
+    "tests.fixtures.documents",
     "tests.fixtures.servers",
     "tests.fixtures.browser",
 ]

@@ -314,5 +314,5 @@ def _checked_text(hit: Hit, documents: Mapping[str, Document]) -> str:
     """What a passage says for the question's checks: its headings, its text and the years its
     “今年/去年” stand for."""
     document = documents.get(hit.chunk.doc_id)
-    date = str(document.meta.get("date", "")) if document is not None else ""
+    date = document.info("date") if document is not None else ""
     return f"{hit.chunk.section_path}\n{hit.chunk.text}\n{implied_years(hit.chunk.text, date)}"

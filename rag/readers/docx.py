@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ def read(path: Path, on_page: PageProgress | None = None) -> Extracted:
 
     try:
         document = docx.Document(str(path))
-        lines = list(_lines(document))
+        lines = _promote_title(list(_lines(document)))
     except DocumentError:
         raise
     except Exception as e:  # python-docx raises KeyError, ValueError and lxml errors on damaged parts
@@ -54,9 +55,24 @@ def _lines(document: Any) -> Iterator[SourceLine]:
     number = 0
     for block in document.iter_inner_content():
         texts = _table_rows(block) if isinstance(block, Table) else _paragraph(block, numbering, notes, cited)
+        if texts:  # the locator counts blocks as Word shows them: a table's rows and a
+            number += 1  # paragraph's footnotes share its number
         for text in texts:
-            number += 1
             yield SourceLine(text, number, None, whole=True)
+
+
+def _promote_title(lines: list[SourceLine]) -> list[SourceLine]:
+    """Without a Title-style paragraph, a heading of the top level that is the first heading and
+    the only one of its level is the document's title (a title set in 标题 1, sections in 标题 2)."""
+    levels = [len(line.text) - len(line.text.lstrip("#")) for line in lines if line.text.startswith("#")]
+    if not levels or 1 in levels:
+        return lines
+    top = min(levels)
+    if levels[0] != top or levels.count(top) != 1:
+        return lines
+    first = next(i for i, line in enumerate(lines) if line.text.startswith("#"))
+    title = lines[first].text.lstrip("#").strip()
+    return [*lines[:first], replace(lines[first], text=f"# {title}"), *lines[first + 1 :]]
 
 
 def _paragraph(

@@ -6,7 +6,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Query, Request, Response, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Message
@@ -14,10 +14,18 @@ from starlette.types import Message
 from rag import ingest
 from rag.errors import BadInputError, DocumentError, DocumentExistsError, FileTooLargeError, RagError
 from rag.indexing import IndexReport
+from rag.metadata import MAX_FIELD_CHARS, check_fields
 from rag.readers import unsupported_type
 from rag.sources import source_context
 from server.deps import PipelineDep, ServiceDep
-from server.schemas import DocumentInfo, ErrorBody, IndexReportOut, RebuildStatus, SourceContext
+from server.schemas import (
+    DocumentFields,
+    DocumentInfo,
+    ErrorBody,
+    IndexReportOut,
+    RebuildStatus,
+    SourceContext,
+)
 from server.service import check_upload_name
 
 router = APIRouter(tags=["文档"])
@@ -89,11 +97,22 @@ def list_documents(service: ServiceDep) -> list[dict[str, Any]]:
 @uploads.post("/api/documents", response_model=IndexReportOut, summary="上传简报", responses=_ERRORS)
 async def upload_documents(
     service: ServiceDep,
-    files: Annotated[list[UploadFile], File(min_length=1, description="一个或多个 .pdf / .txt / .md 文件")],
+    files: Annotated[
+        list[UploadFile],
+        File(
+            min_length=1, description="一个或多个文件：PDF、Word（.docx/.doc）、网页（.html）、OFD、.txt/.md"
+        ),
+    ],
     replace: Annotated[bool, Query(description="同名简报已存在时替换它")] = False,
+    title: Annotated[
+        str | None, Form(max_length=MAX_FIELD_CHARS, description="标题（只能用于单个文件）")
+    ] = None,
+    publisher: Annotated[str | None, Form(max_length=MAX_FIELD_CHARS, description="发布机构")] = None,
+    date: Annotated[str | None, Form(max_length=10, description="日期，YYYY-MM-DD")] = None,
 ) -> dict[str, Any]:
     """上传并索引简报（只嵌入新文件，其余简报不重算）。完成前查询继续使用旧索引。
-    扫描版、加密或损坏的 PDF，空文件、二进制文件、无法识别编码的文本、超过大小上限的文件和不支持的类型
+    可同时给出标题、发布机构、日期（默认取自文件）。
+    扫描版、加密或损坏的文件（PDF、Word、OFD、网页），空文件、二进制文件、无法识别编码的文本、超过大小上限的文件和不支持的类型
     在 `failed` 中逐个给出中文原因，其余文件照常索引；全部失败时返回 4xx。
     单个文件上限 200 MB，一次上传合计也不超过 200 MB（超过时 413，不等上传完就拒绝）。"""
     names: list[str] = []
@@ -109,6 +128,9 @@ async def upload_documents(
         names.append(name)
     if len(set(names)) != len(names):
         raise BadInputError("一次上传中有同名文件，请只保留一个")
+    meta = check_fields({"title": title, "publisher": publisher, "date": date})
+    if meta.get("title") and len(names) > 1:
+        raise BadInputError("标题只能为单个文件设置：一次上传多个文件时请不要指定标题")
     workdir = Path(tempfile.mkdtemp(prefix="rag-upload-"))
     try:
         saved = []
@@ -121,7 +143,7 @@ async def upload_documents(
                 failures[name] = e
                 continue
             saved.append((name, path))
-        report = await run_in_threadpool(service.add, saved, replace) if saved else IndexReport()
+        report = await run_in_threadpool(service.add, saved, replace, meta) if saved else IndexReport()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     for name, message in report.failed.items():
@@ -161,6 +183,15 @@ async def _save(upload: UploadFile, path: Path) -> None:
 def delete_document(doc_id: str, service: ServiceDep) -> dict[str, Any]:
     """从索引（向量、BM25、分块记录）中删除简报，文件移到 data/.removed/。返回后立即生效。"""
     return service.remove(doc_id).record()
+
+
+@router.patch(
+    "/api/documents/{doc_id}", response_model=IndexReportOut, summary="修改简报信息", responses=_ERRORS
+)
+def describe_document(doc_id: str, fields: DocumentFields, service: ServiceDep) -> dict[str, Any]:
+    """设置简报的标题、发布机构、日期（记在 data/briefings.toml），并重新索引这篇简报，引用随之更新。
+    未给出的字段不变，空字符串清除。"""
+    return service.describe(doc_id, fields.model_dump(exclude_unset=True)).record()
 
 
 @router.post(

@@ -623,6 +623,12 @@ async function refreshDocuments() {
     row.innerHTML =
       `<td>${escapeHtml(doc.title)}</td><td>${escapeHtml(doc.publisher)}</td><td>${escapeHtml(doc.date)}</td>` +
       `<td class="num">${doc.chunks}</td><td>${escapeHtml(doc.doc)}</td><td></td>`;
+    const editButton = document.createElement("button");
+    editButton.className = "secondary";
+    editButton.textContent = "编辑";
+    editButton.setAttribute("aria-label", `编辑简报信息：${doc.title}`);
+    editButton.addEventListener("click", () => editDocument(doc, row));
+    row.lastElementChild.append(editButton, " ");
     const remove = document.createElement("button");
     remove.className = "secondary delete";
     remove.textContent = "删除";
@@ -631,6 +637,45 @@ async function refreshDocuments() {
     row.lastElementChild.append(remove);
     body.append(row);
   }
+}
+
+/** An inline form over the row: title, publisher and date, saved with PATCH /api/documents/{doc}. */
+function editDocument(doc, row) {
+  const cell = document.createElement("td");
+  cell.colSpan = row.children.length;
+  cell.innerHTML =
+    `<form class="meta-edit"><label>标题 <input name="title" maxlength="200" placeholder="留空则用文件中的标题"></label>` +
+    `<label>发布单位 <input name="publisher" maxlength="200"></label>` +
+    `<label>日期 <input name="date" maxlength="10" placeholder="YYYY-MM-DD"></label>` +
+    `<button class="primary" type="submit">保存</button><button class="secondary" type="button">取消</button>` +
+    `<span class="hint" aria-live="polite"></span></form>`;
+  const form = cell.querySelector("form");
+  for (const key of ["title", "publisher", "date"]) form.elements[key].value = doc[key] || "";
+  row.replaceChildren(cell);
+  form.elements.title.focus();
+  form.querySelector("button[type=button]").addEventListener("click", () => refreshDocuments());
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const changed = {};
+    for (const key of ["title", "publisher", "date"]) {
+      const value = form.elements[key].value.trim();
+      if (value !== (doc[key] || "")) changed[key] = value;
+    }
+    if (!Object.keys(changed).length) return refreshDocuments();
+    const note = form.querySelector(".hint");
+    note.textContent = "保存中，正在更新索引……";
+    try {
+      await apiJson(`/api/documents/${encodeURIComponent(doc.doc)}`, {
+        method: "PATCH",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(changed),
+      });
+      $("#rebuild-status").textContent = `已更新：${changed.title || doc.title}`;
+      await Promise.all([refreshDocuments(), refreshStatus()]);
+    } catch (e) {
+      note.textContent = `保存失败：${e.message}`;
+    }
+  });
 }
 
 async function deleteDocument(doc, button) {
@@ -656,7 +701,7 @@ async function deleteDocument(doc, button) {
   await Promise.all([refreshDocuments(), refreshStatus()]);
 }
 
-function uploadOne(file, replace) {
+function uploadOne(file, replace, meta) {
   const item = document.createElement("li");
   item.innerHTML = `<span class="file-name"></span><progress max="1" value="0"></progress><span class="file-status">上传中…</span>`;
   item.querySelector(".file-name").textContent = file.name;
@@ -696,6 +741,7 @@ function uploadOne(file, replace) {
     });
     const form = new FormData();
     form.append("files", file, file.name);
+    for (const [key, value] of Object.entries(meta)) form.append(key, value);
     request.send(form);
   });
 }
@@ -705,8 +751,18 @@ async function uploadSelected() {
   const files = [...input.files];
   if (!files.length) return;
   const replace = $("#replace").checked;
+  const meta = {};
+  for (const key of ["title", "publisher", "date"]) {
+    const value = $(`#upload-${key}`).value.trim();
+    if (value) meta[key] = value;
+  }
+  if (meta.title && files.length > 1) {
+    $("#upload-chosen").textContent = "标题只能为单个文件填写：请只选一个文件，或清空标题";
+    return;
+  }
   $("#upload-button").disabled = true;
-  for (const file of files) await uploadOne(file, replace); // one at a time: the index has one writer
+  for (const file of files) await uploadOne(file, replace, meta); // one at a time: the index has one writer
+  for (const key of ["title", "publisher", "date"]) $(`#upload-${key}`).value = "";
   input.value = "";
   $("#upload-chosen").textContent = "未选择文件";
   $("#upload-button").disabled = false;

@@ -13,7 +13,8 @@ from rag.chunking import chunk_document
 from rag.config import ChunkingSettings, load_settings
 from rag.errors import DocumentError, FileTooLargeError
 from rag.indexing import add_files, build_index
-from rag.ingest import load_document, load_metadata
+from rag.ingest import load_document
+from rag.metadata import load_metadata
 from rag.readers import pdf as pdf_reader
 from rag.readers import unsupported_type
 from rag.readers.pdf import PARALLEL_MIN_PAGES, read_pdf_lines

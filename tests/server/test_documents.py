@@ -230,3 +230,63 @@ def test_the_same_name_twice_in_one_upload_is_refused(api: httpx.Client) -> None
     files = [("files", ("同名.txt", b"\xe5\x86\x85\xe5\xae\xb9")), ("files", ("同名.txt", b"\xe5\x86\x85"))]
     response = api.post("/api/documents", files=files)
     assert response.status_code == 400 and response.json()["error"]["code"] == "bad_input"
+
+
+def test_upload_a_word_file_with_its_publisher_then_change_its_title(
+    api: httpx.Client, mini_index: Settings, tmp_path: Path
+) -> None:
+    from tests.fixtures.documents import SNOW_TITLE, write_docx
+
+    docx = write_docx(tmp_path / "雪岭简报.docx")
+    with docx.open("rb") as handle:
+        response = api.post(
+            "/api/documents", files={"files": (docx.name, handle)}, data={"publisher": "雪岭市发展改革委"}
+        )
+    assert response.status_code == 200, response.text
+    documents = {d["doc"]: d for d in api.get("/api/documents").json()}
+    assert documents["雪岭简报.docx"] | {"chunks": 0} == {
+        "doc": "雪岭简报.docx",
+        "title": SNOW_TITLE,
+        "publisher": "雪岭市发展改革委",
+        "date": "2024-03-15",  # from the file's properties
+        "kind": "docx",
+        "chunks": 0,
+    }
+
+    response = api.patch("/api/documents/雪岭简报.docx", json={"title": "雪岭一季度简报", "date": "2024-04"})
+    assert response.status_code == 200, response.text
+    assert response.json()["updated"] == ["雪岭简报.docx"]
+    answer = api.post("/api/ask", json={"question": "冰川算力中心总投资多少？"}).json()
+    cited = [c for c in answer["citations"] if c["doc"] == "雪岭简报.docx"]
+    assert cited and cited[0]["title"] == "雪岭一季度简报"
+    assert "雪岭一季度简报" in (mini_index.data_dir / "briefings.toml").read_text(encoding="utf-8")
+
+    response = api.patch("/api/documents/雪岭简报.docx", json={"title": ""})  # back to the file's title
+    assert response.status_code == 200
+    documents = {d["doc"]: d for d in api.get("/api/documents").json()}
+    assert (
+        documents["雪岭简报.docx"]["title"] == SNOW_TITLE and documents["雪岭简报.docx"]["date"] == "2024-04"
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"date": "2024年3月"}, "日期格式应为 YYYY-MM-DD"),
+        ({"author": "某人"}, ""),
+        ({"title": "标" * 201}, ""),
+    ],
+)
+def test_bad_document_fields_are_refused_and_change_nothing(
+    api: httpx.Client, mini_index: Settings, body: dict[str, str], message: str
+) -> None:
+    response = api.patch("/api/documents/科技金融简报.txt", json=body)
+    assert response.status_code in (400, 422), response.text
+    assert message in response.json()["error"]["message"]
+    assert not (mini_index.data_dir / "briefings.toml").exists()
+
+
+def test_changing_an_unknown_document_is_a_404(api: httpx.Client) -> None:
+    response = api.patch("/api/documents/没有这篇.txt", json={"title": "新标题"})
+    assert response.status_code == 404
+    assert "未找到文档" in response.json()["error"]["message"]

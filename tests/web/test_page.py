@@ -211,3 +211,34 @@ def test_a_keyed_service_asks_for_the_key_once_and_then_works(
     turn = ask(page, QUESTION)
     assert "500万元" in turn.locator(".answer-body").inner_text()
     assert len(prompts) == 1  # the key is remembered
+
+
+def test_a_word_file_uploaded_with_its_publisher_then_retitled_in_the_documents_list(
+    page: Any, site: str, tmp_path: Path
+) -> None:
+    from tests.fixtures.documents import write_docx
+
+    docx = write_docx(tmp_path / "雪岭简报.docx")
+    page.goto(site)
+    page.click("#tab-docs")
+    accept = page.locator("#upload-input").get_attribute("accept") or ""
+    assert {".docx", ".doc", ".html", ".ofd", ".pdf"} <= set(accept.split(","))
+    assert "Word" in page.locator("#upload-formats").inner_text()
+    page.set_input_files("#upload-input", str(docx))
+    page.locator(".upload-meta summary").click()
+    page.fill("#upload-publisher", "雪岭市发展改革委")
+    page.click("#upload-button")
+    page.locator("#upload-list .file-status").filter(has_text="已加入索引").wait_for()
+    row = page.locator("#docs-table tbody tr", has_text="雪岭简报.docx")
+    assert "雪岭高新区工作简报" in row.inner_text() and "雪岭市发展改革委" in row.inner_text()
+
+    row.get_by_role("button", name=re.compile("^编辑简报信息")).click()
+    form = page.locator("form.meta-edit")
+    form.locator("input[name=title]").fill("雪岭高新区2024年一季度简报")
+    form.get_by_role("button", name="保存").click()
+    page.locator("#docs-table tbody tr", has_text="雪岭高新区2024年一季度简报").wait_for()
+
+    page.click("#tab-ask")
+    turn = ask(page, "冰川算力中心总投资多少？")
+    references = turn.locator(".references").inner_text()
+    assert "雪岭高新区2024年一季度简报" in references and "段" in references

@@ -1,0 +1,142 @@
+"""Each format's reader gives the document a researcher sees: its title, its sections, its
+tables and footnotes as text, and a locator (page, or paragraph where there are no pages)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rag.chunking import chunk_document
+from rag.config import ChunkingSettings
+from rag.errors import DocumentError
+from rag.ingest import load_document
+from rag.readers import doc as doc_reader
+from rag.readers import read_file
+from rag.readers.numbering import chinese_number, format_number
+from rag.types import Chunk
+from tests.fixtures.documents import SNOW_TITLE, write_docx, write_html, write_ofd
+
+
+def chunk_with(chunks: list[Chunk], text: str) -> Chunk:
+    return next(chunk for chunk in chunks if text in chunk.text)
+
+
+def test_word_headings_numbering_footnotes_and_tables_become_sections_and_text(tmp_path: Path) -> None:
+    doc = load_document(write_docx(tmp_path / "简报.docx"))
+    assert doc.title == SNOW_TITLE and doc.kind == "docx"
+    assert doc.file_meta == {"author": "雪岭高新区管委会", "date": "2024-03-15"}
+    # Word's automatic numbering is written out as the reader sees it.
+    assert [p.heading for p in doc.paragraphs if p.heading] == [
+        SNOW_TITLE,
+        "一、产业发展",
+        "（一）重点项目",
+        "二、人才引进",
+    ]
+    assert "增长12%。（注1）" in doc.text or "增长12%（注1）。" in doc.text
+    assert "注1：数据来源：雪岭高新区统计局2023年年报。" in doc.text
+    assert "园区：冰雪装备园；企业数：42家；产值：86亿元。" in doc.text
+    chunks = chunk_document(doc, ChunkingSettings(min_chars=0))
+    project = chunk_with(chunks, "冰川算力中心")
+    assert project.section == ("一、产业发展", "（一）重点项目")
+    assert project.location == "第5段"  # Word has no fixed pages: the paragraph number
+    assert chunk_with(chunks, "寒地测试场").section == ("二、人才引进",)
+
+
+def test_word_title_falls_back_from_a_placeholder_property_to_the_title_paragraph(tmp_path: Path) -> None:
+    path = write_docx(tmp_path / "简报.docx", core_title="Microsoft Word - 简报.doc", author="")
+    doc = load_document(path)
+    assert doc.title == SNOW_TITLE
+    assert "author" not in doc.file_meta
+
+
+def test_metadata_the_user_sets_wins_over_the_files_own(tmp_path: Path) -> None:
+    doc = load_document(write_docx(tmp_path / "简报.docx"), {"title": "自定标题", "date": "2024-04-01"})
+    assert doc.title == "自定标题" and doc.info("date") == "2024-04-01"
+    assert doc.info("author") == "雪岭高新区管委会"
+
+
+@pytest.mark.parametrize(
+    ("n", "fmt", "text"), [(1, "chineseCounting", "一"), (12, "chineseCounting", "十二")]
+)
+def test_word_number_formats(n: int, fmt: str, text: str) -> None:
+    assert format_number(n, fmt) == text
+
+
+def test_chinese_numbers_as_word_counts_them() -> None:
+    assert [chinese_number(n) for n in (9, 10, 11, 20, 35, 100, 105, 112)] == [
+        "九",
+        "十",
+        "十一",
+        "二十",
+        "三十五",
+        "一百",
+        "一百零五",
+        "一百一十二",
+    ]
+    assert [
+        format_number(n, f) for n, f in ((3, "decimalEnclosedCircle"), (4, "upperRoman"), (2, "lowerLetter"))
+    ] == [
+        "③",
+        "IV",
+        "b",
+    ]
+
+
+@pytest.mark.parametrize("charset", ["utf-8", "gbk"])
+def test_a_saved_web_page_keeps_its_article_and_drops_the_sites_furniture(
+    tmp_path: Path, charset: str
+) -> None:
+    doc = load_document(write_html(tmp_path / "条例.html", charset))
+    assert doc.title == "雪岭市科技创新促进条例"
+    assert doc.file_meta == {"publisher": "雪岭市科学技术局", "date": "2023-05-10"}
+    for furniture in ("首页", "字体", "版权所有", "网站标识码"):
+        assert furniture not in doc.text
+    chunks = chunk_document(doc, ChunkingSettings(min_chars=0))
+    article = chunk_with(chunks, "冰雪科技专项资金")
+    assert article.section[0] == "第二章 研究开发"
+    assert article.location.endswith("段")
+    assert "项目类别：联合实验室；资助上限：五百万元。" in doc.text
+
+
+def test_ofd_text_is_put_back_into_lines_by_position_with_exact_pages(tmp_path: Path) -> None:
+    pages: list[tuple[int, int]] = []
+    extracted = read_file(write_ofd(tmp_path / "办法.ofd"), lambda done, total: pages.append((done, total)))
+    assert pages == [(1, 2), (2, 2)]
+    assert extracted.meta == {
+        "title": "雪岭市科技型企业培育办法",
+        "author": "雪岭市科学技术局",
+        "date": "2024-01-02",
+    }
+    doc = load_document(tmp_path / "办法.ofd")
+    assert "第八条　对首次认定的高新技术企业，给予一次性奖励三十万元。" in doc.text.replace(" ", "　")
+    assert doc.locate(doc.text.index("三十万元")).page == 2
+    assert doc.locate(doc.text.index("为加快培育")).page == 1
+
+
+def test_legacy_doc_is_read_through_libreoffice_or_antiword(
+    legacy_doc: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    through_libreoffice = load_document(legacy_doc)
+    assert "第十条" in through_libreoffice.text and "冰雪科技专项资金" in through_libreoffice.text
+    assert "第二章 研究开发" in {p.heading for p in through_libreoffice.paragraphs if p.heading}
+
+    if not doc_reader.shutil.which("antiword"):
+        pytest.skip("antiword is not installed")
+    real_which = doc_reader.shutil.which
+    monkeypatch.setattr(
+        doc_reader.shutil, "which", lambda name: None if "office" in name else real_which(name)
+    )
+    through_antiword = load_document(legacy_doc)
+    assert "冰雪科技专项资金" in through_antiword.text
+    assert "项目类别：联合实验室；资助上限：五百万元。" in through_antiword.text
+
+
+def test_legacy_doc_without_a_converter_says_how_to_convert(
+    legacy_doc: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(doc_reader.shutil, "which", lambda name: None)
+    with pytest.raises(
+        DocumentError, match=r"雪岭市条例\.doc：读取旧版 \.doc 需要 antiword 或 LibreOffice.*另存为"
+    ):
+        load_document(legacy_doc)
