@@ -19,14 +19,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.cleaning import RANK_TOPIC
 from rag.config import ChunkingSettings
+from rag.headings import RANK_TOPIC
 from rag.types import Chunk, Document
 
-# v7: a document's title heading is not a section; v6: keyword tokens in Simplified script
+# v7: legal structure (第N章 › 第N条), 第N条 as one keyword token, a title heading is not a section
 CHUNKER_VERSION = "section-v7"
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?;])")
 _SOFT_BREAK = re.compile(r"(?<=[，、,：:])")
+_ARTICLE_LABEL = re.compile(r"第[〇零一二三四五六七八九十百千两\d]{1,6}条(之[一二三四五六七八九十]{1,3})?")
 
 
 @dataclass
@@ -41,10 +42,18 @@ def section_blocks(doc: Document) -> list[_Piece]:
     stack: list[tuple[int, str]] = []
     blocks: list[_Piece] = []
     lead_in: int | None = None  # start of the last body paragraph if it ends with a colon
-    # A document's one top-rank heading is its title (“# 简报”, Word's Title style): every
-    # citation already names the document, so it is not repeated in the section path.
+    # A document's one top-rank heading is its title (“# 简报”, Word's Title style), as is a
+    # first line that reads as a heading and is the title: every citation already names the
+    # document, so it is not repeated in the section path.
     tops = [para for para in doc.paragraphs if para.heading is not None and para.rank == 0]
     title = tops[0] if len(tops) == 1 and not tops[0].inline else None
+    first = doc.paragraphs[0] if doc.paragraphs else None
+    if title is None and first is not None and doc.text[first.start : first.end].strip() == doc.title:
+        # The title line of a text without Markdown (a masthead, or taken for a short heading:
+        # then the only heading of its rank; a first 【政策】 with sibling 【现状】 is a section).
+        rank = first.rank if first.heading is not None else None
+        if rank is None or sum(1 for p in doc.paragraphs if p.heading is not None and p.rank == rank) == 1:
+            title = first
     for para in doc.paragraphs:
         if para is title:
             continue
@@ -153,6 +162,17 @@ def _common_prefix(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
     return a[:n]
 
 
+def _article_span(first: tuple[str, ...], last: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The path of two neighbouring articles (or article spans) of one chapter merged into one
+    passage: the chapter, then “第十条至第十二条”, so the citation still names the articles."""
+    if len(first) != len(last) or not first or first[:-1] != last[:-1]:
+        return None
+    start, end = first[-1].split("至")[0], last[-1].split("至")[-1]
+    if not (_ARTICLE_LABEL.fullmatch(start) and _ARTICLE_LABEL.fullmatch(end)):
+        return None
+    return (*first[:-1], start if start == end else f"{start}至{end}")
+
+
 def _merge_small(blocks: list[_Piece], settings: ChunkingSettings) -> list[_Piece]:
     """Merge blocks shorter than ``min_chars`` into a neighbour in the same top-level section.
 
@@ -173,9 +193,13 @@ def _merge_small(blocks: list[_Piece], settings: ChunkingSettings) -> list[_Piec
                 continue
             other = merged[j]
             start, end = min(piece.start, other.start), max(piece.end, other.end)
-            shared = _common_prefix(piece.section, other.section)
-            # Never merge across top-level sections: the chunk would lose its heading path.
-            if not shared and piece.section and piece.section != other.section:
+            first, last = (piece, other) if piece.start < other.start else (other, piece)
+            shared = _article_span(first.section, last.section) or _common_prefix(
+                piece.section, other.section
+            )
+            # Never merge across top-level sections, nor text before the first heading (a date
+            # line, an issuing authority) into a section: the chunk would lose its heading path.
+            if not shared and piece.section != other.section:
                 continue
             if end - start <= settings.max_chars:
                 options.append((len(shared), j == i + 1, j, start, end, shared))

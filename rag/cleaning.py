@@ -14,6 +14,19 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rag.headings import (
+    BOLD,
+    LABEL,
+    MARKDOWN,
+    balanced,
+    credit_speakers,
+    demote_empty_headings,
+    detect_heading,
+    display_width,
+    ends_sentence,
+    heading_marker,
+    items_in_articles_are_body,
+)
 from rag.types import Anchor, Paragraph
 
 _IDEOGRAPH = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -27,10 +40,7 @@ _TRANSLATE = str.maketrans(
     _CONTROLS
     | {"‚": "“", "‛": "”", "\u3000": " ", "\xa0": " ", "\t": " ", "\u200b": "", "\uf075": "◆", "\uf0d8": "➢"}
 )
-_TERMINAL = set("。！？；：…!?;:")
-_CLOSERS = "”’）)》」』】〕*"
 _INNER_PUNCT = set("，。；")
-_BRACKET_PAIRS = ("《》", "（）", "“”", "【】", "〔〕")
 
 _IS_IDEOGRAPH = re.compile(f"[{_IDEOGRAPH}]")
 _IS_CJK_PUNCT = re.compile(f"[{_CJK_PUNCT}]")
@@ -39,29 +49,8 @@ _PAGE_NUMBER = re.compile(r"^[-—–\s]*(第\s*)?\d{1,4}(\s*页)?(\s*/\s*\d{1,4
 _WORD_TAIL = re.compile(r"^[^\s，。；！？、]{1,3}[，。；！？、]")
 # A byline “（段宝岩，……教授）”, or a subtitle/headline ending in a bracket “——……（三）”.
 _BRACKETED_END = re.compile(r"^(?:[（(]|——|[◆◇■●➢➤▶►]).*[）)]$")
-_SPEAKER = re.compile(f"[{_IDEOGRAPH}]{{2,4}}")
-_LABEL = re.compile(f"^[{_IDEOGRAPH}]{{2,6}}[：:]")
 # “（来源：人民网）” “（供稿：科技部火炬中心）” “(本文系……)” end a reprinted article.
 _ARTICLE_END = re.compile(r"^[（(](来源|供稿|本文系|作者系|稿件来源|摘自|转自|资料来源)")
-
-# Heading families, with their rank in the heading tree (lower = closer to the root).
-_MARKDOWN = re.compile(r"^(#{1,6})\s+(.+)$")
-_BRACKET = re.compile(r"^【([^】]{1,12})】\s*(.*)$")
-_DIAMOND = re.compile(r"^[◆◇■●]\s*(.+)$")
-_ARROW = re.compile(r"^[➢➤▶►]\s*(.+)$")
-_BOLD = re.compile(r"^\*\*([^*]+)\*\*$")
-_NUMBERED = (
-    (re.compile(r"^[一二三四五六七八九十]{1,3}、"), 6),
-    (re.compile(r"^[（(][一二三四五六七八九十]{1,3}[）)]"), 7),
-    (re.compile(r"^\d{1,2}[.．、](?!\d)"), 8),
-    (re.compile(r"^[（(]\d{1,2}[）)]"), 9),
-    (re.compile(r"^[一二三四五六七八九十]{1,3}是"), 10),
-)
-RANK_BRACKET = 3
-RANK_TOPIC = 4  # ◆ headlines, **bold** lines and short title lines
-RANK_SUBTOPIC = 5  # ➢ titles nested under a ◆ title
-_MAX_PURE_HEADING = 60
-_MAX_INLINE_TITLE = 40
 
 
 @dataclass(frozen=True)
@@ -85,16 +74,11 @@ class CleanText:
     anchors: list[Anchor]
 
 
-def display_width(text: str) -> float:
-    """Width in CJK cells: ideographs and full-width marks count 1, ASCII counts 0.5."""
-    return sum(1.0 if ord(ch) > 0x2E80 else 0.5 for ch in text)
-
-
 def normalize_line(text: str) -> str:
     """Fix quote marks, full-width spaces and control characters; drop spaces that PDF
     extraction put next to CJK."""
     text = text.translate(_TRANSLATE).strip()
-    if match := _MARKDOWN.match(text):
+    if match := MARKDOWN.match(text):
         return f"{match.group(1)} {_SPACES.sub(_keep_space, match.group(2).strip())}"
     return _SPACES.sub(_keep_space, text)
 
@@ -168,29 +152,13 @@ def _after_page_gap(page: Sequence[SourceLine], index: int) -> bool:
     return blanks >= 2 or index == 0
 
 
-def _heading_marker(text: str) -> bool:
-    return bool(
-        _MARKDOWN.match(text)
-        or _BRACKET.match(text)
-        or _DIAMOND.match(text)
-        or _ARROW.match(text)
-        or _BOLD.match(text)
-        or any(pattern.match(text) for pattern, _ in _NUMBERED)
-    )
-
-
-def _ends_sentence(text: str) -> bool:
-    core = text.rstrip(_CLOSERS + " ")
-    return not core or core[-1] in _TERMINAL
-
-
 def _continues(prev: str, nxt: str, width: float) -> bool:
     """Whether line ``nxt`` is the hard-wrapped continuation of line ``prev``."""
-    if _heading_marker(nxt) or _LABEL.match(nxt) or _MARKDOWN.match(prev) or _BOLD.match(prev):
+    if heading_marker(nxt) or LABEL.match(nxt) or MARKDOWN.match(prev) or BOLD.match(prev):
         return False
     if display_width(prev) >= 8 and _IS_IDEOGRAPH.match(prev[-1]) and _WORD_TAIL.match(nxt):
         return True  # “……博士生双创活” + “动。……”: a word cut by the wrap
-    if _ends_sentence(prev) or (_BRACKETED_END.match(prev) and _balanced(prev)):
+    if ends_sentence(prev) or (_BRACKETED_END.match(prev) and balanced(prev)):
         return False  # a sentence, or a byline such as “（段宝岩，……教授）”
     if display_width(prev) >= 0.8 * width:
         return True
@@ -216,66 +184,6 @@ def _typical_width(lines: Sequence[str]) -> float:
     return statistics.median(widths) if widths else 30.0
 
 
-def _balanced(text: str) -> bool:
-    return all(text.count(pair[0]) == text.count(pair[1]) for pair in _BRACKET_PAIRS)
-
-
-def _first_clause(text: str) -> str:
-    match = re.search(r"[。！？；：:]", text)
-    clause = text[: match.start()] if match else text
-    if len(clause) > _MAX_INLINE_TITLE:
-        clause = clause[:_MAX_INLINE_TITLE] + "…"
-    return clause
-
-
-def _strip_final_stop(text: str) -> str:
-    return text.rstrip("。；;：: ")
-
-
-def classify_heading(text: str) -> tuple[str, int, bool] | None:
-    """(title, rank, inline) when the paragraph opens a section by an explicit marker."""
-    if match := _MARKDOWN.match(text):
-        title = match.group(2).strip(" #*")
-        # “## 二、…” after “#### 一、…”: the numbering is more reliable than the # count.
-        numbered = next((rank for pattern, rank in _NUMBERED if pattern.match(title)), None)
-        return title, numbered or min(len(match.group(1)) - 1, 3), False
-    if match := _BOLD.match(text):
-        return match.group(1).strip(), RANK_TOPIC, False
-    if match := _BRACKET.match(text):
-        label, rest = f"【{match.group(1)}】", match.group(2).strip()
-        if not rest:
-            return label, RANK_BRACKET, False
-        if len(rest) <= 30 and "。" not in rest:
-            return f"{label} {rest}", RANK_BRACKET, False
-        return label, RANK_BRACKET, True
-    for pattern, rank in ((_DIAMOND, RANK_TOPIC), (_ARROW, RANK_SUBTOPIC)):
-        if match := pattern.match(text):
-            body = match.group(1).strip()
-            if len(body) <= _MAX_PURE_HEADING and not re.search(r"[。！？]", body[:-1]):
-                return _strip_final_stop(body), rank, False
-            return _first_clause(body), rank, True
-    for pattern, rank in _NUMBERED:
-        if pattern.match(text):
-            if len(text) <= _MAX_PURE_HEADING and not re.search(r"[。！？；]", text[:-1]):
-                return _strip_final_stop(text), rank, False
-            return _first_clause(text), rank, True
-    return None
-
-
-def _looks_like_title(text: str, min_width: float = 8) -> bool:
-    """A short standalone line such as “全球集成电路需求旺盛” that heads the text below it."""
-    width = display_width(text)
-    return (
-        min_width <= width <= 40
-        and len(_IS_IDEOGRAPH.findall(text)) >= 3
-        and not any(ch in text for ch in "，。；！？,;")
-        and not _LABEL.match(text)
-        and not text.endswith(("：", ":"))
-        and not re.match(r"^[\d（(—\-－“\"•·]", text)
-        and _balanced(text)
-    )
-
-
 def clean_lines(lines: Sequence[SourceLine]) -> CleanText:
     """Turn extracted lines into cleaned text, paragraphs (with headings) and anchors."""
     kept = [line for line in drop_page_furniture(lines) if line.text.strip()]
@@ -298,9 +206,10 @@ def clean_lines(lines: Sequence[SourceLine]) -> CleanText:
             groups.append([(line, text)])
 
     joined = ["".join(_join_pieces(group)) for group in groups]
-    headings = [_detect_heading(joined, i) for i in range(len(joined))]
-    demoted_ranks = _demote_empty_headings(headings)
-    _credit_speakers(headings, joined)
+    headings = [detect_heading(joined, i) for i in range(len(joined))]
+    items_in_articles_are_body(headings)
+    demoted_ranks = demote_empty_headings(headings)
+    credit_speakers(headings, joined)
 
     text_parts: list[str] = []
     paragraphs: list[Paragraph] = []
@@ -337,7 +246,7 @@ def _trailing_space_marks_paragraph_end(lines: Sequence[SourceLine], normalized:
     one, while wrapped lines do not); then a trailing space ends a paragraph even when the
     line is as wide as a wrapped one, which separates long titles from their body."""
     sentence_ends = [
-        line for line, text in zip(lines, normalized, strict=True) if text and _ends_sentence(text)
+        line for line, text in zip(lines, normalized, strict=True) if text and ends_sentence(text)
     ]
     if len(sentence_ends) < 10:
         return False
@@ -349,81 +258,3 @@ def _join_pieces(group: Sequence[tuple[SourceLine, str]]) -> list[str]:
     for _, text in group[1:]:
         pieces.append(_join(pieces[-1], text) + text)
     return pieces
-
-
-def _detect_heading(paragraphs: Sequence[str], index: int) -> tuple[str, int, bool] | None:
-    text = paragraphs[index]
-    explicit = classify_heading(text)
-    if explicit:
-        title, rank, inline = explicit
-        title = title.replace("**", "").strip()
-        # A marker with no words after it (“➢：”, “## **”) opens no section: it would put an
-        # empty title in the heading path.
-        return (title, rank, inline) if title else None
-    if index > 0 and not _closes_block(paragraphs[index - 1]):
-        return None
-    # Four-character titles (激发动力) need body text after them and must not follow another
-    # title: there a short line is a byline (樊杰, 欧阳宏伟).
-    short_ok = (
-        index + 1 < len(paragraphs)
-        and "。" in paragraphs[index + 1]
-        and index > 0
-        and not _looks_like_title(paragraphs[index - 1])
-        and not _heading_marker(paragraphs[index - 1])
-    )
-    if _looks_like_title(text, 4 if short_ok else 8):
-        tiny = [
-            0 <= j < len(paragraphs)
-            and display_width(paragraphs[j]) < 9
-            and not _heading_marker(paragraphs[j])
-            for j in (index - 1, index + 1)
-        ]
-        if not all(tiny):
-            return text, RANK_TOPIC, False
-    return None
-
-
-def _credit_speakers(headings: list[tuple[str, int, bool] | None], paragraphs: Sequence[str]) -> None:
-    """A name line right under a title (樊杰, 欧阳宏伟) names the speaker or author: add it
-    to the title, so every passage of that speech carries the name in its heading path."""
-    for i, heading in enumerate(headings[:-1]):
-        if heading is not None and not heading[2] and _SPEAKER.fullmatch(paragraphs[i + 1]):
-            headings[i] = (f"{heading[0]}（{paragraphs[i + 1]}）", heading[1], heading[2])
-
-
-def _closes_block(text: str) -> bool:
-    """Whether a title may follow: the text before it ended a sentence, a heading or a byline."""
-    stripped = text.rstrip(" *")
-    return (
-        _ends_sentence(text)
-        or stripped.endswith(tuple(_CLOSERS))
-        or _heading_marker(text)
-        or display_width(text) < 9
-        or _looks_like_title(text)
-    )
-
-
-def _demote_empty_headings(headings: list[tuple[str, int, bool] | None]) -> list[int | None]:
-    """Headings without text of their own become body text of their parent.
-
-    A heading directly followed by a sibling or higher heading is empty (a table of contents
-    line, a one-line list item); the last line of such a run (two or more) is demoted too,
-    because the text after it is the start of the body, not its section. Returns, per
-    paragraph, the rank of the heading it was demoted from: such a paragraph still closes the
-    open sections of its rank, so it lands in its parent rather than under a sibling.
-    """
-    ranks = [h[1] if h is not None and not h[2] else None for h in headings]
-    next_ranks = [h[1] if h is not None else None for h in headings[1:]] + [-1] if headings else []
-    empty = [
-        rank is not None and next_rank is not None and next_rank <= rank
-        for rank, next_rank in zip(ranks, next_ranks, strict=True)
-    ]
-    demoted: list[int | None] = [None] * len(headings)
-    for i in range(len(headings)):
-        closes_list = (
-            i > 1 and ranks[i] is not None and all(empty[j] and ranks[j] == ranks[i] for j in (i - 1, i - 2))
-        )
-        if empty[i] or closes_list:
-            headings[i] = None
-            demoted[i] = ranks[i]
-    return demoted

@@ -13,6 +13,7 @@ from rag.readers import SUPPORTED_SUFFIXES, PageProgress, read_file, unsupported
 from rag.types import Document
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
+_DATE_LINE = re.compile(r"^[（(]|\d{4}\s*年\s*\d{1,2}\s*月")
 
 
 def content_hash(path: Path) -> str:
@@ -93,11 +94,12 @@ def format_size(size: int) -> str:
 
 
 def _guess_title(text: str, paragraphs: list[Any]) -> str | None:
-    """A Markdown title, else a short first line (the masthead), else the first heading."""
+    """A Markdown title, else a short first line (the masthead) unless it is a date line
+    (“（2011年6月28日……通过）”, “2022年3月31日”), else the first heading."""
     for para in paragraphs:
         if para.rank == 0:
             return str(para.heading)
     first = text[paragraphs[0].start : paragraphs[0].end] if paragraphs else ""
-    if 2 <= len(first) <= 40 and not re.search(r"[，。；！？,;]", first):
+    if 2 <= len(first) <= 40 and not re.search(r"[，。；！？,;]", first) and not _DATE_LINE.search(first):
         return first
     return next((str(p.heading) for p in paragraphs[:5] if p.heading), None)

@@ -14,6 +14,9 @@ _QUOTES = "“”‘’\"'‚‛「」『』"
 _STRIP_FOR_MATCH = re.compile(f"[\\s\u3000{re.escape(_QUOTES)}]+")
 _WORD = re.compile(r"[\w\u3400-\u9fff%％.]+")
 _CJK_WORD = re.compile(r"[\u3400-\u9fff]+")
+_CN_DIGIT = {ch: n for n, ch in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
+_CN_UNIT = {"十": 10, "百": 100, "千": 1000}
+_DESIGNATOR = re.compile(r"第([〇零一二三四五六七八九十百千两\d]{1,7})(编|章|节|条|款|项)")
 # Function words that carry no topic; questions are full of them.
 STOPWORDS = frozenset(
     "的 了 和 与 及 或 在 是 为 对 于 把 被 将 从 向 也 都 而 并 等 中 上 下 这 那 其 之 以 由 有 就 个 "
@@ -72,10 +75,45 @@ def pinyin_of(text: str) -> str:
 
 
 def tokenize(text: str) -> list[str]:
-    """Keyword tokens: jieba search-mode words, lower-cased, without punctuation and stopwords."""
+    """Keyword tokens: jieba search-mode words, lower-cased, without punctuation and stopwords.
+    A numbered division of a text (第十条, 第三章, 第2款) is one token with its number in digits
+    (第10条): jieba's pieces of 第七十条 include 十条, which would make it match 第十条."""
+    text = text.lower()
+    tokens: list[str] = []
+    done = 0
+    for match in _DESIGNATOR.finditer(text):
+        number = chinese_to_int(match.group(1))
+        if number is None:
+            continue
+        tokens.extend(_words(text[done : match.start()]))
+        tokens.append(f"第{number}{match.group(2)}")
+        done = match.end()
+    tokens.extend(_words(text[done:]))
+    return tokens
+
+
+def _words(text: str) -> list[str]:
     tokens = []
-    for token in jieba.cut_for_search(text.lower()):
+    for token in jieba.cut_for_search(text):
         token = token.strip()
         if token and _WORD.fullmatch(token) and token not in STOPWORDS:
             tokens.append(token)
     return tokens
+
+
+def chinese_to_int(numeral: str) -> int | None:
+    """“七十” → 70, “一百零五” → 105, “十二” → 12, “2” → 2; None for what is not a number."""
+    if numeral.isdigit():
+        return int(numeral)
+    total = section = 0
+    digit: int | None = None
+    for ch in numeral:
+        if ch in _CN_DIGIT:
+            digit = _CN_DIGIT[ch]
+        elif ch in _CN_UNIT:
+            section += (1 if digit is None else digit) * _CN_UNIT[ch]
+            digit = None
+        else:
+            return None
+    total += section + (digit or 0)
+    return total or None

@@ -11,7 +11,7 @@ import re
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +22,47 @@ from rag.readers import Extracted, PageProgress
 _CID = re.compile(r"\(cid:\d+\)")  # how pdfminer writes a glyph its font gives no Unicode for
 
 
+# The title is the largest type on the first page, when it stands out from the body text.
+_TITLE_SIZE_RATIO = 1.2
+_MAX_TITLE_CHARS = 80
+
+
 def read(path: Path, on_page: PageProgress | None = None) -> Extracted:
-    return Extracted(read_pdf_lines(path, on_page))
+    lines = read_pdf_lines(path, on_page)
+    title = first_page_title(path)
+    return Extracted(lines, {"title": title} if title else {})
+
+
+def first_page_title(path: Path) -> str | None:
+    """The run of lines set in the largest type on page 1, when that type is clearly larger
+    than the page's body text: a title, never a running header, a date or an authority line
+    (those are set small). None for a page of one size (then the text decides)."""
+    with _open_pdf(path, [1]) as pdf:
+        try:
+            words = pdf.pages[0].extract_words(extra_attrs=["size"]) if pdf.pages else []
+        except Exception:  # the text pass reports a broken page; a title is only a nicety
+            return None
+    rows: dict[int, list[dict[str, Any]]] = {}
+    for word in words:
+        rows.setdefault(round(word["top"] / 2), []).append(word)
+    lines = [
+        (max(w["size"] for w in row), "".join(w["text"] for w in row)) for _, row in sorted(rows.items())
+    ]
+    if len(lines) < 2:
+        return None
+    sizes = sorted(size for size, text in lines for _ in text)
+    body = sizes[len(sizes) // 2]
+    largest = max(size for size, _ in lines)
+    if largest < _TITLE_SIZE_RATIO * body:
+        return None
+    first = next(i for i, (size, _) in enumerate(lines) if size >= 0.95 * largest)
+    run = []
+    for size, text in lines[first:]:
+        if size < 0.95 * largest:
+            break
+        run.append(text)
+    title = "".join(run).strip()
+    return title if 2 <= len(title) <= _MAX_TITLE_CHARS else None
 
 
 # A PDF of at least this many pages is read by worker processes, each a block of its pages:
@@ -133,6 +172,15 @@ try:
 except DocumentError as e:
     sys.exit(e.message)
 """
+
+
+def _joined(words: Iterable[str]) -> str:
+    """Words of one line: a space only between two Latin words or numbers."""
+    text = ""
+    for word in words:
+        gap = text and text[-1].isascii() and text[-1].isalnum() and word[:1].isascii() and word[:1].isalnum()
+        text += (" " if gap else "") + word
+    return text
 
 
 def _texts_in_workers(path: Path, total: int, workers: int, on_page: PageProgress | None) -> list[str]:
