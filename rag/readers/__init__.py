@@ -9,7 +9,7 @@ Reader modules are imported on first use: python-docx and trafilatura are slow t
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,6 +66,15 @@ def unsupported_type(name: str) -> str | None:
         f"{name}：不支持的文件{kind}。支持 {SUPPORTED_LIST}；"
         "其他格式（如 .wps、.xlsx、.pptx）请先另存为 .docx 或 PDF"
     )
+
+
+def join_words(words: Iterable[str]) -> str:
+    """Words of one line as laid out on a page: a space only between two Latin words or numbers."""
+    text = ""
+    for word in words:
+        gap = text and text[-1].isascii() and text[-1].isalnum() and word[:1].isascii() and word[:1].isalnum()
+        text += (" " if gap else "") + word
+    return text
 
 
 def read_file(path: Path, on_page: PageProgress | None = None) -> Extracted:

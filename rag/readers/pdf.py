@@ -11,13 +11,13 @@ import re
 import subprocess
 import sys
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from rag.cleaning import SourceLine
 from rag.errors import DocumentError
-from rag.readers import Extracted, PageProgress
+from rag.readers import Extracted, PageProgress, join_words, ocr
 
 _CID = re.compile(r"\(cid:\d+\)")  # how pdfminer writes a glyph its font gives no Unicode for
 
@@ -46,7 +46,7 @@ def first_page_title(path: Path) -> str | None:
     for word in words:
         rows.setdefault(round(word["top"] / 2), []).append(word)
     lines = [
-        (max(w["size"] for w in row), "".join(w["text"] for w in row)) for _, row in sorted(rows.items())
+        (max(w["size"] for w in row), join_words(w["text"] for w in row)) for _, row in sorted(rows.items())
     ]
     if len(lines) < 2:
         return None
@@ -105,7 +105,9 @@ def read_pdf_lines(
         # Blank separator so a page break reads as a break between lines.
         lines.append(SourceLine("", number, page_number))
     if not any(line.text.strip() for line in lines):
-        raise DocumentError(f"{path.name}：PDF 没有可提取的文字层（可能是扫描件），请先做 OCR 再导入")
+        if ocr.available():
+            raise DocumentError(f"{path.name}：PDF 没有可提取的文字层（可能是扫描件），OCR 也没有识别出文字")
+        raise DocumentError(f"{path.name}：PDF 没有可提取的文字层（可能是扫描件）。{ocr.INSTALL_HINT}")
     undecoded = sum(len(_CID.findall(line.text)) for line in lines)
     if undecoded:
         decoded = sum(len("".join(_CID.sub("", line.text).split())) for line in lines)
@@ -142,21 +144,35 @@ def _page_count(path: Path, pdf: Any) -> int:
         raise _pdf_error(path, e) from e
 
 
-def _page_texts(path: Path, pdf: Any) -> Iterator[str]:
-    """The text of each page of the open ``pdf``, one page at a time."""
+def _page_texts(path: Path, pdf: Any, first: int = 0) -> Iterator[str]:
+    """The text of each page of the open ``pdf`` (whose first page is page ``first``, 0-based,
+    of the file), one page at a time; a page without a text layer is read by OCR when the
+    extra is installed."""
+    scan: Any = None
     try:
-        for page in pdf.pages:
+        for index, page in enumerate(pdf.pages, start=first):
             text = page.extract_text() or ""
             page.close()
+            if not text.strip() and ocr.available():
+                if scan is None:
+                    import pypdfium2
+
+                    scan = pypdfium2.PdfDocument(path)
+                text = "\n".join(ocr.page_lines(scan[index]))
             yield text
+    except DocumentError:
+        raise
     except Exception as e:
         raise _pdf_error(path, e) from e
+    finally:
+        if scan is not None:
+            scan.close()
 
 
 def _iter_page_texts(path: Path, start: int, stop: int) -> Iterator[str]:
     """The text of pages ``start`` to ``stop - 1`` (0-based), one page at a time (a worker's share)."""
     with _open_pdf(path, list(range(start + 1, stop + 1))) as pdf:
-        yield from _page_texts(path, pdf)
+        yield from _page_texts(path, pdf, start)
 
 
 # A worker prints one JSON line [page index, text] per page, or the error on stderr.
@@ -172,15 +188,6 @@ try:
 except DocumentError as e:
     sys.exit(e.message)
 """
-
-
-def _joined(words: Iterable[str]) -> str:
-    """Words of one line: a space only between two Latin words or numbers."""
-    text = ""
-    for word in words:
-        gap = text and text[-1].isascii() and text[-1].isalnum() and word[:1].isascii() and word[:1].isalnum()
-        text += (" " if gap else "") + word
-    return text
 
 
 def _texts_in_workers(path: Path, total: int, workers: int, on_page: PageProgress | None) -> list[str]:

@@ -12,10 +12,11 @@ from rag.config import ChunkingSettings
 from rag.errors import DocumentError
 from rag.ingest import load_document
 from rag.readers import doc as doc_reader
-from rag.readers import read_file
+from rag.readers import ocr, read_file
 from rag.readers.numbering import chinese_number, format_number
 from rag.types import Chunk
 from tests.fixtures.documents import SNOW_TITLE, write_docx, write_html, write_ofd
+from tests.fixtures.pdfs import write_scanned_pdf
 
 
 def chunk_with(chunks: list[Chunk], text: str) -> Chunk:
@@ -140,3 +141,34 @@ def test_legacy_doc_without_a_converter_says_how_to_convert(
         DocumentError, match=r"雪岭市条例\.doc：读取旧版 \.doc 需要 antiword 或 LibreOffice.*另存为"
     ):
         load_document(legacy_doc)
+
+
+SCANNED_PAGES = [
+    ["【现状】", "雪岭高新区设立冰川算力中心，总投资12亿元。"],
+    ["【经验】", "海港高新区对引进的领军人才给予最高三百万元安家补贴。"],
+]
+
+
+@pytest.mark.skipif(not ocr.available(), reason="the OCR extra is not installed")
+def test_a_scanned_pdf_is_read_by_ocr_with_exact_pages(tmp_path: Path) -> None:
+    pages: list[tuple[int, int]] = []
+    path = write_scanned_pdf(tmp_path / "扫描简报.pdf", SCANNED_PAGES, text_pages=[1])
+    doc = load_document(path, on_page=lambda done, total: pages.append((done, total)))
+    assert pages == [(1, 2), (2, 2)]
+    text = doc.text.replace(" ", "")
+    assert "冰川算力中心，总投资12亿元" in text  # page 1: its text layer
+    assert "最高三百万元安家补贴" in text  # page 2: a picture, read by OCR
+    assert doc.locate(doc.text.index("海港")).page == 2
+    assert doc.locate(doc.text.index("冰川")).page == 1
+
+
+def test_a_scan_without_the_ocr_extra_says_how_to_install_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ocr, "available", lambda: False)
+    path = write_scanned_pdf(tmp_path / "扫描件.pdf", SCANNED_PAGES)
+    with pytest.raises(
+        DocumentError,
+        match=r"扫描件\.pdf：PDF 没有可提取的文字层（可能是扫描件）。安装 OCR 扩展.*briefing-rag\[ocr\]",
+    ):
+        load_document(path)
