@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
-from typing import Any
 
 from rag.cleaning import clean_lines
 from rag.errors import DocumentError, FileTooLargeError
+from rag.headings import RANK_TOPIC
 from rag.readers import SUPPORTED_SUFFIXES, PageProgress, read_file, unsupported_type
-from rag.types import Document
+from rag.types import Document, Paragraph
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
 _DATE_LINE = re.compile(r"^[（(]|\d{4}\s*年\s*\d{1,2}\s*月")
@@ -93,13 +93,16 @@ def format_size(size: int) -> str:
     return f"{size} 字节"
 
 
-def _guess_title(text: str, paragraphs: list[Any]) -> str | None:
+def _guess_title(text: str, paragraphs: list[Paragraph]) -> str | None:
     """A Markdown title, else a short first line (the masthead) unless it is a date line
-    (“（2011年6月28日……通过）”, “2022年3月31日”), else the first heading."""
+    (“（2011年6月28日……通过）”, “2022年3月31日”) or a section label (【政策】, 一、…, 第一章),
+    else the first title-like heading. None: the file name stands in."""
     for para in paragraphs:
         if para.rank == 0:
             return str(para.heading)
-    first = text[paragraphs[0].start : paragraphs[0].end] if paragraphs else ""
-    if 2 <= len(first) <= 40 and not re.search(r"[，。；！？,;]", first) and not _DATE_LINE.search(first):
-        return first
-    return next((str(p.heading) for p in paragraphs[:5] if p.heading), None)
+    first = paragraphs[0] if paragraphs else None
+    if first is not None and (first.heading is None or first.rank == RANK_TOPIC):
+        line = text[first.start : first.end]
+        if 2 <= len(line) <= 40 and not re.search(r"[，。；！？,;]", line) and not _DATE_LINE.search(line):
+            return line
+    return next((str(p.heading) for p in paragraphs[:5] if p.heading and p.rank == RANK_TOPIC), None)

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from rag.cli import app
 from rag.config import Settings
 from tests.fixtures.documents import SNOW_TITLE, write_docx, write_html, write_ofd
+from tests.fixtures.pdfs import write_table_pdf
 
 runner = CliRunner()
 
@@ -35,10 +36,11 @@ def test_each_format_is_added_and_answers_with_its_own_citation(mini_index: Sett
         write_docx(tmp_path / "雪岭简报.docx"),
         write_html(tmp_path / "雪岭条例.html"),
         write_ofd(tmp_path / "雪岭办法.ofd"),
+        write_table_pdf(tmp_path / "珠三角政策表.pdf", ruled=False),
     ]
     result = runner.invoke(app, ["--home", str(mini_index.home), "add", *map(str, files)])
     assert result.exit_code == 0, result.stderr
-    assert "新增 3 篇" in result.stderr
+    assert "新增 4 篇" in result.stderr
 
     answer = ask(mini_index.home, "冰川算力中心总投资多少？")
     assert "12亿元" in str(answer["answer"])
@@ -55,6 +57,11 @@ def test_each_format_is_added_and_answers_with_its_own_citation(mini_index: Sett
     assert "三十万元" in str(answer["answer"])
     cited = citation_of(answer, "雪岭办法.ofd")
     assert cited["title"] == "雪岭市科技型企业培育办法" and cited["page"] in {"第2页", "第1–2页"}
+
+    answer = ask(mini_index.home, "深圳的科技创新政策是什么时间出台的？")
+    assert "2022年1月5日" in str(answer["answer"])
+    cited = citation_of(answer, "珠三角政策表.pdf")
+    assert (cited["section"], cited["page"]) == ("【政策】", "第1页")
 
     listed = runner.invoke(app, ["--home", str(mini_index.home), "list", "--json"])
     rows = {row["doc"]: row for row in json.loads(listed.stdout)}

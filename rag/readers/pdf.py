@@ -1,4 +1,5 @@
-"""PDF: the text layer page by page with pdfplumber, long PDFs in worker processes."""
+"""PDF: the text layer page by page with pdfplumber (tables as rows, ``pdf_tables``; scanned
+pages by OCR, ``ocr``), long PDFs in worker processes."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from typing import Any
 from rag.cleaning import SourceLine
 from rag.errors import DocumentError
 from rag.readers import Extracted, PageProgress, join_words, ocr
+from rag.readers.pdf_tables import page_text
 
 _CID = re.compile(r"\(cid:\d+\)")  # how pdfminer writes a glyph its font gives no Unicode for
 
@@ -151,7 +153,7 @@ def _page_texts(path: Path, pdf: Any, first: int = 0) -> Iterator[str]:
     scan: Any = None
     try:
         for index, page in enumerate(pdf.pages, start=first):
-            text = page.extract_text() or ""
+            text = page_text(page)
             page.close()
             if not text.strip() and ocr.available():
                 if scan is None:

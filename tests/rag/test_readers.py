@@ -16,7 +16,7 @@ from rag.readers import ocr, read_file
 from rag.readers.numbering import chinese_number, format_number
 from rag.types import Chunk
 from tests.fixtures.documents import SNOW_TITLE, write_docx, write_html, write_ofd
-from tests.fixtures.pdfs import write_scanned_pdf
+from tests.fixtures.pdfs import write_scanned_pdf, write_table_pdf
 
 
 def chunk_with(chunks: list[Chunk], text: str) -> Chunk:
@@ -172,3 +172,16 @@ def test_a_scan_without_the_ocr_extra_says_how_to_install_it(
         match=r"扫描件\.pdf：PDF 没有可提取的文字层（可能是扫描件）。安装 OCR 扩展.*briefing-rag\[ocr\]",
     ):
         load_document(path)
+
+
+@pytest.mark.parametrize("ruled", [True, False], ids=["ruled", "three-line"])
+def test_pdf_tables_become_rows_that_name_their_headers(tmp_path: Path, ruled: bool) -> None:
+    doc = load_document(write_table_pdf(tmp_path / "政策表.pdf", ruled))
+    lines = doc.text.splitlines()
+    assert "地区：深圳；出台时间：2022年1月5日；政策文件：深科技创新规〔2022〕2号。" in lines
+    assert "地区：珠海；出台时间：2022年6月1日；政策文件：珠科规〔2022〕3号，配套实施细则另行发布。" in lines
+    # The text around the table keeps its place.
+    order = [
+        doc.text.index(s) for s in ("具体如下表所示", "地区：广州", "地区：珠海", "上述政策均已进入实施阶段")
+    ]
+    assert order == sorted(order)
