@@ -14,6 +14,7 @@ from rag.types import Document, Paragraph
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
 _DATE_LINE = re.compile(r"^[（(]|\d{4}\s*年\s*\d{1,2}\s*月")
+_BREADCRUMB = re.compile(r"\S\s*(?:>|＞|›|»|→)\s*\S.*(?:>|＞|›|»|→)")
 
 
 def content_hash(path: Path) -> str:
@@ -94,15 +95,20 @@ def format_size(size: int) -> str:
 
 
 def _guess_title(text: str, paragraphs: list[Paragraph]) -> str | None:
-    """A Markdown title, else a short first line (the masthead) unless it is a date line
-    (“（2011年6月28日……通过）”, “2022年3月31日”) or a section label (【政策】, 一、…, 第一章),
-    else the first title-like heading. None: the file name stands in."""
+    """A Markdown title, else the first short line (the masthead) before the body starts, passing
+    over a page's breadcrumb (“首页 > 政务公开 > 政策文件”), date lines (“（2011年6月28日……通过）”)
+    and bracketed labels (【字体：大 中 小】); never a section label (一、…, 第一章). Else the
+    first title-like heading. None: the file name stands in."""
     for para in paragraphs:
         if para.rank == 0:
             return str(para.heading)
-    first = paragraphs[0] if paragraphs else None
-    if first is not None and (first.heading is None or first.rank == RANK_TOPIC):
-        line = text[first.start : first.end]
-        if 2 <= len(line) <= 40 and not re.search(r"[，。；！？,;]", line) and not _DATE_LINE.search(line):
+    for para in paragraphs[:4]:
+        line = text[para.start : para.end]
+        if _BREADCRUMB.search(line) or _DATE_LINE.search(line) or line.startswith("【"):
+            continue
+        if para.heading is not None and para.rank != RANK_TOPIC:
+            break  # the sections have begun
+        if 2 <= len(line) <= 40 and not re.search(r"[，。；！？,;]", line):
             return line
+        break
     return next((str(p.heading) for p in paragraphs[:5] if p.heading and p.rank == RANK_TOPIC), None)

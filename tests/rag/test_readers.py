@@ -185,3 +185,17 @@ def test_pdf_tables_become_rows_that_name_their_headers(tmp_path: Path, ruled: b
         doc.text.index(s) for s in ("具体如下表所示", "地区：广州", "地区：珠海", "上述政策均已进入实施阶段")
     ]
     assert order == sorted(order)
+
+
+def test_a_web_page_saved_as_text_gets_its_headline_as_title_not_its_breadcrumb(tmp_path: Path) -> None:
+    page = tmp_path / "网页.txt"
+    page.write_text(
+        "首页 > 政务公开 > 政策文件\n【字体：大 中 小】\n雪岭市科技创新促进条例\n"
+        "（2023年5月10日雪岭市人民代表大会常务委员会通过）\n"
+        + "".join(
+            f"第{n}条 本市推进科技创新，支持企业、高等学校和科研机构开展第{n}类研究开发活动。\n"
+            for n in "一二三四五六"
+        ),
+        encoding="utf-8",
+    )
+    assert load_document(page).title == "雪岭市科技创新促进条例"
