@@ -20,14 +20,13 @@ import re
 from dataclasses import dataclass
 
 from rag.config import ChunkingSettings
-from rag.headings import RANK_TOPIC
+from rag.headings import ARTICLE_LABEL, RANK_TOPIC
 from rag.types import Chunk, Document
 
 # v7: legal structure (第N章 › 第N条), 第N条 as one keyword token, a title heading is not a section
 CHUNKER_VERSION = "section-v7"
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?;])")
 _SOFT_BREAK = re.compile(r"(?<=[，、,：:])")
-_ARTICLE_LABEL = re.compile(r"第[〇零一二三四五六七八九十百千两\d]{1,6}条(之[一二三四五六七八九十]{1,3})?")
 
 
 @dataclass
@@ -168,7 +167,7 @@ def _article_span(first: tuple[str, ...], last: tuple[str, ...]) -> tuple[str, .
     if len(first) != len(last) or not first or first[:-1] != last[:-1]:
         return None
     start, end = first[-1].split("至")[0], last[-1].split("至")[-1]
-    if not (_ARTICLE_LABEL.fullmatch(start) and _ARTICLE_LABEL.fullmatch(end)):
+    if not (ARTICLE_LABEL.fullmatch(start) and ARTICLE_LABEL.fullmatch(end)):
         return None
     return (*first[:-1], start if start == end else f"{start}至{end}")
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from rag.headings import (
     BOLD,
+    IS_IDEOGRAPH,
     LABEL,
     MARKDOWN,
     balanced,
@@ -29,7 +30,6 @@ from rag.headings import (
 )
 from rag.types import Anchor, Paragraph
 
-_IDEOGRAPH = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_PUNCT = "，。！？；：、“”‘’（）《》〈〉【】〔〕「」『』…—·￥％"
 # Control characters (NUL, BEL, unit separators, DEL, C1 codes) are extraction debris: they
 # become spaces, which then go the way of other stray spaces.
@@ -42,7 +42,6 @@ _TRANSLATE = str.maketrans(
 )
 _INNER_PUNCT = set("，。；")
 
-_IS_IDEOGRAPH = re.compile(f"[{_IDEOGRAPH}]")
 _IS_CJK_PUNCT = re.compile(f"[{_CJK_PUNCT}]")
 _SPACES = re.compile(r" +")
 _PAGE_NUMBER = re.compile(r"^[-—–\s]*(第\s*)?\d{1,4}(\s*页)?(\s*/\s*\d{1,4})?[-—–\s]*$")
@@ -90,7 +89,7 @@ def _keep_space(match: re.Match[str]) -> str:
     left, right = text[start - 1], text[end]
     if _IS_CJK_PUNCT.match(left) or _IS_CJK_PUNCT.match(right):
         return ""
-    left_cjk, right_cjk = bool(_IS_IDEOGRAPH.match(left)), bool(_IS_IDEOGRAPH.match(right))
+    left_cjk, right_cjk = bool(IS_IDEOGRAPH.match(left)), bool(IS_IDEOGRAPH.match(right))
     # Between two ideographs a space can separate names (joint issuers); keep one.
     return "" if left_cjk != right_cjk else " "
 
@@ -156,7 +155,7 @@ def _continues(prev: str, nxt: str, width: float) -> bool:
     """Whether line ``nxt`` is the hard-wrapped continuation of line ``prev``."""
     if heading_marker(nxt) or LABEL.match(nxt) or MARKDOWN.match(prev) or BOLD.match(prev):
         return False
-    if display_width(prev) >= 8 and _IS_IDEOGRAPH.match(prev[-1]) and _WORD_TAIL.match(nxt):
+    if display_width(prev) >= 8 and IS_IDEOGRAPH.match(prev[-1]) and _WORD_TAIL.match(nxt):
         return True  # “……博士生双创活” + “动。……”: a word cut by the wrap
     if ends_sentence(prev) or (_BRACKETED_END.match(prev) and balanced(prev)):
         return False  # a sentence, or a byline such as “（段宝岩，……教授）”

@@ -11,13 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-_IDEOGRAPH = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_IS_IDEOGRAPH = re.compile(f"[{_IDEOGRAPH}]")
+IDEOGRAPH = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+IS_IDEOGRAPH = re.compile(f"[{IDEOGRAPH}]")
 _TERMINAL = set("。！？；：…!?;:")
 CLOSERS = "”’）)》」』】〕*"
 _BRACKET_PAIRS = ("《》", "（）", "“”", "【】", "〔〕")
-_SPEAKER = re.compile(f"[{_IDEOGRAPH}]{{2,4}}")
-LABEL = re.compile(f"^[{_IDEOGRAPH}]{{2,6}}[：:]")
+_SPEAKER = re.compile(f"[{IDEOGRAPH}]{{2,4}}")
+LABEL = re.compile(f"^[{IDEOGRAPH}]{{2,6}}[：:]")
 
 MARKDOWN = re.compile(r"^(#{1,6})\s+(.+)$")
 BOLD = re.compile(r"^\*\*([^*]+)\*\*$")
@@ -29,7 +29,8 @@ _CN_DIGITS = "〇零一二三四五六七八九十百千两"
 _DIVISION = re.compile(rf"^第[{_CN_DIGITS}\d]{{1,6}}(分编|编|章|节)(?:\s+\S.*)?$")
 _DIVISION_RANK = {"编": 1, "分编": 1, "章": 2, "节": 3}
 # “第十二条　……”: an article, whose number heads the text that follows it.
-ARTICLE = re.compile(rf"^(第[{_CN_DIGITS}\d]{{1,6}}条(?:之[一二三四五六七八九十]{{1,3}})?)\s+\S")
+ARTICLE_LABEL = re.compile(rf"第[{_CN_DIGITS}\d]{{1,6}}条(?:之[一二三四五六七八九十]{{1,3}})?")
+ARTICLE = re.compile(rf"^({ARTICLE_LABEL.pattern})\s+\S")
 RANK_ARTICLE = 5
 _NUMBERED = (
     (re.compile(r"^[一二三四五六七八九十]{1,3}、"), 6),
@@ -135,7 +136,7 @@ def looks_like_title(text: str, min_width: float = 8) -> bool:
     width = display_width(text)
     return (
         min_width <= width <= 40
-        and len(_IS_IDEOGRAPH.findall(text)) >= 3
+        and len(IS_IDEOGRAPH.findall(text)) >= 3
         and not any(ch in text for ch in "，。；！？,;")
         and not LABEL.match(text)
         and not text.endswith(("：", ":"))
@@ -230,7 +231,7 @@ def items_in_articles_are_body(headings: list[Heading | None]) -> None:
         if heading is None:
             continue
         title, rank, inline = heading
-        if rank == RANK_ARTICLE and inline and ARTICLE.match(title + " x"):
+        if rank == RANK_ARTICLE and inline and ARTICLE_LABEL.fullmatch(title):
             in_article = True
         elif rank <= RANK_ARTICLE:
             in_article = False
