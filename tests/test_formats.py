@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from rag.cli import app
 from rag.config import Settings
+from rag.readers import ocr
 from tests.fixtures.documents import SNOW_TITLE, write_docx, write_html, write_ofd
-from tests.fixtures.pdfs import write_table_pdf
+from tests.fixtures.pdfs import write_scanned_pdf, write_table_pdf
 
 runner = CliRunner()
 
@@ -115,3 +117,18 @@ def test_rag_add_refuses_a_title_for_several_files_and_a_bad_date(
     result = runner.invoke(app, ["--home", home, "add", files[0], "--date", "2024/03/15"])
     assert result.exit_code == 1 and "日期格式应为 YYYY-MM-DD" in result.stderr
     assert not (mini_index.data_dir / "一.docx").exists()
+
+
+@pytest.mark.skipif(not ocr.available(), reason="the OCR extra is not installed")
+def test_a_scanned_pdf_is_added_and_cited_by_page(mini_index: Settings, tmp_path: Path) -> None:
+    pages = [
+        ["【现状】", "雪岭高新区今年新增专精特新企业三十二家。"],
+        ["【经验】", "雪岭高新区设立了规模八亿元的冰雪装备产业基金。"],
+    ]
+    scan = write_scanned_pdf(tmp_path / "雪岭扫描件.pdf", pages)
+    result = runner.invoke(app, ["--home", str(mini_index.home), "add", str(scan)])
+    assert result.exit_code == 0, result.stderr
+    answer = ask(mini_index.home, "雪岭高新区设立了多大规模的产业基金？")
+    assert "八亿元" in str(answer["answer"])
+    cited = citation_of(answer, "雪岭扫描件.pdf")
+    assert (cited["section"], cited["page"]) == ("【经验】", "第2页")
