@@ -140,6 +140,7 @@ def render_markdown(results: dict[str, Any], machine: dict[str, Any]) -> str:
         "python bench/scale.py                # only the Scale section (100k and 1M synthetic chunks, about 40 min)",
         "python bench/grow.py                 # only the Updating a large index section (100k chunks)",
         "python bench/longpdf.py              # only the Long PDF section (a 1,000-page PDF)",
+        "python bench/readers.py              # only the Readers section (formats, PDF tables, OCR; about 2 min)",
         "python bench/threads.py              # only the Threads section (1 thread vs every core)",
         "python bench/devices.py              # sentence-transformers throughput, CPU vs CUDA (prints a table)",
         "```",
