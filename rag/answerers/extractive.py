@@ -125,19 +125,18 @@ class ExtractiveAnswerer:
         model = self._model(question)
         features = self.features(question, passages, candidates)
         probability = model.probability(features)
+        titles = [_jurisdiction(hit, documents) for hit in passages]
         missing = asked.missing_from_each(
-            [(_checked_text(hit, documents), hit.chunk.title) for hit in passages]
+            [(_checked_text(hit, documents), title) for hit, title in zip(passages, titles, strict=True)]
         )
         # Sentences of one paragraph share their scope: each is checked once.
         scoped = {
             (c.scope, title): asked.names_missing_from(c.scope, title)
             for c in candidates
-            for title in [passages[c.passage - 1].chunk.title]
+            for title in [titles[c.passage - 1]]
         }
         reasons = [
-            self._shortfall(
-                asked, c, missing[c.passage - 1] or scoped[c.scope, passages[c.passage - 1].chunk.title]
-            )
+            self._shortfall(asked, c, missing[c.passage - 1] or scoped[c.scope, titles[c.passage - 1]])
             for c in candidates
         ]
         eligible = np.where([reason is None for reason in reasons], probability, -1.0)
@@ -308,6 +307,15 @@ def question_parts(question: str) -> list[str]:
     ):
         return [question]  # “……由谁组织实施？内容是什么？”: the second cannot stand alone
     return [parts[0], *later]
+
+
+def _jurisdiction(hit: Hit, documents: Mapping[str, Document]) -> str:
+    """What speaks for a passage's place: its document's title and publisher (“中关村……条例”
+    is issued by 北京市人大常委会, so its articles speak of 北京). As for a title, they speak
+    only when they name no place the question does not (``Question.missing_from``)."""
+    document = documents.get(hit.chunk.doc_id)
+    publisher = document.info("publisher") if document is not None else ""
+    return f"{hit.chunk.title}（{publisher}）" if publisher else hit.chunk.title
 
 
 def _checked_text(hit: Hit, documents: Mapping[str, Document]) -> str:
