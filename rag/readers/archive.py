@@ -27,9 +27,9 @@ def open_zip(path: Path, label: str) -> zipfile.ZipFile:
     Raises ``DocumentError`` for an encrypted, damaged or oversized archive."""
     with path.open("rb") as f:
         head = f.read(8)
-    if head == OLE_MAGIC:
+    if head == OLE_MAGIC and label == "Word":
         raise DocumentError(
-            f"{path.name}：不是有效的 {label} 文件：它可能设置了打开密码（请在 Word/WPS 中取消密码后另存），"
+            f"{path.name}：不是有效的 Word 文件：它可能设置了打开密码（请在 Word/WPS 中取消密码后另存），"
             "或是改了扩展名的旧版 .doc 文件（请把扩展名改为 .doc）"
         )
     try:
