@@ -211,18 +211,23 @@ class Question:
         return missing
 
     def _places_missing_from(self, flat: str, title: str) -> list[str]:
-        """The question's place names that ``flat`` (simplified, without spaces) lacks."""
+        """The question's place names that ``flat`` (simplified, without spaces) lacks.
+        ``title`` is the document's title and, on further lines, what else speaks for the
+        whole document (its publisher)."""
         places = list(self.places)
-        named = title_places(to_simplified(title))
+        speakers = [title_places(to_simplified(line)) for line in title.splitlines()]
+        named = [place for speaker in speakers for place in speaker]
         # “我省/本市” stand for the place the title names (checked below); a passage whose
         # title names no place is taken at its word.
         if not named and _THIS_PROVINCE.search(flat):
             places = [p for p in places if p not in PROVINCES]
         if not named and _THIS_CITY.search(flat):
             places = [p for p in places if p in PROVINCES]
-        # A title speaks for its passages only when it names no place the question does not.
-        if named and all(any(t in q or q in t for q in self.places) for t in named):
-            flat += "".join(named)
+        # A title (or publisher) speaks for its passages only when it names no place the
+        # question does not.
+        for speaker in speakers:
+            if speaker and all(any(t in q or q in t for q in self.places) for t in speaker):
+                flat += "".join(speaker)
         return [p for p in places if p not in flat]
 
     def names_missing_from(self, text: str, title: str = "") -> list[str]:

@@ -310,12 +310,12 @@ def question_parts(question: str) -> list[str]:
 
 
 def _jurisdiction(hit: Hit, documents: Mapping[str, Document]) -> str:
-    """What speaks for a passage's place: its document's title and publisher (“中关村……条例”
-    is issued by 北京市人大常委会, so its articles speak of 北京). As for a title, they speak
-    only when they name no place the question does not (``Question.missing_from``)."""
+    """What speaks for a passage's place: its document's title and, on a line of its own, its
+    publisher (“中关村……条例” is issued by 北京市人大常委会, so its articles speak of 北京).
+    Each speaks only when it names no place the question does not (``Question.missing_from``)."""
     document = documents.get(hit.chunk.doc_id)
     publisher = document.info("publisher") if document is not None else ""
-    return f"{hit.chunk.title}（{publisher}）" if publisher else hit.chunk.title
+    return f"{hit.chunk.title}\n{publisher}" if publisher else hit.chunk.title
 
 
 def _checked_text(hit: Hit, documents: Mapping[str, Document]) -> str:
