@@ -30,5 +30,5 @@ def test_every_documented_command_exists() -> None:
     documented = set(re.findall(r"^\| `rag (\w+)", README, flags=re.MULTILINE))
     result = CliRunner().invoke(app, ["--help"])
     listed = set(re.findall(r"│ (\w+)\s{2,}", result.stdout))
-    assert documented == {"index", "ask", "search", "add", "remove", "list", "eval", "serve"}
+    assert documented == {"index", "ask", "search", "add", "describe", "remove", "list", "eval", "serve"}
     assert documented <= listed
