@@ -182,8 +182,8 @@ def render_section(result: dict[str, Any]) -> str:
             f"| {scan['accuracy']:.4f} / {scan['accuracy_min']:.4f} | {scan['s_per_page']:.2f} | "
             f"{scan['text_layer_s_per_page']:.3f} | {scan['ratio']:.0f}× | {scan['model_load_s']:.2f} |",
             "",
-            f"A 300-page scan takes about {300 * scan['s_per_page'] / 60:.0f} minutes on this machine; pages are "
-            "rendered and read one at a time, so memory does not grow with the page count.",
+            f"A 300-page scan takes about {300 * scan['s_per_page'] / 60:.0f} minutes on this machine (pages are "
+            "rendered and read one at a time; one page image is held at once).",
         ]
     else:
         lines.append("OCR: the `ocr` extra is not installed, so it was not measured.")
