@@ -16,7 +16,7 @@ from typing import Any
 
 from rag.readers import join_words
 
-INSTALL_HINT = "安装 OCR 扩展后即可识别扫描件：pip install 'briefing-rag[ocr]'"
+INSTALL_HINT = "安装 OCR 扩展后即可识别：pip install 'briefing-rag[ocr]'"
 RENDER_DPI = 200  # PP-OCR reads 10.5 pt body text reliably from 150 dpi up
 _RETRY_BELOW = 0.75  # mean confidence under which a page is read again with the classifier
 _MIN_SCORE = 0.5

@@ -116,7 +116,7 @@ def read_pdf_lines(
         if undecoded >= decoded:
             raise DocumentError(
                 f"{path.name}：PDF 的文字无法解码（字体没有 Unicode 映射，只能得到 (cid:…) 编码），"
-                "请另存为可复制文字的 PDF 或做 OCR 再导入"
+                f"请另存为可复制文字的 PDF 再导入，或{ocr.INSTALL_HINT}"
             )
         lines = [SourceLine(_CID.sub("", line.text), line.line, line.page) for line in lines]
     return lines
@@ -148,14 +148,14 @@ def _page_count(path: Path, pdf: Any) -> int:
 
 def _page_texts(path: Path, pdf: Any, first: int = 0) -> Iterator[str]:
     """The text of each page of the open ``pdf`` (whose first page is page ``first``, 0-based,
-    of the file), one page at a time; a page without a text layer is read by OCR when the
-    extra is installed."""
+    of the file), one page at a time; a page without a text layer, or whose fonts give no
+    Unicode for its glyphs, is read by OCR when the extra is installed."""
     scan: Any = None
     try:
         for index, page in enumerate(pdf.pages, start=first):
             text = page_text(page)
             page.close()
-            if not text.strip() and ocr.available():
+            if (not text.strip() or _undecodable(text)) and ocr.available():
                 if scan is None:
                     import pypdfium2
 
@@ -169,6 +169,12 @@ def _page_texts(path: Path, pdf: Any, first: int = 0) -> Iterator[str]:
     finally:
         if scan is not None:
             scan.close()
+
+
+def _undecodable(text: str) -> bool:
+    """Whether most of a page's glyphs came out as (cid:N) codes (a font without Unicode)."""
+    codes = len(_CID.findall(text))
+    return codes > 0 and codes >= len("".join(_CID.sub("", text).split()))
 
 
 def _iter_page_texts(path: Path, start: int, stop: int) -> Iterator[str]:

@@ -14,8 +14,8 @@ from rag.errors import DocumentError, FileTooLargeError
 from rag.indexing import add_files, build_index
 from rag.ingest import load_document
 from rag.metadata import load_metadata
+from rag.readers import ocr, unsupported_type
 from rag.readers import pdf as pdf_reader
-from rag.readers import unsupported_type
 from rag.readers.pdf import PARALLEL_MIN_PAGES, read_pdf_lines
 from rag.store import current_version, load_index
 from tests.fixtures.corpus import BUNDLED_DATA, MINI_DATA, HashEmbedder, make_home
@@ -208,6 +208,33 @@ def test_glyphs_without_unicode_are_dropped_not_indexed_as_cid_codes(tmp_path: P
     pdf.save()
     doc = load_document(path)
     assert "glacier computing centre" in doc.text and "cid:" not in doc.text
+
+
+# An encrypted reportlab PDF reads its CJK font as (cid:N) codes (see write_pdf): a font
+# without Unicode, as some real PDFs have.
+def undecodable_pdf(path: Path) -> Path:
+    from reportlab.lib.pdfencrypt import StandardEncryption
+
+    path.write_bytes(pdf_bytes(GOOD_PAGES, encrypt=StandardEncryption("", ownerPassword="owner")))
+    return path
+
+
+@pytest.mark.skipif(not ocr.available(), reason="the OCR extra is not installed")
+def test_pages_whose_glyphs_have_no_unicode_are_read_by_ocr(tmp_path: Path) -> None:
+    doc = load_document(undecodable_pdf(tmp_path / "无法解码.pdf"))
+    assert "cid:" not in doc.text
+    assert "冰川算力中心" in doc.text.replace(" ", "")
+    assert doc.locate(doc.text.index("冰川")).page == 2
+
+
+def test_glyphs_without_unicode_and_no_ocr_say_how_to_read_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ocr, "available", lambda: False)
+    with pytest.raises(
+        DocumentError, match=r"无法解码\.pdf：PDF 的文字无法解码.*pip install 'briefing-rag\[ocr\]'"
+    ):
+        load_document(undecodable_pdf(tmp_path / "无法解码.pdf"))
 
 
 def _unreadable(bad: BadFile) -> bool:
