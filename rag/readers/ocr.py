@@ -1,4 +1,4 @@
-"""OCR for PDF pages without a text layer (scans), with RapidOCR (PP-OCR models run by
+"""OCR for pages without a text layer (scanned PDF and OFD pages), with RapidOCR (PP-OCR models run by
 onnxruntime) — the optional extra ``pip install 'briefing-rag[ocr]'``.
 
 The models ship inside the ``rapidocr`` wheel (pinned exactly in pyproject.toml) and are named
@@ -51,7 +51,11 @@ def _engine() -> Any:
 
 def page_lines(page: Any) -> list[str]:
     """The text lines of a pypdfium2 page, top to bottom, left to right."""
-    image = page.render(scale=RENDER_DPI / 72).to_numpy()
+    return image_lines(page.render(scale=RENDER_DPI / 72).to_numpy())
+
+
+def image_lines(image: Any) -> list[str]:
+    """The text lines of a page image (an RGB array), top to bottom, left to right."""
     engine = _engine()
     result = engine(image)
     scores = list(result.scores or ())
@@ -61,7 +65,6 @@ def page_lines(page: Any) -> list[str]:
             sum(scores) / len(scores) if scores else 0
         ):
             result = rotated
-    del image
     if not result.txts:
         return []
     boxes = [

@@ -3,8 +3,8 @@ library: a zip of XML parts. ``OFD.xml`` names the document (DocInfo: title, aut
 and its root ``Document.xml``, which lists the pages; each page's ``Content.xml`` places text
 objects at coordinates (millimetres). Text is put back into lines by its position.
 
-Page templates (running headers, seals' frames) and annotations are left out; a page with no
-text objects (a scan) has no text.
+Page templates (running headers, seals' frames) and annotations are left out. A page with no
+text objects (a scan) is read by OCR from its images when the ``ocr`` extra is installed.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 
 from rag.cleaning import SourceLine
 from rag.errors import DocumentError
-from rag.readers import Extracted, PageProgress
+from rag.readers import Extracted, PageProgress, ocr
 from rag.readers.archive import open_zip
 
 NS = "{http://www.ofdspec.org/2016}"
@@ -40,10 +40,13 @@ def read(path: Path, on_page: PageProgress | None = None) -> Extracted:
                 for page in document.iter(f"{NS}Page")
                 if page.get("BaseLoc")
             ]
+            media = _media(archive, doc_path, document)
             lines: list[SourceLine] = []
             number = 0
             for page_number, page_path in enumerate(pages, start=1):
-                for text in _page_lines(_xml(archive, page_path)):
+                page = _xml(archive, page_path)
+                texts = _page_lines(page) or _scanned_lines(archive, page, media)
+                for text in texts:
                     number += 1
                     lines.append(SourceLine(text, number, page_number))
                 lines.append(SourceLine("", number, page_number))
@@ -52,7 +55,8 @@ def read(path: Path, on_page: PageProgress | None = None) -> Extracted:
         except (ET.ParseError, KeyError, ValueError) as e:
             raise DocumentError(f"{path.name}：无法解析 OFD 文件（文件损坏或不完整）：{e}") from e
     if not any(line.text.strip() for line in lines):
-        raise DocumentError(f"{path.name}：OFD 文件中没有文字（可能是扫描件），请导入含文字的版本")
+        hint = "OCR 也没有识别出文字" if ocr.available() else ocr.INSTALL_HINT
+        raise DocumentError(f"{path.name}：OFD 文件中没有文字（可能是扫描件）。{hint}")
     return Extracted(lines, _doc_info(body))
 
 
@@ -82,6 +86,52 @@ def _page_lines(page: ET.Element) -> list[str]:
             baselines.append(y)
         rows[baselines[-1]].append((x, text))
     return ["".join(text for _, text in sorted(rows[y])) for y in baselines]
+
+
+def _media(archive: zipfile.ZipFile, doc_path: str, document: ET.Element) -> dict[str, str]:
+    """Resource ID → the zip part of each image the document's resource files list."""
+    base = posixpath.dirname(doc_path)
+    found: dict[str, str] = {}
+    for tag in ("PublicRes", "DocumentRes"):
+        for location in document.iter(f"{NS}{tag}"):
+            if not location.text:
+                continue
+            res_path = _resolve(base, location.text.strip())
+            if res_path not in archive.namelist():
+                continue
+            res = _xml(archive, res_path)
+            res_base = _resolve(posixpath.dirname(res_path), res.get("BaseLoc", "."))
+            for item in res.iter(f"{NS}MultiMedia"):
+                file = item.findtext(f"{NS}MediaFile")
+                if file and item.get("ID"):
+                    found[item.get("ID", "")] = _resolve(res_base, file.strip())
+    return found
+
+
+def _scanned_lines(archive: zipfile.ZipFile, page: ET.Element, media: dict[str, str]) -> list[str]:
+    """A page without text objects read by OCR from its images, top to bottom (none without
+    the extra)."""
+    if not ocr.available():
+        return []
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    images = sorted(
+        (_origin(obj.get("Boundary", "0 0 0 0"))[::-1], media[obj.get("ResourceID", "")])
+        for obj in page.iter(f"{NS}ImageObject")
+        if obj.get("ResourceID", "") in media
+    )
+    lines: list[str] = []
+    for _, part in images:
+        try:
+            with Image.open(io.BytesIO(archive.read(part))) as picture:
+                pixels = np.asarray(picture.convert("RGB"))
+        except (OSError, Image.DecompressionBombError):  # not an image, or a bomb: nothing to read
+            continue
+        lines.extend(ocr.image_lines(pixels))
+    return lines
 
 
 def _origin(boundary: str) -> tuple[float, float]:

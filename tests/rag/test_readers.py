@@ -15,7 +15,7 @@ from rag.readers import doc as doc_reader
 from rag.readers import ocr, read_file
 from rag.readers.numbering import chinese_number, format_number
 from rag.types import Chunk
-from tests.fixtures.documents import SNOW_TITLE, write_docx, write_html, write_ofd
+from tests.fixtures.documents import SNOW_TITLE, scanned_ofd_bytes, write_docx, write_html, write_ofd
 from tests.fixtures.pdfs import write_scanned_pdf, write_table_pdf
 
 
@@ -199,3 +199,26 @@ def test_a_web_page_saved_as_text_gets_its_headline_as_title_not_its_breadcrumb(
         encoding="utf-8",
     )
     assert load_document(page).title == "雪岭市科技创新促进条例"
+
+
+@pytest.mark.skipif(not ocr.available(), reason="the OCR extra is not installed")
+def test_a_scanned_ofd_is_read_by_ocr_from_its_page_images(tmp_path: Path) -> None:
+    path = tmp_path / "扫描办法.ofd"
+    path.write_bytes(scanned_ofd_bytes(SCANNED_PAGES))
+    doc = load_document(path)
+    assert doc.title == "雪岭市科技型企业培育办法（扫描件）"
+    text = doc.text.replace(" ", "")
+    assert "冰川算力中心，总投资12亿元" in text and "最高三百万元安家补贴" in text
+    assert doc.locate(doc.text.index("海港")).page == 2
+
+
+def test_a_scanned_ofd_without_the_ocr_extra_says_how_to_install_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ocr, "available", lambda: False)
+    path = tmp_path / "扫描办法.ofd"
+    path.write_bytes(scanned_ofd_bytes(SCANNED_PAGES))
+    with pytest.raises(
+        DocumentError, match=r"扫描办法\.ofd：OFD 文件中没有文字（可能是扫描件）。安装 OCR 扩展"
+    ):
+        load_document(path)
