@@ -3,7 +3,7 @@
 Heading families and their rank (lower = closer to the root): Markdown ``#`` (0–3), the legal
 hierarchy 第N编/章/节 (1–3) with 第N条 articles (5, inline: the article's text follows its
 number), 【…】 brackets (3), ◆ headlines, **bold** and short title lines (4), ➢ subtitles (5),
-then numbered items 一、（一）1.（1）一是 (6–10). Items inside an article are its body text.
+then numbered items 一、（一）1. 1.1 1.1.1（1）一是 (6–12). Items inside an article are its body text.
 """
 
 from __future__ import annotations
@@ -36,8 +36,12 @@ _NUMBERED = (
     (re.compile(r"^[一二三四五六七八九十]{1,3}、"), 6),
     (re.compile(r"^[（(][一二三四五六七八九十]{1,3}[）)]"), 7),
     (re.compile(r"^\d{1,2}[.．、](?!\d)"), 8),
-    (re.compile(r"^[（(]\d{1,2}[）)]"), 9),
-    (re.compile(r"^[一二三四五六七八九十]{1,3}是"), 10),
+    # Decimal outline numbers, 1.1 then 1.1.1, before a word (“1.5亿元” is an amount, see
+    # _DECIMAL_AMOUNT; as headings they are never inline).
+    (re.compile(r"^\d{1,2}\.\d{1,2}\s*[^\d.\s]"), 9),
+    (re.compile(r"^\d{1,2}\.\d{1,2}\.\d{1,2}\s*[^\d.\s]"), 10),
+    (re.compile(r"^[（(]\d{1,2}[）)]"), 11),
+    (re.compile(r"^[一二三四五六七八九十]{1,3}是"), 12),
 )
 RANK_BRACKET = 3
 RANK_TOPIC = 4  # ◆ headlines, **bold** lines and short title lines
@@ -45,6 +49,9 @@ RANK_SUBTOPIC = 5  # ➢ titles nested under a ◆ title
 _MAX_PURE_HEADING = 60
 _MAX_INLINE_TITLE = 40
 _MAX_DIVISION = 30
+_DECIMAL_OUTLINE_RANKS = (9, 10)
+# A number followed by a unit or measure word is an amount, not an outline number: 1.5亿元, 2.3%.
+_DECIMAL_AMOUNT = re.compile(r"^\d{1,2}(?:\.\d{1,2}){1,2}\s*[亿万千百十元%％倍个项家名人次年月日天号米克吨]")
 
 Heading = tuple[str, int, bool]  # (title, rank, inline)
 
@@ -125,7 +132,10 @@ def classify_heading(text: str) -> Heading | None:
             return _first_clause(body), rank, True
     for pattern, rank in _NUMBERED:
         if pattern.match(text):
-            if len(text) <= _MAX_PURE_HEADING and not re.search(r"[。！？；]", text[:-1]):
+            pure = len(text) <= _MAX_PURE_HEADING and not re.search(r"[。！？；]", text[:-1])
+            if rank in _DECIMAL_OUTLINE_RANKS and (not pure or _DECIMAL_AMOUNT.match(text)):
+                return None
+            if pure:
                 return _strip_final_stop(text), rank, False
             return _first_clause(text), rank, True
     return None

@@ -138,3 +138,19 @@ def test_a_question_naming_an_article_retrieves_that_article(tmp_path: Path, nan
     hits = Pipeline.from_settings(settings).search("第十条规定了什么？", k=3)
     assert hits[0].chunk.section[-1].startswith("第十条") or hits[0].chunk.section[-1].endswith("至第十条")
     assert "第十条" in hits[0].chunk.text
+
+
+def test_decimal_outline_numbers_nest(tmp_path: Path) -> None:
+    plan = tmp_path / "规划.txt"
+    plan.write_text(
+        "雪岭高新区发展规划\n1. 总体要求\n1.1 指导思想\n坚持创新驱动，建设寒地科技城。\n"
+        "1.2 发展目标\n到2027年，园区营业收入突破1.5亿元的企业达到60家。\n"
+        "1.2.1 产业目标\n冰雪装备产业规模达到200亿元。\n2. 重点任务\n2.1 培育产业集群\n做强冰雪装备和寒地测试两大产业。\n",
+        encoding="utf-8",
+    )
+    chunks = chunk_document(load_document(plan), ChunkingSettings(min_chars=0))
+    sections = {chunk.text: chunk.section for chunk in chunks}
+    # (Cleaning drops the space between a number and Chinese: “1.2 发展目标” reads “1.2发展目标”.)
+    assert sections["冰雪装备产业规模达到200亿元。"] == ("1.总体要求", "1.2发展目标", "1.2.1产业目标")
+    assert sections["做强冰雪装备和寒地测试两大产业。"] == ("2.重点任务", "2.1培育产业集群")
+    assert sections["到2027年，园区营业收入突破1.5亿元的企业达到60家。"] == ("1.总体要求", "1.2发展目标")
