@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -122,7 +123,12 @@ def measure_ocr(work: Path, pages: int) -> dict[str, Any]:
         read_pdf_lines(text_pdf, workers=1)
         text_times.append((time.perf_counter() - started) / total)
     per_page, text_page = statistics.median(ocr_times), statistics.median(text_times)
+    short, long = (
+        _rasterise(text_pdf, work / "scan-2.pdf", 2),
+        _rasterise(text_pdf, work / "scan-n.pdf", total),
+    )
     return {
+        "rss_mb": {2: _peak_rss_reading(short), total: _peak_rss_reading(long)},
         "available": True,
         "pages": pages,
         "dpi": ocr.RENDER_DPI,
@@ -133,6 +139,18 @@ def measure_ocr(work: Path, pages: int) -> dict[str, Any]:
         "accuracy": statistics.mean(scores),
         "accuracy_min": min(scores),
     }
+
+
+def _peak_rss_reading(pdf: Path) -> float:
+    """Peak resident memory (MB) of a fresh process that reads ``pdf`` (OCR on every page)."""
+    code = (
+        "import resource, sys; from pathlib import Path; from rag.ingest import load_document; "
+        "load_document(Path(sys.argv[1])); print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(pdf)], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    return int(done.stdout.strip().splitlines()[-1]) / 1024
 
 
 def _rasterise(source: Path, target: Path, pages: int) -> Path:
@@ -182,8 +200,11 @@ def render_section(result: dict[str, Any]) -> str:
             f"| {scan['accuracy']:.4f} / {scan['accuracy_min']:.4f} | {scan['s_per_page']:.2f} | "
             f"{scan['text_layer_s_per_page']:.3f} | {scan['ratio']:.0f}× | {scan['model_load_s']:.2f} |",
             "",
-            f"A 300-page scan takes about {300 * scan['s_per_page'] / 60:.0f} minutes on this machine (pages are "
-            "rendered and read one at a time; one page image is held at once).",
+            "Peak memory of a fresh process reading the scan, by its length: "
+            + ", ".join(f"{pages} pages {mb:.0f} MB" for pages, mb in scan["rss_mb"].items())
+            + ".",
+            "",
+            f"A 300-page scan takes about {300 * scan['s_per_page'] / 60:.0f} minutes on this machine.",
         ]
     else:
         lines.append("OCR: the `ocr` extra is not installed, so it was not measured.")
