@@ -32,14 +32,15 @@ _DIVISION_RANK = {"编": 1, "分编": 1, "章": 2, "节": 3}
 ARTICLE_LABEL = re.compile(rf"第[{_CN_DIGITS}\d]{{1,6}}条(?:之[一二三四五六七八九十]{{1,3}})?")
 ARTICLE = re.compile(rf"^({ARTICLE_LABEL.pattern})\s+\S")
 RANK_ARTICLE = 5
+_UNITS = "%％‰亿万千百十元倍个项家名人次年月日天号米克吨"
 _NUMBERED = (
     (re.compile(r"^[一二三四五六七八九十]{1,3}、"), 6),
     (re.compile(r"^[（(][一二三四五六七八九十]{1,3}[）)]"), 7),
     (re.compile(r"^\d{1,2}[.．、](?!\d)"), 8),
-    # Decimal outline numbers, 1.1 then 1.1.1, before a word (“1.5亿元” is an amount, see
-    # _DECIMAL_AMOUNT; as headings they are never inline).
-    (re.compile(r"^\d{1,2}\.\d{1,2}\s*[^\d.\s]"), 9),
-    (re.compile(r"^\d{1,2}\.\d{1,2}\.\d{1,2}\s*[^\d.\s]"), 10),
+    # Decimal outline numbers, 1.1 then 1.1.1, before a word; a number before a unit or a
+    # measure word is an amount (1.5亿元, 2.3%). As headings they are never inline.
+    (re.compile(rf"^\d{{1,2}}\.\d{{1,2}}\s*(?![\d.{_UNITS}])\S"), 9),
+    (re.compile(rf"^\d{{1,2}}\.\d{{1,2}}\.\d{{1,2}}\s*(?![\d.{_UNITS}])\S"), 10),
     (re.compile(r"^[（(]\d{1,2}[）)]"), 11),
     (re.compile(r"^[一二三四五六七八九十]{1,3}是"), 12),
 )
@@ -50,8 +51,6 @@ _MAX_PURE_HEADING = 60
 _MAX_INLINE_TITLE = 40
 _MAX_DIVISION = 30
 _DECIMAL_OUTLINE_RANKS = (9, 10)
-# A number followed by a unit or measure word is an amount, not an outline number: 1.5亿元, 2.3%.
-_DECIMAL_AMOUNT = re.compile(r"^\d{1,2}(?:\.\d{1,2}){1,2}\s*[亿万千百十元%％倍个项家名人次年月日天号米克吨]")
 
 Heading = tuple[str, int, bool]  # (title, rank, inline)
 
@@ -133,7 +132,7 @@ def classify_heading(text: str) -> Heading | None:
     for pattern, rank in _NUMBERED:
         if pattern.match(text):
             pure = len(text) <= _MAX_PURE_HEADING and not re.search(r"[。！？；]", text[:-1])
-            if rank in _DECIMAL_OUTLINE_RANKS and (not pure or _DECIMAL_AMOUNT.match(text)):
+            if rank in _DECIMAL_OUTLINE_RANKS and not pure:
                 return None
             if pure:
                 return _strip_final_stop(text), rank, False

@@ -145,7 +145,9 @@ def test_decimal_outline_numbers_nest(tmp_path: Path) -> None:
     plan.write_text(
         "雪岭高新区发展规划\n1. 总体要求\n1.1 指导思想\n坚持创新驱动，建设寒地科技城。\n"
         "1.2 发展目标\n到2027年，园区营业收入突破1.5亿元的企业达到60家。\n"
-        "1.2.1 产业目标\n冰雪装备产业规模达到200亿元。\n2. 重点任务\n2.1 培育产业集群\n做强冰雪装备和寒地测试两大产业。\n",
+        "1.2.1 产业目标\n冰雪装备产业规模达到200亿元。\n2. 重点任务\n2.1 培育产业集群\n做强冰雪装备和寒地测试两大产业。\n"
+        # A wrapped line that starts with an amount goes on with its sentence.
+        "2.2 壮大企业群体\n到2027年，园区规模以上工业企业数量力争达到\n6.9万家，高新技术企业占比达到\n47.5%。\n",
         encoding="utf-8",
     )
     chunks = chunk_document(load_document(plan), ChunkingSettings(min_chars=0))
@@ -154,3 +156,7 @@ def test_decimal_outline_numbers_nest(tmp_path: Path) -> None:
     assert sections["冰雪装备产业规模达到200亿元。"] == ("1.总体要求", "1.2发展目标", "1.2.1产业目标")
     assert sections["做强冰雪装备和寒地测试两大产业。"] == ("2.重点任务", "2.1培育产业集群")
     assert sections["到2027年，园区营业收入突破1.5亿元的企业达到60家。"] == ("1.总体要求", "1.2发展目标")
+    assert sections["到2027年，园区规模以上工业企业数量力争达到6.9万家，高新技术企业占比达到47.5%。"] == (
+        "2.重点任务",
+        "2.2壮大企业群体",
+    )
