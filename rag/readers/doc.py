@@ -50,8 +50,7 @@ def _through_libreoffice(path: Path, soffice: str) -> Extracted:
             raise DocumentError(
                 f"{path.name}：LibreOffice 无法转换此 .doc 文件（文件可能损坏或已加密）：{result}"
             )
-        extracted = docx.read(converted)
-    return Extracted(extracted.lines, extracted.meta, extracted.unit)
+        return docx.read(converted)  # read before the temporary folder goes
 
 
 def _through_antiword(path: Path, antiword: str) -> Extracted:
