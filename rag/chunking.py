@@ -21,11 +21,12 @@ from dataclasses import dataclass
 
 from rag.config import ChunkingSettings
 from rag.headings import ARTICLE_LABEL, RANK_TOPIC
+from rag.sentences import sentence_spans
 from rag.types import Chunk, Document
 
 # v7: legal structure (第N章 › 第N条), 第N条 as one keyword token, a title heading is not a section
-CHUNKER_VERSION = "section-v7"
-_SENTENCE_END = re.compile(r"(?<=[。！？；!?;])")
+# v8: sentences cut by rag.sentences (a closing quote stays with its sentence)
+CHUNKER_VERSION = "section-v8"
 _SOFT_BREAK = re.compile(r"(?<=[，、,：:])")
 
 
@@ -86,8 +87,7 @@ def section_blocks(doc: Document) -> list[_Piece]:
 def _sentences(text: str, start: int, end: int, max_chars: int) -> list[tuple[int, int]]:
     """Sentence spans inside [start, end), none longer than ``max_chars``."""
     spans: list[tuple[int, int]] = []
-    for pattern_spans in _split(text, start, end, _SENTENCE_END):
-        s, e = pattern_spans
+    for s, e in sentence_spans(text, start, end, line_breaks=False):
         if e - s <= max_chars:
             spans.append((s, e))
             continue

@@ -23,102 +23,27 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from rag.embedders import Embedder
+from rag.sentences import (
+    cited_numbers,
+    content_length,
+    normalize_markers,
+    place_marker,
+    sentence_spans,
+    strip_markers,
+)
 from rag.text import normalize_for_match, to_simplified
 from rag.types import Hit, SentenceCheck
 
 REFUSAL = "根据现有简报无法回答该问题。"
 
-_NUMBER_LIST = r"\d+(?:\s*[,，、\-–~]\s*\d+)*"
-_MARKER_VARIANT = re.compile(
-    rf"\[\^?\s*(?:ID:)?\s*({_NUMBER_LIST})\s*\]|【\s*({_NUMBER_LIST})\s*】|［\s*({_NUMBER_LIST})\s*］"
-)
-_CANONICAL = re.compile(r"\[(\d+)\]")
-TERMINAL = "。！？；!?;"  # what ends a sentence
-CLOSERS = "”’」』）)\"'"  # what stays with the sentence after its end
-# The end of a sentence, or of a lead-in to a list (a colon), with the closers after it.
-SENTENCE_END = re.compile(rf"[{TERMINAL}：:][{re.escape(CLOSERS)}]*$")
-_MARKERS_AFTER_END = re.compile(rf"([{TERMINAL}][{re.escape(CLOSERS)}]*)\s*((?:\[\d+\]\s*)*\[\d+\])")
-_MARKER_RUN = re.compile(r"(?:\[\d+\]){2,}")
 _CONTENT = re.compile(r"[0-9A-Za-z\u3400-\u9fff]")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
-# A sentence is complete once a character follows that cannot belong to its markers; the
-# closers are possessive so a quote that has not arrived yet is never split off its sentence.
-_PIECE = re.compile(
-    rf"(.*?(?:[{TERMINAL}][{re.escape(CLOSERS)}]*+|\n))"
-    rf"((?:\s*(?:\[\^?\s*(?:ID:)?[\d,，、\s\-–~]*\]|【[\d,，、\s\-–~]*】|［[\d,，、\s\-–~]*］))*\s*)"
-    r"(?=[^\s\[【［])",
-    re.S,
-)
 SEMANTIC_FLOOR, SEMANTIC_CEIL = 0.80, 0.95
-
-
-def _expand(numbers: str) -> list[int]:
-    out: list[int] = []
-    for part in re.split(r"\s*[,，、]\s*", numbers.strip()):
-        bounds = re.split(r"\s*[\-–~]\s*", part)
-        if len(bounds) == 2 and bounds[0].isdigit() and bounds[1].isdigit():
-            lo, hi = int(bounds[0]), int(bounds[1])
-            out.extend(range(lo, hi + 1) if 0 < hi - lo < 20 else [lo, hi])
-        elif part.isdigit():
-            out.append(int(part))
-    return out
-
-
-def normalize_markers(text: str, n_passages: int) -> tuple[str, list[int]]:
-    """Canonical ``[n]`` markers before the final punctuation; returns the text and dropped numbers."""
-    dropped: list[int] = []
-
-    def canonical(match: re.Match[str]) -> str:
-        numbers = _expand(next(g for g in match.groups() if g is not None))
-        kept = []
-        for n in numbers:
-            if 1 <= n <= n_passages:
-                if n not in kept:
-                    kept.append(n)
-            else:
-                dropped.append(n)
-        return "".join(f"[{n}]" for n in kept)
-
-    text = _MARKER_VARIANT.sub(canonical, text)
-    text = _MARKERS_AFTER_END.sub(lambda m: re.sub(r"\s+", "", m.group(2)) + m.group(1), text)
-    text = _MARKER_RUN.sub(lambda m: "".join(f"[{n}]" for n in cited_numbers(m.group(0))), text)
-    return text, dropped
-
-
-def strip_markers(text: str) -> str:
-    return _CANONICAL.sub("", text)
-
-
-def cited_numbers(text: str) -> list[int]:
-    numbers: list[int] = []
-    for match in _CANONICAL.finditer(text):
-        if int(match.group(1)) not in numbers:
-            numbers.append(int(match.group(1)))
-    return numbers
-
-
-class SentenceAssembler:
-    """Cuts streamed text into whole sentences, each with the markers and spacing that follow it."""
-
-    def __init__(self) -> None:
-        self._buffer = ""
-
-    def feed(self, text: str) -> list[str]:
-        self._buffer += text
-        pieces = []
-        while match := _PIECE.match(self._buffer):
-            pieces.append(match.group(0))
-            self._buffer = self._buffer[match.end() :]
-        return pieces
-
-    def flush(self) -> list[str]:
-        rest, self._buffer = self._buffer, ""
-        return [rest] if rest.strip() else []
 
 
 def _bigrams(text: str) -> list[str]:
@@ -126,11 +51,6 @@ def _bigrams(text: str) -> list[str]:
     if len(chars) == 1:
         return chars
     return [a + b for a, b in zip(chars, chars[1:], strict=False)]
-
-
-def content_length(text: str) -> int:
-    """Letters, digits and Chinese characters in ``text``."""
-    return len(_CONTENT.findall(text))
 
 
 class SupportChecker:
@@ -219,10 +139,41 @@ def _replace_markers(text: str, n: int) -> str:
     return place_marker(strip_markers(text), n)
 
 
-def place_marker(sentence: str, n: int) -> str:
-    """``sentence`` with ``[n]`` before its final punctuation (。！？； or a colon, with the closing
-    quotes after it: “……计划[1]。”), or at its end when it has none; trailing space stays last."""
-    body = sentence.rstrip()
-    match = SENTENCE_END.search(body)
-    cut = match.start() if match else len(body)
-    return f"{body[:cut]}[{n}]{body[cut:]}{sentence[len(body) :]}"
+def evidence_span(claim: str, passage: str) -> tuple[int, int] | None:
+    """Where in ``passage`` the words of ``claim`` are: (start, end) offsets of the passage
+    sentence sharing most of the claim's character bigrams, widened over neighbouring sentences
+    (or wrapped lines) that are themselves mostly the claim's words; None when that span holds
+    under a third of the claim (no one place in the passage says it)."""
+    wanted = set(_bigrams(strip_markers(claim)))
+    pieces = [(s, e) for s, e in sentence_spans(passage) if passage[s:e].strip()]
+    if not wanted or not pieces:
+        return None
+    found = [set(_bigrams(passage[s:e])) & wanted for s, e in pieces]
+    best = max(range(len(pieces)), key=lambda i: len(found[i]))
+    first = last = best
+    covered = set(found[best])
+
+    def belongs(i: int) -> bool:
+        own = _bigrams(passage[pieces[i][0] : pieces[i][1]])
+        return bool(found[i] - covered) and sum(b in wanted for b in own) * 2 >= len(own)
+
+    while first > 0 and belongs(first - 1):
+        first -= 1
+        covered |= found[first]
+    while last + 1 < len(pieces) and belongs(last + 1):
+        last += 1
+        covered |= found[last]
+    if len(covered) * 3 < len(wanted):
+        return None
+    start, end = pieces[first][0], pieces[last][1]
+    text = passage[start:end]
+    return start + len(text) - len(text.lstrip()), start + len(text.rstrip())
+
+
+def with_evidence(check: SentenceCheck, passages: Sequence[Hit]) -> SentenceCheck:
+    """``check`` with the span of each cited passage that holds its words (see ``evidence_span``)."""
+    spans = []
+    for n in check.cited:
+        if 1 <= n <= len(passages) and (span := evidence_span(check.text, passages[n - 1].chunk.text)):
+            spans.append((n, *span))
+    return replace(check, evidence=tuple(spans))

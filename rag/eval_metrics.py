@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from rag.answerers.extractive import split_sentences
-from rag.citations import REFUSAL, cited_numbers, content_length, strip_markers
+from rag.citations import REFUSAL
 from rag.eval_set import EvalItem
 from rag.judges import SupportJudge, answer_sentences
+from rag.sentences import cited_numbers, content_length, split_sentences, strip_markers
 from rag.text import normalize_for_match, to_simplified
 
 MAX_CITATIONS_PER_SENTENCE = 3  # as ALCE

@@ -16,13 +16,13 @@ import re
 from collections.abc import Sequence
 from typing import Protocol
 
-from rag.answerers.extractive import split_sentences
-from rag.citations import REFUSAL, SupportChecker, content_length, strip_markers
+from rag.citations import REFUSAL, SupportChecker
 from rag.config import Settings
 from rag.embedders import Embedder
 from rag.errors import ConfigError
 from rag.llm_client import ChatClient, resolve_endpoint
 from rag.prompts import render_prompt
+from rag.sentences import content_length, split_sentences, strip_markers
 
 
 class SupportJudge(Protocol):

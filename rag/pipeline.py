@@ -9,6 +9,7 @@ from dataclasses import replace
 
 from rag.answerers import Answerer, DoneEvent, PipelineEvent, RetrievedEvent, collect, get_answerer
 from rag.answerers.extractive import refuse
+from rag.citations import with_evidence
 from rag.config import Settings
 from rag.conversation import Rewrite, Turn
 from rag.embedders import Embedder, get_embedder
@@ -116,7 +117,11 @@ class Pipeline:
                     "answer_ms": round((done - retrieved) * 1000, 1),
                     "total_ms": round((done - start) * 1000, 1),
                 }
-                event = DoneEvent(replace(event.answer, question=question, query=query, timings=timings))
+                answer = event.answer
+                sentences = tuple(with_evidence(s, answer.passages) for s in answer.sentences)
+                event = DoneEvent(
+                    replace(answer, question=question, query=query, timings=timings, sentences=sentences)
+                )
             yield event
 
     def ask(

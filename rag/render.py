@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from rag.sentences import MARKER
 from rag.types import Answer, Citation
-
-_MARKER = re.compile(r"\[(\d+)\]")
 
 
 def answer_record(answer: Answer) -> dict[str, Any]:
@@ -44,7 +43,7 @@ def _renumber(answer: Answer, marker: str) -> tuple[str, list[tuple[int, Citatio
     (a format with ``{}``); returns the text and the (new number, citation) pairs."""
     by_n = {c.n: c for c in answer.citations}
     order: dict[int, int] = {}
-    for match in _MARKER.finditer(answer.text):
+    for match in MARKER.finditer(answer.text):
         if int(match.group(1)) in by_n:
             order.setdefault(int(match.group(1)), len(order) + 1)
 
@@ -52,7 +51,7 @@ def _renumber(answer: Answer, marker: str) -> tuple[str, list[tuple[int, Citatio
         n = int(match.group(1))
         return marker.format(order[n]) if n in order else match.group()
 
-    return _MARKER.sub(renumbered, answer.text), [(new, by_n[n]) for n, new in order.items()]
+    return MARKER.sub(renumbered, answer.text), [(new, by_n[n]) for n, new in order.items()]
 
 
 def answer_markdown(answer: Answer) -> str:

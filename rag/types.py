@@ -206,6 +206,8 @@ class SentenceCheck:
     supported: bool
     support: float
     status: str
+    # (n, start, end): where in cited passage n the sentence's words are (offsets in its text)
+    evidence: tuple[tuple[int, int, int], ...] = ()
 
     def record(self) -> dict[str, Any]:
         return {
@@ -214,6 +216,7 @@ class SentenceCheck:
             "supported": self.supported,
             "support": round(self.support, 3),
             "status": self.status,
+            "evidence": [{"n": n, "start": start, "end": end} for n, start, end in self.evidence],
         }
 
 

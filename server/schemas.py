@@ -120,6 +120,12 @@ class Citation(_Located):
     supported: bool = Field(description="引用它的句子是否都通过了支持度核验")
 
 
+class Evidence(BaseModel):
+    n: int = Field(description="所引段落编号")
+    start: int = Field(description="依据在 passages[n-1].text 中的起点（按字符计）")
+    end: int = Field(description="依据的终点（不含）")
+
+
 class Sentence(BaseModel):
     text: str = Field(description="回答中的一句（含 [n]）")
     cited: list[int]
@@ -132,6 +138,9 @@ class Sentence(BaseModel):
                 "reattached 已改引真正支持它的段落；attached 补上了缺失的标记；unsupported/uncited 找不到依据；exempt 无需出处"
             )
         )
+    )
+    evidence: list[Evidence] = Field(
+        default_factory=list, description="每个所引段落中说出这句话的位置；页面据此高亮原文"
     )
 
 

@@ -17,7 +17,7 @@ from rag.answerers.base import (
     TokenEvent,
     collect,
 )
-from rag.answerers.extractive import ExtractiveAnswerer, split_sentences
+from rag.answerers.extractive import ExtractiveAnswerer
 from rag.citations import REFUSAL
 from rag.config import Settings
 from rag.embedders import Embedder
@@ -36,7 +36,6 @@ __all__ = [
     "available_answerers",
     "collect",
     "get_answerer",
-    "split_sentences",
 ]
 
 

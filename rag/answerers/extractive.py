@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rag.answerers.base import AnswerEvent, DoneEvent, TokenEvent, collect
+from rag.answerers.candidates import Candidate, passage_sentences
 from rag.answerers.quoting import select, with_marker
 from rag.answerers.relevance import (
     CORPUS_COVERAGE_FLOOR,
@@ -24,19 +25,19 @@ from rag.answerers.relevance import (
     is_cross_lingual,
     question_terms,
 )
-from rag.answerers.sentences import Candidate, passage_sentences, split_sentences
-from rag.citations import REFUSAL, content_length
+from rag.citations import REFUSAL
 from rag.config import AnswerSettings
 from rag.conversation import Rewrite, Turn, condense_offline
 from rag.embedders import Embedder
 from rag.question import Question, implied_years
+from rag.sentences import content_length
 from rag.text import to_simplified
 from rag.types import Answer, Citation, Document, Hit, SentenceCheck
 
 if TYPE_CHECKING:
     from rag.store import Index
 
-__all__ = ["ExtractiveAnswerer", "split_sentences"]
+__all__ = ["ExtractiveAnswerer"]
 
 _QUESTION_PART = re.compile(r"[^？?]+[？?]?")
 _BARE_PART_CHARS = 12  # a later question this short that the conversation rewrite leaves alone has no subject

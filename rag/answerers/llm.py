@@ -23,13 +23,14 @@ from typing import TYPE_CHECKING
 
 from rag.answerers.base import AnswerEvent, DoneEvent, TokenEvent, collect
 from rag.answerers.extractive import NO_PASSAGES, ExtractiveAnswerer, refuse
-from rag.citations import REFUSAL, CitationVerifier, SentenceAssembler, SupportChecker
+from rag.citations import REFUSAL, CitationVerifier, SupportChecker
 from rag.config import Settings
 from rag.conversation import Rewrite, Turn, condense_offline, format_history
 from rag.embedders import Embedder
 from rag.errors import BackendError
 from rag.llm_client import ChatClient, Message, resolve_endpoint
 from rag.prompts import render_prompt
+from rag.sentences import SentenceAssembler
 from rag.types import Answer, Citation, Hit, SentenceCheck
 
 if TYPE_CHECKING:

@@ -10,10 +10,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rag.answerers.sentences import Candidate, Enumeration, enumeration_after, enumeration_around, item_marker
-from rag.citations import place_marker
+from rag.answerers.candidates import (
+    Candidate,
+    Enumeration,
+    enumeration_after,
+    enumeration_around,
+    item_marker,
+)
 from rag.config import AnswerSettings
 from rag.question import Question
+from rag.sentences import place_marker
 from rag.types import Document, Hit
 
 if TYPE_CHECKING:

@@ -19,7 +19,6 @@ A question with its own subject and predicate stands alone and is left unchanged
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -37,9 +36,8 @@ from rag.conversation.phrases import (
 )
 from rag.conversation.referents import asked_phrase, main_entity, named
 from rag.conversation.turns import Turn
+from rag.sentences import TERMINAL, split_sentences, strip_markers
 
-_MARKER = re.compile(r"\[\d+\]")
-_FIRST_SENTENCE = re.compile(r"[^。！？；!?;\n]+")
 _PLURAL = frozenset({"它们", "这些", "那些", "上述", "他们", "她们"})
 _DETERMINERS = frozenset({"该", "此"})
 _DEMONSTRATIVES = frozenset({"这个", "这一", "这项", "这些", "此项", "该项"})
@@ -88,8 +86,8 @@ def _context(history: Sequence[Turn]) -> _Context:
         if turn.role == "assistant":
             if text == REFUSAL:
                 continue  # a refusal names nothing to refer to
-            sentence = _FIRST_SENTENCE.search(_MARKER.sub("", text))
-            answer = Parsed(sentence.group().strip()) if sentence else None
+            sentences = split_sentences(strip_markers(text))
+            answer = Parsed(sentences[0].rstrip(TERMINAL)) if sentences else None
             answer = answer if answer is not None and _has_content(answer) else None
             continue
         rewritten = _rewrite(text, _Context(previous, answer, asked))

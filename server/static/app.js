@@ -70,40 +70,13 @@ async function apiJson(path, options = {}) {
   return data;
 }
 
-function stripMarkers(text) {
-  return text.replace(/\[\d+\]/g, "");
-}
-
-function bigrams(text) {
-  const chars = Array.from(text.replace(/[^0-9A-Za-z\u3400-\u9fff]/g, "").toLowerCase());
-  const grams = [];
-  for (let i = 0; i + 1 < chars.length; i++) grams.push(chars[i] + chars[i + 1]);
-  return grams;
-}
-
-// The passage sentence that best supports an answer sentence (character-bigram overlap).
-function supportingSentence(passageText, answerSentence) {
-  const wanted = bigrams(stripMarkers(answerSentence || ""));
-  if (!wanted.length) return null;
-  const sentences = passageText.match(/[^。！？；!?;\n]+[。！？；!?;]?[”’」』）)]*/g) || [];
-  let best = null;
-  let bestScore = 0;
-  for (const sentence of sentences) {
-    const have = new Set(bigrams(sentence));
-    const score = wanted.filter((g) => have.has(g)).length / wanted.length;
-    if (score > bestScore) {
-      best = sentence;
-      bestScore = score;
-    }
-  }
-  return bestScore >= 0.3 ? best.trim() : null;
-}
-
-function highlighted(text, needle) {
-  if (!needle) return escapeHtml(text);
-  const at = text.indexOf(needle);
-  if (at < 0) return escapeHtml(text);
-  return escapeHtml(text.slice(0, at)) + "<mark>" + escapeHtml(needle) + "</mark>" + escapeHtml(text.slice(at + needle.length));
+// The passage text with the span the server found for the cited sentence marked
+// (offsets count code points, as Python does, not UTF-16 units).
+function highlighted(text, span) {
+  if (!span) return escapeHtml(text);
+  const chars = Array.from(text);
+  const part = (from, to) => escapeHtml(chars.slice(from, to).join(""));
+  return part(0, span.start) + "<mark>" + part(span.start, span.end) + "</mark>" + part(span.end);
 }
 
 function placeLabel(item) {
@@ -467,8 +440,11 @@ function citationTarget(anchor) {
   const n = anchor.dataset.n;
   const passage = view.citations[n] || view.passages[Number(n) - 1];
   if (!passage) return null;
+  // Where the passage says what the sentence says, as the server located it.
   const sentenceNode = anchor.closest(".sentence");
-  return { passage, sentence: sentenceNode ? sentenceNode.textContent : "" };
+  const sentence = sentenceNode && view.record ? (view.record.sentences || [])[Number(sentenceNode.dataset.index)] : null;
+  const span = sentence ? (sentence.evidence || []).find((e) => String(e.n) === n) : null;
+  return { passage, span: span || null };
 }
 
 function viewFor(node) {
@@ -479,13 +455,12 @@ function viewFor(node) {
 function showHovercard(anchor) {
   const target = citationTarget(anchor);
   if (!target) return;
-  const { passage, sentence } = target;
+  const { passage, span } = target;
   const card = $("#hovercard");
-  const support = supportingSentence(passage.text, sentence);
   card.innerHTML =
     `<div class="hc-title">[${escapeHtml(anchor.dataset.n)}] 《${escapeHtml(passage.title)}》</div>` +
     `<div class="hc-meta">${escapeHtml(placeLabel(passage))}</div>` +
-    `<div class="hc-text">${highlighted(passage.text, support)}</div>` +
+    `<div class="hc-text">${highlighted(passage.text, span)}</div>` +
     `<div class="hc-hint">点击查看简报原文</div>`;
   card.hidden = false;
   const box = anchor.getBoundingClientRect();
@@ -501,7 +476,7 @@ function hideHovercard() {
   $("#hovercard").hidden = true;
 }
 
-async function openSource(passage, sentence) {
+async function openSource(passage, span) {
   const panel = $("#source-panel");
   panel.hidden = false;
   $("#source-title").textContent = `《${passage.title}》`;
@@ -527,7 +502,7 @@ async function openSource(passage, sentence) {
   } catch (e) {
     note.hidden = false;
     note.textContent = "这篇简报已不在当前索引中（可能已删除或重建），下面是回答时保存的段落原文。";
-    text.innerHTML = `<mark id="source-mark">${highlighted(passage.text, supportingSentence(passage.text, sentence))}</mark>`;
+    text.innerHTML = `<mark id="source-mark">${highlighted(passage.text, span)}</mark>`;
   }
   const mark = $("#source-mark");
   if (mark) mark.scrollIntoView({ block: "center" });
@@ -545,7 +520,7 @@ function onCitationEvent(event) {
   else if (event.type === "click" || (event.type === "keydown" && (event.key === "Enter" || event.key === " "))) {
     event.preventDefault();
     const target = citationTarget(anchor);
-    if (target) openSource(target.passage, target.sentence);
+    if (target) openSource(target.passage, target.span);
   }
 }
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from rag.answerers import REFUSAL, ExtractiveAnswerer
-from rag.answerers.sentences import is_answer_sentence, item_marker
+from rag.answerers.candidates import is_answer_sentence, item_marker
 from rag.config import AnswerSettings, Settings
 from rag.conversation import Turn
 from rag.pipeline import Pipeline

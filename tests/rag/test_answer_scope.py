@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from rag.answerers import ExtractiveAnswerer
+from rag.answerers.candidates import is_answer_sentence
 from rag.answerers.extractive import question_parts
 from rag.answerers.quoting import with_marker
-from rag.answerers.sentences import is_answer_sentence
 from rag.config import AnswerSettings, Settings
 from rag.conversation import Turn, condense_offline
 from rag.eval_metrics import fragments

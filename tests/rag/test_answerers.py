@@ -6,11 +6,12 @@ from typing import Any
 
 import pytest
 
-from rag.answerers import REFUSAL, DoneEvent, ExtractiveAnswerer, TokenEvent, split_sentences
+from rag.answerers import REFUSAL, DoneEvent, ExtractiveAnswerer, TokenEvent
 from rag.config import AnswerSettings, Settings
 from rag.errors import UnknownBackendError
 from rag.pipeline import Pipeline
 from rag.render import answer_markdown
+from rag.sentences import split_sentences
 from rag.types import Chunk, Hit
 
 MARKER = re.compile(r"\[(\d+)\]")

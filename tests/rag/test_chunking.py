@@ -24,6 +24,7 @@ import pytest
 from rag.chunking import chunk_document
 from rag.cleaning import SourceLine, clean_lines
 from rag.config import ChunkingSettings
+from rag.sentences import CLOSERS, TERMINAL
 from rag.types import HEADING_SEPARATOR, Chunk, Document
 from tests.fixtures.briefings import (
     ALL_EXCERPTS,
@@ -38,7 +39,6 @@ from tests.fixtures.briefings import (
 
 SETTINGS = ChunkingSettings()
 
-_SENTENCE_END = "。！？；!?;"
 
 KABOZI = "提案参考-加快解决卡脖子问题.txt"
 GAODUAN = "提案参考-加快广东高端制造设备进口.txt"
@@ -355,8 +355,8 @@ def test_chunks_start_and_end_at_paragraph_or_sentence_boundaries(kind: str, nam
     starts = {p.start for p in doc.paragraphs}
     ends = {p.end for p in doc.paragraphs}
     for c in chunks_of(kind, name):
-        assert c.char_end in ends or c.text[-1] in _SENTENCE_END, c.text[-30:]
-        assert c.char_start in starts or doc.text[c.char_start - 1] in _SENTENCE_END, c.text[:30]
+        assert c.char_end in ends or c.text.rstrip(CLOSERS)[-1] in TERMINAL, c.text[-30:]
+        assert c.char_start in starts or doc.text[:c.char_start].rstrip(CLOSERS)[-1] in TERMINAL, c.text[:30]
 
 
 @pytest.mark.parametrize(("kind", "name"), ALL_DOCS)
@@ -366,9 +366,9 @@ def test_pieces_of_a_split_section_overlap_by_whole_sentences(kind: str, name: s
         shared = doc.text[b.char_start : a.char_end]
         assert 0 < len(shared) <= SETTINGS.overlap_chars
         assert a.text.endswith(shared) and b.text.startswith(shared)
-        assert a.text[-1] in _SENTENCE_END
+        assert a.text.rstrip(CLOSERS)[-1] in TERMINAL
         # The overlap starts at a sentence (or paragraph) start of the first piece.
-        assert doc.text[b.char_start - 1] in _SENTENCE_END + "\n"
+        assert doc.text[: b.char_start].rstrip(CLOSERS)[-1] in TERMINAL + "\n"
 
 
 def test_a_long_real_section_is_split_with_overlap() -> None:
@@ -377,7 +377,7 @@ def test_a_long_real_section_is_split_with_overlap() -> None:
     ]
     assert len(chunks) >= 3
     assert len(split_pairs(chunks)) >= 1
-    assert all(c.text[-1] in _SENTENCE_END + "）)" for c in chunks)
+    assert all(c.text[-1] in TERMINAL + CLOSERS for c in chunks)
 
 
 def _long_section_document() -> Document:

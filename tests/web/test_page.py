@@ -43,7 +43,8 @@ def test_ask_hover_source_and_copy_markdown(page: Any, site: str) -> None:
     assert any(t.startswith("text/event-stream") for t in tokens), "the answer was not streamed"
     body = turn.locator(".answer-body")
     assert "500万元" in body.inner_text()
-    marker = turn.locator("sup.cite a").first
+    cited = turn.locator(".sentence", has=page.locator("sup.cite")).first
+    marker = cited.locator("sup.cite a").first
     n = marker.get_attribute("data-n")
     assert re.fullmatch(r"\d+", n or "")
 
@@ -51,7 +52,9 @@ def test_ask_hover_source_and_copy_markdown(page: Any, site: str) -> None:
     card = page.locator("#hovercard")
     card.wait_for(state="visible")
     assert "《科技金融动态》" in card.inner_text() and "第" in card.inner_text()
-    assert "500万元" in card.locator("mark").inner_text()  # the supporting sentence
+    # The card marks where the passage says what the sentence says (the server's evidence span).
+    quoted = re.sub(r"\[\d+\]|\s", "", cited.inner_text())
+    assert re.sub(r"\s", "", card.locator("mark").inner_text()) == quoted
 
     marker.click()
     panel = page.locator("#source-panel")

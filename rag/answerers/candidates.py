@@ -28,7 +28,7 @@ from functools import lru_cache
 import jieba.posseg
 
 from rag.chunking import section_blocks
-from rag.citations import CLOSERS, SENTENCE_END, TERMINAL, content_length
+from rag.sentences import CLOSERS, SENTENCE_END, TERMINAL, content_length, sentence_spans
 from rag.text import to_simplified
 from rag.types import Document, Hit
 
@@ -38,8 +38,6 @@ _CN_DIGITS = {
     for c in chars
 }
 _CN_NUMBER = "[一二三四五六七八九十]+"
-_SENTENCE = re.compile(rf"[^{TERMINAL}]+(?:[{TERMINAL}][{re.escape(CLOSERS)}]*|$)")
-_ANY_SENTENCE = re.compile(rf"[^{TERMINAL}\n]+[{TERMINAL}]?[{re.escape(CLOSERS)}]*")
 _PARENTHETICAL = re.compile(r"[（(][^（()）]*[)）][。；;.]?")
 _CJK_BREAK = re.compile(
     r"(?<=[\u3400-\u9fff，。、；：“”（）《》])\n(?=[\u3400-\u9fff，。、；：“”（）《》\d])"
@@ -79,11 +77,6 @@ class Candidate:
     scope: str = (
         ""  # its headings and its section up to its paragraph (as written): where its places are named
     )
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences ending at 。！？； or a line break (closing quotes stay with their sentence)."""
-    return [m.group().strip() for m in _ANY_SENTENCE.finditer(text) if m.group().strip()]
 
 
 def passage_sentences(number: int, hit: Hit, document: Document | None) -> list[Candidate]:
@@ -166,12 +159,12 @@ def join_lines(text: str) -> str:
 
 def _split(text: str, start: int, end: int) -> Iterator[tuple[int, int, str, str]]:
     """(start, end, raw, joined) of each sentence in ``text[start:end]``."""
-    for match in _SENTENCE.finditer(text, start, end):
-        raw = match.group()
+    for span_start, span_end in sentence_spans(text, start, end, line_breaks=False):
+        raw = text[span_start:span_end]
         if not raw.strip():
             continue
-        lead = len(raw) - len(raw.lstrip())
-        s, e = match.start() + lead, match.start() + len(raw.rstrip())
+        s = span_start + len(raw) - len(raw.lstrip())
+        e = span_start + len(raw.rstrip())
         yield s, e, text[s:e], join_lines(text[s:e])
 
 
