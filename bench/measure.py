@@ -18,7 +18,8 @@ import numpy as np
 from rag.config import Settings, load_settings
 from rag.conversation import Turn
 from rag.embedders import Embedder
-from rag.evaluate import EvalItem, RunRecord, run_eval
+from rag.eval_run import run_eval
+from rag.evaluate import EvalItem, RunRecord
 from rag.indexing import IndexReport, build_index
 from rag.pipeline import Pipeline
 from rag.render import answer_record

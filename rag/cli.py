@@ -80,9 +80,13 @@ def _settings(ctx: typer.Context) -> Settings:
     return factory()
 
 
+_FIRST_USE = "首次使用：正在为 data/ 中的简报建立索引……"
+
+
 @contextmanager
-def _progress() -> Iterator[Callable[[str, int, int], None]]:
-    """A progress bar on stderr, shown from the first update on (nothing printed otherwise)."""
+def _progress(heading: str = "") -> Iterator[Callable[[str, int, int], None]]:
+    """A progress bar on stderr, shown (after ``heading``) from the first update on; nothing
+    is printed otherwise."""
     bar = Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
     )
@@ -90,6 +94,8 @@ def _progress() -> Iterator[Callable[[str, int, int], None]]:
 
     def update(stage: str, done: int, total: int) -> None:
         if not tasks:
+            if heading:
+                err.print(heading)
             bar.start()
         if stage not in tasks:
             tasks[stage] = bar.add_task(_STAGES.get(stage, stage), total=total)
@@ -139,24 +145,11 @@ def index_cmd(
 
 
 def _pipeline(settings: Settings) -> Any:
+    """The pipeline, its index built on first use with a progress bar."""
     from rag.pipeline import Pipeline
 
-    _ensure_index(settings)
-    return Pipeline.from_settings(settings)
-
-
-def _ensure_index(settings: Settings) -> None:
-    """Build the index on first use, with a progress bar."""
-    from rag.embedders import get_embedder
-    from rag.indexing import build_index
-    from rag.pipeline import ensure_corpus
-    from rag.store import index_exists
-
-    if not index_exists(settings.index_dir):
-        ensure_corpus(settings)
-        err.print("首次使用：正在为 data/ 中的简报建立索引……")
-        with _progress() as progress:
-            build_index(settings, get_embedder(settings.embedder), progress=progress)
+    with _progress(_FIRST_USE) as progress:
+        return Pipeline.from_settings(settings, build_missing=True, progress=progress)
 
 
 @app.command()
@@ -297,6 +290,8 @@ def serve(
 
     from rag.answerers import check_answerer
     from rag.config import check_exposure
+    from rag.embedders import get_embedder
+    from rag.pipeline import ensure_index
 
     settings = _settings(ctx)
     if answerer:
@@ -306,7 +301,8 @@ def serve(
     port = port or settings.server.port
     settings = settings.model_copy(update={"server": settings.server.model_copy(update={"host": host})})
     check_exposure(settings)
-    _ensure_index(settings)
+    with _progress(_FIRST_USE) as progress:
+        ensure_index(settings, get_embedder(settings.embedder), progress)
     # Everything is checked: the app built by server.app:create_app in uvicorn reads the same
     # settings from the environment.
     os.environ["RAG_HOME"] = str(settings.home)

@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from rag.errors import BadInputError, RagError
+from rag.errors import BadInputError, batch_error
 
 
 def add(
@@ -41,7 +41,7 @@ def add(
         )
     _print_report(report)
     if report.failed and not (report.added or report.updated):
-        raise RagError("没有文件被加入")
+        raise batch_error(list(report.errors().values()))  # the upload route's error for the same batch
 
 
 def describe(

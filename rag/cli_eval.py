@@ -55,42 +55,23 @@ def eval_run(
     from rag.answerers import check_answerer
     from rag.cli import _pipeline, _progress, _settings, err
     from rag.eval_report import render_chart, render_report
-    from rag.evaluate import (
-        ask_pipeline,
-        build_report,
-        load_eval_set,
-        run_config,
-        run_eval,
-        score_run,
-        write_run,
-    )
-    from rag.judges import get_judge
-    from rag.metadata import names_by_original
+    from rag.eval_run import evaluate_set, write_run
+    from rag.evaluate import load_eval_set
 
     settings = _settings(ctx)
-    items = load_eval_set(eval_set)
-    spec = answerer or settings.answerer
-    check_answerer(spec, settings)
+    load_eval_set(eval_set)  # a malformed set fails before the index is loaded
+    check_answerer(answerer or settings.answerer, settings)
     pipeline = _pipeline(settings)
-    support_judge = get_judge(judge, settings, pipeline.embedder)
-    answer_k = k or settings.answer.passages
     target = out_dir or settings.home / "eval" / "runs" / f"{datetime.now():%Y%m%d-%H%M%S}-{eval_set.stem}"
     target.mkdir(parents=True, exist_ok=True)
     with _progress() as progress:
-        run = run_eval(
-            ask_pipeline(pipeline, answer_k, spec), items, answer_k, lambda d, t: progress("作答", d, t)
-        )
-        write_run(target / "run.jsonl", run)
-        metrics = score_run(
-            items,
-            run,
-            support_judge,
-            names_by_original(settings.data_dir),
-            lambda d, t: progress("评分", d, t),
-        )
-    report = build_report(metrics, run_config(pipeline, eval_set, answer_k, spec, support_judge))
+        evaluation = evaluate_set(pipeline, eval_set, k, answerer, judge, progress)
+    report = evaluation.report
+    write_run(target / "run.jsonl", evaluation.run)
     (target / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
-    (target / "report.md").write_text(render_report(report, items, run), encoding="utf-8")
+    (target / "report.md").write_text(
+        render_report(report, evaluation.items, evaluation.run), encoding="utf-8"
+    )
     render_chart(report, target / "chart.png")
     _print_metrics(report)
     err.print(f"结果已写入 {target}（report.md 列出最差条目及原因）")

@@ -21,6 +21,17 @@ from rag.errors import ConfigError
 # Request limits shared by the CLI, the API and the configuration (README “可靠性与安全”).
 MAX_ANSWER_PASSAGES = 20  # passages handed to the answerer (-k of rag ask / rag eval, k of /api/ask and /v1)
 MAX_SEARCH_RESULTS = 50  # passages a search returns (-k of rag search, k of /api/search)
+MAX_QUESTION_CHARS = 2000  # characters of a question (every caller; the page's input too)
+
+
+def request_limits() -> dict[str, int]:
+    """The limits above, as the page reads them from ``/api/health``."""
+    return {
+        "answer_passages": MAX_ANSWER_PASSAGES,
+        "search_results": MAX_SEARCH_RESULTS,
+        "question_chars": MAX_QUESTION_CHARS,
+    }
+
 
 CONFIG_FILE_NAME = "rag.toml"
 CONFIG_ENV = "RAG_CONFIG"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class RagError(Exception):
     """Base class of every error the user should see as one clear line."""
@@ -61,6 +63,14 @@ class UnknownDocumentError(BadInputError):
 
 class DocumentExistsError(BadInputError):
     code = "document_exists"
+
+
+def batch_error(errors: Sequence[RagError]) -> RagError:
+    """One error for a batch of files none of which was added: the files' own kind when they
+    share one (all names taken, all too large…), else ``DocumentError``; the message lists each."""
+    kinds = {type(error) for error in errors}
+    kind = kinds.pop() if len(kinds) == 1 else DocumentError
+    return kind("；".join(error.message for error in errors))
 
 
 class NeedsKeyError(ConfigError):

@@ -17,7 +17,8 @@ from typing import Any
 
 from rag.errors import EvalSetError
 from rag.eval_format import EVIDENCE, GROUNDING, fmt, report_answerers, table, trivial_set
-from rag.evaluate import HEADLINE, K_VALUES, LOWER_IS_BETTER, read_run
+from rag.eval_run import read_run
+from rag.evaluate import HEADLINE, K_VALUES, LOWER_IS_BETTER
 
 COMPARED = (*HEADLINE, *(f"recall@{k}" for k in K_VALUES))
 ANSWER_PREVIEW = 200

@@ -23,7 +23,7 @@ import numpy as np
 from rag.chunking import CHUNKER_VERSION, chunk_document
 from rag.config import Settings
 from rag.embedders import Embedder
-from rag.errors import BadInputError, DocumentError, UnknownDocumentError
+from rag.errors import BadInputError, DocumentError, DocumentExistsError, RagError, UnknownDocumentError
 from rag.ingest import content_hash, list_sources, load_document
 from rag.metadata import METADATA_FILE, check_fields, load_metadata, save_metadata
 from rag.readers import SUPPORTED_SUFFIXES, PageProgress, unsupported_type
@@ -50,6 +50,13 @@ class IndexReport:
     chunks: int = 0
     embedded_chunks: int = 0
     written: bool = False
+
+    def errors(self) -> dict[str, RagError]:
+        """Each failed file's error: ``DocumentExistsError`` for a name taken, else ``DocumentError``."""
+        return {
+            name: (DocumentExistsError if name in self.name_taken else DocumentError)(message)
+            for name, message in self.failed.items()
+        }
 
     def record(self) -> dict[str, Any]:
         """What a client needs to know about an index update (JSON-ready)."""

@@ -10,7 +10,7 @@ from dataclasses import replace
 from rag.answerers import Answerer, DoneEvent, PipelineEvent, RetrievedEvent, collect, get_answerer
 from rag.answerers.extractive import refuse
 from rag.citations import with_evidence
-from rag.config import Settings
+from rag.config import MAX_QUESTION_CHARS, Settings
 from rag.conversation import Rewrite, Turn
 from rag.embedders import Embedder, get_embedder
 from rag.errors import BadInputError
@@ -19,8 +19,6 @@ from rag.retrieve import Retriever
 from rag.store import Index, current_version, index_exists, load_index
 from rag.text import to_simplified, tokenize
 from rag.types import Answer, Hit
-
-MAX_QUESTION_CHARS = 2000
 
 
 class Pipeline:
@@ -40,9 +38,8 @@ class Pipeline:
     ) -> Pipeline:
         """Load the configured index; with ``build_missing``, build it first when absent."""
         embedder = get_embedder(settings.embedder)
-        if build_missing and not index_exists(settings.index_dir):
-            ensure_corpus(settings)
-            build_index(settings, embedder, progress=progress)
+        if build_missing:
+            ensure_index(settings, embedder, progress)
         index = load_index(settings.index_dir, embedder.spec)
         return cls(settings, embedder, index, get_answerer(settings.answerer, settings, embedder))
 
@@ -144,10 +141,22 @@ def check_question(question: str) -> str:
     return question
 
 
+def ensure_index(settings: Settings, embedder: Embedder, progress: IndexProgress | None = None) -> bool:
+    """Build the index on first use; whether it had to be built. The CLI (``rag ask``,
+    ``search``, ``eval``, ``serve``) and the server's start-up all come here."""
+    if index_exists(settings.index_dir):
+        return False
+    ensure_corpus(settings)
+    build_index(settings, embedder, progress=progress)
+    return True
+
+
 def ensure_corpus(settings: Settings) -> None:
     from rag.ingest import list_sources
+    from rag.readers import SUPPORTED_SUFFIXES
 
     if not list_sources(settings.data_dir):
+        kinds = "/".join(sorted(SUPPORTED_SUFFIXES))
         raise BadInputError(
-            f"在 {settings.data_dir} 中没有找到简报（.pdf/.txt/.md）。请把文件放入 data/，或设置 RAG_HOME 指向项目目录"
+            f"在 {settings.data_dir} 中没有找到简报（{kinds}）。请把文件放入 data/，或设置 RAG_HOME 指向项目目录"
         )

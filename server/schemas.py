@@ -6,9 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from rag.config import MAX_ANSWER_PASSAGES, MAX_SEARCH_RESULTS
+from rag.config import MAX_ANSWER_PASSAGES, MAX_QUESTION_CHARS, MAX_SEARCH_RESULTS
 from rag.metadata import MAX_FIELD_CHARS
-from rag.pipeline import MAX_QUESTION_CHARS
 
 QUESTION_EXAMPLE = "广东的“卓粤”计划是什么？"
 MAX_HISTORY_TURNS = 20
@@ -224,6 +223,9 @@ class Health(BaseModel):
     answerer: str = Field(description="默认回答器")
     answerers: list[str] = Field(description="可在请求中选择的回答器")
     formats: dict[str, list[str]] = Field(description="可导入的文件格式：名称 → 扩展名")
+    limits: dict[str, int] = Field(
+        description="请求上限：answer_passages 作答段落数 k，search_results 检索结果数 k，question_chars 问题字数"
+    )
     index_created_at: str | None
     rebuild: RebuildStatus
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from rag.config import Settings
-from rag.evaluate import HEADLINE, LOWER_IS_BETTER, ask_pipeline, load_eval_set, run_eval, score_run
-from rag.judges import get_judge
+from rag.eval_run import evaluate_set
+from rag.evaluate import HEADLINE, LOWER_IS_BETTER
 from rag.pipeline import Pipeline
 from tests.fixtures.corpus import REPO
 
@@ -29,11 +29,7 @@ def test_baselines_pin_every_headline_metric_of_the_dev_set() -> None:
 @pytest.mark.parametrize("name", sorted(BASELINES["sets"]))
 def test_default_configuration_holds_its_baseline(bundled_index: Settings, name: str) -> None:
     pinned: dict[str, Any] = BASELINES["sets"][name]
-    items = load_eval_set(REPO / pinned["path"])
-    pipeline = Pipeline.from_settings(bundled_index)
-    k = bundled_index.answer.passages
-    run = run_eval(ask_pipeline(pipeline, k), items, k)
-    metrics = score_run(items, run, get_judge("offline", bundled_index, pipeline.embedder))["overall"]
+    metrics = evaluate_set(Pipeline.from_settings(bundled_index), REPO / pinned["path"]).report
     drops = [
         f"{key} {metrics[key]} < {floor}" for key, floor in pinned["min"].items() if metrics[key] < floor
     ]

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rag.cli import app
-from rag.config import MAX_ANSWER_PASSAGES, MAX_SEARCH_RESULTS, Settings, load_settings
+from rag.config import MAX_ANSWER_PASSAGES, MAX_QUESTION_CHARS, MAX_SEARCH_RESULTS, Settings, load_settings
 from rag.errors import ConfigError
 from rag.pipeline import Pipeline
 from server.app import create_app
@@ -76,3 +76,10 @@ def test_serve_refuses_an_exposed_host_without_a_key_before_it_builds_or_sets_an
     assert result.exit_code != 0 and "密钥" in result.output
     assert "RAG_HOME" not in os.environ
     assert not (Path(tmp_path) / "index").exists()
+
+
+def test_the_readme_states_the_limits_the_code_has() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    assert f"问题 1–{MAX_QUESTION_CHARS} 字" in readme
+    assert f"作答段落数 `k` 1–{MAX_ANSWER_PASSAGES}" in readme
+    assert f"检索结果数 `k` 1–{MAX_SEARCH_RESULTS}" in readme

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import Message
 
 from rag import ingest
-from rag.errors import BadInputError, DocumentError, DocumentExistsError, FileTooLargeError, RagError
+from rag.errors import BadInputError, FileTooLargeError, RagError, batch_error
 from rag.indexing import IndexReport
 from rag.metadata import MAX_FIELD_CHARS, check_fields
 from rag.readers import unsupported_type
@@ -129,8 +129,6 @@ async def upload_documents(
     if len(set(names)) != len(names):
         raise BadInputError("一次上传中有同名文件，请只保留一个")
     meta = check_fields({"title": title, "publisher": publisher, "date": date})
-    if meta.get("title") and len(names) > 1:
-        raise BadInputError("标题只能为单个文件设置：一次上传多个文件时请不要指定标题")
     workdir = Path(tempfile.mkdtemp(prefix="rag-upload-"))
     try:
         saved = []
@@ -146,23 +144,14 @@ async def upload_documents(
         report = await run_in_threadpool(service.add, saved, replace, meta) if saved else IndexReport()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    for name, message in report.failed.items():
-        failures[name] = DocumentExistsError(message) if name in report.name_taken else DocumentError(message)
+    failures.update(report.errors())
     order = {name: i for i, name in enumerate(names)}
     report.failed = {
         name: failures[name].message for name in sorted(failures, key=lambda n: order.get(n, len(order)))
     }
     if failures and not (report.added or report.updated):
-        raise _batch_error(list(failures.values()))
+        raise batch_error(list(failures.values()))
     return report.record()
-
-
-def _batch_error(errors: list[RagError]) -> RagError:
-    """One error for an upload none of whose files was indexed: the files' own kind (400 type,
-    409 name taken, 413 too large) when they share one, else 422 ``document_error``."""
-    kinds = {type(error) for error in errors}
-    kind = kinds.pop() if len(kinds) == 1 else DocumentError
-    return kind("；".join(error.message for error in errors))
 
 
 async def _save(upload: UploadFile, path: Path) -> None:

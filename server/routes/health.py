@@ -5,6 +5,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from rag.answerers import available_answerers
+from rag.config import request_limits
 from rag.readers import FORMATS
 from server.deps import ServiceDep
 from server.schemas import Health
@@ -27,6 +28,7 @@ def health(service: ServiceDep) -> dict[str, Any]:
         "answerer": pipeline.answerer.name,
         "answerers": available_answerers(pipeline.settings),
         "formats": {fmt.label: list(fmt.suffixes) for fmt in FORMATS},
+        "limits": request_limits(),
         "index_created_at": index.manifest.get("created_at"),
         "rebuild": service.job.record(),
     }

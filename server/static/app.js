@@ -343,7 +343,7 @@ function historyFor(conversation) {
 function requestBody(question, conversation) {
   const body = { question, history: historyFor(conversation), stream: true };
   const k = parseInt($("#k").value, 10);
-  if (k >= 1 && k <= 20) body.k = k;
+  if (k >= 1 && k <= Number($("#k").max || k)) body.k = k;
   const answerer = $("#answerer").value;
   if (answerer) body.answerer = answerer;
   const docs = [...document.querySelectorAll("#doc-filter input:checked")].map((input) => input.value);
@@ -572,6 +572,8 @@ async function refreshStatus() {
     }
     if ([...select.options].some((o) => o.value === chosen)) select.value = chosen;
     showFormats(health.formats);
+    $("#k").max = health.limits.answer_passages; // the limits are defined once, on the server
+    $("#question").maxLength = health.limits.question_chars;
   } catch (e) {
     $("#status").textContent = `服务不可用：${e.message}`;
   }

@@ -356,7 +356,7 @@ def test_chunks_start_and_end_at_paragraph_or_sentence_boundaries(kind: str, nam
     ends = {p.end for p in doc.paragraphs}
     for c in chunks_of(kind, name):
         assert c.char_end in ends or c.text.rstrip(CLOSERS)[-1] in TERMINAL, c.text[-30:]
-        assert c.char_start in starts or doc.text[:c.char_start].rstrip(CLOSERS)[-1] in TERMINAL, c.text[:30]
+        assert c.char_start in starts or doc.text[: c.char_start].rstrip(CLOSERS)[-1] in TERMINAL, c.text[:30]
 
 
 @pytest.mark.parametrize(("kind", "name"), ALL_DOCS)

@@ -15,7 +15,8 @@ from rag.eval_report import (
     render_report,
     worst_items,
 )
-from rag.evaluate import EvalItem, build_report, score_run, write_run
+from rag.eval_run import write_run
+from rag.evaluate import EvalItem, build_report, score_run
 from tests.fixtures.judges import SubstringJudge
 
 REFUSAL = "根据现有简报无法回答该问题。"

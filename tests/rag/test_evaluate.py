@@ -9,16 +9,8 @@ import pytest
 
 from rag.conversation import Turn
 from rag.errors import EvalSetError
-from rag.evaluate import (
-    EvalItem,
-    ask_pipeline,
-    build_report,
-    citation_scores,
-    faithfulness,
-    load_eval_set,
-    run_eval,
-    score_run,
-)
+from rag.eval_run import ask_pipeline, run_eval
+from rag.evaluate import EvalItem, build_report, citation_scores, faithfulness, load_eval_set, score_run
 from rag.types import Answer, Chunk, Citation, Hit
 from tests.fixtures.judges import SubstringJudge
 

@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from rag.answerers import REFUSAL
-from rag.config import Settings
-from rag.pipeline import MAX_QUESTION_CHARS, Pipeline
+from rag.config import MAX_QUESTION_CHARS, Settings
+from rag.pipeline import Pipeline
 from server.app import create_app
 from server.background import running
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from rag.config import Settings
+from rag.config import MAX_ANSWER_PASSAGES, MAX_QUESTION_CHARS, Settings
 from tests.fixtures.servers import FakeLLM, llm_settings
 from tests.server.test_documents import PDF_PAGES
 
@@ -245,3 +245,10 @@ def test_a_word_file_uploaded_with_its_publisher_then_retitled_in_the_documents_
     turn = ask(page, "冰川算力中心总投资多少？")
     references = turn.locator(".references").inner_text()
     assert "雪岭高新区2024年一季度简报" in references and "段" in references
+
+
+def test_the_page_takes_its_limits_from_the_server(page: Any, site: str) -> None:
+    page.goto(site)
+    page.wait_for_function("document.querySelector('#k').max !== ''")
+    assert page.locator("#k").get_attribute("max") == str(MAX_ANSWER_PASSAGES)
+    assert page.locator("#question").get_attribute("maxlength") == str(MAX_QUESTION_CHARS)
