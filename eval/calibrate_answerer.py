@@ -22,7 +22,7 @@ place, year or figure) is more than 1/dominance times likelier than the best tha
 the tied best choices, the threshold the most cautious one that gives up at most one answerable
 training item against the best (so that no single item decides it); paste the printed
 weights, threshold and dominance into
-``CALIBRATIONS`` in rag/answerers/relevance.py.
+``CALIBRATIONS`` in rag/calibration.py.
 """
 
 from __future__ import annotations

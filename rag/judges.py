@@ -4,8 +4,8 @@ Two judges, whose scores are not comparable with each other (every report names 
 
 - ``offline`` (default, no download): the support test of ``rag.citations`` — every number of
   the claim occurs in the evidence, and ``max(bigram recall, 0.5·bigram recall + 0.5·cosine
-  rescaled from [0.80, 0.95]) ≥ answer.min_support`` — with the configured embedder. Claims
-  are the answer's sentences.
+  rescaled from the embedder's window, see ``rag.calibration``) ≥ answer.min_support`` — with the
+  configured embedder. Claims are the answer's sentences.
 - ``llm``: the configured OpenAI-compatible model, asked with ``prompts/judge.zh.md`` to answer
   “是”/“否”, and with ``prompts/claims.zh.md`` to break an answer into atomic claims (RAGAS).
 """
@@ -49,7 +49,11 @@ class OfflineJudge:
 
     def __init__(self, embedder: Embedder, min_support: float) -> None:
         self.checker = SupportChecker(embedder, min_support)
-        self.rule = f"离线判定（{embedder.spec}）：句中数字均出现在证据中，且 max(字二元组召回, 0.5·召回 + 0.5·余弦[0.80,0.95]归一) ≥ {min_support}"
+        floor, ceiling = self.checker.calibration.semantic_window
+        self.rule = (
+            f"离线判定（{embedder.spec}）：句中数字均出现在证据中，"
+            f"且 max(字二元组召回, 0.5·召回 + 0.5·余弦[{floor:.2f},{ceiling:.2f}]归一) ≥ {min_support}"
+        )
 
     def supports(self, claim: str, evidence: Sequence[str]) -> bool:
         return bool(evidence) and self.checker.support(claim, "\n".join(evidence)) >= self.checker.min_support

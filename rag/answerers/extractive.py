@@ -16,15 +16,13 @@ from rag.answerers.quoting import select, with_marker
 from rag.answerers.relevance import (
     CORPUS_COVERAGE_FLOOR,
     FEATURES,
-    Calibration,
-    RelevanceModel,
     bigram_coverage,
-    calibration_for,
     corpus_coverage,
     coverage,
     is_cross_lingual,
     question_terms,
 )
+from rag.calibration import Calibration, RelevanceModel, calibration_for
 from rag.citations import REFUSAL
 from rag.config import AnswerSettings
 from rag.conversation import Rewrite, Turn, condense_offline

