@@ -58,7 +58,9 @@ def test_ask_json_and_markdown(mini_index: Settings) -> None:
     assert not data["refused"] and "240" in data["answer"]
     citation = data["citations"][0]
     assert set(citation) == {"n", "chunk_id", "doc", "title", "section", "page", "text", "supported"}
-    assert citation["supported"] is True
+    # The cited passage holds the number the answer states, where the answer says it does.
+    (evidence,) = data["sentences"][0]["evidence"]
+    assert evidence["n"] == citation["n"] and "240" in citation["text"][evidence["start"] : evidence["end"]]
     assert citation["doc"] == "海港高新区通讯.md" and citation["title"] == "海港高新区通讯"
 
     code, stdout, _ = rag(mini_index.home, "ask", "蓝色创业训练营有多少名创业者参加？", "--markdown")
@@ -239,7 +241,6 @@ def test_eval_writes_run_and_reports(mini_index: Settings, tmp_path: Path) -> No
     assert report["refusal_accuracy"] == 1.0
     # What the answerer did with each item is in the run, and the rate counts exactly those refusals.
     assert report["false_refusal_rate"] == round(sum(r["refused"] for r in run[:3]) / 3, 4)
-    assert report["citation_precision"] == 1.0 and report["citation_recall"] == 1.0
     # The extractive answerer quotes its sources: the support-based measures cannot fail for it.
     assert report["trivial"] == ["citation_precision", "citation_recall", "faithfulness"]
     assert report["cited_evidence_precision"] is not None and report["fragment_rate"] is not None
@@ -328,9 +329,8 @@ def test_kill_9_during_rag_index_rebuild_leaves_the_previous_index_answering(min
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    # Killed while it holds the write lock: mid-rebuild by definition, whatever the machine's speed.
     _wait_until_writing(home / "index" / "default.lock", proc)
-    time.sleep(1)  # into the rebuild, which embeds ~300 chunks for about a minute
-    assert proc.poll() is None, "rebuild finished before it could be killed"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     code, stdout, stderr = rag(home, "ask", "蓝色创业训练营有多少名创业者参加？", "--json")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
 import traceback
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -267,32 +266,30 @@ def test_a_client_error_is_not_retried(
 def test_a_hanging_backend_times_out_within_timeout_s(
     fake_llm: FakeLLM, connect: Callable[..., ChatClient], streaming: bool
 ) -> None:
-    fake_llm.script(Reply(ANSWER, hang_s=3), Reply(ANSWER, hang_s=3))  # answers, but too late
+    # The backend would answer after 30 s: getting the timeout error, not the answer, shows the
+    # call ended at its deadline; one request shows no retry was started past it.
+    fake_llm.script(Reply(ANSWER, hang_s=30), Reply(ANSWER, hang_s=30))
     client = connect(timeout_s=1, max_retries=2)
-    started = time.monotonic()
     with pytest.raises(BackendTimeoutError) as caught:
         if streaming:
             list(client.stream(MESSAGES))
         else:
             client.complete(MESSAGES)
-    elapsed = time.monotonic() - started
-    assert elapsed < 4, f"blocked {elapsed:.1f} s with timeout_s=1"
+    assert len(fake_llm.requests) == 1
     assert fake_llm.url in caught.value.message
 
 
 def test_a_stream_that_stalls_mid_answer_still_ends_at_timeout_s(
     fake_llm: FakeLLM, connect: Callable[..., ChatClient]
 ) -> None:
-    fake_llm.script(Reply(ANSWER, stall_s=5))  # the first piece at once, then nothing for 5 s
+    fake_llm.script(Reply(ANSWER, stall_s=30))  # the first piece at once, the rest after 30 s
     client = connect(timeout_s=1.5, max_retries=0)
-    started = time.monotonic()
     received = []
     with pytest.raises(BackendTimeoutError):
         for delta in client.stream(MESSAGES):
             received.append(delta)
-    elapsed = time.monotonic() - started
     assert received, "the first piece arrived before the stall"
-    assert elapsed < 3.5, f"blocked {elapsed:.1f} s with timeout_s=1.5"
+    assert "".join(received) != ANSWER, "the rest of the answer came after the deadline"
 
 
 def test_a_non_json_body_is_a_response_error(fake_llm: FakeLLM, connect: Callable[..., ChatClient]) -> None:
@@ -346,14 +343,12 @@ def test_a_dead_port_fails_fast_with_a_backend_error() -> None:
         port = probe.getsockname()[1]
     url = f"http://127.0.0.1:{port}/v1"
     client = ChatClient(resolve_endpoint(LLMSettings(base_url=url, model="m", timeout_s=30, max_retries=0)))
-    started = time.monotonic()
     try:
         with pytest.raises(BackendError) as caught:
             client.complete(MESSAGES)
     finally:
         client.close()
-    assert time.monotonic() - started < 2
-    assert url in caught.value.message
+    assert url in caught.value.message and "无法连接" in caught.value.message
     assert not isinstance(caught.value, BackendTimeoutError)
 
 

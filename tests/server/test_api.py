@@ -19,6 +19,11 @@ from server.background import running
 MARKER = re.compile(r"\[(\d+)\]")
 
 
+def squash(text: str) -> str:
+    """Text without whitespace: a quote joins the line wraps its passage keeps."""
+    return re.sub(r"\s", "", text)
+
+
 @pytest.fixture(scope="module")
 def api(bundled_index: Settings) -> Iterator[httpx.Client]:
     with (
@@ -79,8 +84,13 @@ def test_ask_answers_with_citations_that_resolve_to_passages(api: httpx.Client) 
     assert cited and set(cited) == {int(n) for n in MARKER.findall(data["answer"])}
     for n, citation in cited.items():
         assert citation["chunk_id"] == data["passages"][n - 1]["chunk_id"]
-        assert citation["title"] and citation["page"] and citation["supported"] is True
-    assert all(s["supported"] for s in data["sentences"])
+        assert citation["title"] and citation["page"]
+    # Each quoted sentence is located in the passage it cites, word for word.
+    for sentence in data["sentences"]:
+        quoted = squash(MARKER.sub("", sentence["text"]))
+        assert [e["n"] for e in sentence["evidence"]] == sentence["cited"]
+        for e in sentence["evidence"]:
+            assert squash(data["passages"][e["n"] - 1]["text"][e["start"] : e["end"]]) == quoted
     assert data["timings"]["total_ms"] > 0 and data["answerer"] == "extractive"
 
 
@@ -103,7 +113,7 @@ def test_ask_streams_passages_then_tokens_then_verified_citations(api: httpx.Cli
     done = events[-1][1]
     assert streamed == done["answer"] and "4.5亿元" in streamed
     assert [p["chunk_id"] for p in events[0][1]["passages"]] == [p["chunk_id"] for p in done["passages"]]
-    assert done["citations"] and all(c["supported"] for c in done["citations"])
+    assert done["citations"] and all(s["evidence"] for s in done["sentences"])
 
 
 def test_accept_header_alone_asks_for_a_stream(api: httpx.Client) -> None:
