@@ -38,8 +38,9 @@ from longpdf import ACTIONS, PLACES, SUBJECTS, UNITS, _numeral  # noqa: E402
 from scale import publish  # noqa: E402
 
 from rag.config import Settings, load_settings  # noqa: E402
+from rag.corpus import remove_document  # noqa: E402
 from rag.embedders import BatchedEmbedder, get_embedder  # noqa: E402
-from rag.indexing import build_index, remove_document  # noqa: E402
+from rag.indexing import build_index  # noqa: E402
 from rag.store import load_index  # noqa: E402
 
 SECTION = "## Updating a large index"

@@ -74,25 +74,39 @@ def check_item(item: dict[str, Any], texts: dict[str, str]) -> list[str]:
             problems.append(f"{key} 须为非空字符串列表")
             return problems
     if not item["answerable"]:
-        if item["evidence_any"] or item["answer_keywords"]:
-            problems.append("不可回答的条目不应有 evidence_any / answer_keywords")
-        if item["type"] not in UNANSWERABLE_TYPES:
-            problems.append(f"answerable=false 的条目 type 应为 {'、'.join(UNANSWERABLE_TYPES)} 之一")
-        return problems
+        return problems + _unanswerable_problems(item)
+    return problems + _answerable_problems(item, texts)
+
+
+def _unanswerable_problems(item: dict[str, Any]) -> list[str]:
+    problems = []
+    if item["evidence_any"] or item["answer_keywords"]:
+        problems.append("不可回答的条目不应有 evidence_any / answer_keywords")
+    if item["type"] not in UNANSWERABLE_TYPES:
+        problems.append(f"answerable=false 的条目 type 应为 {'、'.join(UNANSWERABLE_TYPES)} 之一")
+    return problems
+
+
+def _answerable_problems(item: dict[str, Any], texts: dict[str, str]) -> list[str]:
+    """An answerable item's evidence and keywords must be in its source briefing's text."""
+    problems = []
     if item["type"] in UNANSWERABLE_TYPES:
         problems.append(f"type={item['type']} 的条目 answerable 应为 false")
     if not item["evidence_any"]:
         problems.append("可回答的条目至少需要一个证据片段")
     text = texts.get(item["source"] or "")
     if text is None:
-        problems.append(f"source {item['source']!r} 不对应 briefings.toml 中任何 original")
-        return problems
-    for span in item["evidence_any"]:
-        if normalize_for_match(span) not in text:
-            problems.append(f"证据片段不在原文中：{span}")
-    for keyword in item["answer_keywords"]:
-        if normalize_for_match(keyword) not in text:
-            problems.append(f"答案关键词不在原文中：{keyword}")
+        return [*problems, f"source {item['source']!r} 不对应 briefings.toml 中任何 original"]
+    problems += [
+        f"证据片段不在原文中：{span}"
+        for span in item["evidence_any"]
+        if normalize_for_match(span) not in text
+    ]
+    problems += [
+        f"答案关键词不在原文中：{keyword}"
+        for keyword in item["answer_keywords"]
+        if normalize_for_match(keyword) not in text
+    ]
     return problems
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from rag.config import ChunkingSettings
 from rag.headings import ARTICLE_LABEL, RANK_TOPIC
 from rag.sentences import sentence_spans
-from rag.types import Chunk, Document
+from rag.types import Chunk, Document, Paragraph
 
 # v7: legal structure (第N章 › 第N条), 第N条 as one keyword token, a title heading is not a section
 # v8: sentences cut by rag.sentences (a closing quote stays with its sentence)
@@ -37,36 +37,41 @@ class _Piece:
     section: tuple[str, ...]
 
 
+def _title_paragraph(doc: Document) -> Paragraph | None:
+    """The paragraph that is the document's title, which is not repeated in section paths
+    (every citation already names the document): its one top-rank heading (“# 简报”, Word's
+    Title style), or a first line that is the title (a masthead, or taken for a short heading:
+    then the only heading of its rank; a first 【政策】 with sibling 【现状】 is a section)."""
+    tops = [para for para in doc.paragraphs if para.heading is not None and para.rank == 0]
+    if len(tops) == 1 and not tops[0].inline:
+        return tops[0]
+    first = doc.paragraphs[0] if doc.paragraphs else None
+    if first is None or doc.text[first.start : first.end].strip() != doc.title:
+        return None
+    rank = first.rank if first.heading is not None else None
+    if rank is None or sum(1 for p in doc.paragraphs if p.heading is not None and p.rank == rank) == 1:
+        return first
+    return None
+
+
 def section_blocks(doc: Document) -> list[_Piece]:
     """Runs of body paragraphs sharing one heading path, in document order."""
     stack: list[tuple[int, str]] = []
     blocks: list[_Piece] = []
     lead_in: int | None = None  # start of the last body paragraph if it ends with a colon
-    # A document's one top-rank heading is its title (“# 简报”, Word's Title style), as is a
-    # first line that reads as a heading and is the title: every citation already names the
-    # document, so it is not repeated in the section path.
-    tops = [para for para in doc.paragraphs if para.heading is not None and para.rank == 0]
-    title = tops[0] if len(tops) == 1 and not tops[0].inline else None
-    first = doc.paragraphs[0] if doc.paragraphs else None
-    if title is None and first is not None and doc.text[first.start : first.end].strip() == doc.title:
-        # The title line of a text without Markdown (a masthead, or taken for a short heading:
-        # then the only heading of its rank; a first 【政策】 with sibling 【现状】 is a section).
-        rank = first.rank if first.heading is not None else None
-        if rank is None or sum(1 for p in doc.paragraphs if p.heading is not None and p.rank == rank) == 1:
-            title = first
+    title = _title_paragraph(doc)
     for para in doc.paragraphs:
         if para is title:
             continue
-        if para.heading is None and para.rank is not None:
-            # A demoted heading (contents line, one-line list item) closes its open siblings.
+        if para.rank is not None:
+            # A heading closes its open siblings, and so does a demoted one (contents line,
+            # one-line list item), which opens nothing.
             while stack and stack[-1][0] >= para.rank:
                 stack.pop()
-        if para.heading is not None and para.rank is not None:
-            while stack and stack[-1][0] >= para.rank:
-                stack.pop()
-            stack.append((para.rank, para.heading))
-            if not para.inline:
-                continue
+            if para.heading is not None:
+                stack.append((para.rank, para.heading))
+                if not para.inline:
+                    continue
         section = tuple(title for _, title in stack)
         if blocks and blocks[-1].section == section and blocks[-1].end + 1 == para.start:
             blocks[-1].end = para.end

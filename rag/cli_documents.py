@@ -30,8 +30,8 @@ def add(
 ) -> None:
     """把简报复制到 data/ 并加入索引；已有同名简报时默认拒绝，加 --replace 才替换。"""
     from rag.cli import _print_report, _progress, _settings
+    from rag.corpus import add_files
     from rag.embedders import get_embedder
-    from rag.indexing import add_files
 
     settings = _settings(ctx)
     meta = {k: v for k, v in {"title": title, "publisher": publisher, "date": date}.items() if v is not None}
@@ -53,8 +53,8 @@ def describe(
 ) -> None:
     """设置简报的标题、发布机构和日期（记在 data/briefings.toml），并更新索引与引用。"""
     from rag.cli import _print_report, _progress, _settings
+    from rag.corpus import set_metadata
     from rag.embedders import get_embedder
-    from rag.indexing import set_metadata
 
     settings = _settings(ctx)
     if title is None and publisher is None and date is None:
@@ -76,8 +76,8 @@ def remove(
 ) -> None:
     """从语料和索引中移除一篇简报（文件移到 data/.removed/）。"""
     from rag.cli import _print_report, _progress, _settings
+    from rag.corpus import remove_document
     from rag.embedders import get_embedder
-    from rag.indexing import remove_document
 
     settings = _settings(ctx)
     with _progress() as progress:

@@ -104,12 +104,7 @@ def _strip_final_stop(text: str) -> str:
 def classify_heading(text: str) -> Heading | None:
     """(title, rank, inline) when the paragraph opens a section by an explicit marker."""
     if match := MARKDOWN.match(text):
-        title = match.group(2).strip(" #*")
-        # “## 二、…” after “#### 一、…”: the numbering is more reliable than the # count.
-        numbered = _division_rank(title) or next(
-            (rank for pattern, rank in _NUMBERED if pattern.match(title)), None
-        )
-        return title, numbered or min(len(match.group(1)) - 1, 3), False
+        return _markdown_heading(match)
     if (rank := _division_rank(text)) is not None:
         return text, rank, False
     if match := ARTICLE.match(text):
@@ -117,26 +112,49 @@ def classify_heading(text: str) -> Heading | None:
     if match := BOLD.match(text):
         return match.group(1).strip(), RANK_TOPIC, False
     if match := _BRACKET.match(text):
-        label, rest = f"【{match.group(1)}】", match.group(2).strip()
-        if not rest:
-            return label, RANK_BRACKET, False
-        if len(rest) <= 30 and "。" not in rest:
-            return f"{label} {rest}", RANK_BRACKET, False
-        return label, RANK_BRACKET, True
+        return _bracket_heading(match)
+    return _symbol_heading(text) or _numbered_heading(text)
+
+
+def _markdown_heading(match: re.Match[str]) -> Heading:
+    title = match.group(2).strip(" #*")
+    # “## 二、…” after “#### 一、…”: the numbering is more reliable than the # count.
+    numbered = _division_rank(title) or next(
+        (rank for pattern, rank in _NUMBERED if pattern.match(title)), None
+    )
+    return title, numbered or min(len(match.group(1)) - 1, 3), False
+
+
+def _bracket_heading(match: re.Match[str]) -> Heading:
+    """【标签】 alone, with a short title after it, or opening a paragraph (inline)."""
+    label, rest = f"【{match.group(1)}】", match.group(2).strip()
+    if not rest:
+        return label, RANK_BRACKET, False
+    if len(rest) <= 30 and "。" not in rest:
+        return f"{label} {rest}", RANK_BRACKET, False
+    return label, RANK_BRACKET, True
+
+
+def _symbol_heading(text: str) -> Heading | None:
+    """A ◆ topic or ➢ subtopic: the whole line when short, else its first clause (inline)."""
     for pattern, rank in ((_DIAMOND, RANK_TOPIC), (_ARROW, RANK_SUBTOPIC)):
         if match := pattern.match(text):
             body = match.group(1).strip()
             if len(body) <= _MAX_PURE_HEADING and not re.search(r"[。！？]", body[:-1]):
                 return _strip_final_stop(body), rank, False
             return _first_clause(body), rank, True
+    return None
+
+
+def _numbered_heading(text: str) -> Heading | None:
+    """一、 （一） 1. …: the whole line when short, else its first clause (inline); a decimal
+    outline number (1.1) opens a section only as a line of its own."""
     for pattern, rank in _NUMBERED:
         if pattern.match(text):
             pure = len(text) <= _MAX_PURE_HEADING and not re.search(r"[。！？；]", text[:-1])
-            if rank in _DECIMAL_OUTLINE_RANKS and not pure:
-                return None
             if pure:
                 return _strip_final_stop(text), rank, False
-            return _first_clause(text), rank, True
+            return None if rank in _DECIMAL_OUTLINE_RANKS else (_first_clause(text), rank, True)
     return None
 
 

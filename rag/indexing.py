@@ -23,10 +23,10 @@ import numpy as np
 from rag.chunking import CHUNKER_VERSION, chunk_document
 from rag.config import Settings
 from rag.embedders import Embedder
-from rag.errors import BadInputError, DocumentError, DocumentExistsError, RagError, UnknownDocumentError
+from rag.errors import DocumentError, DocumentExistsError, RagError
 from rag.ingest import content_hash, list_sources, load_document
-from rag.metadata import METADATA_FILE, check_fields, load_metadata, save_metadata
-from rag.readers import SUPPORTED_SUFFIXES, PageProgress, unsupported_type
+from rag.metadata import METADATA_FILE, load_metadata
+from rag.readers import PageProgress, unsupported_type
 from rag.store import FORMAT_VERSION, Index, index_exists, load_index, read_manifest, write_index, write_lock
 from rag.text import document_tokens
 from rag.types import Chunk, Document
@@ -80,7 +80,7 @@ class _Entry:
     previous_rows: list[int] | None = None  # a reused document's rows in the previous index
 
 
-def _page_progress(progress: IndexProgress | None) -> PageProgress | None:
+def page_progress(progress: IndexProgress | None) -> PageProgress | None:
     """``progress`` as ``load_document`` reports a PDF's pages."""
     return (lambda done, total: progress("pages", done, total)) if progress else None
 
@@ -100,10 +100,10 @@ def build_index(
     """Bring ``index/<name>`` in line with ``data/``; ``rebuild`` re-embeds everything."""
     with write_lock(settings.index_dir):
         clear_leftovers(settings.data_dir)
-        return _build_locked(settings, embedder, rebuild=rebuild, progress=progress)
+        return update_locked(settings, embedder, rebuild=rebuild, progress=progress)
 
 
-def _build_locked(
+def update_locked(
     settings: Settings,
     embedder: Embedder,
     *,
@@ -111,18 +111,14 @@ def _build_locked(
     progress: IndexProgress | None,
     parsed: dict[str, Document] | None = None,
 ) -> IndexReport:
-    """``parsed``: documents already read from these files (by ``add_files``), by file name."""
+    """``build_index`` for a caller that holds the write lock (``rag.corpus``); ``parsed``:
+    documents already read from these files (by ``add_files``), by file name."""
     sources = list_sources(settings.data_dir)
     metadata = load_metadata(settings.data_dir)
     version = chunker_version(settings)
     report = IndexReport()
     report.failed.update(unsupported_files(settings.data_dir))
-    digests: dict[str, str] = {}
-    for path in sources:
-        try:
-            digests[path.name] = content_hash(path)
-        except OSError as e:
-            report.failed[path.name] = f"{path.name}：无法读取文件：{e.strerror or e}"
+    digests = _digests(sources, report)
     manifest = None if rebuild else read_manifest(settings.index_dir)
     if manifest is not None and _up_to_date(manifest, digests, metadata, version, embedder.spec):
         report.unchanged, report.documents, report.chunks = (
@@ -135,28 +131,27 @@ def _build_locked(
     previous = None
     if not rebuild and index_exists(settings.index_dir):
         previous = load_index(settings.index_dir, embedder.spec, with_tokens=True)
-    reusable = previous is not None and previous.manifest.get("chunker_version") == version
+    reusable = (
+        previous if previous is not None and previous.manifest.get("chunker_version") == version else None
+    )
     entries: list[_Entry] = []
     for number, path in enumerate(sources, start=1):
-        if path.name not in digests:
-            continue
-        meta, digest = metadata.get(path.name, {}), digests[path.name]
-        old = previous.documents.get(path.name) if previous is not None else None
-        if reusable and previous is not None and old is not None and _same(old, digest, meta):
-            entries.append(_reuse(previous, old))
-            report.unchanged.append(path.name)
-        else:
+        if path.name in digests:
+            old = previous.documents.get(path.name) if previous is not None else None
             doc = (parsed or {}).get(path.name)
-            try:
-                if doc is None or doc.content_hash != digest:
-                    doc = load_document(path, meta, digest, _page_progress(progress))
-            except DocumentError as e:
-                log.warning("skipping %s: %s", path.name, e.message)
-                report.failed[path.name] = e.message
-                continue
-            chunks = chunk_document(doc, settings.chunking)
-            entries.append(_Entry(doc, chunks, [document_tokens(c.embed_text) for c in chunks]))
-            (report.updated if old is not None else report.added).append(path.name)
+            entry = _entry(
+                settings,
+                path,
+                digests[path.name],
+                metadata.get(path.name, {}),
+                old,
+                reusable,
+                doc,
+                report,
+                progress,
+            )
+            if entry is not None:
+                entries.append(entry)
         if progress:
             progress("parse", number, len(sources))
     if previous is not None:
@@ -167,10 +162,58 @@ def _build_locked(
     report.chunks = sum(len(entry.chunks) for entry in entries)
     if previous is not None and not (report.added or report.updated or report.removed):
         return report
-
     _embed_missing(entries, embedder, progress, report)
+    _write(settings, embedder, entries, previous, version)
+    report.written = True
+    return report
+
+
+def _digests(sources: Sequence[Path], report: IndexReport) -> dict[str, str]:
+    """Each readable source's content hash, by name; an unreadable one is reported failed."""
+    digests: dict[str, str] = {}
+    for path in sources:
+        try:
+            digests[path.name] = content_hash(path)
+        except OSError as e:
+            report.failed[path.name] = f"{path.name}：无法读取文件：{e.strerror or e}"
+    return digests
+
+
+def _entry(
+    settings: Settings,
+    path: Path,
+    digest: str,
+    meta: dict[str, str],
+    old: Document | None,
+    reusable: Index | None,
+    doc: Document | None,
+    report: IndexReport,
+    progress: IndexProgress | None,
+) -> _Entry | None:
+    """One briefing's entry: reused from ``reusable`` (the previous index, when its chunks are
+    still valid) if unchanged, else read (``doc`` when already read), chunked and tokenised;
+    None, reported failed, when it cannot be read."""
+    if reusable is not None and old is not None and _same(old, digest, meta):
+        report.unchanged.append(path.name)
+        return _reuse(reusable, old)
+    try:
+        if doc is None or doc.content_hash != digest:
+            doc = load_document(path, meta, digest, page_progress(progress))
+    except DocumentError as e:
+        log.warning("skipping %s: %s", path.name, e.message)
+        report.failed[path.name] = e.message
+        return None
+    chunks = chunk_document(doc, settings.chunking)
+    (report.updated if old is not None else report.added).append(path.name)
+    return _Entry(doc, chunks, [document_tokens(c.embed_text) for c in chunks])
+
+
+def _write(
+    settings: Settings, embedder: Embedder, entries: list[_Entry], previous: Index | None, version: str
+) -> None:
+    """Write the new index version: only the new rows after the previous ones when the update
+    only adds briefings, else every row (the reused ones read back from the previous index)."""
     new = [entry for entry in entries if entry.previous_rows is None]
-    # Only additions: the previous rows stay as they are and the new ones follow them.
     appending = previous is not None and len(entries) - len(new) == len(previous.documents)
     if not appending:
         for entry in entries:
@@ -190,8 +233,6 @@ def _build_locked(
         vector_index=settings.retrieval.vector_index,
         appending_to=previous if appending else None,
     )
-    report.written = True
-    return report
 
 
 def unsupported_files(data_dir: Path) -> dict[str, str]:
@@ -297,114 +338,3 @@ def _embed_missing(
     for entry in pending:
         entry.vectors = vectors[offset : offset + len(entry.chunks)]
         offset += len(entry.chunks)
-
-
-def add_files(
-    settings: Settings,
-    embedder: Embedder,
-    files: Sequence[Path],
-    progress: IndexProgress | None = None,
-    *,
-    replace: bool = False,
-    meta: dict[str, str] | None = None,
-) -> IndexReport:
-    """Copy briefings into ``data/`` (after checking they can be read) and update the index;
-    each file is parsed once, by the check. A briefing of the same name already in ``data/`` is
-    replaced only when ``replace`` is set; otherwise the file is refused (``name_taken``) and the
-    earlier version stays. ``meta`` (title, publisher, date, see ``rag.metadata``) is recorded
-    for every file added; a title only for one file at a time. The CLI (``rag add``) and the
-    upload route both come here."""
-    meta = check_fields(dict(meta or {}))
-    if meta.get("title") and len(files) > 1:
-        raise BadInputError("标题只能为单个文件设置：一次加入多个文件时请不要指定标题")
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    failed: dict[str, str] = {}
-    taken: list[str] = []
-    parsed: dict[str, Document] = {}
-    with write_lock(settings.index_dir):
-        clear_leftovers(settings.data_dir)
-        metadata = load_metadata(settings.data_dir)
-        for path in files:
-            if not path.is_file():
-                failed[path.name] = f"{path}：文件不存在"
-                continue
-            target = settings.data_dir / path.name
-            if not replace and target.exists() and path.resolve() != target.resolve():
-                failed[path.name] = (
-                    f"{path.name}：已有同名简报（要替换它，命令行加 --replace，接口加 replace=true）"
-                )
-                taken.append(path.name)
-                continue
-            fields = {k: v for k, v in (metadata.get(path.name, {}) | meta).items() if v}
-            try:
-                parsed[path.name] = load_document(path, fields, on_page=_page_progress(progress))
-            except DocumentError as e:
-                failed[path.name] = e.message
-                continue
-            if path.resolve() != (settings.data_dir / path.name).resolve():
-                _copy_atomically(path, settings.data_dir / path.name)
-            if meta:
-                save_metadata(settings.data_dir, path.name, meta)
-        report = _build_locked(settings, embedder, rebuild=False, progress=progress, parsed=parsed)
-    report.failed.update(failed)
-    report.name_taken = taken
-    return report
-
-
-def _copy_atomically(source: Path, target: Path) -> None:
-    """Copy under a hidden temporary name, then rename: ``data/`` never holds half a file."""
-    partial = target.with_name(f".{target.name}.part-{os.getpid()}")
-    try:
-        shutil.copy2(source, partial)
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
-
-
-def set_metadata(
-    settings: Settings,
-    embedder: Embedder,
-    doc_id: str,
-    fields: dict[str, str | None],
-    progress: IndexProgress | None = None,
-) -> IndexReport:
-    """Set a briefing's title, publisher or date ("" clears one, None leaves it) in
-    ``data/briefings.toml`` and re-index it: its passages carry the title, so they are
-    chunked and embedded again."""
-    checked = check_fields(fields)
-    _known_source(settings, doc_id)
-    with write_lock(settings.index_dir):
-        if checked:
-            save_metadata(settings.data_dir, doc_id, checked)
-        return _build_locked(settings, embedder, rebuild=False, progress=progress)
-
-
-def _known_source(settings: Settings, doc_id: str) -> Path:
-    """The briefing file called ``doc_id`` in ``data/``; ``UnknownDocumentError`` when there is none."""
-    source = settings.data_dir / doc_id
-    try:
-        known_file = source.is_file() and source.parent == settings.data_dir
-    except OSError:  # a name the file system cannot hold (too long) names no briefing
-        known_file = False
-    if not known_file or source.suffix.lower() not in SUPPORTED_SUFFIXES:
-        known = ", ".join(p.name for p in list_sources(settings.data_dir))
-        raise UnknownDocumentError(f"未找到文档 {doc_id!r}。现有文档：{known or '（无）'}")
-    return source
-
-
-def remove_document(
-    settings: Settings, embedder: Embedder, doc_id: str, progress: IndexProgress | None = None
-) -> IndexReport:
-    """Take a briefing out of the corpus (its file moves to ``data/.removed/``) and the index."""
-    source = _known_source(settings, doc_id)
-    with write_lock(settings.index_dir):
-        trash = settings.data_dir / REMOVED_DIR
-        trash.mkdir(exist_ok=True)
-        removed = trash / source.name
-        source.rename(removed)
-        try:
-            return _build_locked(settings, embedder, rebuild=False, progress=progress)
-        except BaseException:
-            # The index still holds the briefing: put its file back so the two agree.
-            removed.rename(source)
-            raise

@@ -1,6 +1,6 @@
 """What the app holds between requests: the pipeline, and the index writes made through the API.
 
-Writes (upload, delete, rebuild) go through ``rag.indexing`` under the index's write lock and
+Writes (upload, delete, rebuild) go through ``rag.corpus`` and ``rag.indexing`` under the index's write lock and
 write a new index version beside the current one; only when it is complete is the pipeline
 switched to it (``Pipeline.reload``), so queries running meanwhile keep the old index.
 A rebuild runs in a background thread and reports its progress; a second write while one is
@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from rag.config import Settings
+from rag.corpus import add_files, remove_document, set_metadata
 from rag.errors import BadInputError, IndexLockedError, RagError
-from rag.indexing import IndexReport, add_files, build_index, remove_document, set_metadata
+from rag.indexing import IndexReport, build_index
 from rag.pipeline import Pipeline
 from rag.readers import unsupported_type
 from rag.store import current_version

@@ -10,8 +10,9 @@ import pytest
 from rag import ingest
 from rag.chunking import chunk_document
 from rag.config import ChunkingSettings, load_settings
+from rag.corpus import add_files
 from rag.errors import DocumentError, FileTooLargeError
-from rag.indexing import add_files, build_index
+from rag.indexing import build_index
 from rag.ingest import load_document
 from rag.metadata import load_metadata
 from rag.readers import ocr, unsupported_type

@@ -5,8 +5,8 @@ from typing import Any
 import pytest
 
 from rag.config import Settings
+from rag.corpus import remove_document
 from rag.errors import BadInputError
-from rag.indexing import remove_document
 from rag.pipeline import Pipeline
 from rag.text import normalize_for_match
 

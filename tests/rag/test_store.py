@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 
 from rag.config import load_settings
+from rag.corpus import remove_document
 from rag.errors import EmbedderMismatchError, IndexCorruptError, IndexLockedError
-from rag.indexing import build_index, remove_document
+from rag.indexing import build_index
 from rag.store import load_index, write_lock
 from tests.fixtures.corpus import REPO, HashEmbedder
 
@@ -175,7 +176,8 @@ _KILLED_WRITE = textwrap.dedent(
     import bm25s, faiss
     import rag.store
     from rag.config import load_settings
-    from rag.indexing import add_files, build_index, remove_document
+    from rag.corpus import add_files, remove_document
+    from rag.indexing import build_index
     from tests.fixtures.corpus import HashEmbedder
 
     home, operation, point = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
