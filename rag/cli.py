@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -166,6 +167,12 @@ def ask(
     markdown: Annotated[
         bool, typer.Option("--markdown", help="输出带脚注的 Markdown，便于粘贴到文稿")
     ] = False,
+    docx: Annotated[
+        Path | None,
+        typer.Option(
+            "--docx", help="另存为 Word 文档：问题作标题，每个引用是 Word 脚注（参考文献格式见 [draft]）"
+        ),
+    ] = None,
     answerer: Annotated[
         str | None,
         typer.Option("--answerer", "-a", help="回答器：extractive、llm 或 llm:<预设名>，默认见配置"),
@@ -179,8 +186,10 @@ def ask(
         ),
     ] = False,
 ) -> None:
-    """回答问题，每句标注出处（简报、章节、页码或行号）。对话保存在 <项目目录>/.rag/，可用 --continue 追问。"""
-    from rag.render import answer_markdown, answer_record, reference
+    """回答问题，每句标注出处（简报、章节、页码）。对话保存在 <项目目录>/.rag/，可用 --continue 追问。"""
+    from rag.drafts import DraftTurn, draft_markdown, renumbered
+    from rag.render import answer_record
+    from rag.word import draft_docx
 
     settings = _settings(ctx)
     history = _conversation(settings, question, follow_up)
@@ -189,21 +198,38 @@ def ask(
     for notice in answer.notices:
         err.print(f"[yellow]注意[/]：{escape(notice)}")
     rewritten = answer.query if answer.query and answer.query != answer.question else None
+    draft = DraftTurn.from_answer(answer)
     if as_json:
         out.print_json(json.dumps(answer_record(answer), ensure_ascii=False))
     elif markdown:
         if rewritten:
             err.print(f"[dim]（按上文理解为：{escape(rewritten)}）[/]")
-        sys.stdout.write(answer_markdown(answer))
+        sys.stdout.write(draft_markdown(draft))
     else:
         if rewritten:
             out.print(f"[dim]（按上文理解为：{escape(rewritten)}）[/]")
-        out.print(escape(answer.text))
+        text, notes = renumbered(draft, lambda number: f"[{number}]")  # the numbers every copy uses
+        out.print(escape(text))
         if answer.refused:
             err.print(f"[dim]（{escape(answer.refusal_reason or '')}；可用 rag search 查看最接近的段落）[/]")
-        for citation in answer.citations:
-            out.print(f"\n[bold][{citation.n}][/] {escape(reference(citation))}")
-            out.print(f"[dim]    {escape(_excerpt(citation.chunk.text))}[/]")
+        by_n = {c.n: c for c in answer.citations}
+        for number, n in notes:
+            out.print(f"\n[bold][{number}][/] {escape(draft.references[n])}")
+            out.print(f"[dim]    {escape(_excerpt(by_n[n].chunk.text))}[/]")
+    if docx is not None:
+        _write_file(docx, draft_docx([draft]))
+        err.print(f"已保存 Word 文档：{docx}")
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` whole (a temporary file, then a rename), or say why not."""
+    partial = path.with_name(f".{path.name}.part")
+    try:
+        partial.write_bytes(data)
+        os.replace(partial, path)
+    except OSError as e:
+        partial.unlink(missing_ok=True)
+        raise RagError(f"无法写入 {path}：{e.strerror or e}") from e
 
 
 def _conversation(settings: Settings, question: str, follow_up: bool) -> list[Turn]:

@@ -148,6 +148,17 @@ class ServerSettings(BaseModel):
     )
 
 
+class DraftSettings(BaseModel):
+    """How answers go into drafts: references in copies, Markdown and Word exports."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    citation_style: Literal["gbt7714", "plain"] = Field(
+        "gbt7714",
+        description="参考文献格式：gbt7714（GB/T 7714—2015，“发布单位. 标题[R]. 日期: 页码.”）或 plain（“《标题》，发布单位，日期，第N页。”）",
+    )
+
+
 class Settings(BaseSettings):
     """All configuration of briefing-rag."""
 
@@ -166,6 +177,7 @@ class Settings(BaseSettings):
     answer: AnswerSettings = AnswerSettings()  # type: ignore[call-arg]
     llm: LLMSettings = LLMSettings()  # type: ignore[call-arg]
     server: ServerSettings = ServerSettings()  # type: ignore[call-arg]
+    draft: DraftSettings = DraftSettings()  # type: ignore[call-arg]
 
     @field_validator("embedder", "answerer", "index_name")
     @classmethod

@@ -15,10 +15,11 @@ from rag.conversation import Rewrite, Turn
 from rag.embedders import Embedder, get_embedder
 from rag.errors import BadInputError
 from rag.indexing import IndexProgress, build_index
+from rag.references import format_reference
 from rag.retrieve import Retriever
 from rag.store import Index, current_version, index_exists, load_index
 from rag.text import to_simplified, tokenize
-from rag.types import Answer, Hit
+from rag.types import Answer, Citation, Hit
 
 
 class Pipeline:
@@ -115,11 +116,25 @@ class Pipeline:
                     "total_ms": round((done - start) * 1000, 1),
                 }
                 answer = event.answer
-                sentences = tuple(with_evidence(s, answer.passages) for s in answer.sentences)
                 event = DoneEvent(
-                    replace(answer, question=question, query=query, timings=timings, sentences=sentences)
+                    replace(
+                        answer,
+                        question=question,
+                        query=query,
+                        timings=timings,
+                        sentences=tuple(with_evidence(s, answer.passages) for s in answer.sentences),
+                        citations=tuple(self._described(c) for c in answer.citations),
+                    )
                 )
             yield event
+
+    def _described(self, citation: Citation) -> Citation:
+        """``citation`` with its briefing's publisher and date and its reference for drafts."""
+        doc = self.index.documents.get(citation.chunk.doc_id)
+        publisher, date = (doc.info("publisher"), doc.info("date")) if doc else ("", "")
+        style = self.settings.draft.citation_style
+        reference = format_reference(citation.chunk, publisher, date, style)
+        return replace(citation, publisher=publisher, date=date, reference=reference)
 
     def ask(
         self,

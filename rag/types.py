@@ -176,6 +176,10 @@ class Citation:
     n: int
     chunk: Chunk
     supported: bool = True
+    # Set by the pipeline from the briefing's description (rag.references): what a draft cites.
+    publisher: str = ""
+    date: str = ""
+    reference: str = ""
 
     def record(self) -> dict[str, Any]:
         c = self.chunk
@@ -188,6 +192,9 @@ class Citation:
             "page": c.location,
             "text": c.text,
             "supported": self.supported,
+            "publisher": self.publisher,
+            "date": self.date,
+            "reference": self.reference,
         }
 
 

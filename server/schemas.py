@@ -117,6 +117,14 @@ class Citation(_Located):
     n: int = Field(description="段落编号，对应回答中的 [n] 与 passages[n-1]")
     text: str = Field(description="被引用段落的原文")
     supported: bool = Field(description="引用它的句子是否都通过了支持度核验")
+    number: int | None = Field(
+        description="显示编号：按在回答中首次出现的顺序 1、2、…；页面、各种复制与导出都用这个编号"
+    )
+    publisher: str = Field(description="简报的发布单位（未知时为空）")
+    date: str = Field(description="简报的日期（未知时为空）")
+    reference: str = Field(
+        description="写进文稿的参考文献（格式见配置 [draft] citation_style，默认 GB/T 7714）"
+    )
 
 
 class Evidence(BaseModel):
@@ -160,6 +168,7 @@ class AskResponse(BaseModel):
     timings: dict[str, float] = Field(description="各阶段耗时（毫秒）")
     markdown: str = Field(description="可粘贴的 Markdown：脚注按出现顺序编号 [^1]，附出处")
     plain: str = Field(description="可粘贴到 Word 的纯文本：【1】式标注，末尾附参考文献列表")
+    html: str = Field(description="富文本（HTML）：上标编号链接到参考文献列表，粘贴进 Word/WPS 保留上标")
 
 
 class SourceContext(_Located):
@@ -304,3 +313,29 @@ class ChatCompletion(BaseModel):
     refused: bool = Field(description="briefing-rag 扩展：是否拒答")
     notices: list[str] = Field(description="briefing-rag 扩展：引用修复、后端回退等说明")
     sentences: list[Sentence] = Field(description="briefing-rag 扩展：逐句引用核验结果")
+
+
+MAX_EXPORT_TURNS = 200
+MAX_EXPORT_ANSWER_CHARS = 20_000
+
+
+class ExportCitation(BaseModel):
+    n: int = Field(ge=1, description="回答中 [n] 的 n")
+    reference: str | None = Field(None, max_length=2000, description="参考文献；缺省时用 title 与 section")
+    title: str = Field("", max_length=500)
+    section: str = Field("", max_length=2000)
+
+
+class ExportTurn(BaseModel):
+    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
+    answer: str = Field(max_length=MAX_EXPORT_ANSWER_CHARS, description="回答原文（含 [n]）")
+    refused: bool = False
+    refusal_reason: str | None = Field(None, max_length=500)
+    citations: list[ExportCitation] = Field(default_factory=list, max_length=MAX_ANSWER_PASSAGES)
+
+
+class ExportRequest(BaseModel):
+    """要导出的问答：可直接用 /api/ask 返回的 answer、refused、refusal_reason、citations。"""
+
+    title: str | None = Field(None, max_length=200, description="文档标题（整段对话导出时用）")
+    turns: list[ExportTurn] = Field(min_length=1, max_length=MAX_EXPORT_TURNS)

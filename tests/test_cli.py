@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from rag.cli import app
 from rag.config import Settings
 from tests.fixtures.corpus import BUNDLED_DATA, REPO
+from tests.fixtures.eval import write_eval_set
 from tests.fixtures.servers import FakeLLM
 
 runner = CliRunner()
@@ -37,6 +38,28 @@ RUN_FIELDS = {
     "answerer",
 }
 
+# Two answerable questions on the mini briefings, one per briefing.
+MINI_ITEMS = [
+    {
+        "id": "m1",
+        "question": "星火贷的年利率不超过多少？",
+        "answerable": True,
+        "evidence_any": ["年利率不超过3.5%"],
+        "answer_keywords": ["3.5%"],
+        "source": "科技金融简报.txt",
+        "type": "number",
+    },
+    {
+        "id": "m2",
+        "question": "海港高新区引进了多少个海洋装备项目？",
+        "answerable": True,
+        "evidence_any": ["项目18个"],
+        "answer_keywords": ["18个"],
+        "source": "海港高新区通讯.md",
+        "type": "fact",
+    },
+]
+
 
 def rag(home: Path, *args: str) -> tuple[int, str, str]:
     result = runner.invoke(app, ["--home", str(home), *args])
@@ -48,7 +71,9 @@ def test_first_ask_builds_the_index_and_answers_with_citations(mini_home: Path) 
     assert code == 0, stderr
     assert "首次使用" in stderr
     assert "500万元" in stdout and "[1]" in stdout
-    assert "《科技金融动态》，【现状】 › 绿洲高新区的“星火贷”产品，第" in stdout
+    # A GB/T 7714 reference: a text file is located by its section, not by line numbers.
+    assert "科技金融动态[R]: 【现状】 绿洲高新区的“星火贷”产品." in stdout
+    assert not re.search(r"第\d+(–\d+)?行", stdout)
 
 
 def test_ask_json_and_markdown(mini_index: Settings) -> None:
@@ -57,7 +82,10 @@ def test_ask_json_and_markdown(mini_index: Settings) -> None:
     data = json.loads(stdout)
     assert not data["refused"] and "240" in data["answer"]
     citation = data["citations"][0]
-    assert set(citation) == {"n", "chunk_id", "doc", "title", "section", "page", "text", "supported"}
+    assert set(citation) == {
+        *("n", "number", "chunk_id", "doc", "title", "section", "page", "text", "supported"),
+        *("publisher", "date", "reference"),
+    }
     # The cited passage holds the number the answer states, where the answer says it does.
     (evidence,) = data["sentences"][0]["evidence"]
     assert evidence["n"] == citation["n"] and "240" in citation["text"][evidence["start"] : evidence["end"]]
@@ -65,7 +93,7 @@ def test_ask_json_and_markdown(mini_index: Settings) -> None:
 
     code, stdout, _ = rag(mini_index.home, "ask", "蓝色创业训练营有多少名创业者参加？", "--markdown")
     assert code == 0
-    assert "[^1]" in stdout and "\n[^1]: 《海港高新区通讯》" in stdout
+    assert "[^1]" in stdout and "\n[^1]: 海港高新区通讯[R]" in stdout
 
 
 def test_search_json_lists_ranked_passages(mini_index: Settings) -> None:
@@ -179,24 +207,7 @@ def test_index_built_with_another_embedder_is_refused_by_the_cli(mini_index: Set
 
 def test_eval_writes_run_and_reports(mini_index: Settings, tmp_path: Path) -> None:
     items = [
-        {
-            "id": "m1",
-            "question": "星火贷的年利率不超过多少？",
-            "answerable": True,
-            "evidence_any": ["年利率不超过3.5%"],
-            "answer_keywords": ["3.5%"],
-            "source": "科技金融简报.txt",
-            "type": "number",
-        },
-        {
-            "id": "m2",
-            "question": "海港高新区引进了多少个海洋装备项目？",
-            "answerable": True,
-            "evidence_any": ["项目18个"],
-            "answer_keywords": ["18个"],
-            "source": "海港高新区通讯.md",
-            "type": "fact",
-        },
+        *MINI_ITEMS,
         {
             "id": "m3",
             "question": "How many founders joined the blue entrepreneurship camp?",
@@ -215,8 +226,7 @@ def test_eval_writes_run_and_reports(mini_index: Settings, tmp_path: Path) -> No
             "type": "unanswerable",
         },
     ]
-    eval_set = tmp_path / "mini.jsonl"
-    eval_set.write_text("\n".join(json.dumps(i, ensure_ascii=False) for i in items) + "\n", encoding="utf-8")
+    eval_set = write_eval_set(tmp_path / "mini.jsonl", items)
     out = tmp_path / "run"
     code, stdout, stderr = rag(mini_index.home, "eval", str(eval_set), "--out", str(out))
     assert code == 0, stderr
@@ -286,8 +296,7 @@ def test_eval_asks_a_follow_up_with_its_history(mini_index: Settings, tmp_path: 
             "history": history,
         }
     ]
-    eval_set = tmp_path / "followup.jsonl"
-    eval_set.write_text("\n".join(json.dumps(i, ensure_ascii=False) for i in items) + "\n", encoding="utf-8")
+    eval_set = write_eval_set(tmp_path / "followup.jsonl", items)
     out = tmp_path / "followup-run"
     code, _, stderr = rag(mini_index.home, "eval", str(eval_set), "--out", str(out))
     assert code == 0, stderr
@@ -389,28 +398,8 @@ def test_eval_with_an_llm_answerer(mini_index: Settings, fake_llm: FakeLLM, tmp_
     (mini_index.home / "rag.toml").write_text(
         f'[llm]\nbase_url = "{fake_llm.url}"\nmodel = "fake"\nmax_retries = 0\n', encoding="utf-8"
     )
-    items = [
-        {
-            "id": "m1",
-            "question": "星火贷的年利率不超过多少？",
-            "answerable": True,
-            "evidence_any": ["年利率不超过3.5%"],
-            "answer_keywords": ["3.5%"],
-            "source": "科技金融简报.txt",
-            "type": "number",
-        },
-        {
-            "id": "m2",
-            "question": "海港高新区引进了多少个海洋装备项目？",
-            "answerable": True,
-            "evidence_any": ["项目18个"],
-            "answer_keywords": ["18个"],
-            "source": "海港高新区通讯.md",
-            "type": "fact",
-        },
-    ]
-    eval_set = tmp_path / "mini.jsonl"
-    eval_set.write_text("\n".join(json.dumps(i, ensure_ascii=False) for i in items) + "\n", encoding="utf-8")
+    items = MINI_ITEMS
+    eval_set = write_eval_set(tmp_path / "mini.jsonl", items)
     fake_llm.script(
         "星火贷年利率不超过3.5%[1]。",
         "海港高新区引进海洋装备项目18个[1]。这些项目全部由火星银行投资兴建[1]。",

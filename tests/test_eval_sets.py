@@ -1,14 +1,13 @@
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.fixtures.corpus import REPO
+from tests.fixtures.eval import write_eval_set
 
 CHECKER = REPO / "eval" / "check_set.py"
 REGULATIONS = REPO / "eval" / "corpora" / "regulations.py"
@@ -50,12 +49,6 @@ def test_our_eval_sets_pass_the_mechanical_check(path: Path, generated_data: dic
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def _write(tmp_path: Path, items: list[dict[str, Any]]) -> Path:
-    path = tmp_path / "bad.jsonl"
-    path.write_text("\n".join(json.dumps(i, ensure_ascii=False) for i in items) + "\n", encoding="utf-8")
-    return path
-
-
 def test_checker_reports_a_span_missing_from_its_briefing(tmp_path: Path) -> None:
     items = [
         {
@@ -77,7 +70,7 @@ def test_checker_reports_a_span_missing_from_its_briefing(tmp_path: Path) -> Non
             "type": "unanswerable",
         },
     ]
-    result = _check(_write(tmp_path, items))
+    result = _check(write_eval_set(tmp_path / "bad.jsonl", items))
     assert result.returncode == 1
     assert "x1" in result.stdout and "x2" in result.stdout
 
@@ -93,7 +86,7 @@ def test_checker_knows_the_new_types_and_checks_history(tmp_path: Path) -> None:
         {"id": "g2", "question": "那火星呢？", "type": "followup_unresolved", "history": history, **refused},
         {"id": "g3", "question": "中关村的卓粤计划是什么？", "type": "nearmiss", **refused},
     ]
-    result = _check(_write(tmp_path, good))
+    result = _check(write_eval_set(tmp_path / "bad.jsonl", good))
     assert result.returncode == 0, result.stdout
     assert "带对话历史（history）: 1 条" in result.stdout
     bad = [
@@ -109,7 +102,7 @@ def test_checker_knows_the_new_types_and_checks_history(tmp_path: Path) -> None:
         {"id": "b4", "question": "嗨", "type": "chitchat", **refused},
         {"id": "b5", "question": "那呢", "type": "followup_unresolved", **refused, "history": "上一轮"},
     ]
-    result = _check(_write(tmp_path, bad))
+    result = _check(write_eval_set(tmp_path / "bad.jsonl", bad))
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     assert any(line.startswith("b1: ") and "history" in line for line in lines)

@@ -22,7 +22,8 @@ from starlette.background import BackgroundTask
 from rag.answerers import DoneEvent, TokenEvent, available_answerers
 from rag.conversation import Turn
 from rag.errors import BadInputError, RagError
-from rag.render import answer_record, reference
+from rag.references import reference_of
+from rag.render import answer_record
 from rag.types import Answer
 from server import streaming
 from server.deps import PipelineDep
@@ -108,7 +109,7 @@ def _conversation(body: ChatRequest) -> tuple[str, list[Turn]]:
 def _references(answer: Answer) -> str:
     if not answer.citations:
         return ""
-    lines = [f"[{c.n}] {reference(c)}" for c in answer.citations]
+    lines = [f"[{c.n}] {reference_of(c)}" for c in answer.citations]
     return REFERENCES_HEADING + "\n".join(lines)
 
 

@@ -177,7 +177,7 @@ function renderAll() {
     else if (turn.error) showError(view, turn.error);
     messages.append(view.root);
   }
-  $("#download-md").disabled = !conversation.turns.some((t) => t.record);
+  for (const id of ["#download-md", "#download-docx"]) $(id).disabled = !conversation.turns.some((t) => t.record);
   closeSource();
   messages.scrollTop = messages.scrollHeight;
 }
@@ -199,20 +199,30 @@ function turnView(question) {
   actions.className = "answer-actions";
   answer.append(body, extra, actions);
   root.append(q, answer);
-  const view = { root, answer, body, extra, actions, passages: [], citations: {} };
+  const view = { root, answer, body, extra, actions, passages: [], citations: {}, numbers: {} };
   views.set(root, view); // citation events find the passages behind a marker through this
   return view;
 }
 
-// Render one answer sentence: [n] markers become superscript links.
-function sentenceHtml(text, sentenceIndex, unsupported) {
+// The number a citation shows: the server's (1, 2, … in order of first appearance, as in every
+// copy and export); while the answer streams, the same rule applied to what has arrived.
+function displayNumber(view, n) {
+  const cited = view.citations[n];
+  if (cited && cited.number) return cited.number;
+  if (!(n in view.numbers)) view.numbers[n] = Object.keys(view.numbers).length + 1;
+  return view.numbers[n];
+}
+
+// Render one answer sentence: [n] markers (n: the passage) become superscript links.
+function sentenceHtml(view, text, sentenceIndex, unsupported) {
   let html = "";
   let last = 0;
   for (const match of text.matchAll(/\[(\d+)\]/g)) {
     html += escapeHtml(text.slice(last, match.index));
     const n = match[1];
+    const shown = displayNumber(view, n);
     const cls = unsupported ? "cite unverified" : "cite";
-    html += `<sup class="${cls}"><a href="#" role="button" tabindex="0" data-n="${n}" data-sentence="${sentenceIndex}" aria-label="出处 ${n}">[${n}]</a></sup>`;
+    html += `<sup class="${cls}"><a href="#" role="button" tabindex="0" data-n="${n}" data-sentence="${sentenceIndex}" aria-label="出处 ${shown}">[${shown}]</a></sup>`;
     last = match.index + match[0].length;
   }
   html += escapeHtml(text.slice(last));
@@ -223,7 +233,7 @@ function sentenceHtml(text, sentenceIndex, unsupported) {
 
 function appendToken(view, text) {
   const index = view.body.querySelectorAll(".sentence").length;
-  view.body.insertAdjacentHTML("beforeend", sentenceHtml(text, index, false));
+  view.body.insertAdjacentHTML("beforeend", sentenceHtml(view, text, index, false));
 }
 
 function showAnswer(view, record) {
@@ -235,9 +245,9 @@ function showAnswer(view, record) {
   view.extra.innerHTML = "";
   view.actions.innerHTML = "";
   if (record.sentences && record.sentences.length) {
-    view.body.innerHTML = record.sentences.map((s, i) => sentenceHtml(s.text, i, !s.supported)).join("");
+    view.body.innerHTML = record.sentences.map((s, i) => sentenceHtml(view, s.text, i, !s.supported)).join("");
   } else {
-    view.body.innerHTML = sentenceHtml(record.answer, 0, false);
+    view.body.innerHTML = sentenceHtml(view, record.answer, 0, false);
   }
   if (record.refused) {
     view.extra.innerHTML = `<div class="refusal-reason">拒答：${escapeHtml(record.refusal_reason || "资料不足")}</div>`;
@@ -249,10 +259,12 @@ function showAnswer(view, record) {
     }
     const refs = document.createElement("ol");
     refs.className = "references";
-    for (const c of record.citations) {
+    const ordered = [...record.citations].sort((a, b) => displayNumber(view, String(a.n)) - displayNumber(view, String(b.n)));
+    for (const c of ordered) {
       const li = document.createElement("li");
-      li.value = c.n;
-      li.innerHTML = `《${escapeHtml(c.title)}》${c.section ? "，" + escapeHtml(c.section) : ""}，${escapeHtml(c.page)}${c.supported ? "" : '<span class="unsupported-badge">未核实</span>'}`;
+      li.value = displayNumber(view, String(c.n));
+      const text = c.reference || `《${c.title}》${c.section ? "，" + c.section : ""}，${c.page}`;
+      li.innerHTML = `${escapeHtml(text)}${c.supported ? "" : '<span class="unsupported-badge">未核实</span>'}`;
       refs.append(li);
     }
     view.extra.append(refs);
@@ -267,10 +279,14 @@ function showAnswer(view, record) {
     }
     view.extra.append(notes);
   }
-  view.actions.append(
-    copyButton("复制 Markdown（脚注）", record.markdown, view),
-    copyButton("复制纯文本（【1】与参考文献）", record.plain, view),
-  );
+  if (!record.refused) {
+    // A refusal has nothing to put into a draft.
+    view.actions.append(
+      copyButton("复制（Word 格式）", { html: record.html, plain: record.plain }, view),
+      copyButton("复制 Markdown（脚注）", { plain: record.markdown }, view),
+      exportButton("下载 Word", () => exportTurns("docx", [turnExport(record.question, record)])),
+    );
+  }
 }
 
 function closestPassages(view) {
@@ -299,12 +315,12 @@ function showError(view, message) {
   view.extra.innerHTML = `<div class="error" role="alert">${escapeHtml(message)}</div>`;
 }
 
-function copyButton(label, text, view) {
+function copyButton(label, content, view) {
   const button = document.createElement("button");
   button.className = "secondary copy";
   button.textContent = label;
   button.addEventListener("click", async () => {
-    await copyText(text || "");
+    await copyContent(content);
     let note = view.actions.querySelector(".copied");
     if (!note) {
       note = document.createElement("span");
@@ -317,12 +333,23 @@ function copyButton(label, text, view) {
   return button;
 }
 
-async function copyText(text) {
+// Rich text (text/html, which Word, WPS and LibreOffice paste with its superscripts) beside plain text.
+async function copyContent({ html, plain }) {
   try {
-    await navigator.clipboard.writeText(text);
+    if (html && window.ClipboardItem) {
+      await navigator.clipboard.write([
+        new ClipboardItem({
+          "text/html": new Blob([html], { type: "text/html" }),
+          "text/plain": new Blob([plain || ""], { type: "text/plain" }),
+        }),
+      ]);
+    } else {
+      await navigator.clipboard.writeText(plain || "");
+    }
   } catch (e) {
+    console.warn("clipboard API refused, copying plain text instead:", e);
     const area = document.createElement("textarea");
-    area.value = text;
+    area.value = plain || "";
     document.body.append(area);
     area.select();
     document.execCommand("copy");
@@ -422,7 +449,7 @@ async function ask(question) {
   } finally {
     setBusy(false);
     saveConversations();
-    $("#download-md").disabled = !conversation.turns.some((t) => t.record);
+    for (const id of ["#download-md", "#download-docx"]) $(id).disabled = !conversation.turns.some((t) => t.record);
   }
 }
 
@@ -526,25 +553,54 @@ function onCitationEvent(event) {
 
 // ---------- download ----------
 
-function conversationMarkdown(conversation) {
-  const parts = [`# ${conversation.title}`, ""];
-  for (const turn of conversation.turns) {
-    if (!turn.record) continue;
-    parts.push(`## 问：${turn.question}`, "", turn.record.markdown.trim(), "");
-  }
-  return parts.join("\n");
+function exportButton(label, action) {
+  const button = document.createElement("button");
+  button.className = "secondary export";
+  button.textContent = label;
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      await action();
+    } catch (e) {
+      alert(`导出失败：${e.message}`);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return button;
 }
 
-function downloadConversation() {
-  const conversation = currentConversation();
-  const blob = new Blob([conversationMarkdown(conversation)], { type: "text/markdown;charset=utf-8" });
+function turnExport(question, record) {
+  const citations = (record.citations || []).map((c) => ({ n: c.n, reference: c.reference || null, title: c.title, section: c.section }));
+  return { question, answer: record.answer, refused: Boolean(record.refused), refusal_reason: record.refusal_reason || null, citations };
+}
+
+// The server writes every export (Word footnotes, Markdown with ids unique across the file).
+async function exportTurns(format, turns, title = null) {
+  const response = await fetchWithKey(`/api/export/${format}`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ title, turns }),
+  });
+  if (!response.ok) {
+    const data = await response.json().catch(() => ({}));
+    throw new Error((data.error && data.error.message) || `HTTP ${response.status}`);
+  }
+  const blob = await response.blob();
+  const named = /filename\*=UTF-8''([^;]+)/.exec(response.headers.get("Content-Disposition") || "");
   const link = document.createElement("a");
   link.href = URL.createObjectURL(blob);
-  link.download = `${conversation.title.replace(/[\\/:*?"<>|\s]+/g, "_") || "对话"}.md`;
+  link.download = named ? decodeURIComponent(named[1]) : `问答.${format === "docx" ? "docx" : "md"}`;
   document.body.append(link);
   link.click();
   link.remove();
   setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+}
+
+function downloadConversation(format) {
+  const conversation = currentConversation();
+  const turns = conversation.turns.filter((turn) => turn.record).map((turn) => turnExport(turn.question, turn.record));
+  return exportTurns(format, turns, conversation.title);
 }
 
 // ---------- settings, status and documents ----------
@@ -825,7 +881,8 @@ function init() {
     renderAll();
     $("#question").focus();
   });
-  $("#download-md").addEventListener("click", downloadConversation);
+  $("#download-md").addEventListener("click", () => downloadConversation("markdown").catch((e) => alert(`导出失败：${e.message}`)));
+  $("#download-docx").addEventListener("click", () => downloadConversation("docx").catch((e) => alert(`导出失败：${e.message}`)));
   $("#toggle-sidebar").addEventListener("click", () => document.body.classList.toggle("sidebar-open"));
   $("#tab-ask").addEventListener("click", () => showTab("ask"));
   $("#tab-docs").addEventListener("click", () => showTab("docs"));

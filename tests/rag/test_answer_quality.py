@@ -10,17 +10,12 @@ import pytest
 
 from rag.answerers import REFUSAL, ExtractiveAnswerer
 from rag.answerers.candidates import is_answer_sentence, item_marker
-from rag.config import AnswerSettings, Settings
+from rag.config import AnswerSettings
 from rag.conversation import Turn
 from rag.pipeline import Pipeline
 from rag.question import Question
 from rag.text import document_tokens
 from rag.types import Answer, Chunk, Hit
-
-
-@pytest.fixture(scope="module")
-def bundled(bundled_index: Settings) -> Pipeline:
-    return Pipeline.from_settings(bundled_index)
 
 
 def _content_sentences(answer: Answer) -> list[str]:

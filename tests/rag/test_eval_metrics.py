@@ -2,69 +2,19 @@
 
 from __future__ import annotations
 
-import re
-from typing import Any
+from functools import partial
 
 import pytest
 
+from rag.citations import REFUSAL
 from rag.eval_metrics import evidence_scores, fragments, is_fragment, trivial_measures
-from rag.evaluate import EvalItem, build_report, score_run
+from rag.evaluate import build_report, score_run
+from tests.fixtures.eval import make_item, make_record
 from tests.fixtures.judges import SubstringJudge
 
-REFUSAL = "根据现有简报无法回答该问题。"
 EVIDENCE = "长春高新区各类孵化载体已发展到144个"
-
-
-def _item(
-    id: str, answerable: bool = True, type: str = "number", history: list[dict[str, str]] | None = None
-) -> EvalItem:
-    return EvalItem.model_validate(
-        {
-            "id": id,
-            "question": f"问题{id}",
-            "answerable": answerable,
-            "evidence_any": [EVIDENCE] if answerable else [],
-            "answer_keywords": ["144个"] if answerable else [],
-            "source": "004.txt" if answerable else None,
-            "type": type,
-            "history": history or [],
-        }
-    )
-
-
-def _record(
-    id: str, answer: str, passages: list[str], refused: bool = False, answerer: str = "extractive"
-) -> dict[str, Any]:
-    """A run record whose answer holds ``passages`` ([n] is passages[n-1]); the retrieved top 10 are the same."""
-    records = [
-        {
-            "rank": r,
-            "chunk_id": f"{id}-{r}",
-            "doc": "004.txt",
-            "title": "火炬动态",
-            "section": "",
-            "page": "第1行",
-            "text": t,
-            "score": 1.0 / r,
-        }
-        for r, t in enumerate(passages, start=1)
-    ]
-    cited = [] if refused else sorted({int(n) for n in re.findall(r"\[(\d+)\]", answer)})
-    citations = [{**records[n - 1], "n": n} for n in cited]
-    return {
-        "id": id,
-        "question": f"问题{id}",
-        "k": 5,
-        "query": f"问题{id}",
-        "passages": records,
-        "answer_passages": records,
-        "answer": answer,
-        "citations": citations,
-        "refused": refused,
-        "refusal_reason": "不够相关" if refused else None,
-        "notices": [],
-        "answerer": answerer,
-    }
+# An answerable number question whose evidence is EVIDENCE.
+number_item = partial(make_item, evidence=[EVIDENCE], keywords=["144个"], source="004.txt", type="number")
 
 
 # Passages, and answer sentences quoting them (markers go before the final stop, as answerers write them).
@@ -75,7 +25,7 @@ QUOTE_OTHER = "威海高新区建有山东省级以上双创孵化载体15家[1]
 
 
 def test_cited_evidence_precision_falls_when_a_cited_passage_has_no_evidence() -> None:
-    item = _item("a")
+    item = number_item("a")
     both = evidence_scores(
         item, "长春高新区孵化载体已发展到144个[1]。威海高新区建有孵化载体15家[2]。", {1: GOOD, 2: OTHER}
     )
@@ -124,20 +74,22 @@ def test_fragments_of_an_answer_skip_the_refusal_sentence_and_lone_markers() -> 
 
 def test_score_run_reports_the_evidence_measures_and_they_can_fail() -> None:
     items = [
-        _item("good"),
-        _item("mixed", type="list"),
-        _item("off", answerable=False, type="offtopic"),
-        _item("near", answerable=False, type="nearmiss"),
+        number_item("good"),
+        number_item("mixed", type="list"),
+        make_item("off", answerable=False, source=None, type="offtopic"),
+        make_item("near", answerable=False, source=None, type="nearmiss"),
     ]
     run = [
-        _record("good", QUOTE_GOOD, [GOOD, OTHER]),
-        _record(
+        make_record("good", passages=[GOOD, OTHER], answer=QUOTE_GOOD),
+        make_record(
             "mixed",
-            "长春高新区孵化载体已发展到144个[1]。威海高新区建有孵化载体15家[2]。（供稿：长春高新区）[2]",
-            [GOOD, OTHER],
+            passages=[GOOD, OTHER],
+            answer="长春高新区孵化载体已发展到144个[1]。威海高新区建有孵化载体15家[2]。（供稿：长春高新区）[2]",
         ),
-        _record("off", "今天天气晴朗，适合出门散步[1]。", ["天气晴朗"]),  # answered: a refusal failure
-        _record("near", REFUSAL, ["无关"], refused=True),
+        make_record(
+            "off", passages=["天气晴朗"], answer="今天天气晴朗，适合出门散步[1]。"
+        ),  # answered: a refusal failure
+        make_record("near", passages=["无关"], answer=REFUSAL, refused=True),
     ]
     metrics = score_run(items, run, SubstringJudge())
     overall = metrics["overall"]
@@ -165,15 +117,17 @@ def test_followup_accuracy_needs_an_answer_citing_evidence() -> None:
         {"role": "user", "content": "威海高新区有多少孵化载体？"},
         {"role": "assistant", "content": OTHER},
     ]
-    items = [_item(i, type="followup", history=history) for i in ("right", "wrong", "refused")]
-    items.append(_item("plain"))  # no history: not a follow-up
-    items.append(_item("unresolved", answerable=False, type="followup_unresolved", history=history))
+    items = [number_item(i, type="followup", history=history) for i in ("right", "wrong", "refused")]
+    items.append(number_item("plain"))  # no history: not a follow-up
+    items.append(
+        make_item("unresolved", answerable=False, source=None, type="followup_unresolved", history=history)
+    )
     run = [
-        _record("right", QUOTE_GOOD, [GOOD]),
-        _record("wrong", QUOTE_OTHER, [OTHER]),  # answered the previous question again
-        _record("refused", REFUSAL, [GOOD], refused=True),
-        _record("plain", QUOTE_OTHER, [OTHER]),
-        _record("unresolved", REFUSAL, [OTHER], refused=True),
+        make_record("right", passages=[GOOD], answer=QUOTE_GOOD),
+        make_record("wrong", passages=[OTHER], answer=QUOTE_OTHER),  # answered the previous question again
+        make_record("refused", passages=[GOOD], answer=REFUSAL, refused=True),
+        make_record("plain", passages=[OTHER], answer=QUOTE_OTHER),
+        make_record("unresolved", passages=[OTHER], answer=REFUSAL, refused=True),
     ]
     metrics = score_run(items, run)
     assert metrics["overall"]["followup_accuracy"] == pytest.approx(1 / 3, abs=1e-4)
@@ -187,9 +141,9 @@ def test_followup_accuracy_needs_an_answer_citing_evidence() -> None:
 
 def test_citation_texts_come_from_the_answer_passages_beyond_k() -> None:
     """The answer may hold more passages than k (a list completed with neighbours): [6] is its 6th."""
-    item = _item("a", type="list")
+    item = number_item("a", type="list")
     passages = ["无关"] * 5 + [GOOD]
-    record = _record("a", QUOTE_GOOD.replace("[1]", "[6]"), passages)
+    record = make_record("a", passages=passages, answer=QUOTE_GOOD.replace("[1]", "[6]"))
     record["passages"] = record["passages"][:5]  # the retrieved top passages do not include it
     record["citations"] = []  # the texts come from answer_passages
     metrics = score_run([item], [record], SubstringJudge())
@@ -201,5 +155,8 @@ def test_trivial_measures_are_named_for_extractive_only() -> None:
     assert trivial_measures(["extractive"]) == ["citation_precision", "citation_recall", "faithfulness"]
     assert trivial_measures(["llm"]) == [] and trivial_measures(["llm:deepseek"]) == []
     assert trivial_measures(["extractive", "llm"]) == [] and trivial_measures([]) == []
-    items = [_item("a")]
-    assert score_run(items, [_record("a", QUOTE_GOOD, [GOOD], answerer="llm")])["trivial"] == []
+    items = [number_item("a")]
+    assert (
+        score_run(items, [make_record("a", passages=[GOOD], answer=QUOTE_GOOD, answerer="llm")])["trivial"]
+        == []
+    )

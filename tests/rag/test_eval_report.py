@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from rag.citations import REFUSAL
 from rag.errors import EvalSetError
 from rag.eval_report import (
     compare_reports,
@@ -17,10 +18,8 @@ from rag.eval_report import (
 )
 from rag.eval_run import write_run
 from rag.evaluate import EvalItem, build_report, score_run
+from tests.fixtures.eval import make_record
 from tests.fixtures.judges import SubstringJudge
-
-REFUSAL = "根据现有简报无法回答该问题。"
-
 
 ITEMS = [
     EvalItem(
@@ -80,50 +79,9 @@ ANSWERS = {
 }
 
 
-def _record(item_id: str, answer: str, refused: bool | None = None) -> dict[str, Any]:
-    texts = TEXTS[item_id]
-    passages = [
-        {
-            "rank": r,
-            "chunk_id": f"{item_id}-{r}",
-            "doc": "d.txt",
-            "title": "简报",
-            "section": "一、总体",
-            "page": "第1行",
-            "text": t,
-            "score": 1.0 / r,
-        }
-        for r, t in enumerate(texts, start=1)
-    ]
-    refused = answer == REFUSAL if refused is None else refused
-    citations = (
-        []
-        if refused
-        else [
-            {
-                "n": 1,
-                "chunk_id": f"{item_id}-1",
-                "doc": "d.txt",
-                "title": "简报",
-                "section": "一、总体",
-                "page": "第1行",
-                "text": texts[0],
-            }
-        ]
-    )
-    item = next(i for i in ITEMS if i.id == item_id)
-    return {
-        "id": item_id,
-        "question": item.question,
-        "k": 5,
-        "passages": passages,
-        "answer": answer,
-        "citations": citations,
-        "refused": refused,
-        "refusal_reason": "检索到的段落与问题不够相关" if refused else None,
-        "notices": [],
-        "answerer": "fake",
-    }
+def _record(item_id: str, answer: str) -> dict[str, Any]:
+    question = next(i.question for i in ITEMS if i.id == item_id)
+    return make_record(item_id, passages=TEXTS[item_id], answer=answer, answerer="fake", question=question)
 
 
 def _report(run: list[dict[str, Any]], **config: Any) -> dict[str, Any]:

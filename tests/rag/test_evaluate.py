@@ -7,88 +7,31 @@ from typing import Any
 
 import pytest
 
+from rag.citations import REFUSAL
 from rag.conversation import Turn
 from rag.errors import EvalSetError
 from rag.eval_run import ask_pipeline, run_eval
 from rag.evaluate import EvalItem, build_report, citation_scores, faithfulness, load_eval_set, score_run
 from rag.types import Answer, Chunk, Citation, Hit
+from tests.fixtures.eval import make_item, make_record
 from tests.fixtures.judges import SubstringJudge
-
-
-def _item(
-    id: str,
-    answerable: bool = True,
-    evidence: list[str] | None = None,
-    keywords: list[str] | None = None,
-    type: str = "fact",
-) -> EvalItem:
-    return EvalItem(
-        id=id,
-        question=f"问题{id}",
-        answerable=answerable,
-        evidence_any=evidence or [],
-        answer_keywords=keywords or [],
-        source="000_x.txt",
-        type=type,
-    )
-
-
-def _record(
-    id: str, texts: list[str], answer: str = "", refused: bool = False, cited: bool = True
-) -> dict[str, Any]:
-    passages = [
-        {
-            "rank": r,
-            "chunk_id": f"c{r}",
-            "doc": "d",
-            "title": "t",
-            "section": "s",
-            "page": "第1行",
-            "text": t,
-            "score": 1.0 / r,
-        }
-        for r, t in enumerate(texts, start=1)
-    ]
-    citations = (
-        [
-            {
-                "n": 1,
-                "chunk_id": "c1",
-                "doc": "d",
-                "title": "t",
-                "section": "s",
-                "page": "第1行",
-                "text": texts[0] if texts else "",
-            }
-        ]
-        if cited and not refused
-        else []
-    )
-    return {
-        "id": id,
-        "question": f"问题{id}",
-        "passages": passages,
-        "answer": answer,
-        "citations": citations,
-        "refused": refused,
-    }
 
 
 def test_metrics_follow_the_documented_definitions() -> None:
     items = [
-        _item("a", evidence=["卓粤计划"], keywords=["卓粤", "十年"]),
-        _item("b", evidence=["30%"], keywords=["30%"], type="number"),
-        _item("c", evidence=["不存在的证据"], keywords=["x"]),
-        _item("u1", answerable=False, type="unanswerable"),
-        _item("u2", answerable=False, type="unanswerable"),
+        make_item("a", evidence=["卓粤计划"], keywords=["卓粤", "十年"]),
+        make_item("b", evidence=["30%"], keywords=["30%"], type="number"),
+        make_item("c", evidence=["不存在的证据"], keywords=["x"]),
+        make_item("u1", answerable=False, type="unanswerable"),
+        make_item("u2", answerable=False, type="unanswerable"),
     ]
     run = [
         # Relevance ignores whitespace and quote marks on both sides.
-        _record("a", ["无关", "广东 “卓粤” 计划"], answer="广东推进十年“卓粤”计划[2]。"),
-        _record("b", ["占比约 30%"] + ["无关"] * 9, answer="根据现有简报无法回答该问题。", refused=True),
-        _record("c", ["无关"] * 10, answer="答非所问[1]。"),
-        _record("u1", ["无关"], answer="根据现有简报无法回答该问题。", refused=True),
-        _record("u2", ["无关"], answer="胡乱作答[1]。"),
+        make_record("a", passages=["无关", "广东 “卓粤” 计划"], answer="广东推进十年“卓粤”计划[2]。", k=None),
+        make_record("b", passages=["占比约 30%"] + ["无关"] * 9, answer=REFUSAL, refused=True, k=None),
+        make_record("c", passages=["无关"] * 10, answer="答非所问[1]。", k=None),
+        make_record("u1", passages=["无关"], answer=REFUSAL, refused=True, k=None),
+        make_record("u2", passages=["无关"], answer="胡乱作答[1]。", k=None),
     ]
     metrics = score_run(items, run, doc_names={"000_x.txt": "简报甲.txt"})
     overall = metrics["overall"]
@@ -140,14 +83,14 @@ def test_faithfulness_is_the_share_of_supported_claims() -> None:
 
 def test_citation_metrics_by_type_skip_refusals() -> None:
     items = [
-        _item("a", evidence=["卓粤"], keywords=["卓粤"]),
-        _item("b", evidence=["卓粤"], type="number"),
-        _item("u", answerable=False, type="unanswerable"),
+        make_item("a", evidence=["卓粤"], keywords=["卓粤"]),
+        make_item("b", evidence=["卓粤"], type="number"),
+        make_item("u", answerable=False, type="unanswerable"),
     ]
     run = [
-        _record("a", ["广东设立卓粤计划。"], answer="广东设立卓粤计划[1]。"),
-        _record("b", ["广东设立卓粤计划。"], answer="上海设立探索者计划[1]。"),
-        _record("u", ["x"], answer="根据现有简报无法回答该问题。", refused=True),
+        make_record("a", passages=["广东设立卓粤计划。"], answer="广东设立卓粤计划[1]。"),
+        make_record("b", passages=["广东设立卓粤计划。"], answer="上海设立探索者计划[1]。"),
+        make_record("u", passages=["x"], answer=REFUSAL, refused=True),
     ]
     metrics = score_run(items, run, SubstringJudge())
     assert metrics["overall"]["citation_recall"] == 0.5 and metrics["overall"]["citation_precision"] == 0.5
@@ -159,15 +102,15 @@ def test_citation_metrics_by_type_skip_refusals() -> None:
 
 
 def test_refusal_that_still_cites_is_not_a_correct_refusal() -> None:
-    items = [_item("u", answerable=False, type="unanswerable")]
-    run = [_record("u", ["x"], answer="根据现有简报无法回答该问题。", refused=True)]
+    items = [make_item("u", answerable=False, type="unanswerable")]
+    run = [make_record("u", passages=["x"], answer=REFUSAL, refused=True)]
     run[0]["citations"] = [{"n": 1}]
     assert score_run(items, run)["overall"]["refusal_accuracy"] == 0.0
 
 
 def test_run_missing_an_item_is_an_error() -> None:
     with pytest.raises(EvalSetError, match="缺少"):
-        score_run([_item("a", evidence=["x"])], [])
+        score_run([make_item("a", evidence=["x"])], [])
 
 
 def test_eval_set_errors_name_the_line(tmp_path: Path) -> None:

@@ -11,11 +11,6 @@ from rag.pipeline import Pipeline
 from rag.text import normalize_for_match
 
 
-@pytest.fixture(scope="module")
-def bundled(bundled_index: Settings) -> Pipeline:
-    return Pipeline.from_settings(bundled_index)
-
-
 def _rank_of(hits: list[Any], evidence: str) -> int | None:
     for hit in hits:
         if normalize_for_match(evidence) in normalize_for_match(hit.chunk.text):

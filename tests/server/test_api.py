@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from rag.answerers import REFUSAL
-from rag.config import MAX_QUESTION_CHARS, Settings
+from rag.config import MAX_QUESTION_CHARS, Settings, load_settings
 from rag.pipeline import Pipeline
+from rag.store import index_exists
 from server.app import create_app
 from server.background import running
 
@@ -212,3 +214,12 @@ def test_openapi_documents_every_endpoint_in_chinese(api: httpx.Client) -> None:
 def test_k_sets_how_many_passages_the_answer_draws_on(api: httpx.Client) -> None:
     data = api.post("/api/ask", json={"question": "广东的“卓粤”计划是什么？", "k": 8}).json()
     assert len(data["passages"]) == 8
+
+
+def test_a_fresh_home_is_indexed_when_the_server_starts(mini_home: Path) -> None:
+    settings = load_settings(home=mini_home)
+    assert not index_exists(settings.index_dir)
+    with running(create_app(settings)) as url:
+        health = httpx.get(f"{url}/api/health", timeout=30).json()
+    assert health["ready"] and health["documents"] == 2 and health["chunks"] > 0
+    assert index_exists(settings.index_dir)  # built by the same first-use path as the CLI's

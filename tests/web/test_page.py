@@ -12,9 +12,19 @@ from pydantic import SecretStr
 
 from rag.config import MAX_ANSWER_PASSAGES, MAX_QUESTION_CHARS, Settings
 from tests.fixtures.servers import FakeLLM, llm_settings
+from tests.rag.test_drafts import footnotes
 from tests.server.test_documents import PDF_PAGES
 
 QUESTION = "绿洲高新区的星火贷最高能贷多少？"
+# The copy finishes after the click returns: wait (up to 10 s) for rich text on the clipboard.
+READ_CLIPBOARD_HTML = """async () => {
+  for (let tries = 0; tries < 100; tries++) {
+    const [item] = await navigator.clipboard.read();
+    if (item && item.types.includes("text/html")) return await (await item.getType("text/html")).text();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return "";
+}"""
 PDF_QUESTION = "雪岭高新区的冰川算力中心投资多少？"
 
 
@@ -28,7 +38,7 @@ def ask(page: Any, question: str) -> Any:
     page.fill("#question", question)
     page.press("#question", "Enter")
     turn = page.locator(".turn").last
-    turn.locator(".answer:not(.streaming) .answer-actions button").first.wait_for()
+    turn.locator(".answer:not(.streaming) .answer-body .sentence").first.wait_for()
     return turn
 
 
@@ -66,10 +76,14 @@ def test_ask_hover_source_and_copy_markdown(page: Any, site: str) -> None:
 
     turn.get_by_role("button", name=re.compile("复制 Markdown")).click()
     copied = page.evaluate("navigator.clipboard.readText()")
-    assert "[^1]" in copied and "\n[^1]: 《科技金融动态》" in copied and "500万元" in copied
-    turn.get_by_role("button", name=re.compile("复制纯文本")).click()
+    assert "[^1]" in copied and "\n[^1]: 科技金融动态[R]" in copied and "500万元" in copied
+    # The Word copy puts rich text (superscript markers, a numbered reference list) beside plain text.
+    turn.get_by_role("button", name=re.compile("复制（Word 格式）")).click()
+    html = page.evaluate(READ_CLIPBOARD_HTML)
+    assert "<sup>[1]</sup>" in html and '<li value="1">科技金融动态[R]' in html
     plain = page.evaluate("navigator.clipboard.readText()")
-    assert "【1】" in plain and "参考文献：\n【1】《科技金融动态》" in plain
+    assert "【1】" in plain and "参考文献：\n【1】科技金融动态[R]" in plain
+    assert marker.inner_text() == "[1]"  # the number on screen is the number in the copies
 
 
 def test_reload_keeps_the_conversation_and_its_citations(page: Any, site: str) -> None:
@@ -96,6 +110,7 @@ def test_refusal_is_shown_with_the_closest_passages(page: Any, site: str) -> Non
     assert "根据现有简报无法回答该问题" in turn.locator(".answer-body").inner_text()
     assert turn.locator(".refusal-reason").is_visible()
     assert turn.locator("sup.cite").count() == 0
+    assert turn.locator(".answer-actions button").count() == 0  # nothing to put into a draft
     turn.locator(".closest summary").click()
     turn.locator(".closest .open-source").first.click()
     page.locator("#source-mark").wait_for()
@@ -115,7 +130,7 @@ def test_upload_ask_delete_in_the_browser(page: Any, site: str, make_pdf: Callab
     turn = ask(page, PDF_QUESTION)
     assert "12亿元" in turn.locator(".answer-body").inner_text()
     references = turn.locator(".references").inner_text()
-    assert "第2页" in references
+    assert "雪岭高新区简报[R]: 2." in references  # GB/T 7714: the page after the colon
 
     page.click("#tab-docs")
     row = page.locator("#docs-table tbody tr", has_text="雪岭简报.pdf")
@@ -174,7 +189,7 @@ def test_keyboard_reaches_citations_and_download_gives_the_conversation(page: An
         page.click("#download-md")
     text = Path(download.value.path()).read_text(encoding="utf-8")
     assert text.startswith("# 绿洲高新区的星火贷最高能贷多少？")
-    assert "## 问：绿洲高新区的星火贷最高能贷多少？" in text and "[^1]: 《科技金融动态》" in text
+    assert "## 问：绿洲高新区的星火贷最高能贷多少？" in text and "[^1-1]: 科技金融动态[R]" in text
 
 
 def test_unverified_llm_sentences_are_marked(
@@ -244,7 +259,7 @@ def test_a_word_file_uploaded_with_its_publisher_then_retitled_in_the_documents_
     page.click("#tab-ask")
     turn = ask(page, "冰川算力中心总投资多少？")
     references = turn.locator(".references").inner_text()
-    assert "雪岭高新区2024年一季度简报" in references and "段" in references
+    assert "雪岭高新区2024年一季度简报[R]. 2024-03-15: 一、产业发展." in references
 
 
 def test_the_page_takes_its_limits_from_the_server(page: Any, site: str) -> None:
@@ -252,3 +267,16 @@ def test_the_page_takes_its_limits_from_the_server(page: Any, site: str) -> None
     page.wait_for_function("document.querySelector('#k').max !== ''")
     assert page.locator("#k").get_attribute("max") == str(MAX_ANSWER_PASSAGES)
     assert page.locator("#question").get_attribute("maxlength") == str(MAX_QUESTION_CHARS)
+
+
+def test_an_answer_downloads_as_a_word_document_with_footnotes(page: Any, site: str) -> None:
+    page.goto(site)
+    turn = ask(page, QUESTION)
+    with page.expect_download() as download:
+        turn.get_by_role("button", name="下载 Word").click()
+    assert download.value.suggested_filename.endswith(".docx")
+    referenced, texts = footnotes(Path(download.value.path()).read_bytes())
+    assert referenced and all(t.startswith("科技金融动态[R]") for t in texts)
+    with page.expect_download() as whole:
+        page.locator("#download-docx").click()
+    assert footnotes(Path(whole.value.path()).read_bytes())[1] == texts
