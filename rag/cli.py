@@ -16,8 +16,8 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from typer.core import TyperGroup
 
+from rag.cli_help import ChineseGroup, ChineseTyper
 from rag.config import MAX_ANSWER_PASSAGES, MAX_SEARCH_RESULTS, Settings, load_settings
 from rag.errors import BadInputError, RagError
 from rag.indexing import IndexReport
@@ -30,7 +30,7 @@ out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-class _Commands(TyperGroup):
+class _Commands(ChineseGroup):
     """Turns a ``RagError`` from any command into one Chinese line on stderr and exit code 1."""
 
     def invoke(self, ctx: Any) -> Any:
@@ -41,7 +41,7 @@ class _Commands(TyperGroup):
             raise SystemExit(1) from None
 
 
-app = typer.Typer(
+app = ChineseTyper(
     cls=_Commands,
     help="briefing-rag：离线的中文政策简报检索问答，答案逐句标注出处。",
     no_args_is_help=True,
@@ -170,7 +170,8 @@ def ask(
     docx: Annotated[
         Path | None,
         typer.Option(
-            "--docx", help="另存为 Word 文档：问题作标题，每个引用是 Word 脚注（参考文献格式见 [draft]）"
+            "--docx",
+            help="另存为 Word 文档：问题作标题，每个引用是 Word 脚注（参考文献格式见配置 \\[draft]）",
         ),
     ] = None,
     answerer: Annotated[

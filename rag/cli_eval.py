@@ -11,12 +11,12 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 from rich.table import Table
-from typer.core import TyperGroup
 
+from rag.cli_help import ChineseGroup, ChineseTyper
 from rag.config import MAX_ANSWER_PASSAGES
 
 
-class _EvalCommands(TyperGroup):
+class _EvalCommands(ChineseGroup):
     """``rag eval SET`` is short for ``rag eval run SET``."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
@@ -25,7 +25,7 @@ class _EvalCommands(TyperGroup):
         return super().parse_args(ctx, args)
 
 
-eval_app = typer.Typer(
+eval_app = ChineseTyper(
     cls=_EvalCommands,
     help="评测：rag eval <评测集> 运行并写出报告；rag eval compare <结果A> <结果B> 逐条对比两次结果。",
     no_args_is_help=True,

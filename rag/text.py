@@ -14,6 +14,10 @@ _QUOTES = "“”‘’\"'‚‛「」『』"
 _STRIP_FOR_MATCH = re.compile(f"[\\s\u3000{re.escape(_QUOTES)}]+")
 _WORD = re.compile(r"[\w\u3400-\u9fff%％.]+")
 _CJK_WORD = re.compile(r"[\u3400-\u9fff]+")
+_CHINESE = re.compile(r"[\u3400-\u9fff，。！？；：、“”‘’（）《》〈〉【】〔〕「」『』…—]")
+_HALF_WIDTH_MARK = re.compile(r"[,;:]")
+_HALF_WIDTH_PAIR = re.compile(r"\(([^()]*)\)")
+_FULL_WIDTH = {",": "，", ";": "；", ":": "："}
 _CN_DIGIT = {ch: n for n, ch in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
 _CN_UNIT = {"十": 10, "百": 100, "千": 1000}
 _DESIGNATOR = re.compile(r"第([〇零一二三四五六七八九十百千两\d]{1,7})(编|章|节|条|款|项)")
@@ -117,3 +121,29 @@ def chinese_to_int(numeral: str) -> int | None:
             return None
     total += section + (digit or 0)
     return total or None
+
+
+def chinese_punctuation(text: str) -> str:
+    """``,`` ``;`` ``:`` next to a Chinese character or punctuation mark become ，；：, and a
+    bracket pair with Chinese inside or just before it becomes （）: “2021年以来,无锡” →
+    “2021年以来，无锡”. Numbers (1,000; 10:30), English (Hello, world), formulas (f(x)) and
+    links ([文件](http://…)) keep theirs."""
+    text = _HALF_WIDTH_PAIR.sub(_full_width_pair, text)
+    return _HALF_WIDTH_MARK.sub(_full_width_mark, text)
+
+
+def _is_chinese(char: str) -> bool:
+    return bool(_CHINESE.match(char))
+
+
+def _full_width_mark(match: re.Match[str]) -> str:
+    text, at = match.string, match.start()
+    left, right = text[:at].rstrip()[-1:], text[at + 1 :].lstrip()[:1]
+    chinese = _is_chinese(left) if left else False
+    return _FULL_WIDTH[match.group()] if chinese or (right and _is_chinese(right)) else match.group()
+
+
+def _full_width_pair(match: re.Match[str]) -> str:
+    before = match.string[: match.start()].rstrip()[-1:]
+    inside = match.group(1)
+    return f"（{inside}）" if any(_is_chinese(c) for c in before + inside) else match.group()

@@ -13,6 +13,7 @@ footnotes (with Times New Roman for Latin text).
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -32,6 +33,7 @@ from rag.sentences import MARKER
 
 BODY_FONT, HEADING_FONT, LATIN_FONT = "宋体", "黑体", "Times New Roman"
 BODY_SIZE, NOTE_SIZE = Pt(12), Pt(9)  # 小四, 小五
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 DOCX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
@@ -42,17 +44,23 @@ def draft_docx(turns: Sequence[DraftTurn], title: str | None = None) -> bytes:
     _set_styles(document)
     notes = _Footnotes(document)
     if title:
-        document.add_heading(title, level=0)
+        document.add_heading(_xml_safe(title), level=0)
     for turn in turns:
-        document.add_heading(turn.question, level=1)
-        for line in turn.answer.split("\n"):
+        document.add_heading(_xml_safe(turn.question), level=1)
+        references = {n: _xml_safe(text) for n, text in turn.references.items()}
+        for line in _xml_safe(turn.answer).split("\n"):
             if line.strip():
-                _add_cited_paragraph(document.add_paragraph(), line.strip(), turn.references, notes)
+                _add_cited_paragraph(document.add_paragraph(), line.strip(), references, notes)
         if turn.refused and turn.refusal_reason:
-            document.add_paragraph().add_run(f"（拒答：{turn.refusal_reason}）").italic = True
+            document.add_paragraph().add_run(f"（拒答：{_xml_safe(turn.refusal_reason)}）").italic = True
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
+
+
+def _xml_safe(text: str) -> str:
+    """``text`` without the characters XML cannot hold (control characters from a damaged source)."""
+    return _NOT_XML.sub("", text)
 
 
 def _add_cited_paragraph(

