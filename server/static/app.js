@@ -440,6 +440,7 @@ async function ask(question) {
       else if (event === "done") {
         turn.record = data;
         showAnswer(view, data);
+        followNewestAnswer(view);
       } else if (event === "error") throw new Error(data.error.message);
     }
     if (!turn.record) throw new Error("回答意外中断，请重试");
@@ -516,23 +517,51 @@ async function openSource(passage, span) {
     const source = await apiJson(`/api/source?chunk_id=${encodeURIComponent(passage.chunk_id)}`);
     // Offsets count code points (Python), not UTF-16 units.
     const chars = Array.from(source.context);
-    const before = chars.slice(0, source.highlight_start).join("");
-    const after = chars.slice(source.highlight_end).join("");
-    if (chars.slice(source.highlight_start, source.highlight_end).join("") !== passage.text) throw new Error("changed");
+    const start = source.highlight_start;
+    const end = source.highlight_end;
+    if (chars.slice(start, end).join("") !== passage.text) throw new Error("changed");
+    // The passage is shaded; within it, the sentence the answer cites is marked.
+    const [from, to] = span ? [start + span.start, start + span.end] : [start, end];
     text.innerHTML =
       (source.starts_at_beginning ? "" : "……") +
-      escapeHtml(before) +
-      `<mark id="source-mark">${escapeHtml(passage.text)}</mark>` +
-      escapeHtml(after) +
+      sourceHtml(chars, 0, start) +
+      `<span id="source-mark" class="passage">${sourceHtml(chars, start, from)}<mark>${sourceHtml(chars, from, to)}</mark>${sourceHtml(chars, to, end)}</span>` +
+      sourceHtml(chars, end, chars.length) +
       (source.ends_at_end ? "" : "……");
     $("#source-meta").textContent = `${placeLabel(source)}${source.kind === "pdf" ? "（PDF 该页全文）" : ""}`;
   } catch (e) {
     note.hidden = false;
     note.textContent = "这篇简报已不在当前索引中（可能已删除或重建），下面是回答时保存的段落原文。";
-    text.innerHTML = `<mark id="source-mark">${highlighted(passage.text, span)}</mark>`;
+    text.innerHTML = `<span id="source-mark" class="passage">${highlighted(passage.text, span || { start: 0, end: Array.from(passage.text).length })}</span>`;
   }
-  const mark = $("#source-mark");
+  const mark = $("#source-mark mark") || $("#source-mark");
   if (mark) mark.scrollIntoView({ block: "center" });
+}
+
+// Source text as HTML: a line that opens with Markdown #'s is shown as a heading, without them.
+function sourceHtml(chars, from, to) {
+  let html = "";
+  let at = from;
+  while (at < to) {
+    let end = at;
+    while (end < to && chars[end] !== "\n") end++;
+    const line = chars.slice(at, end).join("");
+    const heading = at === 0 || chars[at - 1] === "\n" ? /^#{1,6}\s+/.exec(line) : null;
+    html += heading ? `<span class="source-heading">${escapeHtml(line.slice(heading[0].length))}</span>` : escapeHtml(line);
+    if (end < to) html += "\n";
+    at = end + 1;
+  }
+  return html;
+}
+
+// A new answer while the source panel is open: show the source of its first citation.
+function followNewestAnswer(view) {
+  if ($("#source-panel").hidden || !view.record || view.record.refused) return;
+  const first = (view.record.citations || []).find((c) => c.number === 1);
+  if (!first) return;
+  const sentence = (view.record.sentences || []).find((s) => s.cited.includes(first.n));
+  const span = sentence ? (sentence.evidence || []).find((e) => e.n === first.n) : null;
+  openSource(view.passages[first.n - 1] || first, span || null);
 }
 
 function closeSource() {

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from pydantic import SecretStr
@@ -280,3 +281,50 @@ def test_an_answer_downloads_as_a_word_document_with_footnotes(page: Any, site: 
     with page.expect_download() as whole:
         page.locator("#download-docx").click()
     assert footnotes(Path(whole.value.path()).read_bytes())[1] == texts
+
+
+def test_the_source_panel_shows_headings_marks_the_cited_sentence_and_follows_the_newest_answer(
+    page: Any, site: str
+) -> None:
+    page.goto(site)
+    turn = ask(page, "蓝色创业训练营有多少名创业者参加？")
+    turn.locator("sup.cite a").first.click()
+    page.locator("#source-mark").wait_for()
+    source = page.locator("#source-text")
+    assert not [line for line in source.inner_text().splitlines() if line.startswith("#")]  # no raw ##
+    assert "创业孵化" in source.locator(".source-heading").all_inner_texts()
+    # Within the passage, the sentence the answer quotes is the one marked.
+    quoted = re.sub(r"\[\d+\]|\s", "", turn.locator(".sentence").first.inner_text())
+    assert re.sub(r"\s", "", page.locator("#source-mark mark").inner_text()) == quoted
+
+    ask(page, QUESTION)  # the panel is still open: it moves to the newest answer's source
+    page.wait_for_function("document.querySelector('#source-title').textContent.includes('科技金融')")
+    assert "星火贷" in page.locator("#source-mark mark").inner_text()
+
+
+def test_at_800_px_the_source_panel_leaves_the_question_box_free(page: Any, site: str) -> None:
+    page.set_viewport_size({"width": 800, "height": 700})
+    page.goto(site)
+    turn = ask(page, QUESTION)
+    turn.locator("sup.cite a").first.click()
+    page.locator("#source-mark").wait_for()
+    panel, question = page.locator("#source-panel").bounding_box(), page.locator("#question").bounding_box()
+    assert panel and question and panel["y"] + panel["height"] <= question["y"]
+    page.fill("#question", "还能提问")  # not covered: it takes input
+    assert page.locator("#question").input_value() == "还能提问"
+
+
+def test_a_long_briefing_title_wraps_in_the_filter_list(page: Any, site: str) -> None:
+    long_title = "关于进一步完善科技金融服务体系支持科技型中小企业融资的若干政策措施实施情况的调研报告" * 2
+    page.goto(site)
+    response = page.request.patch(
+        f"{site.rstrip('/')}/api/documents/{quote('科技金融简报.txt')}", data={"title": long_title}
+    )
+    assert response.ok
+    page.reload()
+    page.locator("#settings summary").click()
+    label = page.locator("#doc-filter label", has_text=long_title[:20])
+    label.wait_for()
+    box, fieldset = label.bounding_box(), page.locator("#doc-filter").bounding_box()
+    assert box and fieldset and box["x"] + box["width"] <= fieldset["x"] + fieldset["width"] + 1
+    assert long_title in label.inner_text().replace("\n", "")
