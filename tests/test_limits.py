@@ -14,17 +14,12 @@ from typer.testing import CliRunner
 from rag.cli import app
 from rag.config import MAX_ANSWER_PASSAGES, MAX_QUESTION_CHARS, MAX_SEARCH_RESULTS, Settings, load_settings
 from rag.errors import ConfigError
-from rag.pipeline import Pipeline
-from server.app import create_app
-from server.background import running
+from tests.fixtures.servers import api_client
 
 
 @pytest.fixture
 def api(mini_index: Settings) -> Iterator[httpx.Client]:
-    with (
-        running(create_app(pipeline=Pipeline.from_settings(mini_index))) as url,
-        httpx.Client(base_url=url, timeout=60) as client,
-    ):
+    with api_client(mini_index) as client:
         yield client
 
 

@@ -13,10 +13,10 @@ import pytest
 
 from rag.answerers import REFUSAL
 from rag.config import MAX_QUESTION_CHARS, Settings, load_settings
-from rag.pipeline import Pipeline
 from rag.store import index_exists
 from server.app import create_app
 from server.background import running
+from tests.fixtures.servers import api_client
 
 MARKER = re.compile(r"\[(\d+)\]")
 
@@ -28,10 +28,7 @@ def squash(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def api(bundled_index: Settings) -> Iterator[httpx.Client]:
-    with (
-        running(create_app(pipeline=Pipeline.from_settings(bundled_index))) as url,
-        httpx.Client(base_url=url, timeout=60) as client,
-    ):
+    with api_client(bundled_index) as client:
         yield client
 
 

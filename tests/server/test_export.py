@@ -11,19 +11,14 @@ import httpx
 import pytest
 
 from rag.config import Settings
-from rag.pipeline import Pipeline
 from rag.word import DOCX_MEDIA_TYPE
-from server.app import create_app
-from server.background import running
+from tests.fixtures.servers import api_client
 from tests.rag.test_drafts import footnotes
 
 
 @pytest.fixture(scope="module")
 def api(mini_module_index: Settings) -> Iterator[httpx.Client]:
-    with (
-        running(create_app(pipeline=Pipeline.from_settings(mini_module_index))) as url,
-        httpx.Client(base_url=url, timeout=120) as client,
-    ):
+    with api_client(mini_module_index) as client:
         yield client
 
 

@@ -44,7 +44,7 @@ def test_completion_carries_markers_and_structured_citations(client: OpenAI) -> 
             and citation["page"].startswith("第")
             and citation["supported"]
         )
-        assert f"[{citation['n']}] 《科技金融动态》" in references
+        assert f"[{citation['n']}] 科技金融动态[R]" in references
     assert completion.choices[0].finish_reason == "stop"
 
 
