@@ -2,9 +2,11 @@
 
 Usage: python eval/check_set.py eval/sets/briefings-v1.jsonl [--data data]
 
-``--data`` is a data directory with its ``briefings.toml`` (for regulations-v1, the ``data/``
-of a home built by ``python eval/corpora/regulations.py OUT``). Spans are looked up in each
-briefing's cleaned text, as ingestion reads it (PDFs included).
+``--data`` is a project's data directory (for regulations-v1, the ``data/`` of a home built by
+``python eval/corpora/regulations.py OUT``). An item's ``source`` names any briefing there, by
+file name, title or the original name in ``briefings.toml``, so a set about a document the user
+added checks as ``rag eval`` runs it. Spans are looked up in each briefing's cleaned text, as
+ingestion reads it (PDFs and Word files included).
 
 Every problem is printed as one line "id: what is wrong" and the exit status is 1;
 a clean set prints counts by type and by briefing and exits 0.
@@ -21,7 +23,7 @@ from typing import Any
 
 from rag.errors import DocumentError
 from rag.eval_set import HISTORY_TYPES, TYPES, UNANSWERABLE_TYPES, history_problems
-from rag.ingest import load_document
+from rag.ingest import list_sources, load_document
 from rag.metadata import load_metadata
 from rag.text import normalize_for_match
 
@@ -37,17 +39,24 @@ FIELDS: dict[str, type | tuple[type, ...]] = {
 
 
 def load_sources(data_dir: Path) -> tuple[dict[str, str], list[str]]:
-    """Original file name → normalised cleaned text of that briefing in ``data_dir`` (read as
-    ingestion reads it, so PDFs work too), and the briefings that could not be read."""
+    """The normalised cleaned text of every briefing in ``data_dir`` (read as ingestion reads it,
+    so PDFs and Word files work too) under each name a set may give as its ``source``: the file
+    name, the title, and the original file name recorded in ``briefings.toml``; and the
+    briefings that could not be read."""
+    metadata = load_metadata(data_dir)
     texts: dict[str, str] = {}
     failed: list[str] = []
-    for name, meta in load_metadata(data_dir).items():
-        path = data_dir / name
-        if "original" in meta and path.is_file():
-            try:
-                texts[meta["original"]] = normalize_for_match(load_document(path, meta).text)
-            except DocumentError as e:
-                failed.append(e.message)
+    for path in list_sources(data_dir):
+        meta = metadata.get(path.name, {})
+        try:
+            document = load_document(path, meta)
+        except DocumentError as e:
+            failed.append(e.message)
+            continue
+        text = normalize_for_match(document.text)
+        for name in (path.name, document.title, meta.get("original")):
+            if name:
+                texts[name] = text
     return texts, failed
 
 
@@ -96,7 +105,11 @@ def _answerable_problems(item: dict[str, Any], texts: dict[str, str]) -> list[st
         problems.append("可回答的条目至少需要一个证据片段")
     text = texts.get(item["source"] or "")
     if text is None:
-        return [*problems, f"source {item['source']!r} 不对应 briefings.toml 中任何 original"]
+        return [
+            *problems,
+            f"source {item['source']!r} 不是 data/ 中任何简报的文件名或标题"
+            "（用 rag list 查看；source 写文件名，如 合肥量子信息.md）",
+        ]
     problems += [
         f"证据片段不在原文中：{span}"
         for span in item["evidence_any"]
@@ -128,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     for message in unreadable:
         print(f"无法读取简报：{message}")
     if not texts:
-        print(f"{args.data}: 没有找到带 original 的简报（briefings.toml）")
+        print(f"{args.data}: 没有找到可读的简报（请用 --data 指向项目的 data/ 目录）")
         return 1
     problems: list[str] = []
     seen: set[str] = set()

@@ -54,7 +54,8 @@ def eval_run(
     """运行评测集：每条经与 rag ask 相同的流程作答（带 history 的追问先改写），写出 run.jsonl、report.json、report.md 与 chart.png。"""
     from rag.answerers import check_answerer
     from rag.cli import _pipeline, _progress, _settings, err
-    from rag.eval_report import render_chart, render_report
+    from rag.eval_chart import render_chart
+    from rag.eval_report import render_report
     from rag.eval_run import evaluate_set, write_run
     from rag.evaluate import load_eval_set
 
@@ -79,7 +80,7 @@ def eval_run(
 
 def _print_metrics(report: dict[str, Any]) -> None:
     from rag.cli import out
-    from rag.eval_format import report_trivial_note, trivial_set
+    from rag.eval_format import metric_label, report_trivial_note, trivial_set
     from rag.evaluate import HEADLINE, LOWER_IS_BETTER
 
     trivial, note = trivial_set(report), report_trivial_note(report)
@@ -87,7 +88,7 @@ def _print_metrics(report: dict[str, Any]) -> None:
     for key in HEADLINE:
         value = report.get(key)
         remark = note if key in trivial else ("越低越好" if key in LOWER_IS_BETTER else "")
-        table.add_row(key, "–" if value is None else f"{value:.3f}", escape(remark))
+        table.add_row(metric_label(key), "–" if value is None else f"{value:.3f}", escape(remark))
     out.print(table)
 
 

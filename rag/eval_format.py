@@ -22,6 +22,48 @@ METRIC_HELP = {
     "refusal_accuracy": "不可回答题（含闲聊、近似无关、无法解析的追问）被正确拒答且未附引用的比例",
     "false_refusal_rate": "可回答题被误拒答的比例（越低越好）",
 }
+# What a researcher calls each measure and question type (the id follows in parentheses).
+METRIC_NAMES = {
+    "recall@k": "证据检索命中率",
+    "mrr@10": "首个证据段落名次倒数",
+    "keyword_coverage": "关键事实覆盖率",
+    "citation_precision": "引用精确率",
+    "citation_recall": "引用召回率",
+    "faithfulness": "忠实度",
+    "cited_evidence_precision": "被引段落含证据的比例",
+    "sentence_evidence_rate": "答案句有证据的比例",
+    "fragment_rate": "残句率",
+    "followup_accuracy": "追问答对率",
+    "refusal_accuracy": "拒答准确率",
+    "false_refusal_rate": "误拒率",
+}
+TYPE_NAMES = {
+    "fact": "事实",
+    "number": "数字",
+    "paraphrase": "换种说法",
+    "keyword": "关键词",
+    "list": "列举",
+    "traditional": "繁体",
+    "english": "英文",
+    "article": "法条",
+    "followup": "追问",
+    "unanswerable": "不可回答",
+    "offtopic": "离题",
+    "nearmiss": "近似而无答案",
+    "followup_unresolved": "指代不明的追问",
+    "unknown": "未分类",
+}
+
+
+def metric_label(key: str) -> str:
+    """“关键事实覆盖率（keyword_coverage）”: the Chinese name, then the id."""
+    return f"{METRIC_NAMES[key]}（{key}）" if key in METRIC_NAMES else key
+
+
+def type_label(kind: str) -> str:
+    return TYPE_NAMES.get(kind, kind)
+
+
 # Grounding measures of one item, compared and averaged together.
 GROUNDING = ("citation_recall", "citation_precision", "faithfulness")
 EVIDENCE = ("cited_evidence_precision", "sentence_evidence_rate")

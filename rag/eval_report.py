@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from rag.eval_compare import (
@@ -35,8 +34,19 @@ from rag.eval_compare import (
     load_result,
     render_comparison,
 )
-from rag.eval_format import EVIDENCE, GROUNDING, METRIC_HELP, fmt, report_trivial_note, table, trivial_set
-from rag.evaluate import HEADLINE, K_VALUES, LOWER_IS_BETTER, EvalItem, missing_keywords
+from rag.eval_format import (
+    EVIDENCE,
+    GROUNDING,
+    METRIC_HELP,
+    METRIC_NAMES,
+    fmt,
+    metric_label,
+    report_trivial_note,
+    table,
+    trivial_set,
+    type_label,
+)
+from rag.evaluate import HEADLINE, K_VALUES, EvalItem, missing_keywords
 
 __all__ = [
     "Comparison",
@@ -49,7 +59,6 @@ __all__ = [
     "item_change",
     "item_failures",
     "load_result",
-    "render_chart",
     "render_comparison",
     "render_report",
     "worst_items",
@@ -186,7 +195,7 @@ def _fingerprint(config: Mapping[str, Any]) -> list[str]:
 
 def _failed_item_lines(number: int, failed: FailedItem) -> list[str]:
     item, record = failed.item, failed.record
-    lines = [f"### {number}. {item.id}（{item.type}）", ""]
+    lines = [f"### {number}. {item.id}（{type_label(item.type)}）", ""]
     if item.history:
         lines += ["**对话历史**：", ""]
         lines += [f"- {'用户' if turn.role == 'user' else '助手'}：{turn.content}" for turn in item.history]
@@ -209,15 +218,16 @@ def _failed_item_lines(number: int, failed: FailedItem) -> list[str]:
 def render_report(
     report: dict[str, Any], items: Sequence[EvalItem], run: Sequence[dict[str, Any]], worst: int = 15
 ) -> str:
-    """``report.md``: fingerprint, overall metrics, metrics by type and briefing, chart, worst items."""
+    """``report.md``: the conclusion counted in questions, overall metrics, metrics by type and
+    briefing, chart, worst items, and last the configuration fingerprint."""
     config = report.get("config", {})
-    lines = ["# 评测报告", "", "## 配置指纹", "", *_fingerprint(config), ""]
+    lines = ["# 评测报告", "", "## 结论", "", *summary_lines(report), ""]
     lines += ["## 总体指标", "", f"条目数：{_item_count(report)}", ""]
     trivial, note = trivial_set(report), report_trivial_note(report)
     lines += table(
         ["指标", "值", "说明"],
         (
-            [key, fmt(report.get(key)) + (note if key in trivial else ""), METRIC_HELP[key]]
+            [metric_label(key), fmt(report.get(key)) + (note if key in trivial else ""), METRIC_HELP[key]]
             for key in HEADLINE
         ),
     )
@@ -230,13 +240,15 @@ def render_report(
             "",
         ]
     header = ["items", *HEADLINE]
-    columns = ["items", *(key + ("*" if key in trivial else "") for key in HEADLINE)]
+    columns = ["题数", *(METRIC_NAMES[key] + ("*" if key in trivial else "") for key in HEADLINE)]
     overall_row = ["全部", _item_count(report), *(fmt(report.get(key)) for key in HEADLINE)]
-    for title, label, groups in (
-        ("按题型", "题型", report.get("by_type", {})),
-        ("按简报", "简报", report.get("by_doc", {})),
+    for title, label, groups, name_of in (
+        ("按题型", "题型", report.get("by_type", {}), type_label),
+        ("按简报", "简报", report.get("by_doc", {}), str),
     ):
-        rows = [[name, *(fmt(metrics.get(key)) for key in header)] for name, metrics in groups.items()]
+        rows = [
+            [name_of(name), *(fmt(metrics.get(key)) for key in header)] for name, metrics in groups.items()
+        ]
         lines += [f"## {title}", "", *table([label, *columns], [overall_row, *rows]), ""]
         if trivial:
             lines += [f"\\* {note.strip('（）')}", ""]
@@ -253,30 +265,45 @@ def render_report(
         ]
         for number, item in enumerate(failed, start=1):
             lines += _failed_item_lines(number, item)
+    lines += [
+        "## 配置指纹",
+        "",
+        "复现这次评测所需的全部设置（评测集与索引的哈希、模型、代码版本）：",
+        "",
+        *_fingerprint(config),
+        "",
+    ]
     return "\n".join(lines).rstrip() + "\n"
 
 
-def render_chart(report: dict[str, Any], path: Path) -> None:
-    """``chart.png``: the headline metrics, overall and by question type, as grouped bars."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    series = {"overall": dict(report), **report.get("by_type", {})}
-    metrics = [key for key in HEADLINE if any(values.get(key) is not None for values in series.values())]
-    figure = Figure(figsize=(max(8.0, 1.3 * len(metrics) + 2), 5), dpi=110)
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
-    width = 0.8 / max(len(series), 1)
-    for index, (name, values) in enumerate(series.items()):
-        heights = [float("nan") if values.get(key) is None else float(values[key]) for key in metrics]
-        positions = [m + (index - (len(series) - 1) / 2) * width for m in range(len(metrics))]
-        axes.bar(positions, heights, width, label=name)
-    labels = [f"{key}\n(lower is better)" if key in LOWER_IS_BETTER else key for key in metrics]
-    axes.set_xticks(range(len(metrics)), labels, rotation=25, ha="right")
-    axes.set_ylim(0, 1)
-    axes.set_ylabel("score")
-    axes.grid(axis="y", alpha=0.3)
-    axes.legend(title="question type", fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
-    eval_set = report.get("config", {}).get("eval_set")
-    axes.set_title(f"briefing-rag eval: {Path(eval_set).stem if eval_set else 'unknown set'}")
-    figure.savefig(path, format="png", bbox_inches="tight")
+def summary_lines(report: Mapping[str, Any]) -> list[str]:
+    """What a researcher wants to know first, counted in questions."""
+    items = report.get("items")
+    if not isinstance(items, list):
+        return []
+    answerable = [i for i in items if i.get("answerable")]
+    unanswerable = [i for i in items if not i.get("answerable")]
+    answered = [i for i in answerable if not i.get("refused")]
+    with_facts = [i for i in answered if i.get("keyword_coverage") == 1.0]
+    missing = [i for i in answered if i.get("keyword_coverage") is not None and i["keyword_coverage"] < 1.0]
+    unchecked = len(answered) - len(with_facts) - len(missing)
+    refused = [i for i in unanswerable if i.get("refused")]
+    no_evidence = [i for i in answered if i.get("cited_without_evidence")]
+    lines = []
+    if answerable:
+        facts = f"{len(with_facts)} 道作答且包含全部关键事实，{len(missing)} 道作答但缺少关键事实"
+        facts += f"，{unchecked} 道作答（未设关键事实）" if unchecked else ""
+        lines.append(
+            f"- **可回答的 {len(answerable)} 道题**：{facts}，{len(answerable) - len(answered)} 道被误拒。"
+        )
+    if unanswerable:
+        lines.append(
+            f"- **不可回答的 {len(unanswerable)} 道题**（离题、近似而无答案等）：{len(refused)} 道正确拒答，"
+            f"{len(unanswerable) - len(refused)} 道本应拒答却作答。"
+        )
+    if answered:
+        lines.append(
+            f"- **引用了不含证据的段落**：作答的 {len(answered)} 道题中，{len(no_evidence)} 道所引段落里有不含证据片段的。"
+        )
+    lines.append("- 每道题的问题、回答、引用与失败原因见下文“最差条目”；各项指标的定义见“总体指标”。")
+    return lines

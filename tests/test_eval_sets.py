@@ -110,3 +110,28 @@ def test_checker_knows_the_new_types_and_checks_history(tmp_path: Path) -> None:
     assert any(line.startswith("b3: ") and "answerable 应为 false" in line for line in lines)
     assert any(line.startswith("b4: ") and "未知 type 'chitchat'" in line for line in lines)
     assert any(line.startswith("b5: ") and "history 须为列表" in line for line in lines)
+
+
+def test_a_set_about_a_document_the_user_added_checks_by_file_name_or_title(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "合肥量子信息.md").write_text(
+        "# 合肥量子信息产业简报\n\n合肥高新区集聚量子信息企业60余家，居全国第一。\n", encoding="utf-8"
+    )
+    item = {
+        "question": "合肥高新区有多少家量子信息企业？",
+        "answerable": True,
+        "evidence_any": ["合肥高新区集聚量子信息企业60余家"],
+        "answer_keywords": ["60余家"],
+        "type": "number",
+    }
+    items = [
+        {**item, "id": "h1", "source": "合肥量子信息.md"},
+        {**item, "id": "h2", "source": "合肥量子信息产业简报"},
+    ]
+    result = _check(write_eval_set(tmp_path / "mine.jsonl", items), data)
+    assert result.returncode == 0, result.stdout
+    wrong = _check(
+        write_eval_set(tmp_path / "wrong.jsonl", [{**item, "id": "h3", "source": "别的简报.md"}]), data
+    )
+    assert wrong.returncode == 1 and "不是 data/ 中任何简报的文件名或标题" in wrong.stdout

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -8,10 +9,11 @@ import pytest
 
 from rag.citations import REFUSAL
 from rag.errors import EvalSetError
+from rag.eval_chart import chart_font, render_chart
+from rag.eval_format import METRIC_NAMES, metric_label
 from rag.eval_report import (
     compare_reports,
     item_change,
-    render_chart,
     render_comparison,
     render_report,
     worst_items,
@@ -125,8 +127,10 @@ def test_report_shows_fingerprint_tables_and_worst_items_with_reasons() -> None:
         "2025-01-01T00:00:00",
     ):
         assert fingerprint in text
-    assert "## 总体指标" in text and "| false_refusal_rate | 0.250 |" in text
-    assert "## 按题型" in text and "| 全部 | 6 |" in text and "| unanswerable | 2 |" in text
+    assert "## 总体指标" in text and "| 误拒率（false_refusal_rate） | 0.250 |" in text
+    assert "## 按题型" in text and "| 全部 | 6 |" in text and "| 不可回答 | 2 |" in text
+    # The fingerprint closes the report; it opens with the conclusion, counted in questions.
+    assert text.index("## 结论") < text.index("## 总体指标") < text.index("## 配置指纹")
     assert "## 按简报" in text and "| a.txt | 3 |" in text
     assert "![各题型指标](chart.png)" in text
     worst = text.split("## 最差条目", 1)[1]
@@ -147,15 +151,26 @@ def test_report_without_judge_or_failures() -> None:
     items = [i for i in ITEMS if i.id in ("f3", "u2")]
     report = build_report(score_run(items, run), {"eval_set": "x.jsonl"})
     text = render_report(report, items, run)
-    assert "| citation_recall | – |" in text
-    assert text.rstrip().endswith("## 最差条目\n\n无")
+    assert "| 引用召回率（citation_recall） | – |" in text
+    assert "## 最差条目\n\n无\n\n## 配置指纹" in text
 
 
-def test_chart_is_a_png(tmp_path: Path) -> None:
+def test_the_report_opens_with_what_a_researcher_wants_to_know() -> None:
+    conclusion = render_report(_report(RUN_A), ITEMS, RUN_A).split("## 结论", 1)[1].split("##", 1)[0]
+    assert "可回答的 4 道题" in conclusion and "1 道被误拒" in conclusion
+    assert "不可回答的 2 道题" in conclusion and "1 道正确拒答，1 道本应拒答却作答" in conclusion
+    assert "引用了不含证据的段落" in conclusion
+
+
+def test_the_chart_draws_chinese_with_the_bundled_font(tmp_path: Path) -> None:
     path = tmp_path / "chart.png"
-    render_chart(_report(RUN_A), path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        render_chart(_report(RUN_A), path)
+    assert not [w for w in caught if "missing from" in str(w.message)], "a glyph fell back to a box"
     data = path.read_bytes()
     assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 5000
+    assert chart_font() == "briefing-rag chart font"
 
 
 def test_compare_finds_better_and_worse_items_and_metric_deltas(tmp_path: Path) -> None:
@@ -227,14 +242,16 @@ def test_trivial_measures_are_marked_for_extractive_and_not_for_llm(tmp_path: Pa
     assert report["trivial"] == ["citation_precision", "citation_recall", "faithfulness"]
     text = render_report(report, ITEMS, extractive)
     for key in ("citation_precision", "citation_recall", "faithfulness"):
-        assert f"| {key} | {report[key]:.3f}{NOTE} |" in text
-        assert f"| {key}* |" in text, "by-type and by-briefing columns are starred"
-    assert f"| cited_evidence_precision | {report['cited_evidence_precision']:.3f} |" in text
+        assert f"| {metric_label(key)} | {report[key]:.3f}{NOTE} |" in text
+        assert f"| {METRIC_NAMES[key]}* |" in text, "by-type and by-briefing columns are starred"
+    assert (
+        f"| {metric_label('cited_evidence_precision')} | {report['cited_evidence_precision']:.3f} |" in text
+    )
     assert "\\* 对 extractive 恒为 1" in text
     llm_report = _report(llm, answerer="llm")
     assert llm_report["trivial"] == []
     llm_text = render_report(llm_report, ITEMS, llm)
-    assert "恒为 1" not in llm_text and "citation_precision*" not in llm_text
+    assert "恒为 1" not in llm_text and f"{METRIC_NAMES['citation_precision']}*" not in llm_text
     # compare names the trivial measures for the run whose answerer makes them so.
     a = _save(tmp_path / "a", report, extractive)
     b = _save(tmp_path / "b", llm_report, llm)
