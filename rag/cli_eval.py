@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -54,27 +52,18 @@ def eval_run(
     """运行评测集：每条经与 rag ask 相同的流程作答（带 history 的追问先改写），写出 run.jsonl、report.json、report.md 与 chart.png。"""
     from rag.answerers import check_answerer
     from rag.cli import _pipeline, _progress, _settings, err
-    from rag.eval_chart import render_chart
-    from rag.eval_report import render_report
-    from rag.eval_run import evaluate_set, write_run
+    from rag.eval_run import evaluate_set, new_run_dir, write_outputs
     from rag.evaluate import load_eval_set
 
     settings = _settings(ctx)
     load_eval_set(eval_set)  # a malformed set fails before the index is loaded
     check_answerer(answerer or settings.answerer, settings)
     pipeline = _pipeline(settings)
-    target = out_dir or settings.home / "eval" / "runs" / f"{datetime.now():%Y%m%d-%H%M%S}-{eval_set.stem}"
-    target.mkdir(parents=True, exist_ok=True)
+    target = out_dir or new_run_dir(settings.home, eval_set)
     with _progress() as progress:
         evaluation = evaluate_set(pipeline, eval_set, k, answerer, judge, progress)
-    report = evaluation.report
-    write_run(target / "run.jsonl", evaluation.run)
-    (target / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
-    (target / "report.md").write_text(
-        render_report(report, evaluation.items, evaluation.run), encoding="utf-8"
-    )
-    render_chart(report, target / "chart.png")
-    _print_metrics(report)
+    write_outputs(evaluation, target)
+    _print_metrics(evaluation.report)
     err.print(f"结果已写入 {target}（report.md 列出最差条目及原因）")
 
 

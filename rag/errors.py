@@ -99,3 +99,11 @@ class BackendResponseError(BackendError):
 
 class EvalSetError(BadInputError):
     code = "eval_set_error"
+
+
+class UnknownRunError(BadInputError):
+    code = "unknown_run"
+
+
+class EvalRunningError(RagError):
+    code = "eval_running"

@@ -37,6 +37,36 @@ class Evaluation:
     report: dict[str, Any]  # the content of report.json (``build_report``)
 
 
+def runs_dir(home: Path) -> Path:
+    """Where ``rag eval`` and the page's 评测 tab keep their runs."""
+    return home / "eval" / "runs"
+
+
+def new_run_dir(home: Path, eval_set: Path) -> Path:
+    """A fresh run directory named after the time and the set: ``eval/runs/20261206-071500-dev``."""
+    base = runs_dir(home) / f"{datetime.now():%Y%m%d-%H%M%S}-{eval_set.stem}"
+    target, suffix = base, 1
+    while target.exists():
+        suffix += 1
+        target = base.with_name(f"{base.name}-{suffix}")
+    return target
+
+
+def write_outputs(evaluation: Evaluation, target: Path) -> None:
+    """``run.jsonl``, ``report.json``, ``report.md`` and ``chart.png`` of a run, in ``target``."""
+    from rag.eval_chart import render_chart
+    from rag.eval_report import render_report
+
+    target.mkdir(parents=True, exist_ok=True)
+    write_run(target / "run.jsonl", evaluation.run)
+    report = evaluation.report
+    (target / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    (target / "report.md").write_text(
+        render_report(report, evaluation.items, evaluation.run), encoding="utf-8"
+    )
+    render_chart(report, target / "chart.png")
+
+
 def evaluate_set(
     pipeline: Pipeline,
     eval_set: Path,

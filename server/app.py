@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from rag.config import Settings, check_exposure, load_settings
 from rag.pipeline import Pipeline
 from server import errors
-from server.routes import ask, documents, export, health, openai, pages, search
+from server.routes import ask, documents, evaluation, export, health, openai, pages, search
 from server.security import RequireKey, document_key
 from server.service import Service
 
@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None, *, pipeline: Pipeline | None = 
             allow_methods=["*"],
             allow_headers=["*"],
         )
-    for module in (health, search, ask, documents, export, openai, pages):
+    for module in (health, search, ask, documents, export, evaluation, openai, pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     return app

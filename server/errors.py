@@ -23,6 +23,8 @@ STATUS = {
     "needs_key": 400,
     "missing_extra": 400,
     "unknown_document": 404,
+    "unknown_run": 404,
+    "eval_running": 409,
     "document_exists": 409,
     "index_locked": 409,
     "document_error": 422,

@@ -339,3 +339,38 @@ class ExportRequest(_Request):
 
     title: str | None = Field(None, max_length=200, description="文档标题（整段对话导出时用）")
     turns: list[ExportTurn] = Field(min_length=1, max_length=MAX_EXPORT_TURNS)
+
+
+class EvalSetInfo(BaseModel):
+    name: str = Field(description="eval/sets/ 中的文件名")
+    items: int = Field(description="题数")
+
+
+class EvalRunRequest(_Request):
+    set: str = Field(
+        min_length=1, max_length=255, description="要运行的评测集（GET /api/eval/sets 中的 name）"
+    )
+
+
+class EvalJobStatus(BaseModel):
+    state: Literal["idle", "running", "done", "failed"]
+    eval_set: str | None = None
+    run: str | None = Field(None, description="完成后的评测结果名（GET /api/eval/runs/{run}）")
+    stage: str | None = Field(None, description="作答 或 评分")
+    done: int = 0
+    total: int = 0
+    started_at: float | None = None
+    finished_at: float | None = None
+    error: ErrorDetail | None = None
+
+
+class EvalRunInfo(BaseModel):
+    run: str = Field(description="评测结果名（eval/runs/ 下的目录名）")
+    eval_set: str
+    created_at: str | None
+    items: int
+    metrics: dict[str, float | None] = Field(description="总体指标（含义见报告）")
+
+
+class EvalComparison(BaseModel):
+    markdown: str = Field(description="对比报告（Markdown）：配置差异、指标变化、变好与变差的条目")

@@ -30,6 +30,7 @@ from rag.indexing import IndexReport, build_index
 from rag.pipeline import Pipeline
 from rag.readers import unsupported_type
 from rag.store import current_version
+from server.evaluation import Evaluations
 
 log = logging.getLogger(__name__)
 MAX_NAME_BYTES = 255  # a file name's limit on Linux and macOS file systems
@@ -56,6 +57,7 @@ class Service:
     job: RebuildJob = field(default_factory=RebuildJob)
 
     def __post_init__(self) -> None:
+        self.evaluations = Evaluations(self.pipeline)
         self._writing = threading.Lock()
         self._watching = threading.Lock()
         self._reloader: threading.Thread | None = None
