@@ -14,6 +14,7 @@ from typing import Any
 
 from rag.errors import BadInputError, EvalRunningError, RagError, UnknownRunError
 from rag.eval_compare import compare_reports, load_result, render_comparison
+from rag.eval_format import metric_label, type_label
 from rag.eval_report import summary_lines
 from rag.eval_run import evaluate_set, new_run_dir, runs_dir, write_outputs
 from rag.evaluate import HEADLINE, load_eval_set
@@ -141,9 +142,27 @@ class Evaluations:
         return found
 
     def report(self, run: str) -> dict[str, Any]:
-        """A run's report.json, with the conclusion the report opens with."""
+        """A run's report.json, with the conclusion the report opens with and the Chinese names
+        of its measures and question types."""
         report, _ = load_result(self.run_path(run))
-        return {"run": run, "summary": summary_lines(report), **report}
+        labels = {key: metric_label(key) for key in HEADLINE}
+        types = {kind: type_label(kind) for kind in report.get("by_type", {})}
+        return {
+            "run": run,
+            "summary": summary_lines(report),
+            "labels": labels,
+            "type_labels": types,
+            **report,
+        }
+
+    def item(self, run: str, item_id: str) -> dict[str, Any]:
+        """One item of a run: what was asked, the answer and its passages, and how it scored."""
+        report, records = load_result(self.run_path(run))
+        record = next((r for r in records if str(r.get("id")) == item_id), None)
+        if record is None:
+            raise UnknownRunError(f"评测结果 {run!r} 中没有条目 {item_id!r}")
+        detail: dict[str, Any] = next((d for d in report.get("items", []) if str(d.get("id")) == item_id), {})
+        return {"record": record, "scores": detail}
 
     def compare(self, a: str, b: str) -> str:
         return render_comparison(compare_reports(self.run_path(a), self.run_path(b)))

@@ -70,6 +70,12 @@ def eval_report(run: str, service: ServiceDep) -> dict[str, Any]:
     return service.evaluations.report(run)
 
 
+@router.get("/api/eval/runs/{run}/items/{item_id}", summary="评测条目", responses=_ERRORS)
+def eval_item(run: str, item_id: str, service: ServiceDep) -> dict[str, Any]:
+    """一道题：record 是提问、对话历史、回答、引用与检索到的段落（run.jsonl 中的一行），scores 是它的各项得分与失败信息。"""
+    return service.evaluations.item(run, item_id)
+
+
 @router.get(
     "/api/eval/runs/{run}/files/{name}",
     summary="下载评测文件",

@@ -611,6 +611,11 @@ async function exportTurns(format, turns, title = null) {
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ title, turns }),
   });
+  await saveResponse(response, `问答.${format === "docx" ? "docx" : "md"}`);
+}
+
+// Save a download (a response from this server) under the name its Content-Disposition gives.
+async function saveResponse(response, fallbackName) {
   if (!response.ok) {
     const data = await response.json().catch(() => ({}));
     throw new Error((data.error && data.error.message) || `HTTP ${response.status}`);
@@ -619,7 +624,7 @@ async function exportTurns(format, turns, title = null) {
   const named = /filename\*=UTF-8''([^;]+)/.exec(response.headers.get("Content-Disposition") || "");
   const link = document.createElement("a");
   link.href = URL.createObjectURL(blob);
-  link.download = named ? decodeURIComponent(named[1]) : `问答.${format === "docx" ? "docx" : "md"}`;
+  link.download = named ? decodeURIComponent(named[1]) : fallbackName;
   document.body.append(link);
   link.click();
   link.remove();
@@ -859,12 +864,12 @@ async function rebuild() {
 }
 
 function showTab(name) {
-  const ask = name === "ask";
-  $("#view-ask").hidden = !ask;
-  $("#view-docs").hidden = ask;
-  $("#tab-ask").setAttribute("aria-selected", String(ask));
-  $("#tab-docs").setAttribute("aria-selected", String(!ask));
-  if (!ask) refreshDocuments();
+  for (const tab of ["ask", "docs", "eval"]) {
+    $(`#view-${tab}`).hidden = tab !== name;
+    $(`#tab-${tab}`).setAttribute("aria-selected", String(tab === name));
+  }
+  if (name === "docs") refreshDocuments();
+  if (name === "eval") refreshEval(); // eval.js
 }
 
 // ---------- wiring ----------
@@ -915,6 +920,7 @@ function init() {
   $("#toggle-sidebar").addEventListener("click", () => document.body.classList.toggle("sidebar-open"));
   $("#tab-ask").addEventListener("click", () => showTab("ask"));
   $("#tab-docs").addEventListener("click", () => showTab("docs"));
+  $("#tab-eval").addEventListener("click", () => showTab("eval"));
   $("#upload-button").addEventListener("click", uploadSelected);
   $("#upload-input").addEventListener("change", () => {
     const names = [...$("#upload-input").files].map((f) => f.name);
