@@ -1,8 +1,11 @@
-"""``rag eval``: run an eval set (``rag eval run``, or ``rag eval SET``) and compare two runs
-(``rag eval compare``). Registered on the main app by ``rag.cli``."""
+"""``rag eval``: run an eval set (``rag eval run``, or ``rag eval SET``), compare two runs
+(``rag eval compare``) and draft a set from the briefings (``rag eval draft-set``). Registered
+on the main app by ``rag.cli``."""
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,7 +28,7 @@ class _EvalCommands(ChineseGroup):
 
 eval_app = ChineseTyper(
     cls=_EvalCommands,
-    help="评测：rag eval <评测集> 运行并写出报告；rag eval compare <结果A> <结果B> 逐条对比两次结果。",
+    help="评测：rag eval <评测集> 运行并写出报告；rag eval compare <结果A> <结果B> 逐条对比两次结果；rag eval draft-set 从简报起草评测集。",
     no_args_is_help=True,
 )
 
@@ -100,3 +103,39 @@ def eval_compare(
     if out_file:
         out_file.write_text(text, encoding="utf-8")
         err.print(f"对比已写入 {out_file}")
+
+
+@eval_app.command("draft-set")
+def eval_draft_set(
+    ctx: typer.Context,
+    docs: Annotated[
+        list[str] | None, typer.Argument(help="简报文件名（rag list 中的“文件”列）；不给则用全部简报")
+    ] = None,
+    per_doc: Annotated[int, typer.Option("--per-doc", min=1, max=50, help="每篇简报最多起草的题数")] = 5,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", "-o", help="写到此文件，默认 eval/sets/draft-<时间>.jsonl")
+    ] = None,
+) -> None:
+    """从简报起草评测集：把陈述数量的句子（“共有 240 名创业者参加”）改成问这个数量的问题，原句作证据、数量作关键事实。是草稿（draft: true），请逐条核对、修改或删除后再用。"""
+    from rag.cli import _pipeline, _settings, err, out
+    from rag.errors import UnknownDocumentError
+    from rag.eval_draft import draft_items
+
+    settings = _settings(ctx)
+    documents = _pipeline(settings).index.documents
+    unknown = [doc for doc in docs or [] if doc not in documents]
+    if unknown:
+        raise UnknownDocumentError(f"未找到简报：{'、'.join(unknown)}。现有简报：{'、'.join(documents)}")
+    chosen = [documents[doc] for doc in docs] if docs else list(documents.values())
+    items = draft_items(chosen, per_doc)
+    target = out_file or settings.home / "eval" / "sets" / f"draft-{datetime.now():%Y%m%d-%H%M%S}.jsonl"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(
+        "".join(json.dumps(item, ensure_ascii=False) + "\n" for item in items), encoding="utf-8"
+    )
+    for item in items:
+        out.print(f"{item['id']}  {item['question']}  → {item['answer_keywords'][0]}")
+    err.print(
+        f"已起草 {len(items)} 道题，写入 {target}。这是草稿：请逐条核对问题是否通顺、答案是否唯一，"
+        "改好后删去 draft 字段，并可补充不可回答题；用 python eval/check_set.py 检查。"
+    )
