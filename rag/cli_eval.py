@@ -115,11 +115,15 @@ def eval_draft_set(
     out_file: Annotated[
         Path | None, typer.Option("--out", "-o", help="写到此文件，默认 eval/sets/draft-<时间>.jsonl")
     ] = None,
+    llm: Annotated[
+        str | None,
+        typer.Option("--llm", help="再请大模型把每道题改写得更自然：llm 或 llm:<预设名>（见“大模型后端”）"),
+    ] = None,
 ) -> None:
     """从简报起草评测集：把陈述数量的句子（“共有 240 名创业者参加”）改成问这个数量的问题，原句作证据、数量作关键事实。是草稿（draft: true），请逐条核对、修改或删除后再用。"""
     from rag.cli import _pipeline, _settings, err, out
     from rag.errors import UnknownDocumentError
-    from rag.eval_draft import draft_items
+    from rag.eval_draft import draft_items, reworded_by_llm
 
     settings = _settings(ctx)
     documents = _pipeline(settings).index.documents
@@ -128,6 +132,10 @@ def eval_draft_set(
         raise UnknownDocumentError(f"未找到简报：{'、'.join(unknown)}。现有简报：{'、'.join(documents)}")
     chosen = [documents[doc] for doc in docs] if docs else list(documents.values())
     items = draft_items(chosen, per_doc)
+    if llm:
+        items, kept = reworded_by_llm(items, {d.doc_id: d.title for d in chosen}, settings, llm)
+        if kept:
+            err.print(f"[yellow]注意[/]：{kept} 道题大模型没有改写好（失败或泄露了答案），保留了离线草稿")
     target = out_file or settings.home / "eval" / "sets" / f"draft-{datetime.now():%Y%m%d-%H%M%S}.jsonl"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(

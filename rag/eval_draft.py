@@ -6,16 +6,25 @@ sentence as its evidence and the quantity as its key fact. Only whole statements
 answerer's sentence test: complete, at least eight characters, a verb), and the sentences are
 taken from across each briefing. Every item carries ``"draft": true``: a draft is a proposal,
 not a checked question, and says so.
+
+With an LLM backend (``--llm``), each drafted question is rewritten by the model into a
+natural question that stands on its own (``prompts/draft_question.zh.md``); a rewrite that
+gives the answer away, or a backend that fails, keeps the offline question.
 """
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from rag.answerers.candidates import is_answer_sentence, join_lines
+from rag.config import Settings
 from rag.conversation.phrases import CONNECTIVES, PRONOUNS
+from rag.errors import BackendError
+from rag.llm_client import ChatClient, resolve_endpoint
+from rag.prompts import render_prompt
 from rag.sentences import sentence_spans
 from rag.types import Document
 
@@ -24,6 +33,7 @@ from rag.types import Document
 _QUANTITY = re.compile(
     r"(?<![\d.])(\d+(?:\.\d+)?)\s*((?:万|亿|千)?(?:个|家|名|人|项|元|台|件|种|所|座|条|篇|次|倍|户|家次|人次|平方米|公里|吨|亩)|%)"
 )
+log = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 90
 _LEANS_BACK = tuple(
     sorted(
@@ -45,6 +55,35 @@ def question_for(sentence: str) -> tuple[str, str] | None:
     if len(question) > MAX_QUESTION_CHARS:
         return None
     return question, match.group(1) + unit
+
+
+def reworded_by_llm(
+    items: list[dict[str, Any]], titles: Mapping[str, str], settings: Settings, spec: str
+) -> tuple[list[dict[str, Any]], int]:
+    """``items`` with their questions rewritten by the LLM ``spec`` (``llm`` or ``llm:<preset>``;
+    ``titles``: each source briefing's title), and how many kept the offline question (the
+    rewrite failed or gave the answer away)."""
+    client = ChatClient(resolve_endpoint(settings.llm, spec.partition(":")[2] or None))
+    kept = 0
+    out = []
+    for item in items:
+        (sentence,), (fact,) = item["evidence_any"], item["answer_keywords"]
+        title = titles.get(item["source"], item["source"])
+        prompt = render_prompt("draft_question", settings.home, title=title, sentence=sentence, fact=fact)
+        try:
+            reply = (
+                client.complete([{"role": "user", "content": prompt}], max_tokens=120).strip().splitlines()
+            )
+        except BackendError as e:
+            log.warning("draft question kept offline: %s", e.message)
+            reply = []
+        question = reply[0].strip() if reply else ""
+        if not question or fact in question or len(question) > MAX_QUESTION_CHARS + 30:
+            kept += 1
+            out.append(item)
+        else:
+            out.append({**item, "question": question if question.endswith(("？", "?")) else question + "？"})
+    return out, kept
 
 
 def _statements(document: Document) -> Iterator[str]:

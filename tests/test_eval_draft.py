@@ -9,10 +9,11 @@ from typer.testing import CliRunner
 
 from rag.cli import app
 from rag.config import Settings
-from rag.eval_draft import question_for
+from rag.eval_draft import question_for, reworded_by_llm
 from rag.evaluate import load_eval_set
 from rag.pipeline import Pipeline
 from rag.text import normalize_for_match
+from tests.fixtures.servers import FakeLLM, Reply, llm_settings
 
 
 @pytest.mark.parametrize(
@@ -70,3 +71,32 @@ def test_draft_set_writes_checkable_drafts_about_the_chosen_briefing(mini_index:
 def test_draft_set_names_an_unknown_briefing(mini_index: Settings) -> None:
     result = CliRunner().invoke(app, ["--home", str(mini_index.home), "eval", "draft-set", "没有这篇.md"])
     assert result.exit_code == 1 and "未找到简报：没有这篇.md" in result.stderr
+
+
+def test_an_llm_rewrites_the_drafts_but_never_gives_the_answer_away(
+    mini_index: Settings, fake_llm: FakeLLM
+) -> None:
+    item = {
+        "id": "draft-001",
+        "question": "共有多少名创业者参加培训？",
+        "evidence_any": ["海港高新区举办第三期蓝色创业训练营，共有 240 名创业者参加培训"],
+        "answer_keywords": ["240名"],
+        "source": "海港高新区通讯.md",
+        "draft": True,
+    }
+    items = [item, {**item, "id": "draft-002"}, {**item, "id": "draft-003"}]
+    fake_llm.script(
+        Reply("海港高新区第三期蓝色创业训练营有多少名创业者参加培训？"),
+        Reply("海港高新区有240名创业者参加吗？"),  # gives the answer away
+        Reply(status=500),  # the backend fails
+    )
+    settings = llm_settings(mini_index, fake_llm)
+    reworded, kept = reworded_by_llm(items, {"海港高新区通讯.md": "海港高新区通讯"}, settings, "llm")
+    assert [i["question"] for i in reworded] == [
+        "海港高新区第三期蓝色创业训练营有多少名创业者参加培训？",
+        "共有多少名创业者参加培训？",
+        "共有多少名创业者参加培训？",
+    ]
+    assert kept == 2 and all(i["draft"] for i in reworded)
+    prompt = fake_llm.requests[0]["body"]["messages"][0]["content"]
+    assert "《海港高新区通讯》" in prompt and "“240名”" in prompt
