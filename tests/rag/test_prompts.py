@@ -17,6 +17,7 @@ VARIABLES = {
     "condense": {"history": "用户：问题一\n助手：回答一", "question": "那么呢？"},
     "judge": {"passages": "[1] 正文", "claim": "陈述。"},
     "claims": {"answer": "回答。"},
+    "draft_question": {"title": "简报", "sentence": "共有 240 名创业者参加。", "fact": "240名"},
 }
 
 
