@@ -1,6 +1,6 @@
 // briefing-rag web page, 评测 tab: run an eval set in the background, read its report with the
 // chart, open any item's answer and passages, compare two runs, download the report.
-// Uses the helpers of app.js ($, apiJson, fetchWithKey, escapeHtml, saveResponse).
+// Uses the helpers of common.js ($, apiJson, fetchWithKey, escapeHtml, saveResponse).
 "use strict";
 
 const evalState = { runs: [], polling: null, report: null };
