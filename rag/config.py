@@ -125,6 +125,11 @@ class ServerSettings(BaseModel):
     openai_references: bool = Field(
         True, description="/v1/chat/completions 的回答末尾附“参考来源”列表，方便普通聊天客户端查看出处"
     )
+    openai_unknown_model: Literal["refuse", "default"] = Field(
+        "refuse",
+        description="/v1 请求的 model 不在 /v1/models 中时：refuse 返回 404 model_not_found；"
+        "default 用默认回答器作答（给写死了 gpt-3.5-turbo 等模型名的客户端）",
+    )
     api_key: SecretStr | None = Field(
         None,
         description="API 密钥：监听非本机地址时必须设置；设置后每个 /api 与 /v1 请求都要带 Authorization: Bearer <密钥>",

@@ -101,6 +101,12 @@ class EvalSetError(BadInputError):
     code = "eval_set_error"
 
 
+class ModelNotFoundError(BadInputError):
+    """A /v1 request naming a model (answerer) that is not available."""
+
+    code = "model_not_found"
+
+
 class UnknownRunError(BadInputError):
     code = "unknown_run"
 

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from rag.errors import RagError
+from rag.errors import ModelNotFoundError, RagError
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,7 @@ STATUS = {
     "missing_extra": 400,
     "unknown_document": 404,
     "unknown_run": 404,
+    "model_not_found": 404,
     "eval_running": 409,
     "document_exists": 409,
     "index_locked": 409,
@@ -99,6 +100,27 @@ def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
     return {"error": {"code": code, "message": message}}
 
 
+def error_body_for(
+    path: str, status: int, code: str, message: str, param: str | None = None
+) -> dict[str, dict[str, str | None]]:
+    """The error body for a request to ``path``: on /v1 OpenAI's shape (``message``, ``type``,
+    ``param``, ``code``), which OpenAI clients read, elsewhere ours (``code``, ``message``)."""
+    if not path.startswith("/v1/"):
+        return {"error": {"code": code, "message": message}}
+    kind = (
+        "authentication_error"
+        if status == 401
+        else "permission_error"
+        if status == 403
+        else "rate_limit_error"
+        if status == 429
+        else "invalid_request_error"
+        if status < 500
+        else "server_error"
+    )
+    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
+
+
 def status_for(error: RagError) -> int:
     for cls in type(error).__mro__:
         code = getattr(cls, "code", None)
@@ -136,12 +158,18 @@ def install(app: FastAPI) -> None:
         status = status_for(exc)
         if status >= 500:
             log.warning("%s %s: %s", request.method, request.url.path, exc.message)
-        return JSONResponse(error_body(exc.code, exc.message), status_code=status)
+        param = "model" if isinstance(exc, ModelNotFoundError) else None
+        return JSONResponse(
+            error_body_for(request.url.path, status, exc.code, exc.message, param), status_code=status
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         status, code, message = _validation_message(exc)
-        return JSONResponse(error_body(code, message), status_code=status)
+        where = next((str(x) for x in (exc.errors() or [{}])[0].get("loc", ()) if x != "body"), None)
+        return JSONResponse(
+            error_body_for(request.url.path, status, code, message, where), status_code=status
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -153,11 +181,11 @@ def install(app: FastAPI) -> None:
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             headers["Allow"] = ", ".join(allowed_methods(request))
-        return JSONResponse(
-            error_body(f"http_{exc.status_code}", message), status_code=exc.status_code, headers=headers
-        )
+        body = error_body_for(request.url.path, exc.status_code, f"http_{exc.status_code}", message)
+        return JSONResponse(body, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return JSONResponse(error_body("internal_error", "服务内部错误，请查看服务日志"), status_code=500)
+        body = error_body_for(request.url.path, 500, "internal_error", "服务内部错误，请查看服务日志")
+        return JSONResponse(body, status_code=500)

@@ -17,7 +17,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from server.errors import error_body
+from server.errors import error_body_for
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -40,9 +40,9 @@ class RequireKey:
             given = dict(scope["headers"]).get(b"authorization", b"")
             if not secrets.compare_digest(given, self.expected):
                 message = "缺少 API 密钥" if not given else "API 密钥不正确"
+                text = f"{message}：请在请求头中加入 Authorization: Bearer <密钥>"
                 body = json.dumps(
-                    error_body("unauthorized", f"{message}：请在请求头中加入 Authorization: Bearer <密钥>"),
-                    ensure_ascii=False,
+                    error_body_for(scope["path"], 401, "unauthorized", text), ensure_ascii=False
                 ).encode()
                 await send(
                     {

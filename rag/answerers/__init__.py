@@ -71,12 +71,25 @@ def get_answerer(spec: str, settings: Settings, embedder: Embedder) -> Answerer:
 
 
 def available_answerers(settings: Settings) -> list[str]:
-    """Specs a request may name: extractive, llm when ``[llm]`` names an endpoint, every preset."""
-    from rag.llm_client import PRESETS
+    """Specs a request may name and that work now: extractive; llm when ``[llm]`` names an
+    endpoint; and each preset that is configured (``[llm] preset``) or whose API key is set.
+    A preset without its key would only answer ``needs_key``, so it is not offered."""
+    from rag.errors import RagError
+    from rag.llm_client import PRESETS, resolve_endpoint
 
     names = ["extractive"]
     if settings.llm.preset or settings.llm.base_url:
         names.append("llm")
     if settings.answerer not in names:
         names.append(settings.answerer)
-    return names + [f"llm:{name}" for name in PRESETS if f"llm:{name}" not in names]
+    for preset in PRESETS:
+        spec = f"llm:{preset}"
+        if spec in names:
+            continue
+        try:
+            endpoint = resolve_endpoint(settings.llm, preset)
+        except RagError:
+            continue
+        if endpoint.api_key or preset == settings.llm.preset:
+            names.append(spec)
+    return names

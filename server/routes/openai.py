@@ -20,8 +20,9 @@ from sse_starlette.sse import EventSourceResponse
 from starlette.background import BackgroundTask
 
 from rag.answerers import DoneEvent, TokenEvent, available_answerers
+from rag.config import Settings
 from rag.conversation import Turn
-from rag.errors import BadInputError, RagError
+from rag.errors import BadInputError, ModelNotFoundError, RagError
 from rag.references import reference_of
 from rag.render import answer_record
 from rag.types import Answer
@@ -63,7 +64,7 @@ async def chat_completions(body: ChatRequest, request: Request, pipeline: Pipeli
     """最后一条 user 消息是问题，此前的 user/assistant 消息是对话历史（追问会先改写成完整问题）；
     system 消息不改变回答规则。回答中的 [n] 与响应顶层的 `citations` 一致，流式时在最后一个 chunk 中。"""
     question, history = _conversation(body)
-    answerer = None if body.model in ("", DEFAULT_MODEL) else body.model
+    answerer = _answerer(body.model, pipeline.settings)
     events = pipeline.stream(question, body.k, body.docs, history=history, answerer=answerer)
     run = await streaming.start(request, events)
     completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
@@ -93,6 +94,24 @@ async def chat_completions(body: ChatRequest, request: Request, pipeline: Pipeli
         "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
         **_extras(answer),
     }
+
+
+def _answerer(model: str, settings: Settings) -> str | None:
+    """The answerer a request's ``model`` names (None: the default one). A name /v1/models does
+    not list is refused with 404 ``model_not_found``, or answered by the default answerer when
+    ``[server] openai_unknown_model = "default"``."""
+    if model in ("", DEFAULT_MODEL):
+        return None
+    available = available_answerers(settings)
+    if model in available:
+        return model
+    if settings.server.openai_unknown_model == "default":
+        return None
+    names = "、".join([DEFAULT_MODEL, *available])
+    raise ModelNotFoundError(
+        f'没有模型 {model!r}。可用：{names}（或在 rag.toml 的 [server] 中设 openai_unknown_model = "default"，'
+        "让任何模型名都用默认回答器）"
+    )
 
 
 def _conversation(body: ChatRequest) -> tuple[str, list[Turn]]:

@@ -91,10 +91,44 @@ def test_errors_reach_the_client_as_openai_errors(client: OpenAI) -> None:
             model="briefing-rag", messages=[{"role": "assistant", "content": "你好"}]
         )
     assert "user" in str(bad.value)
-    with pytest.raises(openai.BadRequestError):
-        client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": QUESTION}])
-    with pytest.raises(openai.UnprocessableEntityError):
+    assert bad.value.body == {  # OpenAI's error shape, the message in Chinese
+        "message": "messages 的最后一条必须是非空的 user 消息（即问题）",
+        "type": "invalid_request_error",
+        "param": None,
+        "code": "bad_input",
+    }
+    with pytest.raises(openai.UnprocessableEntityError) as invalid:
         client.chat.completions.create(model="briefing-rag", messages=[])
+    assert invalid.value.body["param"] == "messages"  # type: ignore[index]
+
+
+def test_an_unknown_model_is_not_found_and_the_error_names_what_is_available(client: OpenAI) -> None:
+    with pytest.raises(openai.NotFoundError) as missing:
+        client.chat.completions.create(
+            model="gpt-3.5-turbo", messages=[{"role": "user", "content": QUESTION}]
+        )
+    body = missing.value.body
+    assert body["code"] == "model_not_found" and body["param"] == "model"  # type: ignore[index]
+    assert "briefing-rag" in body["message"] and "extractive" in body["message"]  # type: ignore[index]
+
+
+def test_clients_that_hard_code_a_model_name_can_be_served_by_the_default_answerer(
+    live_app: Callable[..., str], mini_module_index: Settings
+) -> None:
+    server = mini_module_index.server.model_copy(update={"openai_unknown_model": "default"})
+    url = live_app(mini_module_index.model_copy(update={"server": server}))
+    with OpenAI(base_url=f"{url}/v1", api_key="x", max_retries=0) as lenient:
+        completion = lenient.chat.completions.create(
+            model="gpt-3.5-turbo", messages=[{"role": "user", "content": QUESTION}]
+        )
+    assert "500万元" in (completion.choices[0].message.content or "")
+
+
+def test_models_offers_only_answerers_that_work_now(client: OpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = [model.id for model in client.models.list()]
+    assert "llm:deepseek" not in ids  # no DEEPSEEK_API_KEY here: it would only answer needs_key
+    monkeypatch.setenv("DEEPSEEK_API_KEY", "sk-test")
+    assert "llm:deepseek" in [model.id for model in client.models.list()]
 
 
 def test_backend_failure_surfaces_as_a_server_error(client: OpenAI, fake_llm: FakeLLM) -> None:
