@@ -31,7 +31,7 @@ from rag.types import Document
 # A quantity: a number, an optional 万/亿, and what it counts. The unit stays in the question
 # (多少名创业者), except a percentage (增长多少).
 _QUANTITY = re.compile(
-    r"(?<![\d.])(\d+(?:\.\d+)?)\s*((?:万|亿|千)?(?:个|家|名|人|项|元|台|件|种|所|座|条|篇|次|倍|户|家次|人次|平方米|公里|吨|亩)|%)"
+    r"(?<![\d.])(\d+(?:\.\d+)?)\s*((?:万|亿|千)?(?:家次|人次|平方米|公里|个|家|名|人|项|元|台|件|种|所|座|条|篇|次|倍|户|吨|亩)|%)"
 )
 log = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 90

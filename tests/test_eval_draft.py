@@ -26,6 +26,7 @@ from tests.fixtures.servers import FakeLLM, Reply, llm_settings
         ),
         ("年利率不超过3.5%。", "年利率不超过多少？", "3.5%"),
         ("总投资96亿元，建成后年产值超百亿。", "总投资多少亿元，建成后年产值超百亿？", "96亿元"),
+        ("全年服务企业1200家次，同比增长15%。", "全年服务企业多少家次，同比增长15%？", "1200家次"),
     ],
 )
 def test_a_stated_quantity_becomes_the_question_that_asks_for_it(
