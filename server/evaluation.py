@@ -19,6 +19,7 @@ from rag.eval_report import summary_lines
 from rag.eval_run import evaluate_set, new_run_dir, runs_dir, write_outputs
 from rag.evaluate import HEADLINE, load_eval_set
 from rag.pipeline import Pipeline
+from server.jobs import run_job
 
 log = logging.getLogger(__name__)
 RUN_FILES = {
@@ -103,21 +104,13 @@ class Evaluations:
         def progress(stage: str, done: int, total: int) -> None:
             job.stage, job.done, job.total = stage, done, total
 
-        try:
+        def work() -> None:
             evaluation = evaluate_set(self.pipeline, eval_set, progress=progress)
             target = new_run_dir(self.pipeline.settings.home, eval_set)
             write_outputs(evaluation, target)
-            job.run, job.state = target.name, "done"
-        except RagError as e:
-            log.warning("eval run failed: %s", e.message)
-            job.error, job.state = {"code": e.code, "message": e.message}, "failed"
-        except Exception as e:  # the thread must always leave a final state behind
-            log.exception("eval run crashed")
-            job.error = {"code": "internal_error", "message": f"评测时出错：{type(e).__name__}"}
-            job.state = "failed"
-        finally:
-            job.finished_at = time.time()
-            self._running.release()
+            job.run = target.name
+
+        run_job(job, work, "评测", self._running.release)
 
     def runs(self) -> list[dict[str, Any]]:
         """Finished runs, newest first, with their set, item count and headline measures."""

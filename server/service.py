@@ -31,6 +31,7 @@ from rag.pipeline import Pipeline
 from rag.readers import unsupported_type
 from rag.store import current_version
 from server.evaluation import Evaluations
+from server.jobs import run_job
 
 log = logging.getLogger(__name__)
 MAX_NAME_BYTES = 255  # a file name's limit on Linux and macOS file systems
@@ -145,22 +146,12 @@ class Service:
         def progress(stage: str, done: int, total: int) -> None:
             job.stage, job.done, job.total = stage, done, total
 
-        try:
+        def work() -> None:
             report = build_index(self.settings, self.pipeline.embedder, rebuild=True, progress=progress)
             self.pipeline.reload()
             job.report = report.record()
-            job.state = "done"
-        except RagError as e:
-            log.warning("rebuild failed: %s", e.message)
-            job.error = {"code": e.code, "message": e.message}
-            job.state = "failed"
-        except Exception as e:  # the thread must always leave a final state behind
-            log.exception("rebuild crashed")
-            job.error = {"code": "internal_error", "message": f"重建索引时出错：{type(e).__name__}"}
-            job.state = "failed"
-        finally:
-            job.finished_at = time.time()
-            self._writing.release()
+
+        run_job(job, work, "重建索引", self._writing.release)
 
     @contextmanager
     def _write(self) -> Iterator[None]:
