@@ -149,14 +149,14 @@ def evidence_span(claim: str, passage: str) -> tuple[int, int] | None:
     pieces = [(s, e) for s, e in sentence_spans(passage) if passage[s:e].strip()]
     if not wanted or not pieces:
         return None
-    found = [set(_bigrams(passage[s:e])) & wanted for s, e in pieces]
+    grams = [_bigrams(passage[s:e]) for s, e in pieces]
+    found = [set(own) & wanted for own in grams]
     best = max(range(len(pieces)), key=lambda i: len(found[i]))
     first = last = best
     covered = set(found[best])
 
     def belongs(i: int) -> bool:
-        own = _bigrams(passage[pieces[i][0] : pieces[i][1]])
-        return bool(found[i] - covered) and sum(b in wanted for b in own) * 2 >= len(own)
+        return bool(found[i] - covered) and sum(b in wanted for b in grams[i]) * 2 >= len(grams[i])
 
     while first > 0 and belongs(first - 1):
         first -= 1
