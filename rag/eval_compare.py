@@ -79,20 +79,30 @@ def load_result(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     run_path = report_path.parent / "run.jsonl"
     for needed in (report_path, run_path):
         if not needed.is_file():
-            raise EvalSetError(
-                f"找不到评测结果文件：{needed}（需要 rag eval 的输出目录或其中的 report.json）"
-            )
+            raise EvalSetError(_missing(needed))
+    report = load_report(report_path)
+    try:
+        run = read_run(run_path)
+    except UnicodeDecodeError as e:
+        raise EvalSetError(f"{run_path} 不是有效的 JSON：{e}") from e
+    return report, run
+
+
+def load_report(report_path: Path) -> dict[str, Any]:
+    """A run's ``report.json`` alone (what a list of runs or a report page needs)."""
+    if not report_path.is_file():
+        raise EvalSetError(_missing(report_path))
     try:
         report = json.loads(report_path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise EvalSetError(f"{report_path} 不是有效的 JSON：{e}") from e
     if not isinstance(report, dict) or not isinstance(report.get("items"), list):
         raise EvalSetError(f"{report_path} 不是 rag eval 写出的报告（缺少逐条结果 items）")
-    try:
-        run = read_run(run_path)
-    except UnicodeDecodeError as e:
-        raise EvalSetError(f"{run_path} 不是有效的 JSON：{e}") from e
-    return report, run
+    return report
+
+
+def _missing(path: Path) -> str:
+    return f"找不到评测结果文件：{path}（需要 rag eval 的输出目录或其中的 report.json）"
 
 
 def _flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -276,6 +276,18 @@ def render_report(
     return "\n".join(lines).rstrip() + "\n"
 
 
+def item_verdict(detail: Mapping[str, Any]) -> str:
+    """One item's outcome in the words of the conclusion (``summary_lines``), for a list of items."""
+    if not detail.get("answerable"):
+        return "正确拒答" if detail.get("refused") else "本应拒答却作答"
+    if detail.get("refused"):
+        return "误拒"
+    coverage = detail.get("keyword_coverage")
+    facts = "" if coverage is None else "，含全部关键事实" if coverage == 1.0 else "，缺少关键事实"
+    evidence = "，引用了不含证据的段落" if detail.get("cited_without_evidence") else ""
+    return f"作答{facts}{evidence}"
+
+
 def summary_lines(report: Mapping[str, Any]) -> list[str]:
     """What a researcher wants to know first, counted in questions."""
     items = report.get("items")

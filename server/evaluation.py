@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from rag.errors import BadInputError, EvalRunningError, RagError, UnknownRunError
-from rag.eval_compare import compare_reports, load_result, render_comparison
+from rag.eval_compare import compare_reports, load_report, load_result, render_comparison
 from rag.eval_format import metric_label, type_label
-from rag.eval_report import summary_lines
+from rag.eval_report import item_verdict, summary_lines
 from rag.eval_run import evaluate_set, new_run_dir, runs_dir, write_outputs
 from rag.evaluate import HEADLINE, load_eval_set
 from rag.pipeline import Pipeline
@@ -119,7 +119,7 @@ class Evaluations:
             sorted(self.runs_dir.glob("*/report.json"), reverse=True) if self.runs_dir.is_dir() else []
         ):
             try:
-                report, _ = load_result(path.parent)
+                report = load_report(path)
             except RagError:
                 continue  # a run still being written, or a damaged one
             config = report.get("config", {})
@@ -135,17 +135,19 @@ class Evaluations:
         return found
 
     def report(self, run: str) -> dict[str, Any]:
-        """A run's report.json, with the conclusion the report opens with and the Chinese names
-        of its measures and question types."""
-        report, _ = load_result(self.run_path(run))
+        """A run's report.json, with the conclusion the report opens with, each item's verdict in
+        the same words, and the Chinese names of its measures and question types."""
+        report = load_report(self.run_path(run) / "report.json")
         labels = {key: metric_label(key) for key in HEADLINE}
         types = {kind: type_label(kind) for kind in report.get("by_type", {})}
+        items = [{**detail, "verdict": item_verdict(detail)} for detail in report["items"]]
         return {
             "run": run,
             "summary": summary_lines(report),
             "labels": labels,
             "type_labels": types,
             **report,
+            "items": items,
         }
 
     def item(self, run: str, item_id: str) -> dict[str, Any]:

@@ -158,19 +158,11 @@ async function showEvalReport(run) {
     const row = document.createElement("tr");
     row.className = "eval-item-row";
     row.tabIndex = 0;
-    row.innerHTML = `<td>${escapeHtml(item.id)}</td><td>${escapeHtml(report.type_labels[item.type] || item.type)}</td><td>${escapeHtml(itemVerdict(item))}</td>`;
+    row.innerHTML = `<td>${escapeHtml(item.id)}</td><td>${escapeHtml(report.type_labels[item.type] || item.type)}</td><td>${escapeHtml(item.verdict)}</td>`;
     row.addEventListener("click", () => showEvalItem(run, item.id));
     rows.append(row);
   }
   section.scrollIntoView({ block: "start" });
-}
-
-function itemVerdict(item) {
-  if (!item.answerable) return item.refused ? "正确拒答" : "本应拒答却作答";
-  if (item.refused) return "误拒";
-  const facts = item.keyword_coverage === null || item.keyword_coverage === undefined ? "" : item.keyword_coverage === 1 ? "含全部关键事实" : "缺少关键事实";
-  const evidence = (item.cited_without_evidence || []).length ? "，引用了不含证据的段落" : "";
-  return `作答${facts ? "，" + facts : ""}${evidence}`;
 }
 
 async function showEvalItem(run, id) {

@@ -58,6 +58,8 @@ def test_upload_run_read_download_and_compare(api: httpx.Client) -> None:
     report = api.get(f"/api/eval/runs/{first}").json()
     assert report["summary"][0].startswith("- **可回答的 1 道题**")
     assert "1 道正确拒答" in report["summary"][1] and report["refusal_accuracy"] == 1.0
+    verdicts = {item["id"]: item["verdict"] for item in report["items"]}  # in the conclusion's words
+    assert verdicts["m2"] == "正确拒答" and verdicts["m1"].startswith("作答")
     assert [r["run"] for r in api.get("/api/eval/runs").json()][0] == first
 
     markdown = api.get(f"/api/eval/runs/{first}/files/report.md")
