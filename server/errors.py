@@ -100,6 +100,10 @@ def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
     return {"error": {"code": code, "message": message}}
 
 
+# OpenAI's error ``type`` for the statuses that have their own; other 4xx are invalid requests.
+_OPENAI_TYPES = {401: "authentication_error", 403: "permission_error", 429: "rate_limit_error"}
+
+
 def error_body_for(
     path: str, status: int, code: str, message: str, param: str | None = None
 ) -> dict[str, dict[str, str | None]]:
@@ -107,17 +111,7 @@ def error_body_for(
     ``param``, ``code``), which OpenAI clients read, elsewhere ours (``code``, ``message``)."""
     if not path.startswith("/v1/"):
         return {"error": {"code": code, "message": message}}
-    kind = (
-        "authentication_error"
-        if status == 401
-        else "permission_error"
-        if status == 403
-        else "rate_limit_error"
-        if status == 429
-        else "invalid_request_error"
-        if status < 500
-        else "server_error"
-    )
+    kind = _OPENAI_TYPES.get(status, "invalid_request_error" if status < 500 else "server_error")
     return {"error": {"message": message, "type": kind, "param": param, "code": code}}
 
 

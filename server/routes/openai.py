@@ -28,13 +28,14 @@ from rag.render import answer_record
 from rag.types import Answer
 from server import streaming
 from server.deps import PipelineDep
-from server.errors import error_body
+from server.errors import error_body_for, status_for
 from server.schemas import ChatCompletion, ChatRequest, ErrorBody, ModelList
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["OpenAI 兼容"])
 
 DEFAULT_MODEL = "briefing-rag"
+ROUTE = "/v1/chat/completions"
 REFERENCES_HEADING = "\n\n参考来源：\n"
 
 
@@ -49,7 +50,7 @@ def models(pipeline: PipelineDep) -> dict[str, Any]:
 
 
 @router.post(
-    "/v1/chat/completions",
+    ROUTE,
     summary="OpenAI 兼容的对话补全",
     response_model=ChatCompletion,
     responses={
@@ -171,9 +172,11 @@ async def _chunks(
                 if references and answer.citations:
                     yield chunk({"content": _references(answer)})
                 yield chunk({}, "stop", **_extras(answer))
-    except RagError as e:
-        yield json.dumps(error_body(e.code, e.message), ensure_ascii=False)
+    except RagError as e:  # mid-stream, in the same OpenAI shape as every other /v1 error
+        body = error_body_for(ROUTE, status_for(e), e.code, e.message)
+        yield json.dumps(body, ensure_ascii=False)
     except Exception:
         log.exception("chat stream failed")
-        yield json.dumps(error_body("internal_error", "服务内部错误，请查看服务日志"), ensure_ascii=False)
+        body = error_body_for(ROUTE, 500, "internal_error", "服务内部错误，请查看服务日志")
+        yield json.dumps(body, ensure_ascii=False)
     yield "[DONE]"

@@ -138,3 +138,24 @@ def test_backend_failure_surfaces_as_a_server_error(client: OpenAI, fake_llm: Fa
     with pytest.raises(openai.InternalServerError) as failure:
         client.chat.completions.create(model="llm", messages=[{"role": "user", "content": QUESTION}])
     assert failure.value.status_code == 502
+
+
+def test_a_backend_failing_mid_stream_reaches_the_client_as_an_openai_error(
+    client: OpenAI, fake_llm: FakeLLM
+) -> None:
+    from tests.fixtures.servers import Reply
+
+    first = "绿洲高新区的星火贷最高可贷500万元[1]。"
+    # The first sentence (and a character of the next, which shows it is complete) streams at
+    # once; the rest would come after 30 s, past the 5 s timeout.
+    fake_llm.script(Reply(first + "年利率不超过3.5%[1]。", piece_chars=len(first) + 1, stall_s=30))
+    received = []
+    with pytest.raises(openai.APIError) as failure:
+        for chunk in client.chat.completions.create(
+            model="llm", messages=[{"role": "user", "content": QUESTION}], stream=True
+        ):
+            received.append(chunk.choices[0].delta.content or "" if chunk.choices else "")
+    assert "500万元" in "".join(received), "the failure came after the answer had started"
+    body = failure.value.body
+    assert body["type"] == "server_error" and body["code"] == "backend_timeout"  # type: ignore[index]
+    assert "大模型后端" in body["message"]  # type: ignore[index]
