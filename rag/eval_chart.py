@@ -33,27 +33,28 @@ def _label(key: str) -> str:
 
 def render_chart(report: dict[str, Any], path: Path) -> None:
     """Write the chart of ``report`` (the content of report.json) to ``path``."""
-    from matplotlib import rcParams
+    from matplotlib import rc_context
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    rcParams["font.family"] = [chart_font(), "DejaVu Sans"]
     by_type = report.get("by_type", {})
     metrics = [
         key
         for key in HEADLINE
         if report.get(key) is not None or any(m.get(key) is not None for m in by_type.values())
     ]
-    figure = Figure(figsize=(13, 0.45 * len(metrics) + 2.2), dpi=120)
-    FigureCanvasAgg(figure)
-    overall, table = figure.subplots(1, 2, gridspec_kw={"width_ratios": [1, max(1.2, 0.55 * len(by_type))]})
-    _overall_bars(overall, report, metrics)
-    _type_table(table, by_type, metrics)
-    eval_set = report.get("config", {}).get("eval_set")
-    figure.suptitle(
-        f"评测结果：{Path(eval_set).stem if eval_set else '未命名评测集'}（{len(report.get('items') or [])} 题）"
-    )
-    figure.savefig(path, format="png", bbox_inches="tight")
+    # The font for this chart only: matplotlib's settings for the rest of the process stay as they were.
+    with rc_context({"font.family": [chart_font(), "DejaVu Sans"]}):
+        figure = Figure(figsize=(13, 0.45 * len(metrics) + 2.2), dpi=120)
+        FigureCanvasAgg(figure)
+        widths = [1, max(1.2, 0.55 * len(by_type))]
+        overall, table = figure.subplots(1, 2, gridspec_kw={"width_ratios": widths})
+        _overall_bars(overall, report, metrics)
+        _type_table(table, by_type, metrics)
+        eval_set = report.get("config", {}).get("eval_set")
+        name = Path(eval_set).stem if eval_set else "未命名评测集"
+        figure.suptitle(f"评测结果：{name}（{len(report.get('items') or [])} 题）")
+        figure.savefig(path, format="png", bbox_inches="tight")
 
 
 def _overall_bars(axes: Any, report: dict[str, Any], metrics: list[str]) -> None:
