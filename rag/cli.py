@@ -223,13 +223,12 @@ def ask(
 
 
 def _write_file(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` whole (a temporary file, then a rename), or say why not."""
-    partial = path.with_name(f".{path.name}.part")
+    """Write ``data`` to ``path`` whole (``rag.files.write_atomically``), or say why not."""
+    from rag.files import write_atomically
+
     try:
-        partial.write_bytes(data)
-        os.replace(partial, path)
+        write_atomically(path, data)
     except OSError as e:
-        partial.unlink(missing_ok=True)
         raise RagError(f"无法写入 {path}：{e.strerror or e}") from e
 
 
@@ -311,7 +310,6 @@ def serve(
     ] = None,
 ) -> None:
     """启动 HTTP 服务：/api 接口、OpenAI 兼容的 /v1 接口与 /docs 文档页。"""
-    import os
 
     import uvicorn
 

@@ -7,13 +7,13 @@ keeps its comments and layout. A field set here wins over what the file says abo
 
 from __future__ import annotations
 
-import os
 import re
 import tomllib
 from pathlib import Path
 from typing import Any
 
 from rag.errors import BadInputError, DocumentError
+from rag.files import write_atomically
 
 METADATA_FILE = "briefings.toml"
 USER_FIELDS = ("title", "publisher", "date")
@@ -79,9 +79,4 @@ def save_metadata(data_dir: Path, name: str, fields: dict[str, str]) -> None:
             entry[key] = value
         elif key in entry:
             del entry[key]
-    partial = path.with_name(f".{path.name}.part-{os.getpid()}")
-    try:
-        partial.write_text(tomlkit.dumps(document), encoding="utf-8")
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
+    write_atomically(path, tomlkit.dumps(document).encode("utf-8"))
