@@ -13,7 +13,7 @@ from typing import Any
 
 from rag.references import reference_of
 from rag.sentences import MARKER
-from rag.types import Answer
+from rag.types import HEADING_SEPARATOR, Answer
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,8 @@ class DraftTurn:
 
     @classmethod
     def from_record(cls, question: str, record: Mapping[str, Any]) -> DraftTurn:
-        """From an answer record (``rag.render.answer_record``), as the CLI and the page hold them."""
+        """From an answer record (``rag.render.answer_record``) as the page keeps it and the export
+        routes receive it."""
         references = {
             int(c["n"]): str(c.get("reference") or _fallback(c)) for c in record.get("citations", [])
         }
@@ -54,7 +55,10 @@ class DraftTurn:
 
 def _fallback(citation: Mapping[str, Any]) -> str:
     """A reference for a record saved before references were recorded: 《标题》，章节。"""
-    parts = [f"《{citation.get('title', '')}》", str(citation.get("section") or "").replace(" › ", " ")]
+    parts = [
+        f"《{citation.get('title', '')}》",
+        str(citation.get("section") or "").replace(HEADING_SEPARATOR, " "),
+    ]
     return "，".join(p for p in parts if p) + "。"
 
 
