@@ -110,7 +110,12 @@ class LLMSettings(BaseModel):
     timeout_s: float = Field(60.0, gt=0, le=600, description="单次请求超时（秒），流式时为整个回答的时限")
     max_retries: int = Field(2, ge=0, le=10, description="连接失败、429 与 5xx 时的重试次数（指数退避）")
     temperature: float = Field(0.1, ge=0.0, le=2.0, description="采样温度")
-    max_tokens: int = Field(1024, ge=16, le=32768, description="回答的最大 token 数")
+    max_tokens: int = Field(1024, ge=16, le=32768, description="回答的最大 token 数（/v1 请求可再调低）")
+    stream_usage: bool = Field(
+        True,
+        description="流式请求时要求后端在末尾报告 token 用量（stream_options.include_usage）；"
+        "后端不认这个参数时设为 false，用量改为本地估算",
+    )
     fallback: bool = Field(False, description="后端失败时改用离线抽取式回答，并在回答中说明")
     prompt: str = Field("answer", description="prompts/ 中的回答提示词名称（answer 对应 answer.zh.md）")
 

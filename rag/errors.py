@@ -6,9 +6,11 @@ from collections.abc import Sequence
 
 
 class RagError(Exception):
-    """Base class of every error the user should see as one clear line."""
+    """Base class of every error the user should see as one clear line. ``param`` names the
+    request field at fault, where there is one (OpenAI clients show it)."""
 
     code = "rag_error"
+    param: str | None = None
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -105,6 +107,28 @@ class ModelNotFoundError(BadInputError):
     """A /v1 request naming a model (answerer) that is not available."""
 
     code = "model_not_found"
+    param = "model"
+
+
+class UnsupportedParameterError(BadInputError):
+    """A /v1 request asking for something we cannot honour (``n`` > 1, tools, logprobs…):
+    refused by name rather than silently ignored."""
+
+    code = "unsupported_parameter"
+
+    def __init__(self, param: str, message: str) -> None:
+        super().__init__(message)
+        self.param = param
+
+
+class BusyError(RagError):
+    """Every answer slot is taken and the queue is full: try again after ``retry_after_s``."""
+
+    code = "busy"
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class UnknownRunError(BadInputError):

@@ -33,6 +33,7 @@ from rag.errors import (
     NeedsKeyError,
     UnknownBackendError,
 )
+from rag.types import GenerationOptions, TokenUsage
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ class Endpoint:
     max_retries: int = 2
     temperature: float = 0.1
     max_tokens: int = 1024
+    stream_usage: bool = True
 
     @property
     def label(self) -> str:
@@ -126,7 +128,17 @@ def resolve_endpoint(settings: LLMSettings, preset: str | None = None) -> Endpoi
         max_retries=settings.max_retries,
         temperature=settings.temperature,
         max_tokens=settings.max_tokens,
+        stream_usage=settings.stream_usage,
     )
+
+
+@dataclass
+class ReplyInfo:
+    """What a backend said besides the text, filled in by ``complete()`` and ``stream()``:
+    its token usage (None when it reports none) and why it stopped ("length": cut at max_tokens)."""
+
+    usage: TokenUsage | None = None
+    finish_reason: str | None = None
 
 
 class ChatClient:
@@ -137,36 +149,60 @@ class ChatClient:
         headers = {"Authorization": f"Bearer {endpoint.api_key}"} if endpoint.api_key else {}
         self._http = httpx.Client(base_url=endpoint.base_url, headers=headers, transport=transport)
 
-    def complete(self, messages: Sequence[Message], max_tokens: int | None = None) -> str:
+    def complete(
+        self,
+        messages: Sequence[Message],
+        max_tokens: int | None = None,
+        info: ReplyInfo | None = None,
+    ) -> str:
         """The whole reply text."""
         deadline = time.monotonic() + self.endpoint.timeout_s
-        response = self._send(
-            self._body(messages, stream=False, max_tokens=max_tokens), deadline, stream=False
-        )
+        options = GenerationOptions(max_tokens=max_tokens)
+        response = self._send(self._body(messages, stream=False, options=options), deadline, stream=False)
         try:
-            return _message_content(_json(response, self.endpoint), self.endpoint)
+            data = _json(response, self.endpoint)
+            content = _message_content(data, self.endpoint)
         finally:
             response.close()
+        if info is not None:
+            info.usage = _usage(data)
+            info.finish_reason = _finish_reason(data)
+        return content
 
-    def stream(self, messages: Sequence[Message]) -> Iterator[str]:
-        """Text deltas as they arrive; retries happen only before the first one."""
+    def stream(
+        self,
+        messages: Sequence[Message],
+        options: GenerationOptions | None = None,
+        info: ReplyInfo | None = None,
+    ) -> Iterator[str]:
+        """Text deltas as they arrive; retries happen only before the first one. ``options``
+        (a client's max_tokens, stop and sampling fields) override ``[llm]``'s, max_tokens
+        only downwards."""
         deadline = time.monotonic() + self.endpoint.timeout_s
-        response = self._send(self._body(messages, stream=True), deadline, stream=True)
-        yield from self._deltas(response, deadline)
+        body = self._body(messages, stream=True, options=options or GenerationOptions())
+        response = self._send(body, deadline, stream=True)
+        yield from self._deltas(response, deadline, info or ReplyInfo())
 
     def close(self) -> None:
         self._http.close()
 
     def _body(
-        self, messages: Sequence[Message], *, stream: bool, max_tokens: int | None = None
+        self, messages: Sequence[Message], *, stream: bool, options: GenerationOptions
     ) -> dict[str, Any]:
-        return {
+        limit = self.endpoint.max_tokens
+        body: dict[str, Any] = {
             "model": self.endpoint.model,
             "messages": list(messages),
             "temperature": self.endpoint.temperature,
-            "max_tokens": max_tokens or self.endpoint.max_tokens,
+            "max_tokens": min(options.max_tokens, limit) if options.max_tokens else limit,
             "stream": stream,
+            **options.sampling(),
         }
+        if options.stop:
+            body["stop"] = list(options.stop)
+        if stream and self.endpoint.stream_usage:
+            body["stream_options"] = {"include_usage": True}
+        return body
 
     def _send(self, body: dict[str, Any], deadline: float, *, stream: bool) -> httpx.Response:
         """POST with retries (connection errors, 429, 5xx) and backoff, all inside ``deadline``."""
@@ -197,7 +233,7 @@ class ChatClient:
             raise _Retryable(timed_out, "timeout") from e
         except httpx.TransportError as e:
             raise _Retryable(
-                BackendError(f"大模型后端 {endpoint.label} 无法连接：{type(e).__name__}"), type(e).__name__
+                BackendError(f"大模型后端 {endpoint.label} 无法连接：{connection_cause(e)}"), type(e).__name__
             ) from e
         if response.status_code >= 400:
             response.read()
@@ -209,7 +245,7 @@ class ChatClient:
             raise error
         return response
 
-    def _deltas(self, response: httpx.Response, deadline: float) -> Iterator[str]:
+    def _deltas(self, response: httpx.Response, deadline: float, info: ReplyInfo) -> Iterator[str]:
         got_any = False
         watchdog = _Watchdog(response, deadline)
         try:
@@ -235,6 +271,8 @@ class ChatClient:
                         f"大模型后端 {self.endpoint.label} 报错：{_error_text(chunk, self.endpoint)}"
                     )
                 delta = _delta_content(chunk, self.endpoint)
+                info.usage = _usage(chunk) or info.usage
+                info.finish_reason = _finish_reason(chunk) or info.finish_reason
                 if delta:
                     got_any = True
                     yield delta
@@ -247,7 +285,7 @@ class ChatClient:
                 raise BackendTimeoutError(
                     f"大模型后端 {self.endpoint.label} 超过 {self.endpoint.timeout_s:g} 秒仍未答完"
                 ) from e
-            raise BackendError(f"大模型后端 {self.endpoint.label} 连接中断：{type(e).__name__}") from e
+            raise BackendError(f"大模型后端 {self.endpoint.label} 连接中断：{connection_cause(e)}") from e
         finally:
             watchdog.cancel()
             response.close()
@@ -322,6 +360,47 @@ def _delta_content(chunk: Any, endpoint: Endpoint) -> str:
     except (KeyError, TypeError, AttributeError) as e:
         raise BackendResponseError(f"大模型后端 {endpoint.label} 返回的流式数据缺少 choices[0].delta") from e
     return content if isinstance(content, str) else ""
+
+
+def _usage(data: Any) -> TokenUsage | None:
+    """A response's (or final stream chunk's) ``usage``, when it has a usable one."""
+    usage = data.get("usage") if isinstance(data, dict) else None
+    if not isinstance(usage, dict):
+        return None
+    prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+    if not isinstance(prompt, int) or not isinstance(completion, int):
+        return None
+    return TokenUsage(prompt, completion)
+
+
+def _finish_reason(data: Any) -> str | None:
+    try:
+        reason = data["choices"][0].get("finish_reason")
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return None
+    return reason if isinstance(reason, str) else None
+
+
+def connection_cause(error: httpx.TransportError) -> str:
+    """Why a connection failed, in Chinese, with httpx's class name kept for the logs."""
+    text = str(error).lower()
+    if isinstance(error, httpx.ConnectTimeout):
+        cause = "连接超时（地址不可达，或被防火墙拦截）"
+    elif isinstance(error, httpx.ProxyError):
+        cause = "代理服务器出错（检查 HTTP_PROXY/HTTPS_PROXY）"
+    elif "refused" in text:
+        cause = "连接被拒绝（服务没有启动，或端口不对）"
+    elif "name or service not known" in text or "nodename" in text or "getaddrinfo" in text:
+        cause = "无法解析主机名（检查地址拼写与网络）"
+    elif "ssl" in text or "certificate" in text:
+        cause = "TLS/证书错误（检查 https 地址与证书）"
+    elif isinstance(error, httpx.RemoteProtocolError):
+        cause = "对方没有按 HTTP 协议应答就断开了连接"
+    elif isinstance(error, httpx.ReadError | httpx.WriteError):
+        cause = "连接在传输中被断开"
+    else:
+        cause = "网络错误"
+    return f"{cause} [{type(error).__name__}]"
 
 
 def _error_text(data: Any, endpoint: Endpoint) -> str:

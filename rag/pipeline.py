@@ -7,7 +7,15 @@ import time
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import replace
 
-from rag.answerers import Answerer, DoneEvent, PipelineEvent, RetrievedEvent, collect, get_answerer
+from rag.answerers import (
+    Answerer,
+    DoneEvent,
+    PipelineEvent,
+    RetrievedEvent,
+    TokenEvent,
+    collect,
+    get_answerer,
+)
 from rag.answerers.extractive import refuse
 from rag.citations import with_evidence
 from rag.config import MAX_QUESTION_CHARS, Settings
@@ -19,7 +27,8 @@ from rag.references import format_reference
 from rag.retrieve import Retriever
 from rag.store import Index, current_version, index_exists, load_index
 from rag.text import to_simplified, tokenize
-from rag.types import Answer, Citation, Hit
+from rag.tokens import count_all, count_tokens
+from rag.types import Answer, Citation, GenerationOptions, Hit, TokenUsage
 
 
 class Pipeline:
@@ -82,14 +91,17 @@ class Pipeline:
         docs: Collection[str] | None = None,
         history: Sequence[Turn] = (),
         answerer: str | None = None,
+        options: GenerationOptions | None = None,
     ) -> Iterator[PipelineEvent]:
         """Retrieve, then answer: a ``RetrievedEvent``, token events, and a final ``DoneEvent``.
 
         A follow-up question is first rewritten with ``history`` into a standalone question
         (by the answerer: the LLM when there is one, else the offline rule), which is what
-        retrieval and answering see; the answer keeps the question as asked.
+        retrieval and answering see; the answer keeps the question as asked. ``options``
+        (max_tokens, stop, sampling) end the answer at a sentence boundary within the budget.
         """
         question = check_question(question)
+        options = options or GenerationOptions()
         chosen = self.answerer_for(answerer)
         start = time.perf_counter()
         rewrite = chosen.condense(question, history) if history else Rewrite(question, None)
@@ -102,11 +114,11 @@ class Pipeline:
         )
         retrieved = time.perf_counter()
         yield RetrievedEvent(query, tuple(hits))
-        events = chosen.stream(query, hits, self.index)
+        events = chosen.stream(query, hits, self.index, options)
         if rewrite.unresolved:
             # Answering something else would be worse than asking the user to say what they mean.
             events = refuse(chosen.name, query, (), rewrite.unresolved, 0.0)
-        for event in events:
+        for event in within_limits(events, options):
             if isinstance(event, DoneEvent):
                 done = time.perf_counter()
                 timings = {
@@ -124,6 +136,7 @@ class Pipeline:
                         timings=timings,
                         sentences=tuple(with_evidence(s, answer.passages) for s in answer.sentences),
                         citations=tuple(self._described(c) for c in answer.citations),
+                        usage=_usage(answer, rewrite, history),
                     )
                 )
             yield event
@@ -143,8 +156,70 @@ class Pipeline:
         docs: Collection[str] | None = None,
         history: Sequence[Turn] = (),
         answerer: str | None = None,
+        options: GenerationOptions | None = None,
     ) -> Answer:
-        return collect(self.stream(question, k, docs, history, answerer))
+        return collect(self.stream(question, k, docs, history, answerer, options))
+
+
+def within_limits(events: Iterator[PipelineEvent], options: GenerationOptions) -> Iterator[PipelineEvent]:
+    """``events`` with the answer ended before the first sentence that would pass
+    ``max_tokens`` (finish "length") or that holds a ``stop`` sequence: whole sentences only,
+    so a cut answer never ends in a fragment; the final answer keeps the sentences sent."""
+    if options.max_tokens is None and not options.stop:
+        yield from events
+        return
+    sent, spent, ended = "", 0, ""
+    kept = 0
+    for event in events:
+        if isinstance(event, TokenEvent):
+            if ended:
+                continue
+            cost = count_tokens(event.text)
+            if any(stop in sent + event.text for stop in options.stop):
+                ended = "stop"
+            elif options.max_tokens is not None and spent + cost > options.max_tokens:
+                ended = "length"
+            else:
+                sent, spent, kept = sent + event.text, spent + cost, kept + 1
+                yield event
+        elif isinstance(event, DoneEvent) and ended:
+            yield DoneEvent(_cut(event.answer, kept, ended, options))
+        else:
+            yield event
+
+
+def _cut(answer: Answer, kept: int, ended: str, options: GenerationOptions) -> Answer:
+    """``answer`` up to its first ``kept`` sentences (the token events that were sent)."""
+    sentences = answer.sentences[:kept]
+    if answer.sentences:
+        text = "".join(s.text for s in sentences)
+    else:  # a refusal: one sentence, no checks
+        text = answer.text if kept else ""
+    cited = {n for s in sentences for n in s.cited}
+    if ended == "length":
+        notice = f"回答按 max_tokens={options.max_tokens} 在句末截断，其后的句子未给出"
+    else:
+        notice = "回答在停止序列（stop）之前的句末结束"
+    return replace(
+        answer,
+        text=text,
+        sentences=sentences,
+        citations=tuple(c for c in answer.citations if c.n in cited),
+        notices=(*answer.notices, notice),
+        finish_reason="length" if ended == "length" else answer.finish_reason,
+    )
+
+
+def _usage(answer: Answer, rewrite: Rewrite, history: Sequence[Turn]) -> TokenUsage:
+    """What the answer spent: the backend's counts where a model was called, else counted
+    (rag.tokens) over what the answerer read (question, conversation, passages) and wrote."""
+    if answer.usage is None:
+        read = [answer.query or answer.question, *(turn.content for turn in history)]
+        read += [hit.chunk.text for hit in answer.passages]
+        spent = TokenUsage(count_all(read), count_tokens(answer.text))
+    else:
+        spent = answer.usage
+    return spent + rewrite.usage if rewrite.usage else spent
 
 
 def check_question(question: str) -> str:

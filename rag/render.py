@@ -25,6 +25,7 @@ def answer_record(answer: Answer) -> dict[str, Any]:
         "answerer": answer.answerer,
         "query": answer.query or answer.question,
         "timings": answer.timings,
+        "usage": answer.usage.record() if answer.usage else None,
         "markdown": draft_markdown(draft),
         "plain": draft_plain(draft),
         "html": draft_html(draft),

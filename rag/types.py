@@ -228,11 +228,61 @@ class SentenceCheck:
 
 
 @dataclass(frozen=True)
+class TokenUsage:
+    """Tokens read and written for one answer: the LLM backend's own count when it reports one,
+    else counted by rag.tokens (the offline answerer always)."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def __add__(self, other: TokenUsage) -> TokenUsage:
+        return TokenUsage(
+            self.prompt_tokens + other.prompt_tokens, self.completion_tokens + other.completion_tokens
+        )
+
+    def record(self) -> dict[str, int]:
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.total_tokens,
+        }
+
+
+@dataclass(frozen=True)
+class GenerationOptions:
+    """What a client asked of the generation, with OpenAI's names and meanings.
+
+    ``max_tokens`` and ``stop`` bound every answer (the pipeline ends it at a sentence
+    boundary); the sampling fields go to an LLM backend and do not change the offline
+    answerer, whose answer is deterministic.
+    """
+
+    max_tokens: int | None = None
+    stop: tuple[str, ...] = ()
+    temperature: float | None = None
+    top_p: float | None = None
+    seed: int | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+
+    def sampling(self) -> dict[str, Any]:
+        """The sampling fields that were set, for an OpenAI-compatible request body."""
+        names = ("temperature", "top_p", "seed", "presence_penalty", "frequency_penalty")
+        return {name: getattr(self, name) for name in names if getattr(self, name) is not None}
+
+
+@dataclass(frozen=True)
 class Answer:
     """A cited answer, or a refusal (then ``citations`` is empty and ``refusal_reason`` set).
 
     ``query`` is the standalone question used for retrieval (a follow-up rewritten with the
     conversation); ``notices`` say what citation verification or a backend fallback changed.
+    ``finish_reason`` is "length" when ``max_tokens`` cut the answer (at a sentence boundary),
+    else "stop".
     """
 
     question: str
@@ -247,6 +297,8 @@ class Answer:
     answerer: str = ""
     query: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    usage: TokenUsage | None = None
+    finish_reason: str = "stop"
 
 
 def _fields(instance: Any) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from rag.errors import ModelNotFoundError, RagError
+from rag.errors import BusyError, RagError
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +25,8 @@ STATUS = {
     "unknown_document": 404,
     "unknown_run": 404,
     "model_not_found": 404,
+    "unsupported_parameter": 400,
+    "busy": 503,
     "eval_running": 409,
     "document_exists": 409,
     "index_locked": 409,
@@ -37,6 +39,9 @@ STATUS = {
     "index_corrupt": 503,
     "embedder_mismatch": 503,
 }
+# OpenAI clients read 429 as “slow down and retry after Retry-After”: /v1 says busy that way.
+_OPENAI_STATUS = {"busy": 429}
+_OPENAI_CODES = {"busy": "rate_limit_exceeded", "unauthorized": "invalid_api_key"}
 
 
 # What the HTTP errors raised by Starlette and FastAPI themselves mean, in Chinese. A 400 is a
@@ -112,10 +117,15 @@ def error_body_for(
     if not path.startswith("/v1/"):
         return {"error": {"code": code, "message": message}}
     kind = _OPENAI_TYPES.get(status, "invalid_request_error" if status < 500 else "server_error")
-    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
+    return {
+        "error": {"message": message, "type": kind, "param": param, "code": _OPENAI_CODES.get(code, code)}
+    }
 
 
-def status_for(error: RagError) -> int:
+def status_for(error: RagError, path: str = "") -> int:
+    """The HTTP status of ``error`` on a request to ``path`` (/v1 speaks OpenAI's codes)."""
+    if path.startswith("/v1/") and error.code in _OPENAI_STATUS:
+        return _OPENAI_STATUS[error.code]
     for cls in type(error).__mro__:
         code = getattr(cls, "code", None)
         if code in STATUS:
@@ -149,12 +159,14 @@ def allowed_methods(request: Request) -> list[str]:
 def install(app: FastAPI) -> None:
     @app.exception_handler(RagError)
     async def rag_error(request: Request, exc: RagError) -> JSONResponse:
-        status = status_for(exc)
+        status = status_for(exc, request.url.path)
         if status >= 500:
             log.warning("%s %s: %s", request.method, request.url.path, exc.message)
-        param = "model" if isinstance(exc, ModelNotFoundError) else None
+        headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, BusyError) else None
         return JSONResponse(
-            error_body_for(request.url.path, status, exc.code, exc.message, param), status_code=status
+            error_body_for(request.url.path, status, exc.code, exc.message, exc.param),
+            status_code=status,
+            headers=headers,
         )
 
     @app.exception_handler(RequestValidationError)

@@ -151,6 +151,15 @@ class Sentence(BaseModel):
     )
 
 
+class Usage(BaseModel):
+    """Token counts: the LLM backend's own when it reports them, else counted as the README's
+    OpenAI section describes (the offline answerer always)."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
 class AskResponse(BaseModel):
     question: str
     query: str = Field(description="用于检索的完整问题（追问经改写后）")
@@ -166,6 +175,7 @@ class AskResponse(BaseModel):
     notices: list[str] = Field(description="引用修复、后端回退等说明")
     answerer: str
     timings: dict[str, float] = Field(description="各阶段耗时（毫秒）")
+    usage: Usage | None = Field(description="token 用量：大模型后端报告的，或按 README 所述方法估算")
     markdown: str = Field(description="可粘贴的 Markdown：脚注按出现顺序编号 [^1]，附出处")
     plain: str = Field(description="可粘贴到 Word 的纯文本：【1】式标注，末尾附参考文献列表")
     html: str = Field(description="富文本（HTML）：上标编号链接到参考文献列表，粘贴进 Word/WPS 保留上标")
@@ -237,82 +247,6 @@ class Health(BaseModel):
     )
     index_created_at: str | None
     rebuild: RebuildStatus
-
-
-class ChatMessage(BaseModel):
-    model_config = ConfigDict(extra="allow", strict=True)
-
-    role: Literal["system", "user", "assistant", "tool", "developer"]
-    content: str | list[dict[str, Any]] | None = None
-
-    def text(self) -> str:
-        if isinstance(self.content, list):
-            return "".join(str(part.get("text", "")) for part in self.content if part.get("type") == "text")
-        return self.content or ""
-
-
-class ChatRequest(BaseModel):
-    """OpenAI chat.completions request; generation options such as temperature are accepted and ignored."""
-
-    model_config = ConfigDict(extra="allow", strict=True)
-
-    model: str = Field(
-        "briefing-rag", description="briefing-rag（默认回答器）或回答器名：extractive、llm、llm:<预设名>"
-    )
-    messages: list[ChatMessage] = Field(
-        min_length=1,
-        max_length=MAX_HISTORY_TURNS * 2 + 5,
-        description="对话消息；最后一条 user 消息是问题",
-        examples=[[{"role": "user", "content": QUESTION_EXAMPLE}]],
-    )
-    stream: bool = False
-    k: PassageCount | None = Field(None, description="briefing-rag 扩展：作答所用段落数")
-    docs: list[str] | None = Field(None, max_length=200, description="briefing-rag 扩展：只在这些简报中检索")
-
-
-class ModelCard(BaseModel):
-    id: str = Field(description="briefing-rag 或回答器名，可作为 chat.completions 的 model")
-    object: Literal["model"] = "model"
-    created: int
-    owned_by: str
-
-
-class ModelList(BaseModel):
-    object: Literal["list"] = "list"
-    data: list[ModelCard]
-
-
-class AssistantMessage(BaseModel):
-    role: Literal["assistant"] = "assistant"
-    content: str = Field(description="回答（带 [n] 引用标记），默认其后附“参考来源”列表")
-
-
-class ChatChoice(BaseModel):
-    index: int
-    message: AssistantMessage
-    finish_reason: Literal["stop"]
-
-
-class Usage(BaseModel):
-    prompt_tokens: int
-    completion_tokens: int
-    total_tokens: int
-
-
-class ChatCompletion(BaseModel):
-    """OpenAI chat.completion, plus the briefing-rag fields that /api/ask also returns."""
-
-    id: str
-    object: Literal["chat.completion"] = "chat.completion"
-    created: int
-    model: str
-    choices: list[ChatChoice]
-    usage: Usage
-    citations: list[Citation] = Field(description="briefing-rag 扩展：回答中 [n] 对应的出处")
-    query: str = Field(description="briefing-rag 扩展：用于检索的完整问题（追问经改写后）")
-    refused: bool = Field(description="briefing-rag 扩展：是否拒答")
-    notices: list[str] = Field(description="briefing-rag 扩展：引用修复、后端回退等说明")
-    sentences: list[Sentence] = Field(description="briefing-rag 扩展：逐句引用核验结果")
 
 
 MAX_EXPORT_TURNS = 200

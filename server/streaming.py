@@ -10,7 +10,7 @@ is never paused to let a newcomer in.
 Requests beyond the limit wait their turn, first come first served, with no time limit of their
 own (each answer ahead of them is bounded by ``[llm] timeout_s``). Only when
 ``[server] max_queued_answers`` requests are already waiting is a new one turned away, at once,
-with 503 and ``Retry-After``: a user who would be served is never failed after waiting (and sent
+with 503 and ``Retry-After`` (429 on /v1, as OpenAI clients expect): a user who would be served is never failed after waiting (and sent
 to the back of the queue to retry), one who would not is told immediately, and the backlog of
 work (requests whose clients may have gone) stays bounded.
 """
@@ -24,9 +24,9 @@ from typing import TypeVar
 import anyio
 import anyio.to_thread
 from fastapi import Request
-from starlette.exceptions import HTTPException
 
 from rag.answerers import DoneEvent, PipelineEvent, TokenEvent
+from rag.errors import BusyError
 from rag.types import Answer
 from server.deps import get_pipeline
 
@@ -77,11 +77,10 @@ class AnswerRun:
             )  # refused while others wait: first come, first served
         except anyio.WouldBlock:
             if slots.waiting >= slots.max_waiting:
-                raise HTTPException(
-                    503,
+                raise BusyError(
                     f"服务繁忙：正在生成的回答已达上限（{int(slots.limiter.total_tokens)} 个），"
                     f"排队等候的请求也已满（{slots.max_waiting} 个），请稍后重试",
-                    headers={"Retry-After": str(RETRY_AFTER_S)},
+                    RETRY_AFTER_S,
                 ) from None
             slots.waiting += 1
             try:

@@ -57,7 +57,10 @@ def check_answerer(spec: str, settings: Settings) -> None:
 
     scheme, _, option = spec.strip().partition(":")
     if scheme not in _ANSWERERS:
-        raise UnknownBackendError(f"未知回答器 {spec!r}，可用：extractive、llm、llm:<预设名>")
+        usable = "、".join(available_answerers(settings))
+        raise UnknownBackendError(
+            f"未知回答器 {spec!r}。现在可用：{usable}（配置 [llm] 或设置预设的 API key 后还可用 llm、llm:<预设名>）"
+        )
     if scheme == "extractive" and option:
         raise UnknownBackendError(f"extractive 不接受参数：{spec}")
     if scheme == "llm":

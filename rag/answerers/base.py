@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from rag.conversation import Rewrite, Turn
-from rag.types import Answer, Hit
+from rag.types import Answer, GenerationOptions, Hit
 
 if TYPE_CHECKING:
     from rag.store import Index
@@ -43,12 +43,26 @@ PipelineEvent = RetrievedEvent | TokenEvent | DoneEvent
 class Answerer(Protocol):
     name: str
 
-    def stream(self, question: str, hits: Sequence[Hit], index: Index | None = None) -> Iterator[AnswerEvent]:
+    def stream(
+        self,
+        question: str,
+        hits: Sequence[Hit],
+        index: Index | None = None,
+        options: GenerationOptions | None = None,
+    ) -> Iterator[AnswerEvent]:
         """Answer from ``hits``; ``index``, when given, lets an answerer read the briefings
-        around a passage (a sentence the chunk boundary cut, a list that runs on)."""
+        around a passage (a sentence the chunk boundary cut, a list that runs on). ``options``
+        are a client's generation settings, for a model that samples; one token event is
+        yielded per answer sentence (the pipeline cuts the answer at ``max_tokens`` by them)."""
         ...
 
-    def answer(self, question: str, hits: Sequence[Hit], index: Index | None = None) -> Answer: ...
+    def answer(
+        self,
+        question: str,
+        hits: Sequence[Hit],
+        index: Index | None = None,
+        options: GenerationOptions | None = None,
+    ) -> Answer: ...
 
     def condense(self, question: str, history: Sequence[Turn]) -> Rewrite:
         """A follow-up question rewritten with the conversation into a standalone one, or

@@ -30,7 +30,7 @@ from rag.embedders import Embedder
 from rag.question import Question, implied_years
 from rag.sentences import content_length
 from rag.text import to_simplified
-from rag.types import Answer, Citation, Document, Hit, SentenceCheck
+from rag.types import Answer, Citation, Document, GenerationOptions, Hit, SentenceCheck
 
 if TYPE_CHECKING:
     from rag.store import Index
@@ -95,7 +95,13 @@ class ExtractiveAnswerer:
         self._vectors: dict[str, np.ndarray] = {}
         self._cache_lock = threading.Lock()
 
-    def answer(self, question: str, hits: Sequence[Hit], index: Index | None = None) -> Answer:
+    def answer(
+        self,
+        question: str,
+        hits: Sequence[Hit],
+        index: Index | None = None,
+        options: GenerationOptions | None = None,
+    ) -> Answer:
         return collect(self.stream(question, hits, index))
 
     def condense(self, question: str, history: Sequence[Turn]) -> Rewrite:
@@ -164,7 +170,14 @@ class ExtractiveAnswerer:
         words = "、".join(f"“{word}”" for word in absent[:4])
         return f"简报中没有出现问题里的{words}等词语，这不像是关于简报内容的提问"
 
-    def stream(self, question: str, hits: Sequence[Hit], index: Index | None = None) -> Iterator[AnswerEvent]:
+    def stream(
+        self,
+        question: str,
+        hits: Sequence[Hit],
+        index: Index | None = None,
+        options: GenerationOptions | None = None,
+    ) -> Iterator[AnswerEvent]:
+        """Quotes are deterministic: sampling ``options`` have nothing to change."""
         passages = tuple(hits)
         parts = question_parts(question)
         judged = [(part, self.judge(part, passages, index)) for part in parts]

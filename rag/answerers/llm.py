@@ -28,10 +28,11 @@ from rag.config import Settings
 from rag.conversation import Rewrite, Turn, condense_offline, format_history
 from rag.embedders import Embedder
 from rag.errors import BackendError
-from rag.llm_client import ChatClient, Message, resolve_endpoint
+from rag.llm_client import ChatClient, Message, ReplyInfo, resolve_endpoint
 from rag.prompts import render_prompt
-from rag.sentences import SentenceAssembler
-from rag.types import Answer, Citation, Hit, SentenceCheck
+from rag.sentences import TERMINAL, SentenceAssembler, strip_markers
+from rag.tokens import count_all, count_tokens
+from rag.types import Answer, Citation, GenerationOptions, Hit, SentenceCheck, TokenUsage
 
 if TYPE_CHECKING:
     from rag.store import Index
@@ -83,20 +84,34 @@ class LLMAnswerer:
         prompt = render_prompt(
             "condense", self.settings.home, history=format_history(history), question=question
         )
+        messages: list[Message] = [{"role": "user", "content": prompt}]
+        info = ReplyInfo()
         try:
-            rewritten = self.client.complete([{"role": "user", "content": prompt}], max_tokens=200).strip()
+            rewritten = self.client.complete(messages, max_tokens=200, info=info).strip()
         except BackendError:
             if not self.settings.llm.fallback:
                 raise
             log.warning("condensing with %s failed; using the offline rule", self.endpoint.label)
             return condense_offline(question, history)
         first_line = rewritten.splitlines()[0].strip() if rewritten else ""
-        return Rewrite(first_line[:500] or question, None)
+        return Rewrite(first_line[:500] or question, None, _spent(info, messages, rewritten))
 
-    def answer(self, question: str, hits: Sequence[Hit], index: Index | None = None) -> Answer:
-        return collect(self.stream(question, hits, index))
+    def answer(
+        self,
+        question: str,
+        hits: Sequence[Hit],
+        index: Index | None = None,
+        options: GenerationOptions | None = None,
+    ) -> Answer:
+        return collect(self.stream(question, hits, index, options))
 
-    def stream(self, question: str, hits: Sequence[Hit], index: Index | None = None) -> Iterator[AnswerEvent]:
+    def stream(
+        self,
+        question: str,
+        hits: Sequence[Hit],
+        index: Index | None = None,
+        options: GenerationOptions | None = None,
+    ) -> Iterator[AnswerEvent]:
         passages = tuple(hits)
         if not passages:
             yield from refuse(self.name, question, passages, NO_PASSAGES, 0.0)
@@ -108,8 +123,11 @@ class LLMAnswerer:
             return
         verifier = CitationVerifier(passages, SupportChecker(self.embedder, self.settings.answer.min_support))
         checks: list[SentenceCheck] = []
+        messages = self.messages(question, passages)
+        info = ReplyInfo()
+        deltas = self.client.stream(messages, options, info)
         try:
-            for piece in _pieces(self.client.stream(self.messages(question, passages))):
+            for piece in _pieces(deltas, info):
                 check = verifier.check(piece)
                 checks.append(check)
                 yield TokenEvent(check.text)
@@ -119,7 +137,10 @@ class LLMAnswerer:
             log.warning("LLM backend failed (%s); falling back to the extractive answer", e.message)
             yield from self._fallback(question, passages, e, index)
             return
-        yield DoneEvent(self._final(question, passages, checks, verifier.notices, confidence))
+        answer = self._final(question, passages, checks, verifier.notices, confidence)
+        reply = "".join(check.text for check in checks)
+        finish = "length" if info.finish_reason == "length" else "stop"
+        yield DoneEvent(replace(answer, usage=_spent(info, messages, reply), finish_reason=finish))
 
     def _final(
         self,
@@ -171,8 +192,19 @@ class LLMAnswerer:
             yield event
 
 
-def _pieces(deltas: Iterator[str]) -> Iterator[str]:
+def _pieces(deltas: Iterator[str], info: ReplyInfo) -> Iterator[str]:
+    """The reply's sentences; when the backend stopped at its token limit, the unfinished
+    sentence it was writing is left out rather than passed on as a fragment."""
     assembler = SentenceAssembler()
     for delta in deltas:
         yield from assembler.feed(delta)
-    yield from assembler.flush()
+    for rest in assembler.flush():
+        ending = strip_markers(rest).rstrip().rstrip("”’」』）)")
+        cut = info.finish_reason == "length" and not ending.endswith(tuple(TERMINAL))
+        if not cut:
+            yield rest
+
+
+def _spent(info: ReplyInfo, messages: Sequence[Message], reply: str) -> TokenUsage:
+    """The backend's usage, or (when it reports none) our count of what was sent and received."""
+    return info.usage or TokenUsage(count_all(m["content"] for m in messages), count_tokens(reply))

@@ -37,6 +37,7 @@ from rag.conversation.phrases import (
 from rag.conversation.referents import asked_phrase, main_entity, named
 from rag.conversation.turns import Turn
 from rag.sentences import TERMINAL, split_sentences, strip_markers
+from rag.types import TokenUsage
 
 _PLURAL = frozenset({"它们", "这些", "那些", "上述", "他们", "她们"})
 _DETERMINERS = frozenset({"该", "此"})
@@ -49,11 +50,13 @@ class Rewrite:
     """A question made standalone with the conversation.
 
     ``query`` is what retrieval and answering should see (the question itself when it stands
-    alone); ``unresolved`` is a Chinese reason when a follow-up's referent could not be found.
+    alone); ``unresolved`` is a Chinese reason when a follow-up's referent could not be found;
+    ``usage`` is what an LLM spent rewriting it (None: no model was asked).
     """
 
     query: str
     unresolved: str | None = None
+    usage: TokenUsage | None = None
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,9 @@
 The reply's ``content`` carries the inline ``[n]`` markers (and, unless
 ``[server] openai_references = false``, a “参考来源” list after the answer, for chat clients
 that show only the text). The structured citations travel as a top-level ``citations`` field
-of the completion, and of the final chunk when streaming.
+of the completion, and of the final chunk when streaming. ``usage`` is on every completion,
+and in a last chunk when a stream asks ``stream_options.include_usage``; which parameters are
+honoured or refused is said in server/openai_schemas.py.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -22,14 +25,15 @@ from starlette.background import BackgroundTask
 from rag.answerers import DoneEvent, TokenEvent, available_answerers
 from rag.config import Settings
 from rag.conversation import Turn
-from rag.errors import BadInputError, ModelNotFoundError, RagError
+from rag.errors import BadInputError, ModelNotFoundError, RagError, UnsupportedParameterError
 from rag.references import reference_of
 from rag.render import answer_record
-from rag.types import Answer
+from rag.types import Answer, TokenUsage
 from server import streaming
 from server.deps import PipelineDep
 from server.errors import error_body_for, status_for
-from server.schemas import ChatCompletion, ChatRequest, ErrorBody, ModelList
+from server.openai_schemas import ChatCompletion, ChatRequest, ModelList
+from server.schemas import ErrorBody
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["OpenAI 兼容"])
@@ -58,43 +62,92 @@ def models(pipeline: PipelineDep) -> dict[str, Any]:
             "content": {"text/event-stream": {}},
             "description": "chat.completion；`stream: true` 时为 SSE 的 chat.completion.chunk 序列",
         },
-        **{code: {"model": ErrorBody} for code in (400, 404, 422, 502, 503, 504)},
+        **{code: {"model": ErrorBody} for code in (400, 401, 404, 422, 429, 502, 503, 504)},
     },
 )
 async def chat_completions(body: ChatRequest, request: Request, pipeline: PipelineDep) -> Any:
     """最后一条 user 消息是问题，此前的 user/assistant 消息是对话历史（追问会先改写成完整问题）；
-    system 消息不改变回答规则。回答中的 [n] 与响应顶层的 `citations` 一致，流式时在最后一个 chunk 中。"""
+    system 消息不改变回答规则。回答中的 [n] 与响应顶层的 `citations` 一致，流式时在最后一个 chunk 中。
+    max_tokens 在预算内的句末结束回答（finish_reason 为 length）；n>1、tools、logprobs 等无法满足的参数返回 400。"""
+    for param, reason in body.refusals():
+        raise UnsupportedParameterError(param, reason)
     question, history = _conversation(body)
     answerer = _answerer(body.model, pipeline.settings)
-    events = pipeline.stream(question, body.k, body.docs, history=history, answerer=answerer)
+    options = body.options()
+    events = pipeline.stream(question, body.k, body.docs, history, answerer, options)
     run = await streaming.start(request, events)
     completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     created = int(time.time())
-    references = pipeline.settings.server.openai_references
+    reply = _Reply(
+        completion_id,
+        created,
+        body.model,
+        pipeline.settings.server.openai_references,
+        bool(body.stream_options and body.stream_options.include_usage),
+        tuple(body.unknown()),
+    )
     if body.stream:
-        return EventSourceResponse(
-            _chunks(run, completion_id, created, body.model, references),
-            background=BackgroundTask(run.aclose),
-        )
+        return EventSourceResponse(_chunks(run, reply), background=BackgroundTask(run.aclose))
     answer = await streaming.final_answer(run)
     return {
-        "id": completion_id,
+        "id": reply.id,
         "object": "chat.completion",
-        "created": created,
-        "model": body.model,
+        "created": reply.created,
+        "model": reply.model,
         "choices": [
             {
                 "index": 0,
                 "message": {
                     "role": "assistant",
-                    "content": answer.text + (_references(answer) if references else ""),
+                    "content": answer.text + (_references(answer) if reply.references else ""),
                 },
-                "finish_reason": "stop",
+                "finish_reason": answer.finish_reason,
             }
         ],
-        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-        **_extras(answer),
+        "usage": _usage(answer),
+        **reply.extras(answer),
     }
+
+
+@dataclass(frozen=True)
+class _Reply:
+    """What every part of one completion repeats, and what the request asked of its shape."""
+
+    id: str
+    created: int
+    model: str
+    references: bool  # the “参考来源” list after the answer
+    include_usage: bool  # a stream's last chunk carries usage
+    unknown: tuple[str, ...]  # request fields that are not OpenAI's, ignored
+
+    def extras(self, answer: Answer) -> dict[str, Any]:
+        """The briefing-rag fields beside the OpenAI ones, as /api/ask gives them."""
+        record = answer_record(answer)
+        extras = {key: record[key] for key in EXTRA_FIELDS}
+        if self.unknown:
+            extras["notices"] = [*extras["notices"], f"未识别的参数已忽略：{'、'.join(self.unknown)}"]
+        return extras
+
+    def chunk(self, delta: dict[str, Any] | None, finish: str | None = None, **extra: Any) -> str:
+        """One chat.completion.chunk; ``delta`` None gives the usage chunk (no choices)."""
+        choices = [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish}]
+        usage = {"usage": None} if self.include_usage else {}
+        return json.dumps(
+            {
+                "id": self.id,
+                "object": "chat.completion.chunk",
+                "created": self.created,
+                "model": self.model,
+                "choices": choices,
+                **usage,
+                **extra,
+            },
+            ensure_ascii=False,
+        )
+
+
+def _usage(answer: Answer) -> dict[str, int]:
+    return (answer.usage or TokenUsage()).record()
 
 
 def _answerer(model: str, settings: Settings) -> str | None:
@@ -136,44 +189,21 @@ def _references(answer: Answer) -> str:
 EXTRA_FIELDS = ("citations", "query", "refused", "notices", "sentences")
 
 
-def _extras(answer: Answer) -> dict[str, Any]:
-    """The briefing-rag fields beside the OpenAI ones, as /api/ask gives them."""
-    record = answer_record(answer)
-    return {key: record[key] for key in EXTRA_FIELDS}
-
-
-async def _chunks(
-    run: streaming.AnswerRun,
-    completion_id: str,
-    created: int,
-    model: str,
-    references: bool,
-) -> AsyncIterator[str]:
-    def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
-        return json.dumps(
-            {
-                "id": completion_id,
-                "object": "chat.completion.chunk",
-                "created": created,
-                "model": model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-                **extra,
-            },
-            ensure_ascii=False,
-        )
-
-    yield chunk({"role": "assistant", "content": ""})
+async def _chunks(run: streaming.AnswerRun, reply: _Reply) -> AsyncIterator[str]:
+    yield reply.chunk({"role": "assistant", "content": ""})
     try:
         async for event in run.events():
             if isinstance(event, TokenEvent):
-                yield chunk({"content": event.text})
+                yield reply.chunk({"content": event.text})
             elif isinstance(event, DoneEvent):
                 answer = event.answer
-                if references and answer.citations:
-                    yield chunk({"content": _references(answer)})
-                yield chunk({}, "stop", **_extras(answer))
+                if reply.references and answer.citations:
+                    yield reply.chunk({"content": _references(answer)})
+                yield reply.chunk({}, answer.finish_reason, **reply.extras(answer))
+                if reply.include_usage:
+                    yield reply.chunk(None, usage=_usage(answer))
     except RagError as e:  # mid-stream, in the same OpenAI shape as every other /v1 error
-        body = error_body_for(ROUTE, status_for(e), e.code, e.message)
+        body = error_body_for(ROUTE, status_for(e, ROUTE), e.code, e.message, e.param)
         yield json.dumps(body, ensure_ascii=False)
     except Exception:
         log.exception("chat stream failed")

@@ -348,7 +348,8 @@ def test_a_dead_port_fails_fast_with_a_backend_error() -> None:
             client.complete(MESSAGES)
     finally:
         client.close()
-    assert url in caught.value.message and "无法连接" in caught.value.message
+    assert url in caught.value.message
+    assert "无法连接：连接被拒绝（服务没有启动，或端口不对）" in caught.value.message  # the cause, in Chinese
     assert not isinstance(caught.value, BackendTimeoutError)
 
 

@@ -185,6 +185,11 @@ def test_invalid_fields_are_named_and_explained_in_chinese(
     assert error["code"] == "invalid_request" and message in error["message"], error["message"]
 
 
+def test_an_unknown_answerer_names_the_ones_that_work_now(api: httpx.Client) -> None:
+    error = api.post("/api/ask", json={"question": "卓粤", "answerer": "gpt-3.5-turbo"}).json()["error"]
+    assert "'gpt-3.5-turbo'" in error["message"] and "现在可用：extractive" in error["message"]
+
+
 def test_llm_preset_without_key_is_a_clear_client_error(api: httpx.Client) -> None:
     response = api.post("/api/ask", json={"question": "卓粤", "answerer": "llm:deepseek"})
     assert response.status_code == 400

@@ -100,11 +100,14 @@ def test_answers_beyond_the_queue_get_a_chinese_503_at_once_and_the_queued_one_i
         queued, refused = _first_done(pool.submit(_ask, url), pool.submit(_ask, url))
         busy = refused.result()
         assert busy.status_code == 503 and busy.headers["retry-after"]
-        assert busy.json()["error"]["code"] == "http_503"
+        assert busy.json()["error"]["code"] == "busy"
         message = busy.json()["error"]["message"]
         assert "服务繁忙" in message and "上限（1 个）" in message and "也已满（1 个）" in message
         chat = {"model": "extractive", "messages": [{"role": "user", "content": QUESTION}]}
-        assert api.post("/v1/chat/completions", json=chat).status_code == 503  # the queue is still full
+        busy_v1 = api.post("/v1/chat/completions", json=chat)  # the queue is still full
+        assert busy_v1.status_code == 429 and busy_v1.headers["retry-after"]  # what OpenAI clients retry on
+        assert busy_v1.json()["error"]["type"] == "rate_limit_error"
+        assert busy_v1.json()["error"]["code"] == "rate_limit_exceeded"
         assert api.post("/api/search", json={"question": QUESTION}).status_code == 200
         assert not first.done() and not queued.done()
 
