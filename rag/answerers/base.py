@@ -56,13 +56,7 @@ class Answerer(Protocol):
         yielded per answer sentence (the pipeline cuts the answer at ``max_tokens`` by them)."""
         ...
 
-    def answer(
-        self,
-        question: str,
-        hits: Sequence[Hit],
-        index: Index | None = None,
-        options: GenerationOptions | None = None,
-    ) -> Answer: ...
+    def answer(self, question: str, hits: Sequence[Hit], index: Index | None = None) -> Answer: ...
 
     def condense(self, question: str, history: Sequence[Turn]) -> Rewrite:
         """A follow-up question rewritten with the conversation into a standalone one, or

@@ -95,13 +95,7 @@ class ExtractiveAnswerer:
         self._vectors: dict[str, np.ndarray] = {}
         self._cache_lock = threading.Lock()
 
-    def answer(
-        self,
-        question: str,
-        hits: Sequence[Hit],
-        index: Index | None = None,
-        options: GenerationOptions | None = None,
-    ) -> Answer:
+    def answer(self, question: str, hits: Sequence[Hit], index: Index | None = None) -> Answer:
         return collect(self.stream(question, hits, index))
 
     def condense(self, question: str, history: Sequence[Turn]) -> Rewrite:

@@ -96,14 +96,8 @@ class LLMAnswerer:
         first_line = rewritten.splitlines()[0].strip() if rewritten else ""
         return Rewrite(first_line[:500] or question, None, _spent(info, messages, rewritten))
 
-    def answer(
-        self,
-        question: str,
-        hits: Sequence[Hit],
-        index: Index | None = None,
-        options: GenerationOptions | None = None,
-    ) -> Answer:
-        return collect(self.stream(question, hits, index, options))
+    def answer(self, question: str, hits: Sequence[Hit], index: Index | None = None) -> Answer:
+        return collect(self.stream(question, hits, index))
 
     def stream(
         self,
