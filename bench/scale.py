@@ -39,14 +39,14 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from rag.config import RetrievalSettings  # noqa: E402
-from rag.search_backend import (  # noqa: E402
+from rag.backends.local import (  # noqa: E402
     HNSW_EF_CONSTRUCTION,
     HNSW_M,
     LocalBackend,
     build_vector_index,
     choose_vector_index,
 )
+from rag.config import RetrievalSettings  # noqa: E402
 
 QUERIES = 200
 POOL = RetrievalSettings().candidates

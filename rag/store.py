@@ -5,7 +5,7 @@ Layout (``index/<name>`` is a symlink to the current version directory)::
     index/<name> -> <name>@<stamp>/
         manifest.json     format, embedder spec, dim, chunker version, documents and hashes
         vectors.faiss     FAISS index over L2-normalised vectors (inner product = cosine):
-                          exact IndexFlatIP, or HNSW for large corpora (see search_backend)
+                          exact IndexFlatIP, or HNSW for large corpora (see rag.backends.local)
         chunks.jsonl      one chunk record per FAISS row, with its BM25 tokens
         documents.jsonl   cleaned text and source anchors of every document
         bm25/             bm25s index over the same rows
@@ -35,8 +35,8 @@ import bm25s
 import faiss
 import numpy as np
 
+from rag.backends.local import VectorIndexKind, build_vector_index, choose_vector_index
 from rag.errors import EmbedderMismatchError, IndexCorruptError, IndexLockedError, IndexMissingError
-from rag.search_backend import VectorIndexKind, build_vector_index, choose_vector_index
 from rag.text import to_simplified
 from rag.types import Chunk, Document
 

@@ -1,9 +1,4 @@
-"""Where the dense and keyword candidates come from: one small interface, one local backend.
-
-Retrieval (``rag.retrieve``) only asks a ``SearchBackend`` for the best rows of each side and
-fuses them; answering never sees the backend. A backend on a distributed engine (Qdrant for
-dense, OpenSearch for dense + BM25) implements the same two methods over chunk rows and can
-be passed to ``Retriever`` without touching retrieval or answering.
+"""The local search backend: FAISS and bm25s in memory, over the files of ``index/``.
 
 The local backend keeps FAISS and bm25s in memory. Its vector index follows the corpus size
 (``choose_vector_index``): exact inner-product search (``IndexFlatIP``) up to
@@ -14,7 +9,7 @@ The local backend keeps FAISS and bm25s in memory. Its vector index follows the 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal, Protocol
+from typing import Literal
 
 import bm25s
 import faiss
@@ -27,23 +22,6 @@ HNSW_EF_CONSTRUCTION = 200
 # A row filter (``--doc``) selecting at most this many rows is searched exactly, row by row:
 # HNSW graph search with most nodes filtered out loses recall.
 EXACT_FILTER_ROWS = 50_000
-
-
-class SearchBackend(Protocol):
-    """The best rows of each side for a query. ``rows`` (sorted row numbers), when given,
-    restricts the search to them. Both return ``(rows, scores)``, best first."""
-
-    def dense(
-        self, vector: np.ndarray, k: int, rows: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Rows by cosine similarity to the L2-normalised query ``vector``."""
-        ...
-
-    def keyword(
-        self, tokens: Sequence[str], k: int, rows: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Rows by BM25 score for the query ``tokens``; rows scoring 0 are left out."""
-        ...
 
 
 def choose_vector_index(setting: VectorIndexKind, chunks: int) -> Literal["flat", "hnsw"]:

@@ -10,10 +10,10 @@ import faiss
 import numpy as np
 import pytest
 
+from rag.backends.local import FLAT_MAX_CHUNKS, LocalBackend, build_vector_index, choose_vector_index
 from rag.config import Settings, load_settings
 from rag.indexing import build_index
 from rag.retrieve import Retriever
-from rag.search_backend import FLAT_MAX_CHUNKS, LocalBackend, build_vector_index, choose_vector_index
 from rag.store import load_index
 from rag.text import to_simplified
 
