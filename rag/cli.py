@@ -130,16 +130,32 @@ def _print_report(report: IndexReport) -> None:
 def index_cmd(
     ctx: typer.Context,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="忽略已有索引，全部重新解析和嵌入")] = False,
+    backend: Annotated[
+        str | None,
+        typer.Option(
+            "--backend",
+            help="写入哪个后端：local 或 milvus（默认取配置 retrieval.backend）。"
+            "Milvus 中还没有索引而本地有时，先把本地索引连同向量复制过去，不重新嵌入",
+        ),
+    ] = None,
 ) -> None:
     """为 data/ 中的简报建立或增量更新索引。"""
     from rag.embedders import get_embedder
-    from rag.indexing import build_index
+    from rag.indexing import build_index, copy_local_index
     from rag.pipeline import ensure_corpus
 
     settings = _settings(ctx)
+    if backend is not None:
+        if backend not in ("local", "milvus"):
+            raise BadInputError(f"未知后端 {backend!r}：可用 local、milvus")
+        retrieval = settings.retrieval.model_copy(update={"backend": backend})
+        settings = settings.model_copy(update={"retrieval": retrieval})
     ensure_corpus(settings)
+    embedder = get_embedder(settings.embedder)
+    if copied := copy_local_index(settings, embedder):
+        out.print(f"已把本地索引的 {copied} 个分块连同向量复制到 Milvus，未重新嵌入。")
     with _progress() as progress:
-        report = build_index(settings, get_embedder(settings.embedder), rebuild=rebuild, progress=progress)
+        report = build_index(settings, embedder, rebuild=rebuild, progress=progress)
     _print_report(report)
     if report.failed and not report.documents:
         raise RagError("没有可索引的简报")

@@ -90,11 +90,11 @@ def list_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
 ) -> None:
     """列出已索引的简报。"""
+    from rag.backends import open_store
     from rag.cli import _settings, out
-    from rag.store import load_index
 
     settings = _settings(ctx)
-    index = load_index(settings.index_dir)
+    index = open_store(settings).load()
     rows = index.document_summaries()
     if as_json:
         out.print_json(json.dumps(rows, ensure_ascii=False))

@@ -72,6 +72,32 @@ class RetrievalSettings(BaseModel):
     hnsw_ef_search: int = Field(
         256, ge=16, le=4096, description="HNSW 检索时的候选队列长度（越大越准、越慢）"
     )
+    backend: Literal["local", "milvus"] = Field(
+        "local",
+        description="索引放在哪里：local（index/ 下的 FAISS 与 BM25 文件，单机）或 milvus（[milvus]，多台服务器共用一份语料）",
+    )
+
+
+class MilvusSettings(BaseModel):
+    """The Milvus engine behind ``retrieval.backend = "milvus"`` (rag/backends/milvus.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    uri: str = Field(
+        "index/milvus.db",
+        description="Milvus 地址：本地文件（Milvus Lite，相对项目目录，仅一个进程可用）、"
+        "http://主机:19530（Milvus standalone/distributed）或 Zilliz Cloud 的地址",
+    )
+    token: SecretStr | None = Field(None, description="访问令牌：用户名:密码，或 Zilliz Cloud 的 API key")
+    collection: str = Field(
+        "briefings",
+        pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$",
+        description="集合名前缀（字母开头，字母数字下划线）",
+    )
+    index: Literal["auto", "flat", "ivf_flat", "hnsw"] = Field(
+        "auto", description="向量索引：auto（Milvus Lite 用 FLAT，服务端用 HNSW）、flat、ivf_flat 或 hnsw"
+    )
+    timeout_s: float = Field(10.0, gt=0, le=600, description="每次 Milvus 调用的时限（秒）；超时给出中文错误")
 
 
 class AnswerSettings(BaseModel):
@@ -188,6 +214,7 @@ class Settings(BaseSettings):
     llm: LLMSettings = LLMSettings()  # type: ignore[call-arg]
     server: ServerSettings = ServerSettings()  # type: ignore[call-arg]
     draft: DraftSettings = DraftSettings()  # type: ignore[call-arg]
+    milvus: MilvusSettings = MilvusSettings()  # type: ignore[call-arg]
 
     @field_validator("embedder", "answerer", "index_name")
     @classmethod

@@ -11,6 +11,7 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
+from rag.backends import open_store
 from rag.config import Settings
 from rag.embedders import Embedder
 from rag.errors import BadInputError, DocumentError, UnknownDocumentError
@@ -25,7 +26,6 @@ from rag.indexing import (
 from rag.ingest import list_sources, load_document
 from rag.metadata import check_fields, load_metadata, save_metadata
 from rag.readers import SUPPORTED_SUFFIXES
-from rag.store import write_lock
 from rag.types import Document
 
 
@@ -51,7 +51,7 @@ def add_files(
     failed: dict[str, str] = {}
     taken: list[str] = []
     parsed: dict[str, Document] = {}
-    with write_lock(settings.index_dir):
+    with open_store(settings).lock():
         clear_leftovers(settings.data_dir)
         metadata = load_metadata(settings.data_dir)
         for path in files:
@@ -103,7 +103,7 @@ def set_metadata(
     chunked and embedded again."""
     checked = check_fields(fields)
     _known_source(settings, doc_id)
-    with write_lock(settings.index_dir):
+    with open_store(settings).lock():
         if checked:
             save_metadata(settings.data_dir, doc_id, checked)
         return update_locked(settings, embedder, rebuild=False, progress=progress)
@@ -127,7 +127,7 @@ def remove_document(
 ) -> IndexReport:
     """Take a briefing out of the corpus (its file moves to ``data/.removed/``) and the index."""
     source = _known_source(settings, doc_id)
-    with write_lock(settings.index_dir):
+    with open_store(settings).lock():
         trash = settings.data_dir / REMOVED_DIR
         trash.mkdir(exist_ok=True)
         removed = trash / source.name

@@ -51,6 +51,12 @@ class EmbedderMismatchError(RagError):
     code = "embedder_mismatch"
 
 
+class SearchEngineError(RagError):
+    """The search engine behind the index (Milvus) cannot be reached, timed out or failed."""
+
+    code = "search_engine_unavailable"
+
+
 class IndexLockedError(RagError):
     code = "index_locked"
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from rag.backends import IndexStore, open_store
 from rag.chunking import CHUNKER_VERSION, chunk_document
 from rag.config import Settings
 from rag.embedders import Embedder
@@ -27,7 +28,7 @@ from rag.errors import DocumentError, DocumentExistsError, RagError
 from rag.ingest import content_hash, list_sources, load_document
 from rag.metadata import METADATA_FILE, load_metadata
 from rag.readers import PageProgress, unsupported_type
-from rag.store import FORMAT_VERSION, Index, index_exists, load_index, read_manifest, write_index, write_lock
+from rag.store import FORMAT_VERSION, Index
 from rag.text import document_tokens
 from rag.types import Chunk, Document
 
@@ -97,8 +98,9 @@ def build_index(
     rebuild: bool = False,
     progress: IndexProgress | None = None,
 ) -> IndexReport:
-    """Bring ``index/<name>`` in line with ``data/``; ``rebuild`` re-embeds everything."""
-    with write_lock(settings.index_dir):
+    """Bring the index (``retrieval.backend``'s store) in line with ``data/``; ``rebuild``
+    re-embeds everything."""
+    with open_store(settings).lock():
         clear_leftovers(settings.data_dir)
         return update_locked(settings, embedder, rebuild=rebuild, progress=progress)
 
@@ -119,7 +121,8 @@ def update_locked(
     report = IndexReport()
     report.failed.update(unsupported_files(settings.data_dir))
     digests = _digests(sources, report)
-    manifest = None if rebuild else read_manifest(settings.index_dir)
+    store = open_store(settings)
+    manifest = None if rebuild else store.manifest()
     if manifest is not None and _up_to_date(manifest, digests, metadata, version, embedder.spec):
         report.unchanged, report.documents, report.chunks = (
             list(digests),
@@ -129,8 +132,8 @@ def update_locked(
         return report
 
     previous = None
-    if not rebuild and index_exists(settings.index_dir):
-        previous = load_index(settings.index_dir, embedder.spec, with_tokens=True)
+    if not rebuild and store.exists():
+        previous = store.load(embedder.spec, with_tokens=True)
     reusable = (
         previous if previous is not None and previous.manifest.get("chunker_version") == version else None
     )
@@ -163,9 +166,32 @@ def update_locked(
     if previous is not None and not (report.added or report.updated or report.removed):
         return report
     _embed_missing(entries, embedder, progress, report)
-    _write(settings, embedder, entries, previous, version)
+    _write(settings, store, embedder, entries, previous, version)
     report.written = True
     return report
+
+
+def copy_local_index(settings: Settings, embedder: Embedder) -> int:
+    """Seed an empty Milvus store with the local index's rows, vectors included, so moving to
+    Milvus does not embed the corpus again; the chunks copied (0: nothing to copy)."""
+    from rag.store_write import LocalStore
+
+    source, target = LocalStore(settings.index_dir), open_store(settings)
+    if settings.retrieval.backend == "local" or not source.exists():
+        return 0
+    with target.lock():
+        if target.exists():
+            return 0
+        index = source.load(embedder.spec, with_tokens=True)
+        target.write(
+            chunks=index.chunks,
+            tokens=index.tokens,
+            vectors=index.read_vectors(range(len(index.chunks))),
+            documents=list(index.documents.values()),
+            embedder_spec=embedder.spec,
+            chunker_version=str(index.manifest["chunker_version"]),
+        )
+    return len(index.chunks)
 
 
 def _digests(sources: Sequence[Path], report: IndexReport) -> dict[str, str]:
@@ -209,7 +235,12 @@ def _entry(
 
 
 def _write(
-    settings: Settings, embedder: Embedder, entries: list[_Entry], previous: Index | None, version: str
+    settings: Settings,
+    store: IndexStore,
+    embedder: Embedder,
+    entries: list[_Entry],
+    previous: Index | None,
+    version: str,
 ) -> None:
     """Write the new index version: only the new rows after the previous ones when the update
     only adds briefings, else every row (the reused ones read back from the previous index)."""
@@ -218,10 +249,9 @@ def _write(
     if not appending:
         for entry in entries:
             if entry.previous_rows is not None and previous is not None:
-                entry.vectors = _read_vectors(previous, entry.previous_rows)
+                entry.vectors = previous.read_vectors(entry.previous_rows)
         new = entries
-    write_index(
-        settings.index_dir,
+    store.write(
         chunks=[chunk for entry in new for chunk in entry.chunks],
         tokens=[chunk_tokens for entry in new for chunk_tokens in entry.tokens],
         vectors=np.concatenate(
@@ -317,12 +347,6 @@ def _reuse(previous: Index, doc: Document) -> _Entry:
     return _Entry(
         doc, [previous.chunks[r] for r in rows], [previous.tokens[r] for r in rows], previous_rows=rows
     )
-
-
-def _read_vectors(previous: Index, rows: list[int]) -> np.ndarray:
-    if not rows:
-        return np.zeros((0, previous.vectors.d), dtype=np.float32)
-    return np.asarray(previous.vectors.reconstruct_batch(np.array(rows, dtype=np.int64)), dtype=np.float32)
 
 
 def _embed_missing(

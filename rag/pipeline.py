@@ -17,6 +17,7 @@ from rag.answerers import (
     get_answerer,
 )
 from rag.answerers.extractive import refuse
+from rag.backends import open_store
 from rag.citations import with_evidence
 from rag.config import MAX_QUESTION_CHARS, Settings
 from rag.conversation import Rewrite, Turn
@@ -25,7 +26,7 @@ from rag.errors import BadInputError
 from rag.indexing import IndexProgress, build_index
 from rag.references import format_reference
 from rag.retrieve import Retriever
-from rag.store import Index, current_version, index_exists, load_index
+from rag.store import Index
 from rag.text import to_simplified, tokenize
 from rag.tokens import count_all, count_tokens
 from rag.types import Answer, Citation, GenerationOptions, Hit, TokenUsage
@@ -50,7 +51,7 @@ class Pipeline:
         embedder = get_embedder(settings.embedder)
         if build_missing:
             ensure_index(settings, embedder, progress)
-        index = load_index(settings.index_dir, embedder.spec)
+        index = open_store(settings).load(embedder.spec)
         return cls(settings, embedder, index, get_answerer(settings.answerer, settings, embedder))
 
     @property
@@ -61,15 +62,15 @@ class Pipeline:
     def stale(self) -> bool:
         """Whether ``rag index``/``add``/``remove`` (from here or another process) has written
         a newer index version than the one loaded."""
-        current = current_version(self.settings.index_dir)
-        return current is not None and current != self.index.path
+        current = open_store(self.settings).version()
+        return current is not None and current != self.index.version
 
     def reload(self) -> None:
         """Switch to the current index version, if it is not the loaded one. Questions being
         answered meanwhile keep the index they started with: the switch is one assignment."""
         with self._reloading:
             if self.stale:
-                index = load_index(self.settings.index_dir, self.embedder.spec)
+                index = open_store(self.settings).load(self.embedder.spec)
                 self.retriever = Retriever(index, self.embedder, self.settings.retrieval)
 
     def search(self, question: str, k: int | None = None, docs: Collection[str] | None = None) -> list[Hit]:
@@ -234,7 +235,7 @@ def check_question(question: str) -> str:
 def ensure_index(settings: Settings, embedder: Embedder, progress: IndexProgress | None = None) -> bool:
     """Build the index on first use; whether it had to be built. The CLI (``rag ask``,
     ``search``, ``eval``, ``serve``) and the server's start-up all come here."""
-    if index_exists(settings.index_dir):
+    if open_store(settings).exists():
         return False
     ensure_corpus(settings)
     build_index(settings, embedder, progress=progress)

@@ -27,7 +27,6 @@ from collections.abc import Collection
 import numpy as np
 
 from rag.backends import SearchBackend
-from rag.backends.local import LocalBackend
 from rag.config import RetrievalSettings
 from rag.embedders import Embedder
 from rag.errors import UnknownDocumentError
@@ -49,7 +48,7 @@ class Retriever:
         self.index = index
         self.embedder = embedder
         self.settings = settings
-        self.backend = backend or LocalBackend(index.vectors, index.bm25, settings.hnsw_ef_search)
+        self.backend = backend or index.search_backend(settings.hnsw_ef_search)
 
     def search(self, question: str, k: int | None = None, docs: Collection[str] | None = None) -> list[Hit]:
         """The ``k`` best chunks for ``question``, optionally only from the documents ``docs``."""

@@ -12,19 +12,15 @@ Layout (``index/<name>`` is a symlink to the current version directory)::
 
 A new version is written completely beside the current one and swapped in by replacing the
 symlink (an atomic rename), so a crash or kill -9 during a write leaves the previous index
-loadable. Writers hold an exclusive lock on ``index/<name>.lock``.
+loadable. Writers hold an exclusive lock on ``index/<name>.lock``. Reading is here, writing
+in ``rag.store_write``.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
-import os
-import shutil
-import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -35,8 +31,9 @@ import bm25s
 import faiss
 import numpy as np
 
-from rag.backends.local import VectorIndexKind, build_vector_index, choose_vector_index
-from rag.errors import EmbedderMismatchError, IndexCorruptError, IndexLockedError, IndexMissingError
+from rag.backends import SearchBackend
+from rag.backends.local import LocalBackend
+from rag.errors import EmbedderMismatchError, IndexCorruptError, IndexMissingError
 from rag.text import to_simplified
 from rag.types import Chunk, Document
 
@@ -54,13 +51,25 @@ class Index:
     path: Path
     manifest: dict[str, Any]
     chunks: list[Chunk]
-    vectors: faiss.Index
+    vectors: faiss.Index | None  # None when an engine (``backend``) holds them
     bm25: bm25s.BM25 | None
     documents: dict[str, Document]
+    backend: SearchBackend | None = None  # the engine searching this index; None: FAISS and bm25s here
+    version: str = ""  # which version this is (``IndexStore.version`` names the current one)
 
     @property
     def embedder(self) -> str:
         return str(self.manifest["embedder"])
+
+    def search_backend(self, ef_search: int = 256) -> SearchBackend:
+        if self.backend is not None:
+            return self.backend
+        assert self.vectors is not None, "a local index always has its FAISS vectors"
+        return LocalBackend(self.vectors, self.bm25, ef_search)
+
+    def read_vectors(self, rows: Sequence[int]) -> np.ndarray:
+        """The stored vectors of ``rows`` (re-indexing reuses them instead of embedding again)."""
+        return self.search_backend().vectors(np.asarray(rows, dtype=np.int64))
 
     def document_summaries(self) -> list[dict[str, Any]]:
         """One row per briefing: file name, title, publisher, date, kind and chunk count."""
@@ -169,15 +178,7 @@ def _load_version(path: Path, embedder_spec: str | None, with_tokens: bool = Fal
         manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as e:
         raise IndexCorruptError(f"索引清单损坏：{path / MANIFEST}（{e}），请运行 rag index --rebuild") from e
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise IndexCorruptError(
-            f"索引格式版本不符（{manifest.get('format_version')}），请运行 rag index --rebuild"
-        )
-    if embedder_spec is not None and manifest.get("embedder") != embedder_spec:
-        raise EmbedderMismatchError(
-            f"索引由嵌入模型 {manifest.get('embedder')!r} 构建，当前配置为 {embedder_spec!r}。"
-            "请改回原模型，或运行 rag index --rebuild 用当前模型重建索引"
-        )
+    check_manifest(manifest, embedder_spec)
     try:
         vectors = faiss.read_index(str(path / "vectors.faiss"))
         chunks, tokens = [], []
@@ -202,80 +203,53 @@ def _load_version(path: Path, embedder_spec: str | None, with_tokens: bool = Fal
             "请运行 rag index --rebuild"
         )
     # By file name, as data/ lists them (an added briefing's record follows the earlier ones).
-    index = Index(
-        path, manifest, chunks, vectors, bm25, {d.doc_id: d for d in sorted(documents, key=_doc_id)}
-    )
+    index = Index(path, manifest, chunks, vectors, bm25, by_name(documents), version=str(path))
     if with_tokens:
         vars(index)["tokens"] = tokens  # fills the cached property
     return index
 
 
-def _doc_id(doc: Document) -> str:
-    return doc.doc_id
+def check_manifest(manifest: dict[str, Any], embedder_spec: str | None) -> None:
+    """Refuse an index of another format, or built by another embedder than ``embedder_spec``."""
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexCorruptError(
+            f"索引格式版本不符（{manifest.get('format_version')}），请运行 rag index --rebuild"
+        )
+    if embedder_spec is not None and manifest.get("embedder") != embedder_spec:
+        raise EmbedderMismatchError(
+            f"索引由嵌入模型 {manifest.get('embedder')!r} 构建，当前配置为 {embedder_spec!r}。"
+            "请改回原模型，或运行 rag index --rebuild 用当前模型重建索引"
+        )
 
 
-def _corrupt(path: Path, reason: object) -> IndexCorruptError:
-    return IndexCorruptError(f"索引文件损坏：{path}（{reason}），请运行 rag index --rebuild")
+def by_name(documents: Sequence[Document]) -> dict[str, Document]:
+    """Documents by file name, as data/ lists them (an added briefing's record follows the earlier ones)."""
+    return {d.doc_id: d for d in sorted(documents, key=lambda doc: doc.doc_id)}
 
 
-def write_index(
-    path: Path,
+def new_manifest(
     *,
-    chunks: Sequence[Chunk],
-    tokens: Sequence[list[str]],
-    vectors: np.ndarray,
+    rows: int,
+    dim: int,
+    vector_index: str,
     documents: Sequence[Document],
     embedder_spec: str,
     chunker_version: str,
-    vector_index: VectorIndexKind = "auto",
-    appending_to: Index | None = None,
-) -> Path:
-    """Write a complete new version beside ``path`` and atomically point ``path`` at it;
-    ``vector_index`` picks the FAISS index type (``choose_vector_index``).
-
-    ``appending_to`` (an update that only adds briefings) is the current index: the new
-    version keeps its rows and documents as they are, followed by ``chunks`` and ``documents``
-    (the new ones only). Its vector index is extended in place (``build_vector_index``) and its
-    records are copied, not written again; BM25 is rebuilt over all rows."""
-    if len(chunks) != len(tokens) or len(chunks) != vectors.shape[0]:
-        raise ValueError("chunks, tokens and vectors must be row-aligned")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-    version = path.parent / f"{path.name}@{stamp}-{os.getpid()}"
-    version.mkdir()
-
-    base = appending_to
-    rows = len(chunks) + (len(base.chunks) if base is not None else 0)
-    kind = choose_vector_index(vector_index, rows)
-    vector_store = build_vector_index(vectors, kind, base.vectors if base is not None else None)
-    faiss.write_index(vector_store, str(version / "vectors.faiss"))
-    for name in ("chunks.jsonl", "documents.jsonl"):
-        if base is not None:
-            shutil.copyfile(base.path / name, version / name)
-        else:
-            (version / name).touch()
-    with (version / "chunks.jsonl").open("a", encoding="utf-8") as f:
-        for chunk, chunk_tokens in zip(chunks, tokens, strict=True):
-            f.write(json.dumps({**chunk.record(), "tokens": chunk_tokens}, ensure_ascii=False) + "\n")
-    with (version / "documents.jsonl").open("a", encoding="utf-8") as f:
-        for doc in documents:
-            f.write(json.dumps(doc.record(), ensure_ascii=False) + "\n")
-    if rows:
-        bm25 = bm25s.BM25()
-        bm25.index([*(base.tokens if base is not None else []), *tokens], show_progress=False)
-        bm25.save(str(version / "bm25"), show_progress=False)
-    kept = base.manifest["documents"] if base is not None else {}
-    manifest = {
+    kept: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What an index version says about itself; ``kept``: the earlier documents' entries
+    (an update that only adds briefings)."""
+    return {
         "format_version": FORMAT_VERSION,
         "embedder": embedder_spec,
-        "dim": int(vectors.shape[1]),
+        "dim": dim,
         "normalized": True,
         "metric": "inner_product",
-        "vector_index": kind,
+        "vector_index": vector_index,
         "chunker_version": chunker_version,
         "chunks": rows,
         "documents": {
-            **kept,
+            **(kept or {}),
             **{
                 doc.doc_id: {"hash": doc.content_hash, "title": doc.title, "meta": doc.meta}
                 for doc in documents
@@ -283,68 +257,7 @@ def write_index(
         },
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    # The manifest is written last, once the rest is on disk: a version without one is
-    # incomplete and never loaded.
-    _fsync_files(version)
-    _write_json_durably(version / MANIFEST, manifest)
-    _swap_symlink(path, version)
-    _remove_old_versions(path, keep=version)
-    log.info("index %s now points at %s (%d chunks)", path, version.name, len(chunks))
-    return version
 
 
-def _write_json_durably(path: Path, data: dict[str, Any]) -> None:
-    with path.open("w", encoding="utf-8") as f:
-        json.dump(data, f, ensure_ascii=False, indent=2)
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def _fsync_files(directory: Path) -> None:
-    for file in directory.rglob("*"):
-        if file.is_file():
-            with file.open("rb") as f:
-                os.fsync(f.fileno())
-
-
-def _swap_symlink(path: Path, target: Path) -> None:
-    if path.exists() and not path.is_symlink():
-        # An index directory from elsewhere: keep it aside rather than delete it.
-        path.rename(path.with_name(f"{path.name}.legacy-{int(time.time())}"))
-    link = path.with_name(f".{path.name}.link-{os.getpid()}")
-    if link.is_symlink():
-        link.unlink()
-    link.symlink_to(target.name)
-    os.replace(link, path)
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
-
-
-def _remove_old_versions(path: Path, keep: Path | None) -> None:
-    """Delete every version but ``keep``, and what a killed writer left: incomplete versions
-    and its temporary symlink."""
-    for old in path.parent.glob(f"{path.name}@*"):
-        if old != keep and old.is_dir():
-            shutil.rmtree(old, ignore_errors=True)
-    for link in path.parent.glob(f".{path.name}.link-*"):
-        link.unlink(missing_ok=True)
-
-
-@contextmanager
-def write_lock(path: Path) -> Iterator[None]:
-    """Serialise writers of one index; a second writer gets a clear error instead of waiting.
-    The writer that gets the lock first clears what a killed writer left behind."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with (path.parent / f"{path.name}.lock").open("w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as e:
-            raise IndexLockedError(f"另一个进程正在写入索引 {path.name}，请等它完成后再试") from e
-        try:
-            _remove_old_versions(path, keep=current_version(path))  # left by a killed writer
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+def _corrupt(path: Path, reason: object) -> IndexCorruptError:
+    return IndexCorruptError(f"索引文件损坏：{path}（{reason}），请运行 rag index --rebuild")

@@ -36,6 +36,7 @@ STATUS = {
     "backend_bad_response": 502,
     "backend_timeout": 504,
     "index_missing": 503,
+    "search_engine_unavailable": 503,
     "index_corrupt": 503,
     "embedder_mismatch": 503,
 }

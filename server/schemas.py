@@ -236,6 +236,8 @@ class Health(BaseModel):
     status: Literal["ok"]
     ready: bool
     index: str
+    backend: str = Field(description="索引所在：local（本机 index/ 目录）或 milvus（地址与集合名）")
+    index_version: str = Field(description="已加载的索引版本；另一进程写入新版本后服务会自动换上")
     documents: int
     chunks: int
     embedder: str

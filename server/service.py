@@ -23,13 +23,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rag.backends import open_store
 from rag.config import Settings
 from rag.corpus import add_files, remove_document, set_metadata
 from rag.errors import BadInputError, IndexLockedError, RagError
 from rag.indexing import IndexReport, build_index
 from rag.pipeline import Pipeline
 from rag.readers import unsupported_type
-from rag.store import current_version
 from server.evaluation import Evaluations
 from server.jobs import run_job
 
@@ -62,7 +62,7 @@ class Service:
         self._writing = threading.Lock()
         self._watching = threading.Lock()
         self._reloader: threading.Thread | None = None
-        self._unloadable: Path | None = None
+        self._unloadable: str | None = None
 
     def notice_new_index(self) -> None:
         """Start loading an index version written by another process (``rag index``/``add``/
@@ -73,7 +73,7 @@ class Service:
         with self._watching:
             if self._reloader is not None and self._reloader.is_alive():
                 return
-            current = current_version(self.settings.index_dir)
+            current = open_store(self.settings).version()
             if current is None or current == self._unloadable:
                 return
             self._reloader = threading.Thread(
@@ -81,13 +81,13 @@ class Service:
             )
             self._reloader.start()
 
-    def _reload(self, version: Path) -> None:
+    def _reload(self, version: str) -> None:
         try:
             self.pipeline.reload()
-            log.info("switched to index version %s", self.pipeline.index.path.name)
+            log.info("switched to index version %s", self.pipeline.index.version)
         except RagError as e:
             # Keep serving the loaded index; try again only when yet another version appears.
-            log.warning("cannot load index version %s: %s", version.name, e.message)
+            log.warning("cannot load index version %s: %s", version, e.message)
             self._unloadable = version
 
     @property

@@ -9,6 +9,7 @@ pytest_plugins = [
     "tests.fixtures.documents",
     "tests.fixtures.servers",
     "tests.fixtures.browser",
+    "tests.fixtures.milvus",
 ]
 
 

@@ -66,29 +66,34 @@ class LocalBackend:
     """FAISS (flat or HNSW) and bm25s over the rows of one loaded index."""
 
     def __init__(self, vectors: faiss.Index, bm25: bm25s.BM25 | None, ef_search: int = 256) -> None:
-        self.vectors = vectors
+        self.index = vectors
         self.bm25 = bm25
         self.ef_search = ef_search
 
     def dense(
         self, vector: np.ndarray, k: int, rows: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        n = self.vectors.ntotal
+        n = self.index.ntotal
         query = np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1)
         if rows is not None and len(rows) <= EXACT_FILTER_ROWS:
-            scores = self.vectors.reconstruct_batch(rows.astype(np.int64)) @ query[0]
+            scores = self.index.reconstruct_batch(rows.astype(np.int64)) @ query[0]
             return _top(rows, scores, k)
         params = None
-        if isinstance(self.vectors, faiss.IndexHNSW):
+        if isinstance(self.index, faiss.IndexHNSW):
             params = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]  # missing from faiss's stubs
             params.efSearch = max(self.ef_search, min(k, n))
         if rows is not None:
             params = params or faiss.SearchParameters()
             selector = faiss.IDSelectorBatch(rows.astype(np.int64))
             params.sel = selector
-        found, ids = self.vectors.search(query, min(k, n), params=params)
+        found, ids = self.index.search(query, min(k, n), params=params)
         valid = ids[0] >= 0
         return ids[0][valid].astype(np.int64), found[0][valid]
+
+    def vectors(self, rows: np.ndarray) -> np.ndarray:
+        if not len(rows):
+            return np.zeros((0, self.index.d), dtype=np.float32)
+        return np.asarray(self.index.reconstruct_batch(rows.astype(np.int64)), dtype=np.float32)
 
     def keyword(
         self, tokens: Sequence[str], k: int, rows: np.ndarray | None = None

@@ -18,7 +18,8 @@ from rag.config import load_settings
 from rag.corpus import remove_document
 from rag.errors import EmbedderMismatchError, IndexCorruptError, IndexLockedError
 from rag.indexing import build_index
-from rag.store import load_index, write_lock
+from rag.store import load_index
+from rag.store_write import write_lock
 from tests.fixtures.corpus import REPO, HashEmbedder
 
 
@@ -174,7 +175,7 @@ _KILLED_WRITE = textwrap.dedent(
     import os, shutil, sys
     from pathlib import Path
     import bm25s, faiss
-    import rag.store
+    import rag.store_write
     from rag.config import load_settings
     from rag.corpus import add_files, remove_document
     from rag.indexing import build_index
@@ -196,7 +197,7 @@ _KILLED_WRITE = textwrap.dedent(
                 die()
             return super()._embed_batch(texts, is_query)
 
-    swap, swapped = rag.store._swap_symlink, []
+    swap, swapped = rag.store_write._swap_symlink, []
 
     def swap_then_note(*args):
         swap(*args)
@@ -206,14 +207,14 @@ _KILLED_WRITE = textwrap.dedent(
         if swapped:  # the writer also cleans up when it takes the lock
             die()
 
-    rag.store._swap_symlink = swap_then_note
+    rag.store_write._swap_symlink = swap_then_note
     patches = {
         "copy": (shutil, "copy2", copy_half_then_die),
         "vectors": (faiss, "write_index", die),
         "bm25": (bm25s.BM25, "save", die),
-        "manifest": (rag.store, "_write_json_durably", die),
-        "swap": (rag.store, "_swap_symlink", die),
-        "cleanup": (rag.store, "_remove_old_versions", die_after_swap),
+        "manifest": (rag.store_write, "_write_json_durably", die),
+        "swap": (rag.store_write, "_swap_symlink", die),
+        "cleanup": (rag.store_write, "_remove_old_versions", die_after_swap),
     }
     if point in patches:
         owner, name, replacement = patches[point]

