@@ -7,7 +7,12 @@ say) does not load FAISS, the embedder and the answerers with the pipeline.
 from __future__ import annotations
 
 import importlib
+import warnings
 from typing import TYPE_CHECKING, Any
+
+# jieba imports pkg_resources, which setuptools < 81 (what Milvus Lite needs) marks deprecated:
+# a warning on every command that the user can do nothing about.
+warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
 
 if TYPE_CHECKING:
     from rag.config import Settings, load_settings

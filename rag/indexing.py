@@ -10,7 +10,6 @@ be read is reported and skipped; the rest is indexed.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import shutil
 from collections.abc import Callable, Sequence
@@ -25,6 +24,7 @@ from rag.chunking import CHUNKER_VERSION, chunk_document
 from rag.config import Settings
 from rag.embedders import Embedder
 from rag.errors import DocumentError, DocumentExistsError, RagError
+from rag.files import process_alive
 from rag.ingest import content_hash, list_sources, load_document
 from rag.metadata import METADATA_FILE, load_metadata
 from rag.readers import PageProgress, unsupported_type
@@ -243,8 +243,13 @@ def _write(
     version: str,
 ) -> None:
     """Write the new index version: only the new rows after the previous ones when the update
-    only adds briefings, else every row (the reused ones read back from the previous index)."""
+    only adds briefings, else every row (the reused ones read back from the previous index);
+    an update that only removes briefings is done in place where the store can (Milvus)."""
     new = [entry for entry in entries if entry.previous_rows is None]
+    if previous is not None and not new:
+        removed = sorted(set(previous.documents) - {entry.doc.doc_id for entry in entries})
+        if removed and store.remove(previous, removed):
+            return
     appending = previous is not None and len(entries) - len(new) == len(previous.documents)
     if not appending:
         for entry in entries:
@@ -287,7 +292,7 @@ def clear_leftovers(data_dir: Path) -> None:
         return
     for path in data_dir.iterdir():
         match = _LEFTOVER.fullmatch(path.name)
-        if not match or _process_alive(int(match["part"] or match["upload"])):
+        if not match or process_alive(int(match["part"] or match["upload"])):
             continue
         if path.is_dir():
             shutil.rmtree(path, ignore_errors=True)
@@ -296,16 +301,6 @@ def clear_leftovers(data_dir: Path) -> None:
 
 
 _LEFTOVER = re.compile(r"\..+\.part-(?P<part>\d+)|\.upload-(?P<upload>\d+)-.+")
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, another user's
-        return True
-    return True
 
 
 def _up_to_date(

@@ -195,6 +195,9 @@ class LocalStore:
             appending_to=appending_to,
         )
 
+    def remove(self, index: Index, doc_ids: Sequence[str]) -> bool:
+        return False  # a new version without them: FAISS and bm25s are rebuilt over the rest
+
     def lock(self) -> AbstractContextManager[None]:
         return write_lock(self.path)
 

@@ -34,6 +34,7 @@ from server.evaluation import Evaluations
 from server.jobs import run_job
 
 log = logging.getLogger(__name__)
+MILVUS_CHECK_S = 1.0
 MAX_NAME_BYTES = 255  # a file name's limit on Linux and macOS file systems
 
 
@@ -63,12 +64,24 @@ class Service:
         self._watching = threading.Lock()
         self._reloader: threading.Thread | None = None
         self._unloadable: str | None = None
+        self._checked_at = 0.0
 
     def notice_new_index(self) -> None:
         """Start loading an index version written by another process (``rag index``/``add``/
-        ``remove`` beside the server) in the background; requests keep the loaded index until
-        the new one is ready. Cheap when nothing changed (one ``readlink``)."""
-        if self._writing.locked() or not self.pipeline.stale:
+        ``remove`` beside the server, or another machine's on Milvus) in the background;
+        requests keep the loaded index until the new one is ready. Cheap when nothing changed:
+        one ``readlink`` locally; on Milvus one query, at most once every ``MILVUS_CHECK_S``."""
+        now = time.monotonic()
+        remote = self.settings.retrieval.backend != "local"
+        if self._writing.locked() or (remote and now - self._checked_at < MILVUS_CHECK_S):
+            return
+        self._checked_at = now
+        try:
+            stale = self.pipeline.stale
+        except RagError as e:  # the engine is away: keep serving what is loaded
+            log.warning("cannot check for a new index version: %s", e.message)
+            return
+        if not stale:
             return
         with self._watching:
             if self._reloader is not None and self._reloader.is_alive():

@@ -32,3 +32,13 @@ def test_every_documented_command_exists() -> None:
     listed = set(re.findall(r"│ (\w+)\s{2,}", result.stdout))
     assert documented == {"index", "ask", "search", "add", "describe", "remove", "list", "eval", "serve"}
     assert documented <= listed
+
+
+def test_the_milvus_compose_file_serves_what_the_readme_configures() -> None:
+    import yaml
+
+    compose = yaml.safe_load((REPO / "deploy" / "milvus" / "docker-compose.yml").read_text(encoding="utf-8"))
+    milvus = compose["services"]["milvus"]
+    assert milvus["image"].startswith("milvusdb/milvus:v2.5") and "19530:19530" in milvus["ports"]
+    assert {"etcd", "minio"} <= set(compose["services"]) and set(milvus["depends_on"]) == {"etcd", "minio"}
+    assert "deploy/milvus/docker-compose.yml" in README and 'uri = "http://' in README

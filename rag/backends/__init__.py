@@ -75,6 +75,11 @@ class IndexStore(Protocol):
         index, for an update that only adds briefings): these rows follow its rows."""
         ...
 
+    def remove(self, index: Index, doc_ids: Sequence[str]) -> bool:
+        """Take ``doc_ids`` out of the current version ``index`` in place; False when this
+        store rewrites a version instead (the caller then writes the remaining rows)."""
+        ...
+
     def lock(self) -> AbstractContextManager[None]:
         """Held while writing; a second writer gets ``IndexLockedError`` at once."""
         ...

@@ -33,7 +33,6 @@ import json
 import logging
 import os
 import socket
-import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -44,28 +43,19 @@ from typing import Any
 import numpy as np
 
 from rag.backends.local import VectorIndexKind
+from rag.backends.milvus_engine import MilvusEngine, keyed_schema, vector_index_params
+from rag.backends.milvus_search import MilvusBackend
 from rag.config import Settings
-from rag.errors import (
-    IndexCorruptError,
-    IndexLockedError,
-    IndexMissingError,
-    MissingExtraError,
-    SearchEngineError,
-)
+from rag.errors import IndexCorruptError, IndexLockedError, IndexMissingError, SearchEngineError
+from rag.files import process_alive
 from rag.store import Index, by_name, check_manifest, new_manifest
 from rag.types import Chunk, Document
 
 log = logging.getLogger(__name__)
 
-BATCH_ROWS = 500
-MAX_LIMIT = 16_384  # Milvus's largest search/query limit
 SLICE_CHARS = 16_000  # of a JSON record per row: at most 48 KB of UTF-8, under VARCHAR's 65,535 bytes
 BM25_K1, BM25_B = 1.5, 0.75  # bm25s's defaults, which the local backend uses
-HNSW = {"M": 32, "efConstruction": 200}  # as the local backend's FAISS HNSW
 MANIFEST_DOC = ""
-
-_clients: dict[tuple[str, str], Any] = {}
-_clients_lock = threading.Lock()
 
 
 class MilvusStore:
@@ -74,10 +64,9 @@ class MilvusStore:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.config = settings.milvus
-        self.uri = _resolve_uri(settings)
+        self.engine = MilvusEngine(settings)
         self.prefix = self.config.collection
         self.meta = f"{self.prefix}_meta"
-        self.timeout = self.config.timeout_s
 
     # -- reading -------------------------------------------------------------------------
     def exists(self) -> bool:
@@ -104,7 +93,7 @@ class MilvusStore:
         manifest = self._manifest(collection)
         check_manifest(manifest, embedder_spec)
         fields = ["row", "record", *(["tokens"] if with_tokens else [])]
-        rows = sorted(self._scan(collection, "", fields), key=lambda r: int(r["row"]))
+        rows = sorted(self.engine.scan(collection, "", fields), key=lambda r: int(r["row"]))
         if len(rows) != manifest.get("chunks"):
             raise _corrupt(f"{len(rows)} 条分块记录，清单中为 {manifest.get('chunks')} 条")
         documents = [
@@ -118,7 +107,9 @@ class MilvusStore:
             vectors=None,
             bm25=None,
             documents=by_name(documents),
-            backend=MilvusBackend(self, collection, ids, manifest["vector_index"]),
+            backend=MilvusBackend(
+                self.engine, collection, ids, manifest["vector_index"], self.settings.retrieval.hnsw_ef_search
+            ),
             version=f"{collection}#{pointer['revision']}",
         )
         if with_tokens:
@@ -126,7 +117,7 @@ class MilvusStore:
         return index
 
     def describe(self) -> str:
-        return f"milvus（{_label(self.uri)}，集合 {self.prefix}）"
+        return f"milvus（{self.engine.describe()}，集合 {self.prefix}）"
 
     # -- writing -------------------------------------------------------------------------
     def write(
@@ -167,11 +158,36 @@ class MilvusStore:
         )
         self._insert_chunks(collection, chunks, tokens, vectors, first)
         self._insert_records(f"{collection}_docs", [(d.doc_id, d.record()) for d in documents])
-        self._call("delete", f"{collection}_docs", filter=f'doc_id == "{MANIFEST_DOC}"')
+        self._write_manifest(collection, manifest)
+        self._switch(collection, pointer)
+
+    def _write_manifest(self, collection: str, manifest: dict[str, Any]) -> None:
+        """Replace the version's manifest, then flush both of its collections."""
+        self.engine.call("delete", f"{collection}_docs", filter=f'doc_id == "{MANIFEST_DOC}"')
         self._insert_records(f"{collection}_docs", [(MANIFEST_DOC, manifest)])
         for name in (collection, f"{collection}_docs"):
-            self._call("flush", name)
+            self.engine.call("flush", name)
+
+    def remove(self, index: Index, doc_ids: Sequence[str]) -> bool:
+        """Delete the briefings' chunks and records from the current version (both the vectors
+        and BM25, whose statistics follow at once), rewrite its manifest, bump the revision."""
+        pointer = self._pointer()
+        if pointer is None or index.path.name != pointer["collection"]:
+            return False
+        collection = pointer["collection"]
+        names = ", ".join(json.dumps(doc_id, ensure_ascii=False) for doc_id in doc_ids)
+        for name in (collection, f"{collection}_docs"):
+            self.engine.call("delete", name, filter=f"doc_id in [{names}]")
+        gone = set(doc_ids)
+        manifest = {
+            **index.manifest,
+            "chunks": sum(1 for chunk in index.chunks if chunk.doc_id not in gone),
+            "documents": {k: v for k, v in index.manifest["documents"].items() if k not in gone},
+            "created_at": _now(),
+        }
+        self._write_manifest(collection, manifest)
         self._switch(collection, pointer)
+        return True
 
     @contextmanager
     def lock(self) -> Iterator[None]:
@@ -180,10 +196,10 @@ class MilvusStore:
         holder = {"host": socket.gethostname(), "pid": os.getpid(), "since": _now(), "id": uuid.uuid4().hex}
         for attempt in range(2):
             try:
-                self._call(
+                self.engine.call(
                     "create_collection",
                     name,
-                    schema=_schema(json.dumps(holder), []),
+                    schema=keyed_schema(json.dumps(holder), []),
                     index_params=self._tiny_index(),
                 )
                 break
@@ -195,10 +211,10 @@ class MilvusStore:
                     attempt == 0
                     and other
                     and other.get("host") == holder["host"]
-                    and not _alive(int(other.get("pid", 0)))
+                    and not process_alive(int(other.get("pid", 0)))
                 ):
                     log.warning("removing the Milvus write lock of a writer that is gone: %s", other)
-                    self._call("drop_collection", name)
+                    self.engine.call("drop_collection", name)
                     continue
                 who = (
                     f"{other.get('host')} 上的进程 {other.get('pid')}，{other.get('since')} 开始"
@@ -212,34 +228,24 @@ class MilvusStore:
             self._drop_leftovers()
             yield
         finally:
-            self._call("drop_collection", name)
+            self.engine.call("drop_collection", name)
 
     # -- Milvus --------------------------------------------------------------------------
     def client(self) -> Any:
-        return _client(
-            self.uri, self.config.token.get_secret_value() if self.config.token else "", self.timeout
-        )
-
-    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        """``client.method(...)`` with the time limit; every failure becomes a Chinese error."""
-        client = self.client()
-        try:
-            return getattr(client, method)(*args, timeout=self.timeout, **kwargs)
-        except Exception as e:  # pymilvus raises MilvusException and raw grpc errors alike
-            raise _engine_error(self.uri, self.timeout, e) from e
+        return self.engine.client()
 
     def _pointer(self) -> dict[str, Any] | None:
-        if not self._call("has_collection", self.meta):
+        if not self.engine.call("has_collection", self.meta):
             return None
-        found = self._call("query", self.meta, filter='key == "current"', output_fields=["value"])
+        found = self.engine.call("query", self.meta, filter='key == "current"', output_fields=["value"])
         return json.loads(found[0]["value"]) if found else None
 
     def _switch(self, collection: str, pointer: dict[str, Any] | None) -> None:
-        if pointer is None and not self._call("has_collection", self.meta):
-            self._call(
+        if pointer is None and not self.engine.call("has_collection", self.meta):
+            self.engine.call(
                 "create_collection",
                 self.meta,
-                schema=_schema("briefing-rag pointer", [("value", 65_535)]),
+                schema=keyed_schema("briefing-rag pointer", [("value", 65_535)]),
                 index_params=self._tiny_index(),
             )
         revision = (pointer["revision"] if pointer else 0) + 1
@@ -249,10 +255,10 @@ class MilvusStore:
             else (pointer or {}).get("previous")
         )
         value = {"collection": collection, "previous": previous, "revision": revision, "at": _now()}
-        self._call(
+        self.engine.call(
             "upsert", self.meta, data=[{"key": "current", "value": json.dumps(value), "v": [0.0, 0.0]}]
         )
-        self._call("flush", self.meta)
+        self.engine.call("flush", self.meta)
         self._drop_leftovers()
 
     def _drop_leftovers(self) -> None:
@@ -260,10 +266,10 @@ class MilvusStore:
         left, and versions no server can still be reading)."""
         pointer = self._pointer() or {}
         keep = {pointer.get("collection"), pointer.get("previous")}
-        for name in self._call("list_collections"):
+        for name in self.engine.call("list_collections"):
             version = name.removesuffix("_docs")
             if version.startswith(f"{self.prefix}_v") and version not in keep:
-                self._call("drop_collection", name)
+                self.engine.call("drop_collection", name)
 
     def _create(self, collection: str, dim: int, rows: int) -> str:
         """Create a version's two collections; the vector index kind used. Milvus Lite has
@@ -277,8 +283,10 @@ class MilvusStore:
             log.info("Milvus Lite has no HNSW index; %s uses FLAT", collection)
             kind = "flat"
             self._create_chunks(collection, dim, kind, rows)
-        docs = _schema("briefing-rag documents", [("doc_id", 1024), ("data", 65_535)], part=True)
-        self._call("create_collection", f"{collection}_docs", schema=docs, index_params=self._tiny_index())
+        docs = keyed_schema("briefing-rag documents", [("doc_id", 1024), ("data", 65_535)], part=True)
+        self.engine.call(
+            "create_collection", f"{collection}_docs", schema=docs, index_params=self._tiny_index()
+        )
         return kind
 
     def _create_chunks(self, collection: str, dim: int, kind: str, rows: int) -> None:
@@ -306,16 +314,16 @@ class MilvusStore:
             )
         )
         params = self.client().prepare_index_params()
-        params.add_index(field_name="vector", metric_type="IP", **_vector_index(kind, rows))
+        params.add_index(field_name="vector", metric_type="IP", **vector_index_params(kind, rows))
         params.add_index(
             field_name="sparse",
             index_type="SPARSE_INVERTED_INDEX",
             metric_type="BM25",
             params={"bm25_k1": BM25_K1, "bm25_b": BM25_B},
         )
-        if self._call("has_collection", collection):  # a failed attempt may leave it without its index
-            self._call("drop_collection", collection)
-        self._call("create_collection", collection, schema=schema, index_params=params)
+        if self.engine.call("has_collection", collection):  # a failed attempt may leave it without its index
+            self.engine.call("drop_collection", collection)
+        self.engine.call("create_collection", collection, schema=schema, index_params=params)
 
     def _tiny_index(self) -> Any:
         params = self.client().prepare_index_params()
@@ -340,8 +348,7 @@ class MilvusStore:
             }
             for i, chunk in enumerate(chunks)
         ]
-        for start in range(0, len(rows), BATCH_ROWS):
-            self._call("insert", collection, data=rows[start : start + BATCH_ROWS])
+        self.engine.insert(collection, rows)
 
     def _insert_records(self, collection: str, records: Sequence[tuple[str, Any]]) -> None:
         rows = []
@@ -357,13 +364,12 @@ class MilvusStore:
                         "v": [0.0, 0.0],
                     }
                 )
-        for start in range(0, len(rows), BATCH_ROWS):
-            self._call("insert", collection, data=rows[start : start + BATCH_ROWS])
+        self.engine.insert(collection, rows)
 
     def _records(self, collection: str, *, exclude_manifest: bool) -> Iterator[dict[str, Any]]:
         expr = f'doc_id != "{MANIFEST_DOC}"' if exclude_manifest else f'doc_id == "{MANIFEST_DOC}"'
         parts: dict[str, list[tuple[int, str]]] = {}
-        for row in self._scan(collection, expr, ["doc_id", "part", "data"]):
+        for row in self.engine.scan(collection, expr, ["doc_id", "part", "data"]):
             parts.setdefault(row["doc_id"], []).append((int(row["part"]), row["data"]))
         for slices in parts.values():
             try:
@@ -377,183 +383,16 @@ class MilvusStore:
             raise _corrupt(f"版本 {collection} 没有清单")
         return found[0]
 
-    def _scan(self, collection: str, expr: str, fields: list[str]) -> Iterator[dict[str, Any]]:
-        iterator = self._call(
-            "query_iterator", collection, batch_size=1000, filter=expr, output_fields=fields
-        )
-        try:
-            while batch := _next(iterator, self):
-                yield from batch
-        finally:
-            iterator.close()
-
     def _holder(self, name: str) -> dict[str, Any]:
         try:
-            return dict(json.loads(self._call("describe_collection", name).get("description") or "{}"))
+            return dict(json.loads(self.engine.call("describe_collection", name).get("description") or "{}"))
         except (SearchEngineError, ValueError):
             return {}
 
     def _index_kind(self) -> str:
         if self.config.index != "auto":
             return self.config.index
-        return "flat" if _is_lite(self.uri) else "hnsw"
-
-
-class MilvusBackend:
-    """``SearchBackend`` over one version's chunk collection; ``ids``: the Milvus row numbers
-    of the loaded index's chunks, in order (position ``i`` of ``Index.chunks`` is ``ids[i]``)."""
-
-    def __init__(self, store: MilvusStore, collection: str, ids: np.ndarray, kind: str) -> None:
-        self.store = store
-        self.collection = collection
-        self.ids = ids
-        self.kind = kind
-
-    def dense(
-        self, vector: np.ndarray, k: int, rows: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        params: dict[str, Any] = {"metric_type": "IP"}
-        if self.kind == "hnsw":
-            params["params"] = {"ef": max(self.store.settings.retrieval.hnsw_ef_search, min(k, MAX_LIMIT))}
-        elif self.kind == "ivf_flat":
-            params["params"] = {"nprobe": 64}
-        data = [np.asarray(vector, dtype=np.float32).ravel().tolist()]
-        return self._search(data, "vector", k, rows, params)
-
-    def keyword(
-        self, tokens: Sequence[str], k: int, rows: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        if not tokens:
-            return _empty()
-        return self._search([" ".join(tokens)], "sparse", k, rows, {"metric_type": "BM25"})
-
-    def vectors(self, rows: np.ndarray) -> np.ndarray:
-        wanted = self.ids[rows]
-        found: dict[int, list[float]] = {}
-        for start in range(0, len(wanted), MAX_LIMIT):
-            batch = wanted[start : start + MAX_LIMIT]
-            expr = f"row in [{','.join(map(str, batch))}]"
-            for row in self.store._call(
-                "query", self.collection, filter=expr, output_fields=["row", "vector"], limit=len(batch)
-            ):
-                found[int(row["row"])] = row["vector"]
-        return np.array([found[int(i)] for i in wanted], dtype=np.float32).reshape(len(wanted), -1)
-
-    def _search(
-        self, data: list[Any], field: str, k: int, rows: np.ndarray | None, params: dict[str, Any]
-    ) -> tuple[np.ndarray, np.ndarray]:
-        limit = min(k, MAX_LIMIT, len(self.ids) if rows is None else len(rows))
-        if limit <= 0:
-            return _empty()
-        expr = "" if rows is None else f"row in [{','.join(map(str, self.ids[rows]))}]"
-        found = self.store._call(
-            "search",
-            self.collection,
-            data=data,
-            anns_field=field,
-            limit=limit,
-            filter=expr,
-            search_params=params,
-            output_fields=[],
-        )[0]
-        ids = np.array([int(hit["id"]) for hit in found], dtype=np.int64)
-        scores = np.array([float(hit["distance"]) for hit in found], dtype=np.float32)
-        positions = np.minimum(np.searchsorted(self.ids, ids), max(len(self.ids) - 1, 0))
-        known = self.ids[positions] == ids  # rows added since this index was loaded are not in it yet
-        return positions[known].astype(np.int64), scores[known]
-
-
-def _client(uri: str, token: str, timeout: float) -> Any:
-    """One client per engine and token, made on first use (a Lite file starts its engine)."""
-    key = (uri, token)
-    with _clients_lock:
-        if key not in _clients:
-            try:
-                from pymilvus import MilvusClient
-            except ImportError as e:
-                raise MissingExtraError("Milvus 后端需要 pymilvus：pip install 'briefing-rag[milvus]'") from e
-            for name in [*logging.root.manager.loggerDict, "pymilvus"]:  # our errors say it in Chinese
-                if name.startswith("pymilvus"):
-                    logging.getLogger(name).setLevel(logging.CRITICAL)
-            if _is_lite(uri):
-                Path(uri).parent.mkdir(parents=True, exist_ok=True)
-            try:
-                _clients[key] = MilvusClient(uri=uri, token=token, timeout=timeout)
-            except Exception as e:
-                raise _engine_error(uri, timeout, e) from e
-        return _clients[key]
-
-
-def _engine_error(uri: str, timeout: float, error: Exception) -> SearchEngineError:
-    text = str(error)
-    where = f"Milvus（{_label(uri)}）"
-    if "opened by another program" in text or "Open local milvus failed" in text:
-        return SearchEngineError(
-            f'{where}：这个 Milvus Lite 文件已被另一个进程打开（Milvus Lite 只供一个进程使用；多个进程共用一份语料请用 Milvus 服务，uri = "http://主机:19530"）'
-        )
-    if "Fail connecting" in text or "UNAVAILABLE" in text or "illegal connection" in text:
-        return SearchEngineError(
-            f"{where} 无法连接：服务没有启动、地址或端口不对，或网络不通（{timeout:g} 秒内未连上）"
-        )
-    if "DEADLINE_EXCEEDED" in text or "timeout" in text.lower():
-        return SearchEngineError(f"{where} 超过 {timeout:g} 秒没有响应")
-    if "UNIMPLEMENTED" in text:
-        return SearchEngineError(f"{where} 不支持这项操作（Milvus Lite 只实现了部分接口）：{text[:160]}")
-    return SearchEngineError(f"{where} 调用失败：{text[:300]}")
-
-
-def _schema(description: str, texts: list[tuple[str, int]], part: bool = False) -> Any:
-    """A small collection keyed by a string (the pointer, the lock, the document slices);
-    Milvus wants a vector field in every collection, so each has a 2-dimensional ``v``."""
-    from pymilvus import DataType, MilvusClient
-
-    schema = MilvusClient.create_schema(auto_id=False, description=description)
-    schema.add_field("key", DataType.VARCHAR, is_primary=True, max_length=1100)
-    for name, length in texts:
-        schema.add_field(name, DataType.VARCHAR, max_length=length)
-    if part:
-        schema.add_field("part", DataType.INT64)
-    schema.add_field("v", DataType.FLOAT_VECTOR, dim=2)
-    return schema
-
-
-def _vector_index(kind: str, rows: int) -> dict[str, Any]:
-    if kind == "hnsw":
-        return {"index_type": "HNSW", "params": HNSW}
-    if kind == "ivf_flat":
-        return {"index_type": "IVF_FLAT", "params": {"nlist": int(min(max(4 * rows**0.5, 1), 65_536))}}
-    return {"index_type": "FLAT"}
-
-
-def _next(iterator: Any, store: MilvusStore) -> list[dict[str, Any]]:
-    try:
-        return list(iterator.next())
-    except Exception as e:
-        raise _engine_error(store.uri, store.timeout, e) from e
-
-
-def _resolve_uri(settings: Settings) -> str:
-    uri = settings.milvus.uri
-    if "://" in uri or uri.startswith("unix:"):
-        return uri
-    path = Path(uri)
-    return str(path if path.is_absolute() else settings.home / path)
-
-
-def _is_lite(uri: str) -> bool:
-    return "://" not in uri and not uri.startswith("unix:")
-
-
-def _label(uri: str) -> str:
-    """The URI without credentials, for messages."""
-    if "@" in uri and "://" in uri:
-        scheme, rest = uri.split("://", 1)
-        return f"{scheme}://{rest.split('@', 1)[1]}"
-    return uri
-
-
-def _empty() -> tuple[np.ndarray, np.ndarray]:
-    return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        return "flat" if self.engine.lite else "hnsw"
 
 
 def _corrupt(reason: str) -> IndexCorruptError:
@@ -562,13 +401,3 @@ def _corrupt(reason: str) -> IndexCorruptError:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return pid > 0
