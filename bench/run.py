@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from firstrun import measure_first_run
 from grow import SECTION as GROW_SECTION
 from grow import measure as measure_grow
 from grow import render_section as render_grow
@@ -70,6 +71,7 @@ class Plan:
     ask: Passes
     serve: ServePlan | None = None  # the HTTP layer (bench/serve.py), on the same Pipeline
     load: LoadPlan | None = None  # many clients at once (bench/load.py), on the same Pipeline
+    unshipped_first_run: bool = False  # also time a first answer that embeds the corpus (bench/firstrun.py)
 
 
 QUICK = Plan(index_runs=1, reindex_runs=3, search=Passes(3, 3, 0), ask=Passes(1, 1, 0))
@@ -83,6 +85,7 @@ FULL = Plan(
     ask=Passes(1, 3, 90),
     serve=SERVE_FULL,
     load=LoadPlan(),
+    unshipped_first_run=True,
 )
 
 
@@ -149,6 +152,7 @@ def benchmark(plan: Plan, items: list[EvalItem], home: Path) -> dict[str, Any]:
     peer, peer_timing = build_peer(settings.data_dir, embedder)
     quality["peer"] = score_search(items, peer.search, names)
     peer_chars = sum(map(len, peer.chunks))
+    first_run = measure_first_run(home / "first-run", baseline=plan.unshipped_first_run)
 
     return {
         "retrieval_defaults": settings.retrieval.model_dump(),
@@ -161,6 +165,7 @@ def benchmark(plan: Plan, items: list[EvalItem], home: Path) -> dict[str, Any]:
         "peer_index_chars_per_s": round(peer_chars / peer_timing.wall_s, 1),
         "questions": len(items),
         **latency.summary(),
+        **first_run,
         **{
             f"{name}_{k}": quality[name]["overall"][k]
             for name in ("ours", "peer")

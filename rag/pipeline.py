@@ -238,6 +238,9 @@ def ensure_index(settings: Settings, embedder: Embedder, progress: IndexProgress
     if open_store(settings).exists():
         return False
     ensure_corpus(settings)
+    from rag.shipped import seed_from_shipped
+
+    seed_from_shipped(settings, embedder)  # the bundled briefings' rows, verified by the update below
     build_index(settings, embedder, progress=progress)
     return True
 

@@ -50,9 +50,7 @@ def write_index(
     records are copied, not written again; BM25 is rebuilt over all rows."""
     if len(chunks) != len(tokens) or len(chunks) != vectors.shape[0]:
         raise ValueError("chunks, tokens and vectors must be row-aligned")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-    version = path.parent / f"{path.name}@{stamp}-{os.getpid()}"
+    version = _new_version(path)
     version.mkdir()
 
     base = appending_to
@@ -92,6 +90,23 @@ def write_index(
     _remove_old_versions(path, keep=version)
     log.info("index %s now points at %s (%d chunks)", path, version.name, len(chunks))
     return version
+
+
+def install_copy(path: Path, source: Path) -> Path:
+    """Make a copy of the complete index directory ``source`` the current version of ``path``
+    (written beside it, then swapped in like any version); the caller holds the write lock."""
+    version = _new_version(path)
+    shutil.copytree(source, version)
+    _fsync_files(version)
+    _swap_symlink(path, version)
+    _remove_old_versions(path, keep=version)
+    return version
+
+
+def _new_version(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    return path.parent / f"{path.name}@{stamp}-{os.getpid()}"
 
 
 def _write_json_durably(path: Path, data: dict[str, Any]) -> None:

@@ -55,7 +55,7 @@ log = logging.getLogger(__name__)
 
 SLICE_CHARS = 16_000  # of a JSON record per row: at most 48 KB of UTF-8, under VARCHAR's 65,535 bytes
 BM25_K1, BM25_B = 1.5, 0.75  # bm25s's defaults, which the local backend uses
-MANIFEST_DOC = ""
+LOAD_ATTEMPTS = 3
 
 
 class MilvusStore:
@@ -81,23 +81,30 @@ class MilvusStore:
         if pointer is None:
             return None
         try:
-            return self._manifest(pointer["collection"])
+            return self._manifest(pointer["collection"], pointer["revision"])
         except IndexCorruptError:
             return None
 
     def load(self, embedder_spec: str | None = None, *, with_tokens: bool = False) -> Index:
-        pointer = self._pointer()
-        if pointer is None:
-            raise IndexMissingError(f"Milvus（{self.describe()}）中还没有索引。请先运行 rag index")
-        collection = pointer["collection"]
-        manifest = self._manifest(collection)
-        check_manifest(manifest, embedder_spec)
-        fields = ["row", "record", *(["tokens"] if with_tokens else [])]
-        rows = sorted(self.engine.scan(collection, "", fields), key=lambda r: int(r["row"]))
-        if len(rows) != manifest.get("chunks"):
-            raise _corrupt(f"{len(rows)} 条分块记录，清单中为 {manifest.get('chunks')} 条")
+        """The current version, as its manifest describes it: rows of briefings a writer is
+        adding or removing right now (in place) are left out until the manifest lists them."""
+        for _ in range(LOAD_ATTEMPTS):
+            pointer = self._pointer()
+            if pointer is None:
+                raise IndexMissingError(f"Milvus（{self.describe()}）中还没有索引。请先运行 rag index")
+            collection, revision = pointer["collection"], pointer["revision"]
+            manifest = self._manifest(collection, revision)
+            check_manifest(manifest, embedder_spec)
+            listed = manifest["documents"]
+            fields = ["row", "doc_id", "record", *(["tokens"] if with_tokens else [])]
+            rows = [r for r in self.engine.scan(collection, "", fields) if r["doc_id"] in listed]
+            if len(rows) == manifest.get("chunks"):
+                break
+            if self._pointer() == pointer:  # not a writer switching versions under us
+                raise _corrupt(f"{len(rows)} 条分块记录，清单中为 {manifest.get('chunks')} 条")
+        rows.sort(key=lambda r: int(r["row"]))
         documents = [
-            Document.from_record(r) for r in self._records(f"{collection}_docs", exclude_manifest=True)
+            Document.from_record(r) for r in self._records(collection, "doc") if r["doc_id"] in listed
         ]
         ids = np.array([int(r["row"]) for r in rows], dtype=np.int64)
         index = Index(
@@ -110,7 +117,7 @@ class MilvusStore:
             backend=MilvusBackend(
                 self.engine, collection, ids, manifest["vector_index"], self.settings.retrieval.hnsw_ef_search
             ),
-            version=f"{collection}#{pointer['revision']}",
+            version=f"{collection}#{revision}",
         )
         if with_tokens:
             vars(index)["tokens"] = [r["tokens"].split(" ") if r["tokens"] else [] for r in rows]
@@ -157,16 +164,19 @@ class MilvusStore:
             kept=base.manifest["documents"] if base is not None else None,
         )
         self._insert_chunks(collection, chunks, tokens, vectors, first)
-        self._insert_records(f"{collection}_docs", [(d.doc_id, d.record()) for d in documents])
-        self._write_manifest(collection, manifest)
-        self._switch(collection, pointer)
+        self._insert_records(collection, "doc", [(d.doc_id, d.record()) for d in documents])
+        self._publish(collection, manifest, pointer)
 
-    def _write_manifest(self, collection: str, manifest: dict[str, Any]) -> None:
-        """Replace the version's manifest, then flush both of its collections."""
-        self.engine.call("delete", f"{collection}_docs", filter=f'doc_id == "{MANIFEST_DOC}"')
-        self._insert_records(f"{collection}_docs", [(MANIFEST_DOC, manifest)])
+    def _publish(self, collection: str, manifest: dict[str, Any], pointer: dict[str, Any] | None) -> None:
+        """Make ``manifest`` the current one: written under the next revision, flushed, then
+        the pointer switched to it (one row); the earlier manifests go after."""
+        revision = (pointer["revision"] if pointer else 0) + 1
+        self._insert_records(collection, "manifest", [(str(revision), manifest)])
         for name in (collection, f"{collection}_docs"):
             self.engine.call("flush", name)
+        self._switch(collection, pointer, revision)
+        expr = f'kind == "manifest" and doc_id != "{revision}"'
+        self.engine.call("delete", f"{collection}_docs", filter=expr)
 
     def remove(self, index: Index, doc_ids: Sequence[str]) -> bool:
         """Delete the briefings' chunks and records from the current version (both the vectors
@@ -174,19 +184,17 @@ class MilvusStore:
         pointer = self._pointer()
         if pointer is None or index.path.name != pointer["collection"]:
             return False
-        collection = pointer["collection"]
-        names = ", ".join(json.dumps(doc_id, ensure_ascii=False) for doc_id in doc_ids)
-        for name in (collection, f"{collection}_docs"):
-            self.engine.call("delete", name, filter=f"doc_id in [{names}]")
-        gone = set(doc_ids)
+        collection, gone = pointer["collection"], set(doc_ids)
         manifest = {
             **index.manifest,
             "chunks": sum(1 for chunk in index.chunks if chunk.doc_id not in gone),
             "documents": {k: v for k, v in index.manifest["documents"].items() if k not in gone},
             "created_at": _now(),
         }
-        self._write_manifest(collection, manifest)
-        self._switch(collection, pointer)
+        self._publish(collection, manifest, pointer)  # readers stop listing them first, then:
+        names = ", ".join(json.dumps(doc_id, ensure_ascii=False) for doc_id in doc_ids)
+        self.engine.call("delete", collection, filter=f"doc_id in [{names}]")
+        self.engine.call("delete", f"{collection}_docs", filter=f'kind == "doc" and doc_id in [{names}]')
         return True
 
     @contextmanager
@@ -240,7 +248,7 @@ class MilvusStore:
         found = self.engine.call("query", self.meta, filter='key == "current"', output_fields=["value"])
         return json.loads(found[0]["value"]) if found else None
 
-    def _switch(self, collection: str, pointer: dict[str, Any] | None) -> None:
+    def _switch(self, collection: str, pointer: dict[str, Any] | None, revision: int) -> None:
         if pointer is None and not self.engine.call("has_collection", self.meta):
             self.engine.call(
                 "create_collection",
@@ -248,7 +256,6 @@ class MilvusStore:
                 schema=keyed_schema("briefing-rag pointer", [("value", 65_535)]),
                 index_params=self._tiny_index(),
             )
-        revision = (pointer["revision"] if pointer else 0) + 1
         previous = (
             pointer["collection"]
             if pointer and pointer["collection"] != collection
@@ -283,7 +290,8 @@ class MilvusStore:
             log.info("Milvus Lite has no HNSW index; %s uses FLAT", collection)
             kind = "flat"
             self._create_chunks(collection, dim, kind, rows)
-        docs = keyed_schema("briefing-rag documents", [("doc_id", 1024), ("data", 65_535)], part=True)
+        texts = [("doc_id", 1024), ("kind", 16), ("data", 65_535)]
+        docs = keyed_schema("briefing-rag documents and manifests", texts, part=True)
         self.engine.call(
             "create_collection", f"{collection}_docs", schema=docs, index_params=self._tiny_index()
         )
@@ -350,37 +358,34 @@ class MilvusStore:
         ]
         self.engine.insert(collection, rows)
 
-    def _insert_records(self, collection: str, records: Sequence[tuple[str, Any]]) -> None:
+    def _insert_records(self, collection: str, kind: str, records: Sequence[tuple[str, Any]]) -> None:
+        """JSON records (``kind`` "doc": briefings by name; "manifest": by revision) in slices."""
         rows = []
         for doc_id, record in records:
             text = json.dumps(record, ensure_ascii=False)
             for part, start in enumerate(range(0, max(len(text), 1), SLICE_CHARS)):
+                key = f"{kind}\x1f{doc_id}\x1f{part}"
+                data = text[start : start + SLICE_CHARS]
                 rows.append(
-                    {
-                        "key": f"{doc_id}\x1f{part}",
-                        "doc_id": doc_id,
-                        "part": part,
-                        "data": text[start : start + SLICE_CHARS],
-                        "v": [0.0, 0.0],
-                    }
+                    {"key": key, "doc_id": doc_id, "kind": kind, "part": part, "data": data, "v": [0.0, 0.0]}
                 )
-        self.engine.insert(collection, rows)
+        self.engine.insert(f"{collection}_docs", rows)
 
-    def _records(self, collection: str, *, exclude_manifest: bool) -> Iterator[dict[str, Any]]:
-        expr = f'doc_id != "{MANIFEST_DOC}"' if exclude_manifest else f'doc_id == "{MANIFEST_DOC}"'
+    def _records(self, collection: str, kind: str, doc_id: str | None = None) -> Iterator[dict[str, Any]]:
+        expr = f'kind == "{kind}"' + (f' and doc_id == "{doc_id}"' if doc_id is not None else "")
         parts: dict[str, list[tuple[int, str]]] = {}
-        for row in self.engine.scan(collection, expr, ["doc_id", "part", "data"]):
+        for row in self.engine.scan(f"{collection}_docs", expr, ["doc_id", "part", "data"]):
             parts.setdefault(row["doc_id"], []).append((int(row["part"]), row["data"]))
         for slices in parts.values():
             try:
                 yield json.loads("".join(text for _, text in sorted(slices)))
             except ValueError as e:
-                raise _corrupt(f"简报记录无法解析（{e}）") from e
+                raise _corrupt(f"记录无法解析（{e}）") from e
 
-    def _manifest(self, collection: str) -> dict[str, Any]:
-        found = list(self._records(f"{collection}_docs", exclude_manifest=False))
+    def _manifest(self, collection: str, revision: int) -> dict[str, Any]:
+        found = list(self._records(collection, "manifest", str(revision)))
         if not found:
-            raise _corrupt(f"版本 {collection} 没有清单")
+            raise _corrupt(f"版本 {collection} 没有第 {revision} 次修订的清单")
         return found[0]
 
     def _holder(self, name: str) -> dict[str, Any]:
