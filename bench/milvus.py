@@ -31,6 +31,7 @@ sys.path.insert(0, str(REPO / "bench"))
 from scale import QUERIES, _latencies, _peak_rss_mb, publish, real_embeddings, synthetic  # noqa: E402
 
 from rag.config import Settings, load_settings  # noqa: E402
+from rag.store import IndexRows  # noqa: E402
 from rag.types import Chunk, Document  # noqa: E402
 
 SECTION = "## Milvus"
@@ -71,14 +72,7 @@ def measure(side: str, n: int, real: Path, home: Path) -> dict[str, Any]:
     store = open_store(settings)
     start = time.perf_counter()
     with store.lock():
-        store.write(
-            chunks=chunks,
-            tokens=tokens,
-            vectors=vectors,
-            documents=documents,
-            embedder_spec="synthetic",
-            chunker_version="synthetic",
-        )
+        store.write(IndexRows(chunks, tokens, vectors, documents, "synthetic", "synthetic"))
     write_s = time.perf_counter() - start
     del chunks, tokens, vectors
     start = time.perf_counter()

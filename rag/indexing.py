@@ -28,7 +28,7 @@ from rag.files import process_alive
 from rag.ingest import content_hash, list_sources, load_document
 from rag.metadata import METADATA_FILE, load_metadata
 from rag.readers import PageProgress, unsupported_type
-from rag.store import FORMAT_VERSION, Index
+from rag.store import FORMAT_VERSION, Index, IndexRows
 from rag.text import document_tokens
 from rag.types import Chunk, Document
 
@@ -183,7 +183,7 @@ def copy_local_index(settings: Settings, embedder: Embedder) -> int:
         if target.exists():
             return 0
         index = source.load(embedder.spec, with_tokens=True)
-        target.write(
+        rows = IndexRows(
             chunks=index.chunks,
             tokens=index.tokens,
             vectors=index.read_vectors(range(len(index.chunks))),
@@ -191,6 +191,7 @@ def copy_local_index(settings: Settings, embedder: Embedder) -> int:
             embedder_spec=embedder.spec,
             chunker_version=str(index.manifest["chunker_version"]),
         )
+        target.write(rows)
     return len(index.chunks)
 
 
@@ -256,7 +257,7 @@ def _write(
             if entry.previous_rows is not None and previous is not None:
                 entry.vectors = previous.read_vectors(entry.previous_rows)
         new = entries
-    store.write(
+    rows = IndexRows(
         chunks=[chunk for entry in new for chunk in entry.chunks],
         tokens=[chunk_tokens for entry in new for chunk_tokens in entry.tokens],
         vectors=np.concatenate(
@@ -265,8 +266,9 @@ def _write(
         documents=[entry.doc for entry in new],
         embedder_spec=embedder.spec,
         chunker_version=version,
-        vector_index=settings.retrieval.vector_index,
-        appending_to=previous if appending else None,
+    )
+    store.write(
+        rows, vector_index=settings.retrieval.vector_index, appending_to=previous if appending else None
     )
 
 

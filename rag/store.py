@@ -43,6 +43,23 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 
 
+@dataclass(frozen=True)
+class IndexRows:
+    """What a write adds to an index: row-aligned chunks, their BM25 tokens and vectors, the
+    documents they come from, and what made them (embedder, chunker)."""
+
+    chunks: Sequence[Chunk]
+    tokens: Sequence[list[str]]
+    vectors: np.ndarray
+    documents: Sequence[Document]
+    embedder_spec: str
+    chunker_version: str
+
+    def __post_init__(self) -> None:
+        if len(self.chunks) != len(self.tokens) or len(self.chunks) != self.vectors.shape[0]:
+            raise ValueError("chunks, tokens and vectors must be row-aligned")
+
+
 @dataclass
 class Index:
     """A loaded index: everything retrieval and answering need, row-aligned. ``path`` is the
@@ -228,31 +245,25 @@ def by_name(documents: Sequence[Document]) -> dict[str, Document]:
 
 
 def new_manifest(
-    *,
-    rows: int,
-    dim: int,
-    vector_index: str,
-    documents: Sequence[Document],
-    embedder_spec: str,
-    chunker_version: str,
-    kept: dict[str, Any] | None = None,
+    rows: IndexRows, *, total: int, vector_index: str, appending_to: Index | None = None
 ) -> dict[str, Any]:
-    """What an index version says about itself; ``kept``: the earlier documents' entries
-    (an update that only adds briefings)."""
+    """What a version of ``total`` rows says about itself, ``rows`` the ones written now
+    (after those of ``appending_to``, an update that only adds briefings)."""
+    kept = appending_to.manifest["documents"] if appending_to is not None else {}
     return {
         "format_version": FORMAT_VERSION,
-        "embedder": embedder_spec,
-        "dim": dim,
+        "embedder": rows.embedder_spec,
+        "dim": int(rows.vectors.shape[1]),
         "normalized": True,
         "metric": "inner_product",
         "vector_index": vector_index,
-        "chunker_version": chunker_version,
-        "chunks": rows,
+        "chunker_version": rows.chunker_version,
+        "chunks": total,
         "documents": {
-            **(kept or {}),
+            **kept,
             **{
                 doc.doc_id: {"hash": doc.content_hash, "title": doc.title, "meta": doc.meta}
-                for doc in documents
+                for doc in rows.documents
             },
         },
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),

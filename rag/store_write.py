@@ -19,43 +19,39 @@ from typing import Any
 
 import bm25s
 import faiss
-import numpy as np
 
 from rag.backends.local import VectorIndexKind, build_vector_index, choose_vector_index
 from rag.errors import IndexLockedError
-from rag.store import MANIFEST, Index, current_version, index_exists, load_index, new_manifest, read_manifest
-from rag.types import Chunk, Document
+from rag.store import (
+    MANIFEST,
+    Index,
+    IndexRows,
+    current_version,
+    index_exists,
+    load_index,
+    new_manifest,
+    read_manifest,
+)
 
 log = logging.getLogger(__name__)
 
 
 def write_index(
-    path: Path,
-    *,
-    chunks: Sequence[Chunk],
-    tokens: Sequence[list[str]],
-    vectors: np.ndarray,
-    documents: Sequence[Document],
-    embedder_spec: str,
-    chunker_version: str,
-    vector_index: VectorIndexKind = "auto",
-    appending_to: Index | None = None,
+    path: Path, rows: IndexRows, *, vector_index: VectorIndexKind = "auto", appending_to: Index | None = None
 ) -> Path:
     """Write a complete new version beside ``path`` and atomically point ``path`` at it;
     ``vector_index`` picks the FAISS index type (``choose_vector_index``).
 
     ``appending_to`` (an update that only adds briefings) is the current index: the new
-    version keeps its rows and documents as they are, followed by ``chunks`` and ``documents``
-    (the new ones only). Its vector index is extended in place (``build_vector_index``) and its
+    version keeps its rows and documents as they are, followed by ``rows`` (the new ones only). Its vector index is extended in place (``build_vector_index``) and its
     records are copied, not written again; BM25 is rebuilt over all rows."""
-    if len(chunks) != len(tokens) or len(chunks) != vectors.shape[0]:
-        raise ValueError("chunks, tokens and vectors must be row-aligned")
+    chunks, tokens, vectors, documents = rows.chunks, rows.tokens, rows.vectors, rows.documents
     version = _new_version(path)
     version.mkdir()
 
     base = appending_to
-    rows = len(chunks) + (len(base.chunks) if base is not None else 0)
-    kind = choose_vector_index(vector_index, rows)
+    total = len(chunks) + (len(base.chunks) if base is not None else 0)
+    kind = choose_vector_index(vector_index, total)
     vector_store = build_vector_index(vectors, kind, base.vectors if base is not None else None)
     faiss.write_index(vector_store, str(version / "vectors.faiss"))
     for name in ("chunks.jsonl", "documents.jsonl"):
@@ -69,19 +65,11 @@ def write_index(
     with (version / "documents.jsonl").open("a", encoding="utf-8") as f:
         for doc in documents:
             f.write(json.dumps(doc.record(), ensure_ascii=False) + "\n")
-    if rows:
+    if total:
         bm25 = bm25s.BM25()
         bm25.index([*(base.tokens if base is not None else []), *tokens], show_progress=False)
         bm25.save(str(version / "bm25"), show_progress=False)
-    manifest = new_manifest(
-        rows=rows,
-        dim=int(vectors.shape[1]),
-        vector_index=kind,
-        documents=documents,
-        embedder_spec=embedder_spec,
-        chunker_version=chunker_version,
-        kept=base.manifest["documents"] if base is not None else None,
-    )
+    manifest = new_manifest(rows, total=total, vector_index=kind, appending_to=base)
     # The manifest is written last, once the rest is on disk: a version without one is
     # incomplete and never loaded.
     _fsync_files(version)
@@ -187,28 +175,9 @@ class LocalStore:
         return load_index(self.path, embedder_spec, with_tokens=with_tokens)
 
     def write(
-        self,
-        *,
-        chunks: Sequence[Chunk],
-        tokens: Sequence[list[str]],
-        vectors: np.ndarray,
-        documents: Sequence[Document],
-        embedder_spec: str,
-        chunker_version: str,
-        vector_index: VectorIndexKind = "auto",
-        appending_to: Index | None = None,
+        self, rows: IndexRows, *, vector_index: VectorIndexKind = "auto", appending_to: Index | None = None
     ) -> None:
-        write_index(
-            self.path,
-            chunks=chunks,
-            tokens=tokens,
-            vectors=vectors,
-            documents=documents,
-            embedder_spec=embedder_spec,
-            chunker_version=chunker_version,
-            vector_index=vector_index,
-            appending_to=appending_to,
-        )
+        write_index(self.path, rows, vector_index=vector_index, appending_to=appending_to)
 
     def remove(self, index: Index, doc_ids: Sequence[str]) -> bool:
         return False  # a new version without them: FAISS and bm25s are rebuilt over the rest

@@ -18,8 +18,7 @@ import numpy as np
 if TYPE_CHECKING:
     from rag.backends.local import VectorIndexKind
     from rag.config import Settings
-    from rag.store import Index
-    from rag.types import Chunk, Document
+    from rag.store import Index, IndexRows
 
 
 class SearchBackend(Protocol):
@@ -60,18 +59,9 @@ class IndexStore(Protocol):
     def load(self, embedder_spec: str | None = None, *, with_tokens: bool = False) -> Index: ...
 
     def write(
-        self,
-        *,
-        chunks: Sequence[Chunk],
-        tokens: Sequence[list[str]],
-        vectors: np.ndarray,
-        documents: Sequence[Document],
-        embedder_spec: str,
-        chunker_version: str,
-        vector_index: VectorIndexKind = "auto",
-        appending_to: Index | None = None,
+        self, rows: IndexRows, *, vector_index: VectorIndexKind = "auto", appending_to: Index | None = None
     ) -> None:
-        """Write a version of these rows and make it current; ``appending_to`` (the current
+        """Write a version of ``rows`` and make it current; ``appending_to`` (the current
         index, for an update that only adds briefings): these rows follow its rows."""
         ...
 

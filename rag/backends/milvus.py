@@ -48,7 +48,7 @@ from rag.backends.milvus_search import MilvusBackend
 from rag.config import Settings
 from rag.errors import IndexCorruptError, IndexLockedError, IndexMissingError, SearchEngineError
 from rag.files import process_alive
-from rag.store import Index, by_name, check_manifest, new_manifest
+from rag.store import Index, IndexRows, by_name, check_manifest, new_manifest
 from rag.types import Chunk, Document
 
 log = logging.getLogger(__name__)
@@ -128,16 +128,7 @@ class MilvusStore:
 
     # -- writing -------------------------------------------------------------------------
     def write(
-        self,
-        *,
-        chunks: Sequence[Chunk],
-        tokens: Sequence[list[str]],
-        vectors: np.ndarray,
-        documents: Sequence[Document],
-        embedder_spec: str,
-        chunker_version: str,
-        vector_index: VectorIndexKind = "auto",
-        appending_to: Index | None = None,
+        self, rows: IndexRows, *, vector_index: VectorIndexKind = "auto", appending_to: Index | None = None
     ) -> None:
         """A new version made current by switching the pointer; or, ``appending_to`` the
         current version, the new briefings' rows added to it in place. ``vector_index`` is the
@@ -147,25 +138,18 @@ class MilvusStore:
         if base is not None:
             assert isinstance(base.backend, MilvusBackend), "appending to an index read from Milvus"
             first = int(base.backend.ids[-1]) + 1 if len(base.backend.ids) else 0
-        rows = len(chunks) + (len(base.chunks) if base is not None else 0)
+        total = len(rows.chunks) + (len(base.chunks) if base is not None else 0)
         pointer = self._pointer()
         if base is not None and pointer is not None and base.path.name == pointer["collection"]:
             collection, kind = pointer["collection"], str(base.manifest["vector_index"])
         else:
             collection = f"{self.prefix}_v{datetime.now(UTC).strftime('%Y%m%d%H%M%S%f')}"
-            kind = self._create(collection, int(vectors.shape[1]), rows)
-        manifest = new_manifest(
-            rows=rows,
-            dim=int(vectors.shape[1]),
-            vector_index=kind,
-            documents=documents,
-            embedder_spec=embedder_spec,
-            chunker_version=chunker_version,
-            kept=base.manifest["documents"] if base is not None else None,
+            kind = self._create(collection, int(rows.vectors.shape[1]), total)
+        self._insert_chunks(collection, rows, first)
+        self._insert_records(collection, "doc", [(d.doc_id, d.record()) for d in rows.documents])
+        self._publish(
+            collection, new_manifest(rows, total=total, vector_index=kind, appending_to=base), pointer
         )
-        self._insert_chunks(collection, chunks, tokens, vectors, first)
-        self._insert_records(collection, "doc", [(d.doc_id, d.record()) for d in documents])
-        self._publish(collection, manifest, pointer)
 
     def _publish(self, collection: str, manifest: dict[str, Any], pointer: dict[str, Any] | None) -> None:
         """Make ``manifest`` the current one: written under the next revision, flushed, then
@@ -338,25 +322,18 @@ class MilvusStore:
         params.add_index(field_name="v", index_type="FLAT", metric_type="L2")
         return params
 
-    def _insert_chunks(
-        self,
-        collection: str,
-        chunks: Sequence[Chunk],
-        tokens: Sequence[list[str]],
-        vectors: np.ndarray,
-        first: int,
-    ) -> None:
-        rows = [
+    def _insert_chunks(self, collection: str, rows: IndexRows, first: int) -> None:
+        data = [
             {
                 "row": first + i,
-                "vector": vectors[i].astype(np.float32).tolist(),
-                "tokens": " ".join(tokens[i]),
+                "vector": rows.vectors[i].astype(np.float32).tolist(),
+                "tokens": " ".join(rows.tokens[i]),
                 "doc_id": chunk.doc_id,
                 "record": json.dumps(chunk.record(), ensure_ascii=False),
             }
-            for i, chunk in enumerate(chunks)
+            for i, chunk in enumerate(rows.chunks)
         ]
-        self.engine.insert(collection, rows)
+        self.engine.insert(collection, data)
 
     def _insert_records(self, collection: str, kind: str, records: Sequence[tuple[str, Any]]) -> None:
         """JSON records (``kind`` "doc": briefings by name; "manifest": by revision) in slices."""

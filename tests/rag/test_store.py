@@ -89,7 +89,7 @@ def test_an_unchanged_corpus_is_recognised_from_the_manifest_alone(
     def no_load(*args: object, **kwargs: object) -> None:
         raise AssertionError("the index was loaded")
 
-    monkeypatch.setattr("rag.indexing.load_index", no_load)
+    monkeypatch.setattr("rag.store_write.load_index", no_load)  # what LocalStore.load calls
     again = build_index(settings, HashEmbedder())
     assert not again.written and sorted(again.unchanged) == sorted(first.added)
     assert (again.documents, again.chunks) == (first.documents, first.chunks)
