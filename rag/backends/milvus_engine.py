@@ -104,10 +104,14 @@ class MilvusEngine:
                 logging.getLogger(name).setLevel(logging.CRITICAL)
         if self.lite:
             Path(self.uri).parent.mkdir(parents=True, exist_ok=True)
+        # milvus_lite logs its failures on the root logger, in English: our error says it instead.
+        logging.disable(logging.ERROR)
         try:
             return MilvusClient(uri=self.uri, token=self.token, timeout=self.timeout)
         except Exception as e:
             raise self.error(e) from e
+        finally:
+            logging.disable(logging.NOTSET)
 
 
 def resolve_uri(settings: Settings) -> str:

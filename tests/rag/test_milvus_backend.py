@@ -208,3 +208,27 @@ def test_the_bundled_eval_sets_retrieve_the_same_on_both_backends(
         items = [item for item in load_eval_set(path) if item.answerable]
         (local_recall, local_mrr), (recall, mrr) = _retrieval(local, items), _retrieval(remote, items)
         assert abs(recall - local_recall) <= 0.01 and abs(mrr - local_mrr) <= 0.01, (path.stem, recall, mrr)
+
+
+def test_a_milvus_lite_file_open_in_another_process_is_explained(home: Path) -> None:
+    settings = on_milvus(load_settings(home=home), "index/milvus.db")
+    db = home / "index" / "milvus.db"
+    db.parent.mkdir(parents=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"from pymilvus import MilvusClient; MilvusClient({str(db)!r}); print('open', flush=True); input()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        with pytest.raises(SearchEngineError) as failure:
+            open_store(settings).exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert "已被另一个进程打开" in failure.value.message and "http://" in failure.value.message
