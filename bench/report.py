@@ -248,15 +248,6 @@ def render_markdown(results: dict[str, Any], machine: dict[str, Any]) -> str:
             ],
         ),
         "",
-        "A newcomer's first answer (`bench/firstrun.py`): `rag ask` in a fresh home holding `data/` and the "
-        f"shipped `index/shipped` took **{r['first_answer_s']} s** wall, start to exit"
-        + (
-            f" (without the shipped index, which embeds the corpus: {r['first_answer_unshipped_s']} s)"
-            if "first_answer_unshipped_s" in r
-            else ""
-        )
-        + f"; a later `rag ask` there **{r['cli_ask_s']} s** (median of 3).",
-        "",
         *(
             render_serve_section(r["serve"], machine, standalone=False).splitlines() + [""]
             if "serve" in r

@@ -21,7 +21,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from firstrun import SECTION as FIRST_RUN_SECTION
 from firstrun import measure_first_run
+from firstrun import render as render_first_run
 from grow import SECTION as GROW_SECTION
 from grow import measure as measure_grow
 from grow import render_section as render_grow
@@ -237,6 +239,10 @@ def main(argv: list[str] | None = None) -> int:
             markdown = replace_section(markdown, render_long_pdf(measure_long_pdf(1000)), LONG_PDF_SECTION)
             log("threads: 1 thread vs every core (bench/threads.py)")
             markdown = replace_section(markdown, render_threads(measure_threads()), THREADS_SECTION)
+        if kept := find_section(previous, "## Milvus"):  # measured on its own: python bench/milvus.py
+            markdown = replace_section(markdown, kept, "## Milvus")
+        first_run = {k: results[k] for k in results if k.startswith(("first_answer", "cli_ask"))}
+        markdown = replace_section(markdown, render_first_run(first_run), FIRST_RUN_SECTION)
         if "load" in results:
             context = (
                 "Measured in the same run as the figures above, on the same Pipeline object. "
