@@ -12,6 +12,7 @@ they were verifiably made from. ``python -m rag.shipped`` rewrites the shipped i
 
 from __future__ import annotations
 
+import logging
 import shutil
 import sys
 import tempfile
@@ -19,11 +20,13 @@ from pathlib import Path
 
 from rag.config import Settings, load_settings
 from rag.embedders import Embedder, get_embedder
+from rag.errors import RagError
 from rag.indexing import build_index, chunker_version
-from rag.store import FORMAT_VERSION, current_version, index_exists, read_manifest
+from rag.store import FORMAT_VERSION, current_version, index_exists, load_index, read_manifest
 from rag.store_write import install_copy, write_lock
 
 SHIPPED = "shipped"
+log = logging.getLogger(__name__)
 
 
 def shipped_index(settings: Settings) -> Path:
@@ -43,6 +46,11 @@ def seed_from_shipped(settings: Settings, embedder: Embedder) -> bool:
         and manifest.get("chunker_version") == chunker_version(settings)
     )
     if not usable:
+        return False
+    try:
+        load_index(source, embedder.spec)  # a damaged copy (a partial clone, say) is not installed
+    except RagError as e:
+        log.warning("not using the shipped index: %s", e.message)
         return False
     with write_lock(settings.index_dir):
         if index_exists(settings.index_dir):

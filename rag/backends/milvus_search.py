@@ -16,12 +16,19 @@ class MilvusBackend:
     of the loaded index's chunks, in order (position ``i`` of ``Index.chunks`` is ``ids[i]``)."""
 
     def __init__(
-        self, engine: MilvusEngine, collection: str, ids: np.ndarray, kind: str, ef_search: int = 256
+        self,
+        engine: MilvusEngine,
+        collection: str,
+        ids: np.ndarray,
+        kind: str,
+        dim: int,
+        ef_search: int = 256,
     ) -> None:
         self.engine = engine
         self.collection = collection
         self.ids = ids
         self.kind = kind
+        self.dim = dim
         self.ef_search = ef_search
 
     def dense(
@@ -43,7 +50,9 @@ class MilvusBackend:
         return self._search([" ".join(tokens)], "sparse", k, rows, {"metric_type": "BM25"})
 
     def vectors(self, rows: np.ndarray) -> np.ndarray:
-        wanted = self.ids[rows]
+        wanted = self.ids[np.asarray(rows, dtype=np.int64)]
+        if not len(wanted):
+            return np.zeros((0, self.dim), dtype=np.float32)
         found: dict[int, list[float]] = {}
         for start in range(0, len(wanted), MAX_LIMIT):
             batch = wanted[start : start + MAX_LIMIT]

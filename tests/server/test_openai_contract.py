@@ -129,6 +129,14 @@ def test_an_llm_answer_cut_by_the_backend_drops_the_unfinished_sentence(
     assert choice.finish_reason == "length"
 
 
+def test_an_llm_answer_stopped_by_the_backend_at_a_stop_sequence_drops_the_half_sentence(
+    client: OpenAI, fake_llm: FakeLLM
+) -> None:
+    fake_llm.script(FIRST + "年利率END不超过3.5%[1]。")  # the backend stops before END, mid-sentence
+    completion = client.chat.completions.create(model="llm", messages=MESSAGES, stop=["END"])
+    assert strip_markers(_answer(completion.choices[0].message.content)) == strip_markers(FIRST)
+
+
 def test_a_stop_sequence_ends_the_answer_before_the_sentence_holding_it(client: OpenAI) -> None:
     whole = client.chat.completions.create(model="extractive", messages=MESSAGES)
     first, second = split_sentences(_answer(whole.choices[0].message.content))[:2]
