@@ -77,17 +77,14 @@ class Service:
             return
         self._checked_at = now
         try:
-            stale = self.pipeline.stale
+            current = open_store(self.settings).version()
         except RagError as e:  # the engine is away: keep serving what is loaded
             log.warning("cannot check for a new index version: %s", e.message)
             return
-        if not stale:
+        if current in (None, self.pipeline.index.version, self._unloadable):
             return
         with self._watching:
             if self._reloader is not None and self._reloader.is_alive():
-                return
-            current = open_store(self.settings).version()
-            if current is None or current == self._unloadable:
                 return
             self._reloader = threading.Thread(
                 target=self._reload, args=(current,), name="index-reload", daemon=True
