@@ -30,7 +30,7 @@ from rag.embedders import Embedder
 from rag.errors import BackendError
 from rag.llm_client import ChatClient, Message, ReplyInfo, resolve_endpoint
 from rag.prompts import render_prompt
-from rag.sentences import TERMINAL, SentenceAssembler, strip_markers
+from rag.sentences import CLOSERS, TERMINAL, SentenceAssembler, strip_markers
 from rag.tokens import count_all, count_tokens
 from rag.types import Answer, Citation, GenerationOptions, Hit, SentenceCheck, TokenUsage
 
@@ -194,7 +194,7 @@ def _pieces(deltas: Iterator[str], info: ReplyInfo, stops: bool = False) -> Iter
     for delta in deltas:
         yield from assembler.feed(delta)
     for rest in assembler.flush():
-        ending = strip_markers(rest).rstrip().rstrip("”’」』）)")
+        ending = strip_markers(rest).rstrip().rstrip(CLOSERS)
         cut = (info.finish_reason == "length" or stops) and not ending.endswith(tuple(TERMINAL))
         if not cut:
             yield rest
