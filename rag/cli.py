@@ -49,7 +49,7 @@ app = ChineseTyper(
     pretty_exceptions_enable=False,
 )
 
-_STAGES = {"parse": "解析简报", "pages": "读取 PDF 页面", "embed": "生成向量"}
+_STAGES = {"parse": "解析简报", "pages": "读取 PDF 页面", "embed": "生成向量", "sentences": "生成句向量"}
 
 
 @app.callback()
@@ -120,9 +120,10 @@ def _print_report(report: IndexReport) -> None:
         for label, names in (("新增", report.added), ("更新", report.updated), ("移除", report.removed))
         if names
     ]
+    sentences = f"、句子 {report.embedded_sentences} 句" if report.embedded_sentences else ""
     err.print(
-        f"索引已更新（{'，'.join(changes) or '无变化'}）：共 {report.documents} 篇简报，"
-        f"{report.chunks} 个分块，本次嵌入 {report.embedded_chunks} 个。"
+        f"索引已更新（{'，'.join(changes) or '补全句向量'}）：共 {report.documents} 篇简报，"
+        f"{report.chunks} 个分块，本次嵌入分块 {report.embedded_chunks} 个{sentences}。"
     )
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from rag.answerers.candidates import document_sentences
 from rag.backends import IndexStore, open_store
 from rag.chunking import CHUNKER_VERSION, chunk_document
 from rag.config import Settings
@@ -29,12 +30,14 @@ from rag.ingest import content_hash, list_sources, load_document
 from rag.metadata import METADATA_FILE, load_metadata
 from rag.readers import PageProgress, unsupported_type
 from rag.store import FORMAT_VERSION, Index, IndexRows
+from rag.sentence_vectors import SentenceVectors
 from rag.text import document_tokens
 from rag.types import Chunk, Document
 
 log = logging.getLogger(__name__)
 
-# progress(stage, done, total); stages: "parse" (files), "pages" (of the PDF being read) and "embed" (chunks)
+# progress(stage, done, total); stages: "parse" (files), "pages" (of the PDF being read), "embed"
+# (chunks) and "sentences" (the sentences answers quote, embedded ahead of the questions)
 IndexProgress = Callable[[str, int, int], None]
 REMOVED_DIR = ".removed"
 
@@ -50,6 +53,7 @@ class IndexReport:
     documents: int = 0
     chunks: int = 0
     embedded_chunks: int = 0
+    embedded_sentences: int = 0
     written: bool = False
 
     def errors(self) -> dict[str, RagError]:
@@ -69,6 +73,7 @@ class IndexReport:
             "documents": self.documents,
             "chunks": self.chunks,
             "embedded_chunks": self.embedded_chunks,
+            "embedded_sentences": self.embedded_sentences,
         }
 
 
@@ -79,6 +84,7 @@ class _Entry:
     tokens: list[list[str]]
     vectors: np.ndarray | None = None  # None until embedded (or read back from the previous index)
     previous_rows: list[int] | None = None  # a reused document's rows in the previous index
+    sentences: SentenceVectors | None = None  # its answer sentences' vectors, None until embedded
 
 
 def page_progress(progress: IndexProgress | None) -> PageProgress | None:
@@ -123,7 +129,9 @@ def update_locked(
     digests = _digests(sources, report)
     store = open_store(settings)
     manifest = None if rebuild else store.manifest()
-    if manifest is not None and _up_to_date(manifest, digests, metadata, version, embedder.spec):
+    if manifest is not None and _up_to_date(
+        manifest, digests, metadata, version, embedder.spec, store.keeps_sentences
+    ):
         report.unchanged, report.documents, report.chunks = (
             list(digests),
             len(digests),
@@ -163,9 +171,10 @@ def update_locked(
 
     report.documents = len(entries)
     report.chunks = sum(len(entry.chunks) for entry in entries)
-    if previous is not None and not (report.added or report.updated or report.removed):
+    without_sentences = store.keeps_sentences and any(entry.sentences is None for entry in entries)
+    if previous is not None and not (report.added or report.updated or report.removed or without_sentences):
         return report
-    _embed_missing(entries, embedder, progress, report)
+    _embed_missing(entries, embedder, progress, report, store.keeps_sentences)
     _write(settings, store, embedder, entries, previous, version)
     report.written = True
     return report
@@ -251,7 +260,11 @@ def _write(
         removed = sorted(set(previous.documents) - {entry.doc.doc_id for entry in entries})
         if removed and store.remove(previous, removed):
             return
-    appending = previous is not None and len(entries) - len(new) == len(previous.documents)
+    appending = (
+        previous is not None
+        and len(entries) - len(new) == len(previous.documents)
+        and (previous.sentences is not None or not store.keeps_sentences)
+    )
     if not appending:
         for entry in entries:
             if entry.previous_rows is not None and previous is not None:
@@ -266,6 +279,12 @@ def _write(
         documents=[entry.doc for entry in new],
         embedder_spec=embedder.spec,
         chunker_version=version,
+        sentences=(
+            SentenceVectors.concat([e.sentences for e in new if e.sentences is not None], embedder.dim)
+            if store.keeps_sentences
+            else None
+        ),
+        sentence_counts=[len(e.sentences) if e.sentences is not None else 0 for e in new],
     )
     store.write(
         rows, vector_index=settings.retrieval.vector_index, appending_to=previous if appending else None
@@ -311,16 +330,18 @@ def _up_to_date(
     metadata: dict[str, dict[str, str]],
     version: str,
     embedder: str,
+    sentences: bool,
 ) -> bool:
     """Whether the index holds exactly these files as they are (content, metadata, chunking,
-    embedder), judged from its manifest alone: re-indexing an unchanged large corpus then
-    does not load it."""
+    embedder, and the vectors of their answer sentences when ``sentences``), judged from its
+    manifest alone: re-indexing an unchanged large corpus then does not load it."""
     indexed = manifest.get("documents", {})
     if (
         manifest.get("format_version") != FORMAT_VERSION
         or manifest.get("chunker_version") != version
         or manifest.get("embedder") != embedder
         or set(indexed) != set(digests)
+        or (sentences and any("sentences" not in entry for entry in indexed.values()))
     ):
         return False
     return all(
@@ -342,20 +363,43 @@ def _unchanged(indexed_hash: str | None, indexed_meta: object, digest: str, meta
 def _reuse(previous: Index, doc: Document) -> _Entry:
     rows = previous.doc_rows(doc.doc_id)
     return _Entry(
-        doc, [previous.chunks[r] for r in rows], [previous.tokens[r] for r in rows], previous_rows=rows
+        doc,
+        [previous.chunks[r] for r in rows],
+        [previous.tokens[r] for r in rows],
+        previous_rows=rows,
+        sentences=previous.document_sentences(doc.doc_id),
     )
 
 
 def _embed_missing(
-    entries: Sequence[_Entry], embedder: Embedder, progress: IndexProgress | None, report: IndexReport
+    entries: Sequence[_Entry],
+    embedder: Embedder,
+    progress: IndexProgress | None,
+    report: IndexReport,
+    sentences: bool,
 ) -> None:
+    """Embed the chunks of new and changed briefings and, when ``sentences``, the answer
+    sentences of every briefing that has none stored."""
     pending = [entry for entry in entries if entry.previous_rows is None]
     texts = [chunk.embed_text for entry in pending for chunk in entry.chunks]
     report.embedded_chunks = len(texts)
-    vectors = embedder.embed_documents(
-        texts, progress=(lambda done, total: progress("embed", done, total)) if progress else None
-    )
+    vectors = embedder.embed_documents(texts, progress=_stage(progress, "embed"))
     offset = 0
     for entry in pending:
         entry.vectors = vectors[offset : offset + len(entry.chunks)]
         offset += len(entry.chunks)
+    if not sentences:
+        return
+    unembedded = [entry for entry in entries if entry.sentences is None]
+    by_entry = [document_sentences(entry.doc, entry.chunks) for entry in unembedded]
+    texts = [text for entry_texts in by_entry for text in entry_texts]
+    report.embedded_sentences = len(texts)
+    vectors = embedder.embed_documents(texts, progress=_stage(progress, "sentences"))
+    offset = 0
+    for entry, entry_texts in zip(unembedded, by_entry, strict=True):
+        entry.sentences = SentenceVectors.of(entry_texts, vectors[offset : offset + len(entry_texts)])
+        offset += len(entry_texts)
+
+
+def _stage(progress: IndexProgress | None, stage: str) -> Callable[[int, int], None] | None:
+    return (lambda done, total: progress(stage, done, total)) if progress else None

@@ -9,6 +9,7 @@ Layout (``index/<name>`` is a symlink to the current version directory)::
         chunks.jsonl      one chunk record per FAISS row, with its BM25 tokens
         documents.jsonl   cleaned text and source anchors of every document
         bm25/             bm25s index over the same rows
+        sentence_*.npy    vectors of the sentences answers quote (``rag.sentence_vectors``)
 
 A new version is written completely beside the current one and swapped in by replacing the
 symlink (an atomic rename), so a crash or kill -9 during a write leaves the previous index
@@ -34,6 +35,7 @@ import numpy as np
 from rag.backends import SearchBackend
 from rag.backends.local import LocalBackend
 from rag.errors import EmbedderMismatchError, IndexCorruptError, IndexMissingError
+from rag.sentence_vectors import SentenceVectors
 from rag.text import to_simplified
 from rag.types import Chunk, Document
 
@@ -46,7 +48,9 @@ MANIFEST = "manifest.json"
 @dataclass(frozen=True)
 class IndexRows:
     """What a write adds to an index: row-aligned chunks, their BM25 tokens and vectors, the
-    documents they come from, and what made them (embedder, chunker)."""
+    documents they come from, and what made them (embedder, chunker). ``sentences``, when
+    given, holds the vectors of the documents' answer sentences, grouped by document in the
+    order of ``documents``, ``sentence_counts`` rows each."""
 
     chunks: Sequence[Chunk]
     tokens: Sequence[list[str]]
@@ -54,10 +58,16 @@ class IndexRows:
     documents: Sequence[Document]
     embedder_spec: str
     chunker_version: str
+    sentences: SentenceVectors | None = None
+    sentence_counts: Sequence[int] = ()
 
     def __post_init__(self) -> None:
         if len(self.chunks) != len(self.tokens) or len(self.chunks) != self.vectors.shape[0]:
             raise ValueError("chunks, tokens and vectors must be row-aligned")
+        if self.sentences is not None and (
+            len(self.sentence_counts) != len(self.documents) or sum(self.sentence_counts) != len(self.sentences)
+        ):
+            raise ValueError("sentence rows must be grouped by document")
 
 
 @dataclass
@@ -73,6 +83,14 @@ class Index:
     documents: dict[str, Document]
     backend: SearchBackend | None = None  # the engine searching this index; None: FAISS and bm25s here
     version: str = ""  # which version this is (``IndexStore.version`` names the current one)
+    sentences: SentenceVectors | None = None  # None: written without them (answers embed them)
+
+    def document_sentences(self, doc_id: str) -> SentenceVectors | None:
+        """The stored sentence vectors of ``doc_id`` (an update keeps them); None when not stored."""
+        span = self.manifest["documents"].get(doc_id, {}).get("sentences")
+        if self.sentences is None or span is None:
+            return None
+        return self.sentences.rows(*span)
 
     @property
     def embedder(self) -> str:
@@ -211,6 +229,10 @@ def _load_version(path: Path, embedder_spec: str | None, with_tokens: bool = Fal
         with (path / "documents.jsonl").open(encoding="utf-8", newline="\n") as f:
             documents = [Document.from_record(json.loads(line)) for line in f]
         bm25 = bm25s.BM25.load(str(path / "bm25"), show_progress=False) if chunks else None
+        sentences = SentenceVectors.load(path)
+        spans = [doc.get("sentences", [0, 0]) for doc in manifest["documents"].values()]
+        if sentences is not None and max((end for _, end in spans), default=0) > len(sentences):
+            raise ValueError(f"清单所列句向量超出 {len(sentences)} 行")
     except (OSError, RuntimeError, ValueError, KeyError, TypeError) as e:
         raise _corrupt(path, e) from e
     keyword_rows = int(bm25.scores["num_docs"]) if bm25 is not None else 0
@@ -220,7 +242,9 @@ def _load_version(path: Path, embedder_spec: str | None, with_tokens: bool = Fal
             "请运行 rag index --rebuild"
         )
     # By file name, as data/ lists them (an added briefing's record follows the earlier ones).
-    index = Index(path, manifest, chunks, vectors, bm25, by_name(documents), version=str(path))
+    index = Index(
+        path, manifest, chunks, vectors, bm25, by_name(documents), version=str(path), sentences=sentences
+    )
     if with_tokens:
         vars(index)["tokens"] = tokens  # fills the cached property
     return index
@@ -245,10 +269,17 @@ def by_name(documents: Sequence[Document]) -> dict[str, Document]:
 
 
 def new_manifest(
-    rows: IndexRows, *, total: int, vector_index: str, appending_to: Index | None = None
+    rows: IndexRows,
+    *,
+    total: int,
+    vector_index: str,
+    appending_to: Index | None = None,
+    sentence_spans: dict[str, tuple[int, int]] | None = None,
 ) -> dict[str, Any]:
     """What a version of ``total`` rows says about itself, ``rows`` the ones written now
-    (after those of ``appending_to``, an update that only adds briefings)."""
+    (after those of ``appending_to``, an update that only adds briefings); ``sentence_spans``:
+    each new document's rows of sentence vectors."""
+    spans = sentence_spans or {}
     kept = appending_to.manifest["documents"] if appending_to is not None else {}
     return {
         "format_version": FORMAT_VERSION,
@@ -262,7 +293,12 @@ def new_manifest(
         "documents": {
             **kept,
             **{
-                doc.doc_id: {"hash": doc.content_hash, "title": doc.title, "meta": doc.meta}
+                doc.doc_id: {
+                    "hash": doc.content_hash,
+                    "title": doc.title,
+                    "meta": doc.meta,
+                    **({"sentences": list(spans[doc.doc_id])} if doc.doc_id in spans else {}),
+                }
                 for doc in rows.documents
             },
         },

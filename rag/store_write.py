@@ -22,6 +22,7 @@ import faiss
 
 from rag.backends.local import VectorIndexKind, build_vector_index, choose_vector_index
 from rag.errors import IndexLockedError
+from rag.sentence_vectors import SentenceVectors
 from rag.store import (
     MANIFEST,
     Index,
@@ -69,7 +70,8 @@ def write_index(
         bm25 = bm25s.BM25()
         bm25.index([*(base.tokens if base is not None else []), *tokens], show_progress=False)
         bm25.save(str(version / "bm25"), show_progress=False)
-    manifest = new_manifest(rows, total=total, vector_index=kind, appending_to=base)
+    spans = _write_sentences(version, rows, base)
+    manifest = new_manifest(rows, total=total, vector_index=kind, appending_to=base, sentence_spans=spans)
     # The manifest is written last, once the rest is on disk: a version without one is
     # incomplete and never loaded.
     _fsync_files(version)
@@ -78,6 +80,20 @@ def write_index(
     _remove_old_versions(path, keep=version)
     log.info("index %s now points at %s (%d chunks)", path, version.name, len(chunks))
     return version
+
+
+def _write_sentences(version: Path, rows: IndexRows, base: Index | None) -> dict[str, tuple[int, int]]:
+    """Write the sentence vectors (``base``'s, then the new documents'); each new document's rows."""
+    if rows.sentences is None or (base is not None and base.sentences is None):
+        return {}
+    offset = len(base.sentences) if base is not None and base.sentences is not None else 0
+    spans = {}
+    for doc, count in zip(rows.documents, rows.sentence_counts, strict=True):
+        spans[doc.doc_id] = (offset, offset + count)
+        offset += count
+    earlier = [base.sentences] if base is not None and base.sentences is not None else []
+    SentenceVectors.concat([*earlier, rows.sentences], rows.vectors.shape[1]).save(version)
+    return spans
 
 
 def install_copy(path: Path, source: Path) -> Path:
@@ -157,6 +173,8 @@ def write_lock(path: Path) -> Iterator[None]:
 class LocalStore:
     """The ``IndexStore`` of ``retrieval.backend = "local"``: the files of this module under
     ``index/<name>``, written and read by one machine."""
+
+    keeps_sentences = True  # stores the vectors of answer sentences (``rag.sentence_vectors``)
 
     def __init__(self, path: Path) -> None:
         self.path = path

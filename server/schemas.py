@@ -217,12 +217,13 @@ class IndexReportOut(BaseModel):
     documents: int
     chunks: int
     embedded_chunks: int
+    embedded_sentences: int = Field(0, description="本次嵌入的句子数（答案引用的句子，建索引时预先嵌入）")
 
 
 class RebuildStatus(BaseModel):
     state: Literal["idle", "running", "done", "failed"]
     stage: str | None = Field(
-        None, description="parse（解析简报）、pages（读取 PDF 页面）或 embed（生成向量）"
+        None, description="parse（解析简报）、pages（读取 PDF 页面）、embed（生成向量）或 sentences（生成句向量）"
     )
     done: int = 0
     total: int = 0

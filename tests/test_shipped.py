@@ -66,6 +66,9 @@ def test_the_shipped_index_is_what_indexing_the_bundled_briefings_gives_now(bund
         for v in (shipped.vectors, built.vectors)
     ]
     assert np.allclose(vectors[0], vectors[1], atol=1e-4)
+    assert shipped.sentences is not None and built.sentences is not None
+    assert np.array_equal(shipped.sentences.keys, built.sentences.keys)
+    assert np.allclose(shipped.sentences.vectors, built.sentences.vectors, atol=1e-4)
 
 
 def test_a_first_run_answers_from_the_shipped_index_without_embedding(

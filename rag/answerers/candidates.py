@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -30,7 +30,7 @@ import jieba.posseg
 from rag.chunking import section_blocks
 from rag.sentences import CLOSERS, SENTENCE_END, TERMINAL, content_length, sentence_spans
 from rag.text import to_simplified
-from rag.types import Document, Hit
+from rag.types import Chunk, Document
 
 _CN_DIGITS = {
     c: v
@@ -79,9 +79,8 @@ class Candidate:
     )
 
 
-def passage_sentences(number: int, hit: Hit, document: Document | None) -> list[Candidate]:
+def passage_sentences(number: int, chunk: Chunk, document: Document | None) -> list[Candidate]:
     """The sentences of passage ``number`` (from its document when given, so none is cut)."""
-    chunk = hit.chunk
     context = to_simplified(f"{chunk.title}\n{chunk.section_path}").lower()
     if document is None or document.text[chunk.char_start : chunk.char_end] != chunk.text:
         headings = to_simplified(chunk.section_path)
@@ -111,6 +110,13 @@ def passage_sentences(number: int, hit: Hit, document: Document | None) -> list[
             if min(e, chunk.char_end) - max(s, chunk.char_start) >= (e - s) / 2:
                 out.append(Candidate(joined, number, s, e, index, context, complete, headings, scope))
     return out
+
+
+def document_sentences(document: Document, chunks: Sequence[Chunk]) -> list[str]:
+    """The distinct sentences the chunks of ``document`` offer an answer, in order: what
+    indexing embeds ahead of the questions (``rag.sentence_vectors``)."""
+    texts = (c.text for chunk in chunks for c in passage_sentences(0, chunk, document))
+    return list(dict.fromkeys(texts))
 
 
 def _continues_previous(document: Document, index: int) -> bool:

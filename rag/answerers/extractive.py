@@ -122,7 +122,7 @@ class ExtractiveAnswerer:
                 asked, threshold, candidates, nothing, np.zeros(0), -1, 0.0, off_topic or NO_PASSAGES
             )
         model = self._model(question)
-        features = self.features(question, passages, candidates)
+        features = self.features(question, passages, candidates, index)
         probability = model.probability(features)
         titles = [_jurisdiction(hit, documents) for hit in passages]
         missing = asked.missing_from_each(
@@ -236,17 +236,23 @@ class ExtractiveAnswerer:
         seen: set[str] = set()
         out = []
         for number, hit in enumerate(passages, start=1):
-            for candidate in passage_sentences(number, hit, documents.get(hit.chunk.doc_id)):
+            for candidate in passage_sentences(number, hit.chunk, documents.get(hit.chunk.doc_id)):
                 if candidate.text not in seen:
                     seen.add(candidate.text)
                     out.append(candidate)
         return out
 
-    def features(self, question: str, passages: Sequence[Hit], candidates: Sequence[Candidate]) -> np.ndarray:
+    def features(
+        self,
+        question: str,
+        passages: Sequence[Hit],
+        candidates: Sequence[Candidate],
+        index: Index | None = None,
+    ) -> np.ndarray:
         """The signals of ``rag.answerers.relevance`` for each candidate, one row each."""
         query = to_simplified(question)
         q_vec = self.embedder.embed_query(query)
-        s_vecs = self._sentence_vectors([c.text for c in candidates])
+        s_vecs = self._sentence_vectors([c.text for c in candidates], index)
         terms = question_terms(query)
         sentence_texts = [to_simplified(c.text).lower() + "\n" + c.context for c in candidates]
         passage_texts = [
@@ -270,10 +276,17 @@ class ExtractiveAnswerer:
             ]
         )
 
-    def _sentence_vectors(self, texts: Sequence[str]) -> np.ndarray:
-        """Sentence embeddings, cached: the same passages come back for question after question."""
+    def _sentence_vectors(self, texts: Sequence[str], index: Index | None) -> np.ndarray:
+        """Sentence embeddings: those indexing stored (``rag.sentence_vectors``), else embedded
+        here and cached, since the same passages come back for question after question."""
+        known: dict[str, np.ndarray] = {}
+        if index is not None and index.sentences is not None:
+            found, vectors = index.sentences.lookup(texts)
+            if found.all():
+                return vectors
+            known = {t: v for t, v, f in zip(texts, vectors, found, strict=True) if f}
         with self._cache_lock:
-            known = {t: self._vectors[t] for t in texts if t in self._vectors}
+            known.update((t, self._vectors[t]) for t in texts if t not in known and t in self._vectors)
         missing = list(dict.fromkeys(t for t in texts if t not in known))
         if missing:
             known.update(zip(missing, self.embedder.embed_documents(missing), strict=True))

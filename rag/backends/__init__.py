@@ -44,7 +44,11 @@ class SearchBackend(Protocol):
 
 class IndexStore(Protocol):
     """Where an index is kept: how it is written (one writer at a time), loaded, and how a
-    reader tells that a newer version was written (by any process, on any machine)."""
+    reader tells that a newer version was written (by any process, on any machine).
+    ``keeps_sentences``: whether it stores the vectors of answer sentences (``IndexRows.sentences``);
+    without them the answerer embeds the sentences of each answer's passages."""
+
+    keeps_sentences: bool
 
     def exists(self) -> bool: ...
 

@@ -65,6 +65,8 @@ LOAD_ATTEMPTS = 3
 class MilvusStore:
     """The ``IndexStore`` of ``retrieval.backend = "milvus"``."""
 
+    keeps_sentences = False  # answers embed their sentences (rag.sentence_vectors is local only)
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.config = settings.milvus

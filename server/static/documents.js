@@ -208,7 +208,7 @@ async function rebuild() {
     let job = await apiJson("/api/index/rebuild", { method: "POST" });
     bar.hidden = false;
     while (job.state === "running") {
-      const stage = { embed: "生成向量", pages: "读取 PDF 页面" }[job.stage] || "解析简报";
+      const stage = { embed: "生成向量", sentences: "生成句向量", pages: "读取 PDF 页面" }[job.stage] || "解析简报";
       bar.value = job.total ? job.done / job.total : 0;
       status.textContent = job.total ? `重建中：${stage} ${job.done}/${job.total}` : "重建中……";
       await new Promise((r) => setTimeout(r, 500));
