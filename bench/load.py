@@ -9,12 +9,12 @@ bundled briefings) is served by uvicorn on 127.0.0.1 in a thread of this process
 so they share neither the server's GIL nor its event loop; they speak real HTTP over loopback.
 
 1. **Idle**: one client, one request at a time: ``--idle-search`` searches, then ``--idle-ask``
-   answers, over 12 fixed Chinese questions. Their p95s are the yardsticks.
+   answers, over 96 fixed Chinese questions. Their p95s are the yardsticks.
 2. **Under load**: ``--clients`` researchers (default 50), one step per mean think time in
    ``--think``, from light to heavy; ``0`` means no pause at all (saturation). Each researcher has
    its own ``httpx.AsyncClient`` (one keep-alive connection), and in a closed loop thinks for an
    exponentially distributed time (mean ``T``), sends one request (``/api/ask`` with probability
-   ``--ask-share``, else ``/api/search``; a question drawn from the 12), and waits for the reply.
+   ``--ask-share``, else ``/api/search``; a question drawn from the 96), and waits for the reply.
    A step lasts ``--duration`` seconds (default 60), or longer, up to ``--max-duration``, until
    each endpoint has had ``--min-requests`` requests (a light step has few per minute). Requests
    started within the step's window count; an error is any non-2xx status or transport failure
@@ -59,7 +59,7 @@ SECTION = "## Load"
 COMMAND = "python bench/load.py --write"
 TIMEOUT_S = 300.0
 PATHS = {"search": "/api/search", "ask": "/api/ask"}
-QUESTIONS = 12
+QUESTIONS = 96  # distinct questions, far more than the embedder keeps (rag.embedders.QUERY_CACHE)
 
 
 @dataclass(frozen=True)

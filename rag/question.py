@@ -32,8 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property, lru_cache
 
-import jieba.posseg
-
+from rag.lexicon import jieba, posseg
 from rag.text import normalize_for_match, pinyin_of, to_simplified
 
 _CHINESE_DIGITS = "零〇一二两三四五六七八九十百千万亿"
@@ -303,7 +302,7 @@ def title_places(title: str) -> tuple[str, ...]:
     """The places a briefing's title names: its place names, and the place a region's name
     starts with (深圳经济特区 → 深圳, 西咸新区 → 西咸)."""
     found = list(place_names(title))
-    for word, flag in jieba.posseg.cut(title):
+    for word, flag in posseg.cut(title):
         core = _REGION_SUFFIX.sub("", word)
         if flag in ("nt", "nz", "ns") and core != word and len(core) >= 2 and core not in found:
             found.append(core)
@@ -315,7 +314,7 @@ def place_names(text: str) -> tuple[str, ...]:
     surname; two characters or more), without a trailing 省/市."""
     places: list[str] = []
     previous = ""
-    for token, flag in jieba.posseg.cut(text):
+    for token, flag in posseg.cut(text):
         token = token.strip()
         if flag == "nt":  # an organisation named after its place: 北京政府, 深圳市科技局 → 北京, 深圳
             token, flag = _leading_place(token) or (token, flag)
@@ -335,7 +334,7 @@ def place_names(text: str) -> tuple[str, ...]:
 def _leading_place(organisation: str) -> tuple[str, str] | None:
     """The place name an organisation's name starts with (jieba's dictionary tags it ``ns``),
     but not a country (中国银行 is a bank, not a place to look for)."""
-    tags = jieba.posseg.dt.word_tag_tab
+    tags = posseg.dt.word_tag_tab
     for word in sorted(jieba.cut_for_search(organisation), key=len, reverse=True):
         if (
             word != organisation
@@ -360,7 +359,7 @@ def spelt_words(text: str) -> frozenset[str]:
     passages and titles come back question after question."""
     return frozenset(
         pinyin_of(word)
-        for word, flag in jieba.posseg.cut(text)
+        for word, flag in posseg.cut(text)
         if (flag in _PROPER_NOUN or len(word) >= 3) and _CJK.search(word)
     )
 
@@ -369,6 +368,8 @@ def pinyin_names(text: str) -> tuple[str, ...]:
     """Runs of capitalised words that all spell out pinyin syllables (“Chengdu”, “Wang Yifang”,
     not “Torch” or “Japan”), lower-cased and run together; at least two syllables. As in
     pinyin, only a word's first syllable may start with a vowel (“Asia” is not a|si|a)."""
+    if not re.search("[A-Z]", text):
+        return ()  # no capitalised word
     syllable, consonant_initial = _pinyin_syllables()
     names: list[str] = []
     run: list[str] = []

@@ -28,11 +28,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import bm25s
 import faiss
 import numpy as np
 
 from rag.backends import SearchBackend
+from rag.backends.bm25 import KeywordIndex
 from rag.backends.local import LocalBackend
 from rag.errors import EmbedderMismatchError, IndexCorruptError, IndexMissingError
 from rag.sentence_vectors import SentenceVectors
@@ -65,7 +65,8 @@ class IndexRows:
         if len(self.chunks) != len(self.tokens) or len(self.chunks) != self.vectors.shape[0]:
             raise ValueError("chunks, tokens and vectors must be row-aligned")
         if self.sentences is not None and (
-            len(self.sentence_counts) != len(self.documents) or sum(self.sentence_counts) != len(self.sentences)
+            len(self.sentence_counts) != len(self.documents)
+            or sum(self.sentence_counts) != len(self.sentences)
         ):
             raise ValueError("sentence rows must be grouped by document")
 
@@ -79,7 +80,7 @@ class Index:
     manifest: dict[str, Any]
     chunks: list[Chunk]
     vectors: faiss.Index | None  # None when an engine (``backend``) holds them
-    bm25: bm25s.BM25 | None
+    bm25: KeywordIndex | None
     documents: dict[str, Document]
     backend: SearchBackend | None = None  # the engine searching this index; None: FAISS and bm25s here
     version: str = ""  # which version this is (``IndexStore.version`` names the current one)
@@ -228,14 +229,14 @@ def _load_version(path: Path, embedder_spec: str | None, with_tokens: bool = Fal
         # str.splitlines() would take for line ends (json.dumps keeps them raw).
         with (path / "documents.jsonl").open(encoding="utf-8", newline="\n") as f:
             documents = [Document.from_record(json.loads(line)) for line in f]
-        bm25 = bm25s.BM25.load(str(path / "bm25"), show_progress=False) if chunks else None
+        bm25 = KeywordIndex.load(path / "bm25") if chunks else None
         sentences = SentenceVectors.load(path)
         spans = [doc.get("sentences", [0, 0]) for doc in manifest["documents"].values()]
         if sentences is not None and max((end for _, end in spans), default=0) > len(sentences):
             raise ValueError(f"清单所列句向量超出 {len(sentences)} 行")
     except (OSError, RuntimeError, ValueError, KeyError, TypeError) as e:
         raise _corrupt(path, e) from e
-    keyword_rows = int(bm25.scores["num_docs"]) if bm25 is not None else 0
+    keyword_rows = bm25.num_docs if bm25 is not None else 0
     if not vectors.ntotal == len(chunks) == keyword_rows == manifest.get("chunks"):
         raise IndexCorruptError(
             f"索引不一致：{vectors.ntotal} 个向量、{len(chunks)} 条分块记录、{keyword_rows} 条关键词记录，"

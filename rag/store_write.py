@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import bm25s
 import faiss
 
 from rag.backends.local import VectorIndexKind, build_vector_index, choose_vector_index
@@ -67,6 +66,8 @@ def write_index(
         for doc in documents:
             f.write(json.dumps(doc.record(), ensure_ascii=False) + "\n")
     if total:
+        import bm25s  # only to write: searching reads its files itself (rag.backends.bm25)
+
         bm25 = bm25s.BM25()
         bm25.index([*(base.tokens if base is not None else []), *tokens], show_progress=False)
         bm25.save(str(version / "bm25"), show_progress=False)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from functools import lru_cache
+from pathlib import Path
 
-import jieba
-
-jieba.setLogLevel(logging.WARNING)
+from rag.lexicon import jieba
 
 _QUOTES = "“”‘’\"'‚‛「」『』"
 _STRIP_FOR_MATCH = re.compile(f"[\\s\u3000{re.escape(_QUOTES)}]+")
@@ -37,8 +35,33 @@ def _t2s() -> object:
     return opencc.OpenCC("t2s")
 
 
+@lru_cache(maxsize=1)
+def _changed_by_t2s() -> frozenset[str]:
+    """The characters opencc's t2s dictionaries replace: those of an entry that differ from its
+    conversion (all of them when the lengths differ). An entry matches only text holding all of
+    its characters, so text with none of these is returned unchanged by the conversion; most
+    text then never needs it (it is pure Python, and slow)."""
+    import opencc
+
+    dictionaries = Path(opencc.__file__).parent / "dictionary"
+    chars: set[str] = set()
+    for name in ("TSPhrases.txt", "TSCharacters.txt"):  # the t2s config's conversion chain
+        for line in (dictionaries / name).read_text(encoding="utf-8").splitlines():
+            key, _, values = line.strip().partition("\t")
+            value = values.split(" ")[0]  # opencc takes the first of several
+            if len(value) != len(key):
+                chars.update(key)
+            else:
+                chars.update(k for k, v in zip(key, value, strict=True) if k != v)
+    return frozenset(chars)
+
+
 def to_simplified(text: str) -> str:
     """Traditional → Simplified Chinese (a no-op on Simplified text)."""
+    if _changed_by_t2s().isdisjoint(text):
+        return text
+    if "\n" in text:  # a separator opencc never converts across: only the lines that need it
+        return "\n".join(to_simplified(line) for line in text.split("\n"))
     return str(_t2s().convert(text))  # type: ignore[attr-defined]
 
 

@@ -53,8 +53,6 @@ _ANSWERERS: dict[str, Callable[[str, str, Settings, Embedder], Answerer]] = {
 
 def check_answerer(spec: str, settings: Settings) -> None:
     """Fail fast, building nothing, on an unknown answerer or an LLM backend without its key."""
-    from rag.llm_client import resolve_endpoint
-
     scheme, _, option = spec.strip().partition(":")
     if scheme not in _ANSWERERS:
         usable = "、".join(available_answerers(settings))
@@ -64,6 +62,8 @@ def check_answerer(spec: str, settings: Settings) -> None:
     if scheme == "extractive" and option:
         raise UnknownBackendError(f"extractive 不接受参数：{spec}")
     if scheme == "llm":
+        from rag.llm_client import resolve_endpoint
+
         resolve_endpoint(settings.llm, option or None)
 
 

@@ -25,9 +25,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-import jieba.posseg
-
 from rag.chunking import section_blocks
+from rag.lexicon import posseg
 from rag.sentences import CLOSERS, SENTENCE_END, TERMINAL, content_length, sentence_spans
 from rag.text import to_simplified
 from rag.types import Chunk, Document
@@ -151,7 +150,7 @@ def is_answer_sentence(raw: str) -> bool:
 def has_verb(text: str) -> bool:
     """A jieba ``v*`` token, or the copula 为 before a number (“国产化率分别为59.55%”, which
     jieba tags as the preposition)."""
-    tokens = list(jieba.posseg.cut(text))
+    tokens = list(posseg.cut(text))
     return any(
         flag.startswith("v") or (word == "为" and i + 1 < len(tokens) and tokens[i + 1].flag == "m")
         for i, (word, flag) in enumerate(tokens)

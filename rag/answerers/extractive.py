@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -30,7 +30,7 @@ from rag.embedders import Embedder
 from rag.question import Question, implied_years
 from rag.sentences import content_length
 from rag.text import to_simplified
-from rag.types import Answer, Citation, Document, GenerationOptions, Hit, SentenceCheck
+from rag.types import Answer, Chunk, Citation, Document, GenerationOptions, Hit, SentenceCheck
 
 if TYPE_CHECKING:
     from rag.store import Index
@@ -44,6 +44,7 @@ NO_PASSAGES = "没有检索到相关段落"
 NOT_RELEVANT = "检索到的段落没有回答这个问题的句子"
 NO_QUANTITY = "检索到的段落没有给出问题所问的数字"
 VECTOR_CACHE = 20_000  # sentence embeddings kept (about 30 MB at 384 dimensions)
+SENTENCE_CACHE = 50_000  # chunks whose sentences are kept
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ class ExtractiveAnswerer:
         self.embedder = embedder
         self.calibration: Calibration = calibration_for(embedder.spec)
         self._vectors: dict[str, np.ndarray] = {}
+        self._sentences: dict[tuple[str, str], list[Candidate]] = {}
         self._cache_lock = threading.Lock()
 
     def answer(self, question: str, hits: Sequence[Hit], index: Index | None = None) -> Answer:
@@ -115,7 +117,7 @@ class ExtractiveAnswerer:
         asked, threshold = Question(question), self.threshold(question)
         documents: Mapping[str, Document] = index.documents if index is not None else {}
         off_topic = asked.not_a_question_about_documents or self._unknown_words(question, index)
-        candidates = self.candidates(passages, documents) if off_topic is None else []
+        candidates = self.candidates(passages, index) if off_topic is None else []
         if off_topic is not None or not candidates:
             nothing = np.zeros((0, len(FEATURES)))
             return _Judgement(
@@ -230,17 +232,32 @@ class ExtractiveAnswerer:
             )
         )
 
-    @staticmethod
-    def candidates(passages: Sequence[Hit], documents: Mapping[str, Document]) -> list[Candidate]:
+    def candidates(self, passages: Sequence[Hit], index: Index | None) -> list[Candidate]:
         """Each passage's sentences, a sentence given by two passages only once."""
         seen: set[str] = set()
         out = []
         for number, hit in enumerate(passages, start=1):
-            for candidate in passage_sentences(number, hit.chunk, documents.get(hit.chunk.doc_id)):
+            for candidate in self._chunk_sentences(hit.chunk, index):
                 if candidate.text not in seen:
                     seen.add(candidate.text)
-                    out.append(candidate)
+                    out.append(replace(candidate, passage=number))
         return out
+
+    def _chunk_sentences(self, chunk: Chunk, index: Index | None) -> list[Candidate]:
+        """A chunk's sentences (``passage_sentences``), kept per index version: the same
+        passages come back for question after question."""
+        if index is None:
+            return passage_sentences(0, chunk, None)
+        key = (index.version, chunk.chunk_id)
+        with self._cache_lock:
+            known = self._sentences.get(key)
+        if known is None:
+            known = passage_sentences(0, chunk, index.documents.get(chunk.doc_id))
+            with self._cache_lock:
+                if len(self._sentences) >= SENTENCE_CACHE:
+                    self._sentences.clear()
+                self._sentences[key] = known
+        return known
 
     def features(
         self,

@@ -31,11 +31,10 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from functools import cache
 
-import jieba
 import numpy as np
 
+from rag.lexicon import idf_table, jieba
 from rag.question import pinyin_names, spelt_words
 from rag.text import STOPWORDS, to_simplified
 
@@ -61,17 +60,9 @@ _NUMBER = re.compile(r"[\d.]+")
 CORPUS_COVERAGE_FLOOR = 0.5
 
 
-@cache
-def _idf() -> tuple[dict[str, float], float]:
-    import jieba.analyse
-
-    table = jieba.analyse.default_tfidf
-    return table.idf_freq, float(table.median_idf)
-
-
 def question_terms(question: str) -> dict[str, float]:
     """The question's content words (jieba, no function words or bare numbers) with their IDF weights."""
-    idf, median = _idf()
+    idf, median = idf_table()
     terms: dict[str, float] = {}
     for word in jieba.cut(to_simplified(question).lower()):
         word = word.strip()

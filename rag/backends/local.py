@@ -1,6 +1,6 @@
-"""The local search backend: FAISS and bm25s in memory, over the files of ``index/``.
+"""The local search backend: FAISS and the BM25 matrix in memory, over the files of ``index/``.
 
-The local backend keeps FAISS and bm25s in memory. Its vector index follows the corpus size
+The local backend keeps FAISS and the keyword index bm25s wrote (``rag.backends.bm25``) in memory. Its vector index follows the corpus size
 (``choose_vector_index``): exact inner-product search (``IndexFlatIP``) up to
 ``FLAT_MAX_CHUNKS`` chunks, where one query costs well under 10 ms on a laptop core, and HNSW
 (``IndexHNSWFlat``, M = 32) beyond, whose cost grows with log n; measured in BENCHMARKS.md.
@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
-import bm25s
 import faiss
 import numpy as np
+
+from rag.backends.bm25 import KeywordIndex
 
 VectorIndexKind = Literal["auto", "flat", "hnsw"]
 FLAT_MAX_CHUNKS = 20_000
@@ -63,9 +64,9 @@ def build_vector_index(
 
 
 class LocalBackend:
-    """FAISS (flat or HNSW) and bm25s over the rows of one loaded index."""
+    """FAISS (flat or HNSW) and BM25 over the rows of one loaded index."""
 
-    def __init__(self, vectors: faiss.Index, bm25: bm25s.BM25 | None, ef_search: int = 256) -> None:
+    def __init__(self, vectors: faiss.Index, bm25: KeywordIndex | None, ef_search: int = 256) -> None:
         self.index = vectors
         self.bm25 = bm25
         self.ef_search = ef_search
@@ -100,7 +101,7 @@ class LocalBackend:
     ) -> tuple[np.ndarray, np.ndarray]:
         if not tokens or self.bm25 is None:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        scores = np.asarray(self.bm25.get_scores(list(tokens)), dtype=np.float32)
+        scores = np.asarray(self.bm25.scores(tokens), dtype=np.float32)
         candidates = rows if rows is not None else np.arange(len(scores))
         positive = candidates[scores[candidates] > 0]
         return _top(positive, scores[positive], k)

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import re
 
-import jieba.posseg
-
 from rag.conversation.phrases import ANCHORS, INTERROGATIVES, PUNCTUATION, Parsed, Phrase, Token, tidy
 from rag.conversation.referents import asked, asked_phrase, main_entity
+from rag.lexicon import posseg
 
 _PROPER = frozenset({"nz", "nt", "nr", "nrt", "nrfg", "eng"})
 _QUANTITY = re.compile(r"多少|多大|多高|多长|多久|几[个家项年倍]|比例|比重|占比")
@@ -179,9 +178,7 @@ def _insertion(phrase: Phrase, previous: Parsed) -> tuple[int, int, str]:
         return at, at, phrase.text
     if phrase.kind == "level":
         # 国家 of 国家自主创新示范区 is a level too, since jieba knows 国家级 as one.
-        level = next(
-            (t for t in previous.tokens if jieba.posseg.dt.word_tag_tab.get(t.text + "级") == "b"), None
-        )
+        level = next((t for t in previous.tokens if posseg.dt.word_tag_tab.get(t.text + "级") == "b"), None)
         if level is not None:
             return level.start, level.end, phrase.text
         noun = next((p for p in phrases if p.kind in ("org", "topic")), None)

@@ -18,8 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import jieba.posseg
-
+from rag.lexicon import posseg
 from rag.text import to_simplified
 
 PUNCTUATION = "？?！!。，,、；;：: "
@@ -102,7 +101,7 @@ def _tokens(text: str) -> list[Token]:
     position = 0
     for match in [*_PROTECTED.finditer(text), None]:
         stop = match.start() if match else len(text)
-        for word, flag in jieba.posseg.cut(text[position:stop]):
+        for word, flag in posseg.cut(text[position:stop]):
             if word.strip():
                 tokens.extend(_split_connective(Token(word, flag, position, position + len(word))))
             position += len(word)
@@ -142,7 +141,7 @@ def _is_org_word(token: Token) -> bool:
 
 def _is_proper_place(token: Token) -> bool:
     """Tagged ``ns``/``nt`` here or in jieba's dictionary (jieba retags 无锡 by context)."""
-    return token.tag in _PROPER or jieba.posseg.dt.word_tag_tab.get(token.text) in _PROPER
+    return token.tag in _PROPER or posseg.dt.word_tag_tab.get(token.text) in _PROPER
 
 
 def _is_place_start(token: Token) -> bool:

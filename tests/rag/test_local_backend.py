@@ -3,6 +3,7 @@ the ``SearchBackend`` interface alone."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -108,9 +109,7 @@ class BruteForceBackend:
     ) -> tuple[np.ndarray, np.ndarray]:
         rows = np.arange(len(self.tokens)) if rows is None else rows
         scores = (
-            np.asarray(self.bm25.get_scores(list(tokens)), dtype=np.float32)[rows]
-            if tokens
-            else np.zeros(len(rows))
+            np.asarray(self.bm25.scores(tokens), dtype=np.float32)[rows] if tokens else np.zeros(len(rows))
         )
         keep = scores > 0
         rows, scores = rows[keep], scores[keep]
@@ -144,3 +143,26 @@ def test_a_small_candidate_pool_still_ranks_the_best_passage_first(
         QUESTIONS[0], 3
     )
     assert pooled[0].chunk.chunk_id == exhaustive[0].chunk.chunk_id
+
+
+def test_keyword_scores_are_bm25s_own_bit_for_bit(bundled_index: Settings) -> None:
+    """Searching reads bm25s's files itself (rag.backends.bm25); the scores must be exactly
+    bm25s's, for every question of the bundled eval sets and for repeated and unknown tokens."""
+    import bm25s
+
+    from rag.text import query_tokens
+    from tests.fixtures.corpus import REPO
+
+    index = load_index(bundled_index.index_dir)
+    reference = bm25s.BM25.load(str(index.path / "bm25"), show_progress=False)
+    questions = [
+        json.loads(line)["question"]
+        for path in sorted((REPO / "eval" / "sets").glob("*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+    ]
+    queries = [query_tokens(to_simplified(q)) for q in questions] + [["创新", "创新", "不在词表里的词"]]
+    assert index.bm25 is not None and len(queries) > 200
+    for tokens in filter(None, queries):
+        expected = reference.get_scores(list(tokens))
+        got = index.bm25.scores(tokens)
+        assert got.dtype == expected.dtype and np.array_equal(got, expected), tokens

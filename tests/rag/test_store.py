@@ -138,7 +138,7 @@ def test_adding_a_briefing_extends_the_hnsw_graph_instead_of_rebuilding_it(
     assert [c.chunk_id for c in after.chunks[:rows]] == [c.chunk_id for c in before.chunks]
     assert after.tokens[:rows] == tokens
     np.testing.assert_array_equal(after.vectors.reconstruct_n(0, rows), before.vectors.reconstruct_n(0, rows))
-    assert after.bm25 is not None and after.bm25.get_scores(["算力"])[rows:].any()
+    assert after.bm25 is not None and after.bm25.scores(["算力"])[rows:].any()
     _, found = after.vectors.search(after.vectors.reconstruct_n(rows, 1), 1)
     assert found[0][0] == rows
 
@@ -160,7 +160,7 @@ def test_remove_takes_the_document_out_of_vectors_bm25_and_records(mini_home: Pa
     assert all(c.doc_id == "科技金融简报.txt" for c in index.chunks)
     assert index.vectors.ntotal == len(index.chunks)
     assert index.bm25 is not None
-    assert not any(index.bm25.get_scores(["海洋", "装备"]))
+    assert not any(index.bm25.scores(["海洋", "装备"]))
     assert (mini_home / "data" / ".removed" / "海港高新区通讯.md").is_file()
 
 

@@ -210,7 +210,7 @@ def test_rebuild_runs_in_the_background_while_queries_keep_working(api: httpx.Cl
     assert status["state"] == "done", status
     assert (
         status["report"]["documents"] == 2
-        and status["stage"] == "embed"
+        and status["stage"] == "sentences"  # the last stage: the answer sentences' vectors
         and status["done"] == status["total"]
     )
     assert answers and set(answers) == {200}
