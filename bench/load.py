@@ -23,9 +23,9 @@ so they share neither the server's GIL nor its event loop; they speak real HTTP 
 Each step is judged against the issue's target: zero errors, and the p95 of each endpoint within
 ``--target`` (3) times its idle p95. The report names the highest throughput that met it.
 
-This machine has 2 cores: an extractive answer costs ~0.9 s of CPU and a search ~20 ms, so the
-server saturates near one answer a second, and the rate a step offers, not the number of clients,
-decides whether the target holds. ``bench/run.py`` (full mode) runs the same measurement on its
+This machine has 2 cores: a search and an extractive answer each cost a few tens of milliseconds
+of CPU (both embed the question; sentence vectors come from the index), and the rate a step
+offers, not the number of clients, decides whether the target holds. ``bench/run.py`` (full mode) runs the same measurement on its
 own Pipeline. Progress goes to stderr.
 """
 
@@ -444,10 +444,10 @@ def render_load_section(r: dict[str, Any], machine: dict[str, Any], context: str
         "",
         verdict,
         "",
-        f"On {machine['cores']} cores an extractive answer (~0.9 s of CPU, mostly the embedder) is what "
-        "saturates the server: the offered rate, not the number of connected clients, decides whether the "
-        "target holds, and past saturation answers wait for a slot while searches slow down with the CPU "
-        "they share. Server CPU is the benchmark process's CPU time over the step's wall time; the load "
+        "A search and an extractive answer each embed the question (about 20 ms of CPU); the answer then "
+        "scores the sentences of its passages with the vectors stored in the index. With no think time the "
+        "cores are the limit: the offered rate, not the number of connected clients, decides whether the "
+        "target holds, and past saturation requests wait for the CPU they share. Server CPU is the benchmark process's CPU time over the step's wall time; the load "
         "generator's own CPU and the CPU pressure (PSI) are in the JSON output. Over fewer than 20 requests "
         "a p95 is close to the slowest one.",
     ]

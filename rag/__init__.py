@@ -10,8 +10,9 @@ import importlib
 import warnings
 from typing import TYPE_CHECKING, Any
 
-# jieba imports pkg_resources, which setuptools < 81 (what Milvus Lite needs) marks deprecated:
-# a warning on every command that the user can do nothing about.
+# jieba imports pkg_resources (rag.lexicon keeps it from doing so, but a user's script may import
+# jieba first), which setuptools < 81 (what Milvus Lite needs) marks deprecated: a warning the
+# user can do nothing about.
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
 
 if TYPE_CHECKING:

@@ -15,7 +15,6 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from rag.cli_help import ChineseGroup, ChineseTyper
 from rag.config import MAX_ANSWER_PASSAGES, MAX_SEARCH_RESULTS, Settings, load_settings
@@ -87,26 +86,33 @@ _FIRST_USE = "首次使用：正在为 data/ 中的简报建立索引……"
 @contextmanager
 def _progress(heading: str = "") -> Iterator[Callable[[str, int, int], None]]:
     """A progress bar on stderr, shown (after ``heading``) from the first update on; nothing
-    is printed otherwise."""
-    bar = Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
-    )
+    is printed (or imported) otherwise."""
+    bars: list[Any] = []
     tasks: dict[str, Any] = {}
 
     def update(stage: str, done: int, total: int) -> None:
-        if not tasks:
+        if not bars:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
             if heading:
                 err.print(heading)
-            bar.start()
+            columns = (
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+            )
+            bars.append(Progress(*columns, console=err))
+            bars[0].start()
         if stage not in tasks:
-            tasks[stage] = bar.add_task(_STAGES.get(stage, stage), total=total)
-        bar.update(tasks[stage], completed=done, total=total)
+            tasks[stage] = bars[0].add_task(_STAGES.get(stage, stage), total=total)
+        bars[0].update(tasks[stage], completed=done, total=total)
 
     try:
         yield update
     finally:
-        if tasks:
-            bar.stop()
+        if bars:
+            bars[0].stop()
 
 
 def _print_report(report: IndexReport) -> None:
