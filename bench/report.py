@@ -324,9 +324,10 @@ def render_serve_section(s: dict[str, Any], machine: dict[str, Any], *, standalo
         "back); *HTTP layer per request* is the client's latency minus the Pipeline time the route reports for "
         "the same request (`timings.retrieval_ms` / `timings.total_ms`): routing, validation, JSON encoding, "
         "thread hand-offs and loopback TCP. Every column is the median of its per-round values, so the "
-        "columns need not add up. For the 1 s, embedder-bound `ask`, both the difference of two p50s and the "
-        "paired difference are within run-to-run noise (back-to-back identical calls differ by tens of ms); "
-        "*HTTP layer per request* is the figure to read there.",
+        "columns need not add up. The questions repeat (and both calls of a pair ask the same one), so the "
+        "question's vector is mostly found in the embedder's cache of recent questions "
+        "(`rag.embedders.QUERY_CACHE`): these figures are the HTTP layer over retrieval and answering "
+        "without embedding the question (about 20 ms, see Query latency).",
         "",
         *_table(
             [

@@ -185,6 +185,45 @@ def benchmark(plan: Plan, items: list[EvalItem], home: Path) -> dict[str, Any]:
     }
 
 
+def write_report(results: dict[str, Any], machine: dict[str, Any], args: argparse.Namespace) -> None:
+    """BENCHMARKS.md: this run's sections, and the sections measured on their own kept."""
+    markdown = render_markdown(results, machine)
+    previous = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
+    if args.skip_scale:
+        for heading in (SCALE_SECTION, GROW_SECTION, LONG_PDF_SECTION, THREADS_SECTION):
+            if kept := find_section(previous, heading):
+                markdown = replace_section(markdown, kept, heading)
+    else:
+        log("scale: synthetic 100k and 1M chunks (bench/scale.py)")
+        markdown = replace_section(markdown, render_scale_section(measure_scale()))
+        log("updating a large index: 100k chunks (bench/grow.py)")
+        markdown = replace_section(markdown, render_grow(measure_grow()), GROW_SECTION)
+        log("long PDF: 1,000 pages (bench/longpdf.py)")
+        markdown = replace_section(markdown, render_long_pdf(measure_long_pdf(1000)), LONG_PDF_SECTION)
+        log("threads: 1 thread vs every core (bench/threads.py)")
+        markdown = replace_section(markdown, render_threads(measure_threads()), THREADS_SECTION)
+    for heading in (
+        "## Readers",
+        "## Milvus",
+    ):  # measured on their own: bench/readers.py, bench/milvus.py
+        if kept := find_section(previous, heading):
+            markdown = replace_section(markdown, kept, heading)
+    first_run = {k: results[k] for k in results if k.startswith(("first_answer", "cli_ask"))}
+    markdown = replace_section(markdown, render_first_run(first_run), FIRST_RUN_SECTION)
+    if "load" in results:
+        context = (
+            "Measured in the same run as the figures above, on the same Pipeline object. "
+            "Rerun with `python bench/load.py --write` to update this section only."
+        )
+        markdown = replace_section(
+            markdown, render_load_section(results["load"], machine, context), LOAD_SECTION
+        )
+    elif kept := find_section(previous, LOAD_SECTION):
+        markdown = replace_section(markdown, kept, LOAD_SECTION)
+    args.out.write_text(markdown, encoding="utf-8")
+    log(f"wrote {args.out}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     plan = QUICK if args.quick else FULL
@@ -223,42 +262,12 @@ def main(argv: list[str] | None = None) -> int:
         log(
             f"warning: other processes competed for the CPU ({results['cpu_pressure_pct']}% pressure); timings are noisy"
         )
-    markdown = render_markdown(results, machine)
     if not args.quick:
-        previous = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
-        if args.skip_scale:
-            for heading in (SCALE_SECTION, GROW_SECTION, LONG_PDF_SECTION, THREADS_SECTION):
-                if kept := find_section(previous, heading):
-                    markdown = replace_section(markdown, kept, heading)
-        else:
-            log("scale: synthetic 100k and 1M chunks (bench/scale.py)")
-            markdown = replace_section(markdown, render_scale_section(measure_scale()))
-            log("updating a large index: 100k chunks (bench/grow.py)")
-            markdown = replace_section(markdown, render_grow(measure_grow()), GROW_SECTION)
-            log("long PDF: 1,000 pages (bench/longpdf.py)")
-            markdown = replace_section(markdown, render_long_pdf(measure_long_pdf(1000)), LONG_PDF_SECTION)
-            log("threads: 1 thread vs every core (bench/threads.py)")
-            markdown = replace_section(markdown, render_threads(measure_threads()), THREADS_SECTION)
-        if kept := find_section(previous, "## Milvus"):  # measured on its own: python bench/milvus.py
-            markdown = replace_section(markdown, kept, "## Milvus")
-        first_run = {k: results[k] for k in results if k.startswith(("first_answer", "cli_ask"))}
-        markdown = replace_section(markdown, render_first_run(first_run), FIRST_RUN_SECTION)
-        if "load" in results:
-            context = (
-                "Measured in the same run as the figures above, on the same Pipeline object. "
-                "Rerun with `python bench/load.py --write` to update this section only."
-            )
-            markdown = replace_section(
-                markdown, render_load_section(results["load"], machine, context), LOAD_SECTION
-            )
-        elif kept := find_section(previous, LOAD_SECTION):
-            markdown = replace_section(markdown, kept, LOAD_SECTION)
-        args.out.write_text(markdown, encoding="utf-8")
-        log(f"wrote {args.out}")
+        write_report(results, machine, args)
     if args.json:
         print(json.dumps({**results, "machine": machine}, ensure_ascii=False))
     else:
-        print(markdown)
+        print(render_markdown(results, machine))
     return 0
 
 

@@ -118,6 +118,11 @@ class AnswerSettings(BaseModel):
     min_support: float = Field(
         0.5, ge=0.0, le=1.0, description="句子与所引段落的支持度低于该值视为引用不成立（见 README“引用核验”）"
     )
+    sentence_vectors: bool = Field(
+        True,
+        description="建索引时为回答可能引用的句子预先生成向量（本地索引）：回答只需嵌入问题；"
+        "建索引约多花六成时间。关闭后回答时现算这些向量，答案相同但每次回答慢得多",
+    )
 
 
 class LLMSettings(BaseModel):

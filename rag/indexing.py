@@ -128,10 +128,9 @@ def update_locked(
     report.failed.update(unsupported_files(settings.data_dir))
     digests = _digests(sources, report)
     store = open_store(settings)
+    sentences = store.keeps_sentences and settings.answer.sentence_vectors
     manifest = None if rebuild else store.manifest()
-    if manifest is not None and _up_to_date(
-        manifest, digests, metadata, version, embedder.spec, store.keeps_sentences
-    ):
+    if manifest is not None and _up_to_date(manifest, digests, metadata, version, embedder.spec, sentences):
         report.unchanged, report.documents, report.chunks = (
             list(digests),
             len(digests),
@@ -171,11 +170,11 @@ def update_locked(
 
     report.documents = len(entries)
     report.chunks = sum(len(entry.chunks) for entry in entries)
-    without_sentences = store.keeps_sentences and any(entry.sentences is None for entry in entries)
+    without_sentences = sentences and any(entry.sentences is None for entry in entries)
     if previous is not None and not (report.added or report.updated or report.removed or without_sentences):
         return report
-    _embed_missing(entries, embedder, progress, report, store.keeps_sentences)
-    _write(settings, store, embedder, entries, previous, version)
+    _embed_missing(entries, embedder, progress, report, sentences)
+    _write(settings, store, embedder, entries, previous, version, sentences)
     report.written = True
     return report
 
@@ -251,19 +250,22 @@ def _write(
     entries: list[_Entry],
     previous: Index | None,
     version: str,
+    sentences: bool,
 ) -> None:
     """Write the new index version: only the new rows after the previous ones when the update
-    only adds briefings, else every row (the reused ones read back from the previous index);
-    an update that only removes briefings is done in place where the store can (Milvus)."""
+    only adds briefings (and, with ``sentences``, the kept ones have theirs stored), else every
+    row (the reused ones read back from the previous index); an update that only removes
+    briefings is done in place where the store can (Milvus)."""
     new = [entry for entry in entries if entry.previous_rows is None]
     if previous is not None and not new:
         removed = sorted(set(previous.documents) - {entry.doc.doc_id for entry in entries})
         if removed and store.remove(previous, removed):
             return
+    reused = [entry for entry in entries if entry.previous_rows is not None]
     appending = (
         previous is not None
-        and len(entries) - len(new) == len(previous.documents)
-        and (previous.sentences is not None or not store.keeps_sentences)
+        and len(reused) == len(previous.documents)
+        and (not sentences or all(previous.document_sentences(e.doc.doc_id) is not None for e in reused))
     )
     if not appending:
         for entry in entries:
@@ -281,7 +283,7 @@ def _write(
         chunker_version=version,
         sentences=(
             SentenceVectors.concat([e.sentences for e in new if e.sentences is not None], embedder.dim)
-            if store.keeps_sentences
+            if sentences
             else None
         ),
         sentence_counts=[len(e.sentences) if e.sentences is not None else 0 for e in new],

@@ -13,7 +13,9 @@ that equals jieba's (``tests/rag/test_lexicon.py`` compares all of them). When t
 be written, jieba loads its dictionaries as usual.
 
 Import jieba from here (``from rag.lexicon import jieba, posseg``): the tagger reads its word
-list when ``jieba.posseg`` is first imported, so that import must come after the install.
+list when ``jieba.posseg`` is first imported, so that import must come after the install. The
+tries are read-only: ``jieba.add_word`` and user dictionaries are not available in a process
+that uses them (briefing-rag uses neither).
 """
 
 from __future__ import annotations

@@ -84,16 +84,19 @@ def write_index(
 
 
 def _write_sentences(version: Path, rows: IndexRows, base: Index | None) -> dict[str, tuple[int, int]]:
-    """Write the sentence vectors (``base``'s, then the new documents'); each new document's rows."""
-    if rows.sentences is None or (base is not None and base.sentences is None):
-        return {}
-    offset = len(base.sentences) if base is not None and base.sentences is not None else 0
-    spans = {}
-    for doc, count in zip(rows.documents, rows.sentence_counts, strict=True):
-        spans[doc.doc_id] = (offset, offset + count)
-        offset += count
+    """Write the sentence vectors (``base``'s, whose spans its manifest entries keep, then the
+    new documents'); each new document's rows (none when ``rows`` has no sentence vectors)."""
     earlier = [base.sentences] if base is not None and base.sentences is not None else []
-    SentenceVectors.concat([*earlier, rows.sentences], rows.vectors.shape[1]).save(version)
+    if rows.sentences is None and not earlier:
+        return {}
+    offset = len(earlier[0]) if earlier else 0
+    spans = {}
+    if rows.sentences is not None:
+        for doc, count in zip(rows.documents, rows.sentence_counts, strict=True):
+            spans[doc.doc_id] = (offset, offset + count)
+            offset += count
+    new = [rows.sentences] if rows.sentences is not None else []
+    SentenceVectors.concat([*earlier, *new], rows.vectors.shape[1]).save(version)
     return spans
 
 

