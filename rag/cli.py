@@ -17,7 +17,7 @@ from rich.logging import RichHandler
 from rich.markup import escape
 
 from rag.cli_help import ChineseGroup, ChineseTyper
-from rag.config import MAX_ANSWER_PASSAGES, MAX_SEARCH_RESULTS, Settings, load_settings
+from rag.config import KEEP_ALIVE_S, MAX_ANSWER_PASSAGES, MAX_SEARCH_RESULTS, Settings, load_settings
 from rag.errors import BadInputError, RagError
 from rag.indexing import IndexReport
 
@@ -361,7 +361,14 @@ def serve(
         os.environ["RAG_CONFIG"] = str(Path(ctx.parent.params["config"]).resolve())
     os.environ["RAG_SERVER__HOST"] = host
     err.print(f"briefing-rag 服务：http://{host}:{port}/ （接口文档 /docs，OpenAI 兼容接口 /v1）")
-    uvicorn.run("server.app:create_app", factory=True, host=host, port=port, log_level="info")
+    uvicorn.run(
+        "server.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        log_level="info",
+        timeout_keep_alive=KEEP_ALIVE_S,
+    )
 
 
 def main() -> None:

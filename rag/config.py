@@ -23,6 +23,11 @@ MAX_ANSWER_PASSAGES = 20  # passages handed to the answerer (-k of rag ask / rag
 MAX_SEARCH_RESULTS = 50  # passages a search returns (-k of rag search, k of /api/search)
 MAX_QUESTION_CHARS = 2000  # characters of a question (every caller; the page's input too)
 
+# Seconds an idle keep-alive connection stays open on the server: longer than clients keep theirs
+# (httpx 5 s, browsers about a minute), so the server does not close a connection just as a
+# client reuses it (uvicorn's default, 5 s, equals httpx's and races it).
+KEEP_ALIVE_S = 75
+
 
 def request_limits() -> dict[str, int]:
     """The limits above, as the page reads them from ``/api/health``."""

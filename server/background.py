@@ -14,6 +14,8 @@ from typing import Any
 
 import uvicorn
 
+from rag.config import KEEP_ALIVE_S
+
 START_TIMEOUT_S = 120
 
 
@@ -21,7 +23,13 @@ START_TIMEOUT_S = 120
 def running(app: Any, *, access_log: bool = True) -> Iterator[str]:
     """Serve ``app`` with uvicorn on 127.0.0.1 and a free port; yields its base URL, stops on exit."""
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="warning", access_log=access_log, lifespan="on"
+        app,
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        access_log=access_log,
+        lifespan="on",
+        timeout_keep_alive=KEEP_ALIVE_S,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)

@@ -223,7 +223,8 @@ class IndexReportOut(BaseModel):
 class RebuildStatus(BaseModel):
     state: Literal["idle", "running", "done", "failed"]
     stage: str | None = Field(
-        None, description="parse（解析简报）、pages（读取 PDF 页面）、embed（生成向量）或 sentences（生成句向量）"
+        None,
+        description="parse（解析简报）、pages（读取 PDF 页面）、embed（生成向量）或 sentences（生成句向量）",
     )
     done: int = 0
     total: int = 0
