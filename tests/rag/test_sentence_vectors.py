@@ -5,7 +5,6 @@ index update keeps each briefing's sentence vectors right."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -20,26 +19,7 @@ from rag.indexing import build_index
 from rag.pipeline import Pipeline
 from rag.sentence_vectors import KEYS_FILE, VECTORS_FILE
 from rag.store import current_version, load_index
-
-
-class CountingEmbedder:
-    """Wraps an embedder and counts the documents (chunks, sentences) it embeds."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-        self.spec, self.dim = inner.spec, inner.dim
-        self.embedded = 0
-
-    def embed_documents(
-        self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None
-    ) -> np.ndarray:
-        self.embedded += len(texts)
-        vectors: np.ndarray = self.inner.embed_documents(texts, progress=progress)
-        return vectors
-
-    def embed_query(self, text: str) -> np.ndarray:
-        vector: np.ndarray = self.inner.embed_query(text)
-        return vector
+from tests.fixtures.corpus import CountingEmbedder
 
 
 def _as_written_before_sentence_vectors(settings: Settings) -> None:
