@@ -67,9 +67,10 @@ class SentenceVectors:
         return SentenceVectors(self.keys[start:end], self.vectors[start:end])
 
     @cached_property
-    def _order(self) -> np.ndarray:
-        order: np.ndarray = np.argsort(self.keys, kind="stable")
-        return order
+    def _sorted(self) -> tuple[np.ndarray, np.ndarray]:
+        """The row order that sorts the keys, and the sorted keys."""
+        order = np.argsort(self.keys, kind="stable")
+        return order, self.keys[order]
 
     def lookup(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """``(found, vectors)``: which of ``texts`` are stored, and their vectors (zeros where not)."""
@@ -77,10 +78,10 @@ class SentenceVectors:
         out = np.zeros((len(texts), self.vectors.shape[1]), dtype=np.float32)
         if not len(self.keys) or not len(texts):
             return np.zeros(len(texts), dtype=bool), out
-        sorted_keys = self.keys[self._order]
+        order, sorted_keys = self._sorted
         at = np.minimum(np.searchsorted(sorted_keys, wanted), len(sorted_keys) - 1)
         found = sorted_keys[at] == wanted
-        out[found] = self.vectors[self._order[at[found]]]
+        out[found] = self.vectors[order[at[found]]]
         return found, out
 
     def save(self, directory: Path) -> None:
