@@ -58,19 +58,11 @@ jieba = _import_jieba()
 
 
 class _Words(Mapping[str, Any]):
-    """A column of the word trie: ``values[key id]`` by word; ``missing`` for a word that is
-    only a prefix of dictionary words (jieba's FREQ holds those with 0)."""
+    """A column of a word trie: ``column[key id]`` by word. With ``prefix_value``, a word that
+    is only the prefix of dictionary words has that value (jieba's FREQ holds those with 0)."""
 
-    def __init__(self, trie: marisa_trie.Trie, values: list[Any], prefix_value: Any = None) -> None:
-        self.trie, self.column, self.prefix_value = trie, values, prefix_value
-
-    def __getitem__(self, word: str) -> Any:
-        key = self.trie.get(word)
-        if key is not None:
-            return self.column[key]
-        if self.prefix_value is not None and word and self.trie.has_keys_with_prefix(word):
-            return self.prefix_value
-        raise KeyError(word)
+    def __init__(self, trie: marisa_trie.Trie, column: list[Any], prefix_value: Any = None) -> None:
+        self.trie, self.column, self.prefix_value = trie, column, prefix_value
 
     def get(self, word: str, default: Any = None) -> Any:  # the hot path
         key = self.trie.get(word)
@@ -80,6 +72,12 @@ class _Words(Mapping[str, Any]):
             return self.prefix_value
         return default
 
+    def __getitem__(self, word: str) -> Any:
+        value = self.get(word)
+        if value is None:
+            raise KeyError(word)
+        return value
+
     def __contains__(self, word: object) -> bool:
         return isinstance(word, str) and self.get(word) is not None
 
@@ -88,6 +86,19 @@ class _Words(Mapping[str, Any]):
 
     def __len__(self) -> int:
         return len(self.trie)
+
+
+class _TagColumn(_Words):
+    """The tags by word: ``column`` holds each word's index in ``names``, -1 for none."""
+
+    def __init__(self, trie: marisa_trie.Trie, column: list[int], names: list[str]) -> None:
+        super().__init__(trie, column)
+        self.names = names
+
+    def get(self, word: str, default: Any = None) -> Any:
+        key = self.trie.get(word)
+        code = self.column[key] if key is not None else -1
+        return default if code < 0 else self.names[code]
 
 
 class Lexicon:
@@ -120,25 +131,6 @@ class Lexicon:
             ]
             dag[start] = sorted(ends) or [start]
         return dag
-
-
-class _TagColumn(_Words):
-    """The tags by word: ``values`` holds each word's index in ``names``, -1 for none."""
-
-    def __init__(self, trie: marisa_trie.Trie, values: list[int], names: list[str]) -> None:
-        super().__init__(trie, values)
-        self.names = names
-
-    def __getitem__(self, word: str) -> Any:
-        tag = self.get(word)
-        if tag is None:
-            raise KeyError(word)
-        return tag
-
-    def get(self, word: str, default: Any = None) -> Any:
-        key = self.trie.get(word)
-        code = self.column[key] if key is not None else -1
-        return default if code < 0 else self.names[code]
 
 
 def _sources() -> tuple[Path, Path]:
