@@ -25,6 +25,7 @@ import io
 import json
 import logging
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -181,20 +182,24 @@ def _compile(folder: Path) -> None:
 
 
 def _load() -> Lexicon | None:
+    """The cached lexicon, compiled first when missing or damaged; None when it cannot be."""
     folder = _cache_folder()
     try:
-        if not (folder / "meta.json").is_file():
-            folder.parent.mkdir(parents=True, exist_ok=True)
-            staging = Path(tempfile.mkdtemp(prefix=".jieba-", dir=folder.parent))
-            _compile(staging)
+        if (folder / "meta.json").is_file():
             try:
-                os.replace(staging, folder)  # another process may have won: its copy is the same
-            except OSError:
-                for leftover in staging.iterdir():
-                    leftover.unlink()
-                staging.rmdir()
+                return Lexicon(folder)
+            except (OSError, ValueError, KeyError, RuntimeError) as e:  # marisa: RuntimeError
+                log.warning("the cached jieba lexicon %s is damaged (%s); compiling it again", folder, e)
+                shutil.rmtree(folder, ignore_errors=True)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".jieba-", dir=folder.parent))
+        _compile(staging)
+        try:
+            os.replace(staging, folder)  # another process may have won: its copy is the same
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)
         return Lexicon(folder)
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, KeyError, RuntimeError) as e:
         log.info("jieba loads its own dictionaries (no cached lexicon: %s)", e)
         return None
 

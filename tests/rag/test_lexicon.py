@@ -77,13 +77,19 @@ def test_every_line_is_segmented_and_tagged_as_jieba_does() -> None:
         assert [tuple(p) for p in fast_posseg.cut(line)] == [tuple(p) for p in tagger.cut(line)], line
 
 
-@pytest.mark.parametrize("cache_dir", ["writable", "unwritable"])
+@pytest.mark.parametrize("cache_dir", ["writable", "damaged", "unwritable"])
 def test_a_process_segments_the_same_with_or_without_a_cache(tmp_path: Any, cache_dir: str) -> None:
-    """A fresh process compiles the lexicon into an empty cache; where it cannot write one,
-    jieba loads its own dictionaries. Either way the words and tags are the same."""
+    """A fresh process compiles the lexicon into an empty cache, and again over a damaged one
+    (a truncated trie); where it cannot write one, jieba loads its own dictionaries. Either
+    way the words and tags are the same."""
     folder = tmp_path / "cache"
     if cache_dir == "unwritable":
         folder.write_text("a file, not a folder")
+    if cache_dir == "damaged":
+        env = {"PATH": "/usr/bin:/bin", "RAG_CACHE_DIR": str(folder), "HOME": str(tmp_path)}
+        subprocess.run([sys.executable, "-c", "import rag.lexicon"], cwd=REPO, env=env, check=True)
+        (trie,) = folder.glob("*/words.marisa")
+        trie.write_bytes(trie.read_bytes()[:1000])
     script = (
         "from rag.lexicon import LEXICON, jieba, posseg;"
         "print(LEXICON is not None);"
@@ -94,5 +100,5 @@ def test_a_process_segments_the_same_with_or_without_a_cache(tmp_path: Any, cach
         [sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True, check=True
     ).stdout.splitlines()
     _, tagger = _reference()
-    assert out[0] == str(cache_dir == "writable")
+    assert out[0] == str(cache_dir != "unwritable")
     assert out[1] == str([tuple(p) for q in QUESTIONS for p in tagger.cut(q)])
