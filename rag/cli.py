@@ -87,11 +87,12 @@ _FIRST_USE = "首次使用：正在为 data/ 中的简报建立索引……"
 def _progress(heading: str = "") -> Iterator[Callable[[str, int, int], None]]:
     """A progress bar on stderr, shown (after ``heading``) from the first update on; nothing
     is printed (or imported) otherwise."""
-    bars: list[Any] = []
+    bar: Any = None
     tasks: dict[str, Any] = {}
 
     def update(stage: str, done: int, total: int) -> None:
-        if not bars:
+        nonlocal bar
+        if bar is None:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
             if heading:
@@ -102,17 +103,17 @@ def _progress(heading: str = "") -> Iterator[Callable[[str, int, int], None]]:
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
             )
-            bars.append(Progress(*columns, console=err))
-            bars[0].start()
+            bar = Progress(*columns, console=err)
+            bar.start()
         if stage not in tasks:
-            tasks[stage] = bars[0].add_task(_STAGES.get(stage, stage), total=total)
-        bars[0].update(tasks[stage], completed=done, total=total)
+            tasks[stage] = bar.add_task(_STAGES.get(stage, stage), total=total)
+        bar.update(tasks[stage], completed=done, total=total)
 
     try:
         yield update
     finally:
-        if bars:
-            bars[0].stop()
+        if bar is not None:
+            bar.stop()
 
 
 def _print_report(report: IndexReport) -> None:

@@ -89,7 +89,7 @@ class _Entry:
 
 def page_progress(progress: IndexProgress | None) -> PageProgress | None:
     """``progress`` as ``load_document`` reports a PDF's pages."""
-    return (lambda done, total: progress("pages", done, total)) if progress else None
+    return _stage(progress, "pages")
 
 
 def chunker_version(settings: Settings) -> str:
@@ -265,7 +265,7 @@ def _write(
     appending = (
         previous is not None
         and len(reused) == len(previous.documents)
-        and (not sentences or all(previous.document_sentences(e.doc.doc_id) is not None for e in reused))
+        and (not sentences or all(previous.stored_sentences(e.doc.doc_id) is not None for e in reused))
     )
     if not appending:
         for entry in entries:
@@ -281,12 +281,7 @@ def _write(
         documents=[entry.doc for entry in new],
         embedder_spec=embedder.spec,
         chunker_version=version,
-        sentences=(
-            SentenceVectors.concat([e.sentences for e in new if e.sentences is not None], embedder.dim)
-            if sentences
-            else None
-        ),
-        sentence_counts=[len(e.sentences) if e.sentences is not None else 0 for e in new],
+        sentences=[e.sentences for e in new if e.sentences is not None] if sentences else None,
     )
     store.write(
         rows, vector_index=settings.retrieval.vector_index, appending_to=previous if appending else None
@@ -369,7 +364,7 @@ def _reuse(previous: Index, doc: Document) -> _Entry:
         [previous.chunks[r] for r in rows],
         [previous.tokens[r] for r in rows],
         previous_rows=rows,
-        sentences=previous.document_sentences(doc.doc_id),
+        sentences=previous.stored_sentences(doc.doc_id),
     )
 
 

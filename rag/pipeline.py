@@ -27,7 +27,6 @@ from rag.indexing import IndexProgress, build_index
 from rag.references import format_reference
 from rag.retrieve import Retriever
 from rag.store import Index
-from rag.text import to_simplified, tokenize
 from rag.tokens import count_all, count_tokens
 from rag.types import Answer, Citation, GenerationOptions, Hit, TokenUsage
 
@@ -40,8 +39,6 @@ class Pipeline:
         self.answerer = answerer
         self._reloading = threading.Lock()
         self._answerers: dict[str, Answerer] = {answerer.name: answerer, settings.answerer: answerer}
-        # Load jieba's dictionary and OpenCC now rather than on the first question.
-        tokenize(to_simplified("预热"))
 
     @classmethod
     def from_settings(

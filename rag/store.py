@@ -49,8 +49,7 @@ MANIFEST = "manifest.json"
 class IndexRows:
     """What a write adds to an index: row-aligned chunks, their BM25 tokens and vectors, the
     documents they come from, and what made them (embedder, chunker). ``sentences``, when
-    given, holds the vectors of the documents' answer sentences, grouped by document in the
-    order of ``documents``, ``sentence_counts`` rows each."""
+    given, holds each document's answer sentence vectors, in the order of ``documents``."""
 
     chunks: Sequence[Chunk]
     tokens: Sequence[list[str]]
@@ -58,17 +57,13 @@ class IndexRows:
     documents: Sequence[Document]
     embedder_spec: str
     chunker_version: str
-    sentences: SentenceVectors | None = None
-    sentence_counts: Sequence[int] = ()
+    sentences: Sequence[SentenceVectors] | None = None
 
     def __post_init__(self) -> None:
         if len(self.chunks) != len(self.tokens) or len(self.chunks) != self.vectors.shape[0]:
             raise ValueError("chunks, tokens and vectors must be row-aligned")
-        if self.sentences is not None and (
-            len(self.sentence_counts) != len(self.documents)
-            or sum(self.sentence_counts) != len(self.sentences)
-        ):
-            raise ValueError("sentence rows must be grouped by document")
+        if self.sentences is not None and len(self.sentences) != len(self.documents):
+            raise ValueError("one set of sentence vectors per document")
 
 
 @dataclass
@@ -86,7 +81,7 @@ class Index:
     version: str = ""  # which version this is (``IndexStore.version`` names the current one)
     sentences: SentenceVectors | None = None  # None: written without them (answers embed them)
 
-    def document_sentences(self, doc_id: str) -> SentenceVectors | None:
+    def stored_sentences(self, doc_id: str) -> SentenceVectors | None:
         """The stored sentence vectors of ``doc_id`` (an update keeps them); None when not stored."""
         span = self.manifest["documents"].get(doc_id, {}).get("sentences")
         if self.sentences is None or span is None:

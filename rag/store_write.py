@@ -87,15 +87,15 @@ def _write_sentences(version: Path, rows: IndexRows, base: Index | None) -> dict
     """Write the sentence vectors (``base``'s, whose spans its manifest entries keep, then the
     new documents'); each new document's rows (none when ``rows`` has no sentence vectors)."""
     earlier = [base.sentences] if base is not None and base.sentences is not None else []
-    if rows.sentences is None and not earlier:
+    new = list(rows.sentences) if rows.sentences is not None else []
+    if not earlier and rows.sentences is None:
         return {}
     offset = len(earlier[0]) if earlier else 0
     spans = {}
     if rows.sentences is not None:
-        for doc, count in zip(rows.documents, rows.sentence_counts, strict=True):
-            spans[doc.doc_id] = (offset, offset + count)
-            offset += count
-    new = [rows.sentences] if rows.sentences is not None else []
+        for doc, vectors in zip(rows.documents, rows.sentences, strict=True):
+            spans[doc.doc_id] = (offset, offset + len(vectors))
+            offset += len(vectors)
     SentenceVectors.concat([*earlier, *new], rows.vectors.shape[1]).save(version)
     return spans
 

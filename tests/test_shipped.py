@@ -75,7 +75,7 @@ def test_a_changed_briefing_is_embedded_again_and_a_missing_one_dropped(
     assert report.updated == [changed.name] and report.removed == [removed.name]
     index = load_index(fresh_home.index_dir)
     # Its chunks and its answer sentences, nothing of the unchanged briefings.
-    sentences = index.document_sentences(changed.name)
+    sentences = index.stored_sentences(changed.name)
     assert sentences is not None and report.embedded_sentences == len(sentences)
     assert embedder.embedded == len(index.doc_rows(changed.name)) + len(sentences) > len(sentences) > 0
     assert removed.name not in index.documents

