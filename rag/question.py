@@ -214,30 +214,35 @@ class Question:
         ``title`` is the document's title and, on further lines, what else speaks for the
         whole document (its publisher)."""
         places = list(self.places)
-        speakers = [title_places(to_simplified(line)) for line in title.splitlines()]
-        named = [place for speaker in speakers for place in speaker]
+        named = [place for line in title.splitlines() for place in title_places(to_simplified(line))]
         # “我省/本市” stand for the place the title names (checked below); a passage whose
         # title names no place is taken at its word.
         if not named and _THIS_PROVINCE.search(flat):
             places = [p for p in places if p not in PROVINCES]
         if not named and _THIS_CITY.search(flat):
             places = [p for p in places if p in PROVINCES]
-        # A title (or publisher) speaks for its passages only when it names no place the
-        # question does not.
-        for speaker in speakers:
+        return [p for p in places if p not in self._named_in(flat, title)]
+
+    def _named_in(self, flat: str, title: str) -> set[str]:
+        """The question's place names that ``flat`` or ``title`` gives. A title (or publisher)
+        speaks for its passages only when it names no place the question does not."""
+        for line in title.splitlines():
+            speaker = title_places(to_simplified(line))
             if speaker and all(any(t in q or q in t for q in self.places) for t in speaker):
                 flat += "".join(speaker)
-        return [p for p in places if p not in flat]
+        return {p for p in self.places if p in flat}
 
-    def names_missing_from(self, text: str, title: str = "") -> list[str]:
-        """The question's names that ``text`` (a sentence's headings and section) lacks, when
-        it names none of them: a passage spanning two sections may hold 长春's figure under
-        威海's heading. One of several names is enough; the others may be in other passages."""
-        # Not an English question's pinyin names: too loose to narrow this far.
-        if not self.places:
-            return []
-        lacking = self._places_missing_from(_flat(text), title)
-        return lacking if set(lacking) >= set(self.places) else []
+    def missing_in_section(self, missing: Sequence[str], section: str, title: str = "") -> list[str]:
+        """What a sentence lacks, given ``missing`` (what its passage lacks, ``missing_from_each``)
+        and ``section`` (its headings and its section up to its paragraph): a place the section
+        names is not missing (“上海市……” opens the section, the passage is further on), and
+        when the section names none of the question's places, they all are: a passage spanning
+        two sections may hold 长春's figure under 威海's heading."""
+        named = self._named_in(_flat(section), title)
+        kept = [x for x in missing if x not in named]
+        if self.places and not named:
+            kept += [p for p in self._places_missing_from(_flat(section), title) if p not in kept]
+        return kept
 
     def missing_from_each(self, passages: Sequence[tuple[str, str]]) -> list[list[str]]:
         """``missing_from`` for each retrieved (passage, title), except that a name another

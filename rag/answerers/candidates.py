@@ -37,7 +37,6 @@ _CN_DIGITS = {
     for c in chars
 }
 _CN_NUMBER = "[一二三四五六七八九十]+"
-_PARENTHETICAL = re.compile(r"[（(][^（()）]*[)）][。；;.]?")
 _CJK_BREAK = re.compile(
     r"(?<=[\u3400-\u9fff，。、；：“”（）《》])\n(?=[\u3400-\u9fff，。、；：“”（）《》\d])"
 )
@@ -56,6 +55,7 @@ _ITEM_FAMILIES = (
 )
 LIST_ITEMS = 12  # the most items a list answer quotes; longer enumerations are cut with a note
 _ITEM_GAP = 8  # sentences an item's body may have before the next item
+_BYLINE_REACH = 12  # paragraphs an article may run on before the byline that closes it
 
 
 @dataclass(frozen=True)
@@ -73,9 +73,9 @@ class Candidate:
     # The sentence's own section headings (a passage may span sections; without the title,
     # whose year in “火炬动态 2022年第6期” dates the issue), simplified.
     headings: str = ""
-    scope: str = (
-        ""  # its headings and its section up to its paragraph (as written): where its places are named
-    )
+    # Its headings, its section up to its paragraph and the byline closing the paragraph's
+    # article (as written): where its places and people are named.
+    scope: str = ""
 
 
 def passage_sentences(number: int, chunk: Chunk, document: Document | None) -> list[Candidate]:
@@ -102,13 +102,27 @@ def passage_sentences(number: int, chunk: Chunk, document: Document | None) -> l
         block = blocks[max(bisect.bisect_right(block_starts, paragraph.start) - 1, 0)] if blocks else None
         headings = to_simplified(" › ".join(block.section)) if block else ""
         opening = block.start if block and block.start <= paragraph.start else paragraph.start
-        scope = f"{headings}\n{document.text[opening : paragraph.end]}"  # one string for the paragraph's sentences
+        byline = _byline_after(document, index, block.end if block else paragraph.end)
+        # One string for the paragraph's sentences.
+        scope = f"{headings}\n{document.text[opening : paragraph.end]}\n{byline}"
         for s, e, raw, joined in _split(document.text, paragraph.start, paragraph.end):
             complete = is_answer_sentence(raw) and not (continues and s == paragraph.start)
             # A sentence belongs to the passage when most of it lies inside the chunk.
             if min(e, chunk.char_end) - max(s, chunk.char_start) >= (e - s) / 2:
                 out.append(Candidate(joined, number, s, e, index, context, complete, headings, scope))
     return out
+
+
+def _byline_after(document: Document, index: int, section_end: int) -> str:
+    """The byline that closes paragraph ``index``'s article in its section (“（杨华勇，中国工程院
+    院士）” after an expert's paragraphs), or ""."""
+    for following in document.paragraphs[index + 1 : index + 1 + _BYLINE_REACH]:
+        if following.start >= section_end or following.heading:
+            break
+        text = document.text[following.start : following.end]
+        if is_parenthetical(text):
+            return text
+    return ""
 
 
 def document_sentences(document: Document, chunks: Sequence[Chunk]) -> list[str]:
@@ -129,7 +143,19 @@ def _continues_previous(document: Document, index: int) -> bool:
         previous.heading is None
         and bool(text)
         and not re.search(rf"[{TERMINAL}：:…][{re.escape(CLOSERS)}]*$", text)
+        and not is_parenthetical(text)  # a byline “（杨华勇，中国工程院院士）” is closed
     )
+
+
+def is_parenthetical(text: str) -> bool:
+    """Whether ``text`` is one parenthesis, nested ones allowed: “（郭万达，（深圳）综合开发研究院常务副院长）”."""
+    body = text.strip().rstrip("。；;.")
+    depth = 0
+    for i, char in enumerate(body):
+        depth += (char in "（(") - (char in "）)")
+        if depth <= 0:
+            return i == len(body) - 1 and i > 0
+    return False
 
 
 def is_answer_sentence(raw: str) -> bool:
@@ -141,7 +167,7 @@ def is_answer_sentence(raw: str) -> bool:
     flat = join_lines(text)
     if content_length(flat) < MIN_SENTENCE_CHARS or not SENTENCE_END.search(flat):
         return False
-    if _PARENTHETICAL.fullmatch(flat):
+    if is_parenthetical(flat):
         return False
     return has_verb(flat)
 

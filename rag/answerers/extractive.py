@@ -130,16 +130,12 @@ class ExtractiveAnswerer:
         missing = asked.missing_from_each(
             [(_checked_text(hit, documents), title) for hit, title in zip(passages, titles, strict=True)]
         )
-        # Sentences of one paragraph share their scope: each is checked once.
+        # Sentences of one section share their scope: each is checked once per passage.
         scoped = {
-            (c.scope, title): asked.names_missing_from(c.scope, title)
+            (c.scope, c.passage): asked.missing_in_section(missing[c.passage - 1], c.scope, titles[c.passage - 1])
             for c in candidates
-            for title in [titles[c.passage - 1]]
         }
-        reasons = [
-            self._shortfall(asked, c, missing[c.passage - 1] or scoped[c.scope, titles[c.passage - 1]])
-            for c in candidates
-        ]
+        reasons = [self._shortfall(asked, c, scoped[c.scope, c.passage]) for c in candidates]
         eligible = np.where([reason is None for reason in reasons], probability, -1.0)
         best = int(np.argmax(eligible))
         confidence = float(max(eligible[best], 0.0))
