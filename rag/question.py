@@ -67,8 +67,12 @@ _QUANTITY = re.compile(
 # 六十日, 两名, 五至七年, 三成) or a share in words (半数, 一半, 过半).
 # An ordinal (第八条, 第3名) counts something's place, not an amount.
 _STATES_NUMBER = re.compile(
-    rf"(?<!第)(?:\d|[%％]|百分之|半数|一半|过半|[{_CHINESE_DIGITS}]+(?:分之|[成倍个家项天年月周日次位名人条件台元吨米亩座所款批篇部岁届期层级类种]))"
+    rf"(?<![第\d.{_CHINESE_DIGITS}])(?:\d|[{_CHINESE_DIGITS}]+(?:分之|[成倍个家项天年月周日次位名人条件台元吨米亩座所款批篇部岁届期层级类种]))"
+    r"|[%％]|百分之|半数|一半|过半"
 )
+# “第几” asks for a place in an order, which an ordinal gives (第8个, 第十位).
+_ORDINAL_QUESTION = re.compile(r"第几|(?:which|what) (?:place|rank)", re.I)
+_STATES_ORDINAL = re.compile(rf"第\s*{_NUMERAL}")
 # A share question (比例、比重、占比…) is answered by a share: 30%, 百分之五十, 三成, 1/10, 半数, 2倍.
 _SHARE_QUESTION = re.compile(
     r"比例|比重|占比|份额|百分比|百分之几|增幅|增速|增长率|what (?:share|percentage|proportion)", re.I
@@ -261,6 +265,8 @@ class Question:
         if not self.wants_quantity:
             return True
         flat = to_simplified(normalize_for_match(sentence))
+        if _ORDINAL_QUESTION.search(self.simplified):
+            return bool(_STATES_ORDINAL.search(flat))
         if self.unit is None and _SHARE_QUESTION.search(self.simplified):
             return bool(_STATES_SHARE.search(flat))
         if self.unit is None:
@@ -269,7 +275,8 @@ class Question:
         unit = self.unit.removeprefix("个") if len(self.unit) > 1 else self.unit
         units = "|".join(map(re.escape, _SAME_UNIT.get(unit, (unit,))))
         amount = rf"{_NUMERAL}(?:\s*(?:至|到|-|—|–|～|~)\s*{_NUMERAL})?\s*[万亿千百多余]*\s*(?:个)?"
-        return bool(re.search(rf"{amount}(?:{units})", flat))
+        # Not an ordinal: “第十一条” counts no articles.
+        return bool(re.search(rf"(?<![第\d.{_CHINESE_DIGITS}]){amount}(?:{units})", flat))
 
 
 @lru_cache(maxsize=2048)

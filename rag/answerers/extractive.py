@@ -132,7 +132,9 @@ class ExtractiveAnswerer:
         )
         # Sentences of one section share their scope: each is checked once per passage.
         scoped = {
-            (c.scope, c.passage): asked.missing_in_section(missing[c.passage - 1], c.scope, titles[c.passage - 1])
+            (c.scope, c.passage): asked.missing_in_section(
+                missing[c.passage - 1], c.scope, titles[c.passage - 1]
+            )
             for c in candidates
         }
         reasons = [self._shortfall(asked, c, scoped[c.scope, c.passage]) for c in candidates]

@@ -141,3 +141,28 @@ def test_list_items_continue_their_lead_in_in_the_fragment_measure() -> None:
     found, count = fragments("青岛专项资金支持下列活动[1]：（三）关键技术攻关[1]；（五）科技成果转化[1]。")
     assert found == [] and count == 1
     assert fragments("一、总则。（三）关键技术攻关；")[0] == ["一、总则。", "（三）关键技术攻关；"]
+
+
+def test_an_article_number_is_not_an_amount_and_第几_wants_an_ordinal() -> None:
+    working_days = Question("Within how many working days must the department decide?")
+    assert not working_days.answered_by("第十一条 鼓励企业与科研机构组建研究开发中心。")
+    assert not Question("本条例共有多少条？").answered_by("第十三条 本市设立科技创新基金。")
+    assert working_days.answered_by("科学技术主管部门应当在十五个工作日内作出决定。")
+    rank = Question("青岛位居“双创领跑型城市”第几位？")
+    assert rank.answered_by("青岛位居“双创领跑型城市”第10位。")
+    assert not rank.answered_by("青岛引进高端人才1158人。")
+
+
+def test_a_place_opening_the_section_speaks_for_a_passage_further_on() -> None:
+    asked = Question("上海有哪些重大成果填补了国内空白？")
+    section = "上海市以建设科技创新中心为目标。\n面向国家重大需求，300毫米大硅片等重大成果填补国内空白。"
+    assert asked.missing_in_section(["上海"], section) == []
+    # A section on another place does not, even when the passage (spanning two sections) names it.
+    assert asked.missing_in_section([], "长春高新区集聚生物医药企业558家。") == ["上海"]
+
+
+def test_the_byline_closing_an_expert_s_paragraphs_names_the_expert(bundled: Pipeline) -> None:
+    answer = bundled.ask("杨华勇认为我国重大技术装备发展面临哪四方面主要问题？")
+    assert not answer.refused
+    for item in ("应用基础研究能力不强", "产业基础薄弱", "首台（套）应用难", "组织协调"):
+        assert item in answer.text
