@@ -92,6 +92,8 @@ _WRITING_REQUEST = re.compile(
     r"(?:请|请你|帮我|给我|麻烦|能不能|可以)?(?:帮我|给我)?(?:写|编写|创作|作|编|起草|拟|生成|翻译|润色|改写|续写|画)"
     r"(?:一|几|两|个|首|篇|份|段|封|句|个|下|成|出)"
 )
+# “第四项是什么？”, “第二点呢”: one item of an enumeration (not an article, 第四条).
+_ITEM_ASKED = re.compile(r"第([一二三四五六七八九十]{1,3}|\d{1,2})(?:项|点|个方面)")
 _LIST = re.compile(r"哪些|哪几|哪[一二两三四五六七八九十]+[个大项条类方种点]|分别|包括什么|几个方面")
 # A number the question states, with the unit that follows it (“3月”, “12英寸”, “960” in “960是”).
 _UNIT_CHARACTERS = "年月日号时岁周天个家名位人项件台辆颗所座条款倍次种批支篇部届期层级类吨亩米元英寸%％"
@@ -171,6 +173,18 @@ class Question:
         return place_names(self.simplified)
 
     @cached_property
+    def coordinated_places(self) -> tuple[str, ...]:
+        """The places the question joins into a series (“广州、深圳、珠海、佛山各有什么定位？”,
+        “向美国、日本和韩国学习什么”): it asks the same of each of them."""
+        text = self.simplified
+        joined: set[str] = set()
+        for left in self.places:
+            for right in self.places:
+                if re.search(rf"{re.escape(left)}[、，,和与及跟以 ]{{1,2}}{re.escape(right)}", text):
+                    joined.update((left, right))
+        return tuple(p for p in self.places if p in joined)
+
+    @cached_property
     def latin_names(self) -> tuple[str, ...]:
         """Chinese names an English question writes in pinyin, lower-cased and run together:
         “Chengdu” → “chengdu”, “Wang Yifang” → “wangyifang”."""
@@ -184,6 +198,12 @@ class Question:
     def unit(self) -> str | None:
         """The unit a quantity question names (多少家 → 家), if any."""
         match = _ASKED_UNIT.search(self.simplified)
+        return match.group(1) if match else None
+
+    @cached_property
+    def item_asked(self) -> str | None:
+        """The ordinal of the one enumeration item the question asks for (“第四项” → “四”)."""
+        match = _ITEM_ASKED.search(self.simplified)
         return match.group(1) if match else None
 
     @cached_property

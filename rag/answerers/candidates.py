@@ -211,7 +211,7 @@ def item_marker(text: str) -> tuple[str, int] | None:
     for family, pattern in _ITEM_FAMILIES:
         match = pattern.match(head)
         if match:
-            return family, _ordinal(match.group(1))
+            return family, ordinal(match.group(1))
     return None
 
 
@@ -301,9 +301,9 @@ def enumeration_around(document: Document, item: Candidate) -> tuple[int, Enumer
     marker = item_marker(document.text[paragraphs[item.paragraph].start : paragraphs[item.paragraph].end])
     if marker is None:
         return None
-    family, ordinal = marker
+    family, position = marker
     index = item.paragraph
-    for index in range(item.paragraph, max(item.paragraph - ordinal * 4 - 1, -1), -1):
+    for index in range(item.paragraph, max(item.paragraph - position * 4 - 1, -1), -1):
         found = item_marker(document.text[paragraphs[index].start : paragraphs[index].end])
         if found == (family, 1):
             break
@@ -317,7 +317,8 @@ def enumeration_around(document: Document, item: Candidate) -> tuple[int, Enumer
     return (lead, enumeration) if enumeration else None
 
 
-def _ordinal(text: str) -> int:
+def ordinal(text: str) -> int:
+    """“十二” → 12, “3” → 3."""
     if text.isdigit():
         return int(text)
     tens, ten, ones = text.partition("十")

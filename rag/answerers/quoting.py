@@ -16,6 +16,7 @@ from rag.answerers.candidates import (
     enumeration_after,
     enumeration_around,
     item_marker,
+    ordinal,
 )
 from rag.config import AnswerSettings
 from rag.question import Question
@@ -45,6 +46,11 @@ def select(
     """The passages (extended when a list runs past them), the (passage, sentence) pairs to
     quote and a note when a list was cut."""
     top = candidates[best]
+    if document is not None and index is not None and asked.item_asked:
+        item = _item(document, top, ordinal(asked.item_asked))
+        if item is not None:
+            passages, n = _passage_at(passages, document, item[0], index)
+            return passages, [(n, item[2])], ""
     if document is not None and index is not None and (asked.wants_list or top.text.endswith(("：", ":"))):
         listed = enumeration_after(document, top)
         lead = top
@@ -59,11 +65,20 @@ def select(
         inline = _inline_items(settings, candidates, top)
         if inline:
             return passages, [(c.passage, c.text) for c in [top, *inline]], ""
-    return (
-        passages,
-        [(c.passage, c.text) for c in _span(settings, candidates, probability, best, threshold)],
-        "",
-    )
+    span = _span(settings, candidates, probability, best, threshold)
+    return passages, [(c.passage, c.text) for c in _with_named(settings, asked, candidates, span)], ""
+
+
+def _item(document: Document, top: Candidate, number: int) -> tuple[int, int, str] | None:
+    """Item ``number`` of the enumeration ``top`` leads into or belongs to (“第四项” of
+    “重点做好9项工作。一是……”), when it has that many."""
+    listed = enumeration_after(document, top)
+    if listed is None:
+        around = enumeration_around(document, top)
+        listed = around[1] if around else None
+    if listed is None or not 1 <= number <= len(listed.items):
+        return None
+    return listed.items[number - 1]
 
 
 def _inline_items(
@@ -88,6 +103,41 @@ def _inline_items(
         items.append(candidate)
         length += len(candidate.text)
     return items
+
+
+def _with_named(
+    settings: AnswerSettings, asked: Question, candidates: Sequence[Candidate], span: list[Candidate]
+) -> list[Candidate]:
+    """``span`` and, when the question asks the same of a series of places (“广州、深圳、珠海、
+    佛山各有什么定位？”), for each place no quoted sentence speaks of, the first sentence after
+    the span's start in its passage that does, up to ``max_list_chars``. A sentence naming
+    the whole series (“包括广州、深圳、珠海与佛山在内的格局”) speaks of none of them."""
+    series = asked.coordinated_places
+    if not series:
+        return span
+
+    def speaks_of(name: str, sentence: str) -> bool:
+        return name in sentence and not all(other in sentence for other in series)
+
+    chosen = list(span)
+    length = sum(len(c.text) for c in span)
+    # Further on in the span's section, in its passage or the next ones.
+    following = sorted(
+        (c for c in candidates if c.context == span[0].context and c.start > span[0].start and c.complete),
+        key=lambda c: c.start,
+    )
+    for name in series:
+        if any(speaks_of(name, c.text) for c in chosen):
+            continue
+        at = next((i for i, c in enumerate(following) if speaks_of(name, c.text)), None)
+        while at is not None and at < len(following) and following[at] not in chosen:
+            if length + len(following[at].text) > settings.max_list_chars:
+                break
+            chosen.append(following[at])
+            length += len(following[at].text)
+            # The clause goes on to the end of its sentence.
+            at = at + 1 if at + 1 < len(following) and _runs_on(following[at], following[at + 1]) else None
+    return sorted(chosen, key=lambda c: c.start)
 
 
 def _span(
@@ -122,17 +172,24 @@ def _span(
             right += 1
     # A clause ending in ； goes on in the next one (“……的，责令改正；没有违法所得的，处……罚款。”):
     # the answer runs to the end of the sentence, unless the next clause opens a list item.
-    while 0 <= right < len(same) and candidates[same[right - 1]].text.endswith(("；", ";")):
+    while 0 <= right < len(same) and _runs_on(candidates[same[right - 1]], candidates[same[right]]):
         following = candidates[same[right]]
-        same_paragraph = following.paragraph == candidates[same[right - 1]].paragraph
-        if not same_paragraph or not following.complete or item_marker(following.text):
-            break
         if length + len(following.text) > settings.max_chars:
             break
         chosen.append(same[right])
         length += len(following.text)
         right += 1
     return sorted((candidates[i] for i in chosen), key=lambda c: c.start)
+
+
+def _runs_on(clause: Candidate, following: Candidate) -> bool:
+    """Whether ``following`` goes on with the sentence ``clause`` ended with ；."""
+    return (
+        clause.text.endswith(("；", ";"))
+        and following.paragraph == clause.paragraph
+        and following.complete
+        and not item_marker(following.text)
+    )
 
 
 def _quote_enumeration(

@@ -166,3 +166,25 @@ def test_the_byline_closing_an_expert_s_paragraphs_names_the_expert(bundled: Pip
     assert not answer.refused
     for item in ("应用基础研究能力不强", "产业基础薄弱", "首台（套）应用难", "组织协调"):
         assert item in answer.text
+
+
+def test_a_question_on_a_series_of_places_is_answered_for_each(bundled: Pipeline) -> None:
+    asked = Question("广东芯片制造“多点开花”格局中广州、深圳、珠海、佛山各有什么定位？")
+    assert asked.coordinated_places == ("广州", "深圳", "珠海", "佛山")
+    assert Question("青岛市科学技术最高奖获得者刘占杰突破了什么技术？").coordinated_places == ()
+    answer = bundled.ask(asked.text)
+    for position in ("硅基特色工艺", "28纳米", "第三代半导体", "季华实验室"):
+        assert position in answer.text
+    learned = bundled.ask("为帮助中国半导体产业弯道超车，文章建议分别向美国、日本和韩国学习什么？")
+    for lesson in ("源头创新", "VLSI", "逆周期投资"):
+        assert lesson in learned.text
+
+
+def test_a_follow_up_asking_for_one_item_gets_that_item(bundled: Pipeline) -> None:
+    history = [
+        Turn("user", "科技部火炬中心2022年提出要重点做好几项工作？"),
+        Turn("assistant", "火炬中心提出2022年重点做好9项工作[1]。"),
+    ]
+    answer = bundled.ask("第四项呢？", history=history)
+    assert "技术要素市场体系" in answer.text
+    assert "一是" not in answer.text
