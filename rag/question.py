@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from functools import cache, cached_property, lru_cache
 
 from rag.lexicon import jieba, posseg
-from rag.text import normalize_for_match, pinyin_of, to_simplified
+from rag.text import chinese_to_int, normalize_for_match, pinyin_of, to_simplified
 
 _CHINESE_DIGITS = "零〇一二两三四五六七八九十百千万亿"
 _NUMERAL = rf"(?:\d+(?:\.\d+)?|[{_CHINESE_DIGITS}]+)"
@@ -94,6 +94,8 @@ _WRITING_REQUEST = re.compile(
 )
 # “第四项是什么？”, “第二点呢”: one item of an enumeration (not an article, 第四条).
 _ITEM_ASKED = re.compile(r"第([一二三四五六七八九十]{1,3}|\d{1,2})(?:项|点|个方面)")
+# How many items a list question expects: “哪三个判断”, “四个90%分别指什么”, “三大工程”.
+_LIST_COUNT = re.compile(r"(?<![第\d])([两三四五六七八九十]{1,2}|[2-9]|1\d)(?:个|大|项|方面|条|类|种|点)")
 _LIST = re.compile(r"哪些|哪几|哪[一二两三四五六七八九十]+[个大项条类方种点]|分别|包括什么|几个方面")
 # A number the question states, with the unit that follows it (“3月”, “12英寸”, “960” in “960是”).
 _UNIT_CHARACTERS = "年月日号时岁周天个家名位人项件台辆颗所座条款倍次种批支篇部届期层级类吨亩米元英寸%％"
@@ -205,6 +207,12 @@ class Question:
         """The ordinal of the one enumeration item the question asks for (“第四项” → “四”)."""
         match = _ITEM_ASKED.search(self.simplified)
         return match.group(1) if match else None
+
+    @cached_property
+    def list_count(self) -> int | None:
+        """How many items a list question says there are (“哪三个” → 3), if it says."""
+        counts = _LIST_COUNT.findall(self.simplified) if self.wants_list else []
+        return chinese_to_int(counts[-1]) if counts else None
 
     @cached_property
     def wants_list(self) -> bool:

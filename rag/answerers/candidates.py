@@ -28,14 +28,9 @@ from functools import lru_cache
 from rag.chunking import section_blocks
 from rag.lexicon import posseg
 from rag.sentences import CLOSERS, SENTENCE_END, TERMINAL, content_length, sentence_spans
-from rag.text import to_simplified
+from rag.text import chinese_to_int, to_simplified
 from rag.types import Chunk, Document
 
-_CN_DIGITS = {
-    c: v
-    for v, chars in enumerate(("零〇", "一", "二两", "三", "四", "五", "六", "七", "八", "九"))
-    for c in chars
-}
 _CN_NUMBER = "[一二三四五六七八九十]+"
 _CJK_BREAK = re.compile(
     r"(?<=[\u3400-\u9fff，。、；：“”（）《》])\n(?=[\u3400-\u9fff，。、；：“”（）《》\d])"
@@ -203,6 +198,13 @@ def _split(text: str, start: int, end: int) -> Iterator[tuple[int, int, str, str
 class Enumeration:
     items: list[tuple[int, int, str]]  # (start, end, sentence) of each item quoted
     total: int  # items in the enumeration (more than quoted when it was cut)
+    in_lead: bool = False  # the first item is in the lead-in's own sentence (“……四个方面：第一，……”)
+    parent: str = ""  # the heading the items are sections of (``heading_enumeration``)
+
+    @property
+    def count(self) -> int:
+        """How many items the enumeration has, the lead-in's own included."""
+        return self.total + self.in_lead
 
 
 def item_marker(text: str) -> tuple[str, int] | None:
@@ -211,7 +213,7 @@ def item_marker(text: str) -> tuple[str, int] | None:
     for family, pattern in _ITEM_FAMILIES:
         match = pattern.match(head)
         if match:
-            return family, ordinal(match.group(1))
+            return family, chinese_to_int(match.group(1)) or 0
     return None
 
 
@@ -247,7 +249,7 @@ def enumeration_after(document: Document, lead: Candidate) -> Enumeration | None
             or (paragraph.heading and not paragraph.inline and marker is None)
         ):
             break
-    return Enumeration(items, total) if total >= (1 if first_in_lead else 2) else None
+    return Enumeration(items, total, first_in_lead) if total >= (1 if first_in_lead else 2) else None
 
 
 def _bare_marker(text: str) -> bool:
@@ -317,11 +319,31 @@ def enumeration_around(document: Document, item: Candidate) -> tuple[int, Enumer
     return (lead, enumeration) if enumeration else None
 
 
-def ordinal(text: str) -> int:
-    """“十二” → 12, “3” → 3."""
-    if text.isdigit():
-        return int(text)
-    tens, ten, ones = text.partition("十")
-    if ten:
-        return _CN_DIGITS.get(tens, 1) * 10 + _CN_DIGITS.get(ones, 0)
-    return _CN_DIGITS.get(text, 0)
+def heading_enumeration(document: Document, item: Candidate) -> Enumeration | None:
+    """The numbered headings (“一是……”, “（二）……”) among which ``item``'s own section is one,
+    under their common parent heading: a list whose items are sections (“未来产业发展趋势的三个
+    判断” › 一是… 二是… 三是…)."""
+    paragraphs = document.paragraphs
+    own = next((i for i in range(item.paragraph, -1, -1) if paragraphs[i].heading), None)
+    if item.paragraph < 0 or own is None:
+        return None
+    rank, marker = paragraphs[own].rank, item_marker(paragraphs[own].heading or "")
+    if rank is None or marker is None:
+        return None
+    headings = [
+        (i, p) for i, p in enumerate(paragraphs) if p.heading and p.rank is not None and p.rank <= rank
+    ]
+    first = next(n for n, (i, _) in enumerate(headings) if i == own)
+    while first > 0 and headings[first - 1][1].rank == rank:
+        first -= 1
+    parent = headings[first - 1][1].heading or "" if first > 0 else ""
+    items: list[tuple[int, int, str]] = []
+    for _, paragraph in headings[first:]:
+        if paragraph.rank != rank or item_marker(paragraph.heading or "") != (marker[0], len(items) + 1):
+            if items:
+                break
+            continue
+        items.append((paragraph.start, paragraph.end, paragraph.heading or ""))
+    if len(items) < 2 or all(start != paragraphs[own].start for start, _, _ in items):
+        return None
+    return Enumeration(items[:LIST_ITEMS], len(items), parent=parent)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -15,13 +16,14 @@ from rag.answerers.candidates import (
     Enumeration,
     enumeration_after,
     enumeration_around,
+    heading_enumeration,
     item_marker,
-    ordinal,
 )
+from rag.answerers.relevance import coverage, question_terms
 from rag.config import AnswerSettings
 from rag.question import Question
 from rag.sentences import place_marker
-from rag.text import chinese_punctuation
+from rag.text import chinese_punctuation, chinese_to_int, to_simplified
 from rag.types import Document, Hit
 
 if TYPE_CHECKING:
@@ -47,26 +49,54 @@ def select(
     quote and a note when a list was cut."""
     top = candidates[best]
     if document is not None and index is not None and asked.item_asked:
-        item = _item(document, top, ordinal(asked.item_asked))
+        item = _item(document, top, chinese_to_int(asked.item_asked) or 0)
         if item is not None:
             passages, n = _passage_at(passages, document, item[0], index)
             return passages, [(n, item[2])], ""
     if document is not None and index is not None and (asked.wants_list or top.text.endswith(("：", ":"))):
-        listed = enumeration_after(document, top)
-        lead = top
-        if listed is None and asked.wants_list:
-            around = enumeration_around(document, top)
-            if around is not None:
-                lead_paragraph, listed = around
-                lead = _last_sentence(candidates, lead_paragraph, top) or top
-        if listed is not None:
-            return _quote_enumeration(settings, lead, listed, passages, document, index)
+        found = _enumeration(asked, candidates, top, document)
+        if found is not None:
+            return _quote_enumeration(settings, *found, passages, document, index)
     if asked.wants_list or top.text.endswith(("：", ":")):
         inline = _inline_items(settings, candidates, top)
         if inline:
             return passages, [(c.passage, c.text) for c in [top, *inline]], ""
     span = _span(settings, candidates, probability, best, threshold)
     return passages, [(c.passage, c.text) for c in _with_named(settings, asked, candidates, span)], ""
+
+
+def _enumeration(
+    asked: Question, candidates: Sequence[Candidate], top: Candidate, document: Document
+) -> tuple[Candidate, Enumeration] | None:
+    """The lead-in to quote and the enumeration that answers a list question (or follows a
+    colon lead-in): the one ``top`` leads into, the one it is an item of, or the numbered
+    headings among which its section is one (the lead-in is then not quoted). When the
+    question says how many (哪三个), the enumeration must have that many items: “四个90%分别
+    指什么？” is not answered by the ten headings around “七、构建以‘四个90%’为特点的……”."""
+
+    def fits(listed: Enumeration) -> bool:
+        return asked.list_count in (None, listed.count)
+
+    listed = enumeration_after(document, top)
+    if listed is not None and fits(listed):
+        return top, listed
+    if not asked.wants_list:
+        return None
+    around = enumeration_around(document, top)
+    if around is not None and fits(around[1]):
+        return _last_sentence(candidates, around[0], top) or top, around[1]
+    # Sections answer only a question on what their parent heading says better than the best
+    # sentence does: a question on one item's content is answered from it.
+    headed = heading_enumeration(document, top)
+    if headed is not None and fits(headed) and _covers(asked, headed.parent) > _covers(asked, top.text):
+        return replace(top, text=""), headed
+    return None
+
+
+def _covers(asked: Question, text: str) -> float:
+    """The weighted share of the question's content words in ``text`` (``relevance.coverage``)."""
+    terms = question_terms(asked.simplified)
+    return float(coverage(asked.simplified, terms, [to_simplified(text).lower()])[0])
 
 
 def _item(document: Document, top: Candidate, number: int) -> tuple[int, int, str] | None:

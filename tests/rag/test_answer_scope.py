@@ -188,3 +188,20 @@ def test_a_follow_up_asking_for_one_item_gets_that_item(bundled: Pipeline) -> No
     answer = bundled.ask("第四项呢？", history=history)
     assert "技术要素市场体系" in answer.text
     assert "一是" not in answer.text
+
+
+def test_a_list_question_saying_how_many_gets_a_list_of_that_many(bundled: Pipeline) -> None:
+    assert Question("对未来产业发展趋势作出了哪三个判断？").list_count == 3
+    assert Question("“四个90%”分别指什么？").list_count == 4
+    assert Question("火炬中心2022年重点做好哪些工作？").list_count is None
+    # The items are the sections under the heading “未来产业发展趋势的三个判断”.
+    judged = bundled.ask("《全球科技革命背景下产业发展趋势研究》对未来产业发展趋势作出了哪三个判断？")
+    for item in ("底层逻辑", "产业布局", "数字技术"):
+        assert item in judged.text
+    # Not the ten headings around “七、构建以‘四个90%’为鲜明特点的企业创新生态”.
+    ninety = bundled.ask("深圳企业创新生态的“四个90%”分别指什么？")
+    assert "研发人员" in ninety.text and "职务发明专利" in ninety.text
+    assert "十、" not in ninety.text
+    # A question on one item's content is answered from it, not with the sibling headings.
+    links = bundled.ask("火炬中心要深化建设的链条式科技创业服务体系由哪几个环节组成？")
+    assert "科技企业孵化器" in links.text and "九是" not in links.text
