@@ -35,7 +35,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from rag.lexicon import idf_table, jieba
-from rag.question import pinyin_names, spelt_words
+from rag.names import pinyin_names, spelt_words
 from rag.text import STOPWORDS, to_simplified
 
 log = logging.getLogger(__name__)

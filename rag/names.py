@@ -1,0 +1,151 @@
+"""Names in Chinese text and in English questions: places and people (jieba ``ns``/``nr``
+with rules of Chinese naming, not any document's word list), the places a title speaks for,
+and Chinese names written in pinyin (“Chengdu”, “Wang Yifang”)."""
+
+from __future__ import annotations
+
+import re
+from functools import cache, lru_cache
+
+from rag.lexicon import jieba, posseg
+from rag.text import pinyin_of
+
+_PLACE_SUFFIX = re.compile(r"[省市]$")
+_REGION_SUFFIX = re.compile(r"(?:经济特区|特区|新区|高新区|开发区|示范区|自贸区|[省市县区])$")
+# jieba tags some common words made of direction characters ``ns`` (东西 “things”, 上下).
+_DIRECTIONS = re.compile(r"[东西南北中上下内外前后左右]+")
+# English function words that open a question capitalised (“Can Shenzhen…”, “Does Qingdao…”).
+_OPENING_WORDS = frozenset(
+    "can could will would should shall may might must do does did is are was were has have had how what which who "
+    "when where why".split()
+)
+# The common Chinese surnames (about the 200 most frequent; Chinese naming, not any document's).
+_SURNAMES = frozenset(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤常樊欧"
+    "施牛葛祝章柳鲍华喻柴倪时殷申管包齐左兰单洪康伍裴翟卜焦岳庞庄池祁汤阎蒲颜詹涂聂车尚温耿关柯卓宁易连苗凌"
+    "戚霍骆滕路甘杭柏游乔邢景栾殷舒鞠俞虞沙褚艾冉房屠辛全闵巫隋谷薄窦宫冀靳"
+)
+# “欧美日韩”, “中美”: abbreviations of countries, written many ways; not a place to look up.
+_COUNTRY_ABBREVIATIONS = re.compile(r"[中美日韩欧英法德俄印澳港台]+")
+# English words that happen to spell out pinyin syllables, and names not written in pinyin.
+_NOT_PINYIN_NAMES = frozenset(
+    "china chinese american are made open gene mine tie pan long sun fan man".split()
+)
+_PROPER_NOUN = frozenset({"nr", "nrfg", "nrt", "ns", "nt", "nz"})
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_ENGLISH_NAMES = {"hongkong": "xianggang", "macau": "aomen", "macao": "aomen", "tibet": "xizang"}
+
+
+@lru_cache(maxsize=1024)
+def title_places(title: str) -> tuple[str, ...]:
+    """The places a briefing's title names: its place names, and the place a region's name
+    starts with (深圳经济特区 → 深圳, 西咸新区 → 西咸)."""
+    found = list(place_names(title))
+    for word, flag in posseg.cut(title):
+        core = _REGION_SUFFIX.sub("", word)
+        if flag in ("nt", "nz", "ns") and core != word and len(core) >= 2 and core not in found:
+            found.append(core)
+    return tuple(found)
+
+
+def place_names(text: str) -> tuple[str, ...]:
+    """Place and person names in ``text`` (jieba ``ns``, or ``nr`` starting with a common
+    surname; two characters or more), without a trailing 省/市."""
+    places: list[str] = []
+    previous = ""
+    for token, flag in posseg.cut(text):
+        token = token.strip()
+        if flag == "nt":  # an organisation named after its place: 北京政府, 深圳市科技局 → 北京, 深圳
+            token, flag = _leading_place(token) or (token, flag)
+        word = _PLACE_SUFFIX.sub("", token)
+        is_name = (flag == "ns" and not _DIRECTIONS.fullmatch(word)) or (
+            flag == "nr" and _looks_like_person(word)
+        )
+        if is_name and not _REGION_SUFFIX.sub("", word):
+            # 新区, 开发区 alone are a kind of place, not a name; 西咸 + 新区 is one.
+            word = previous + word if re.fullmatch(r"[\u3400-\u9fff]{2,4}", previous) else ""
+        previous = token
+        if is_name and len(word) >= 2 and not _COUNTRY_ABBREVIATIONS.fullmatch(word) and word not in places:
+            places.append(word)
+    return tuple(places)
+
+
+def _leading_place(organisation: str) -> tuple[str, str] | None:
+    """The place name an organisation's name starts with (jieba's dictionary tags it ``ns``),
+    but not a country (中国银行 is a bank, not a place to look for)."""
+    tags = posseg.dt.word_tag_tab
+    for word in sorted(jieba.cut_for_search(organisation), key=len, reverse=True):
+        if (
+            word != organisation
+            and organisation.startswith(word)
+            and tags.get(word) == "ns"
+            and not word.endswith("国")
+        ):
+            return word, "ns"
+    return None
+
+
+def _looks_like_person(word: str) -> bool:
+    """jieba tags many non-names ``nr`` (“智慧型”, “高新区”): a person's name starts with a
+    common surname, has at most four characters and no administrative suffix."""
+    return word[:1] in _SURNAMES and len(word) <= 4 and word[-1] not in "区县镇乡村"
+
+
+@lru_cache(maxsize=4096)
+def spelt_words(text: str) -> frozenset[str]:
+    """The pinyin of the words in ``text`` that a pinyin name may stand for: its proper nouns
+    (jieba ``nr/ns/nt/nz``) and its words of three characters or more. Cached: the same
+    passages and titles come back question after question."""
+    return frozenset(
+        pinyin_of(word)
+        for word, flag in posseg.cut(text)
+        if (flag in _PROPER_NOUN or len(word) >= 3) and _CJK.search(word)
+    )
+
+
+def pinyin_names(text: str) -> tuple[str, ...]:
+    """Runs of capitalised words that all spell out pinyin syllables (“Chengdu”, “Wang Yifang”,
+    not “Torch” or “Japan”), lower-cased and run together; at least two syllables. As in
+    pinyin, only a word's first syllable may start with a vowel (“Asia” is not a|si|a)."""
+    if not re.search("[A-Z]", text):
+        return ()  # no capitalised word
+    syllable, consonant_initial = _pinyin_syllables()
+    names: list[str] = []
+    run: list[str] = []
+    words = re.findall(r"[A-Za-z']+|[^A-Za-z'\s]+", re.sub(r"'s\b", "", text))
+    if words and words[0].lower() in _OPENING_WORDS:
+        words = words[1:]
+    for word in words:
+        spelt = word.replace("'", "").lower()
+        if (
+            word.istitle()
+            and spelt not in _NOT_PINYIN_NAMES
+            and re.fullmatch(f"(?:{syllable})(?:{consonant_initial})*", spelt)
+        ):
+            run.append(spelt)
+            continue
+        names.append("".join(run))
+        run = []
+    names.append("".join(run))
+    names = [_ENGLISH_NAMES.get(name, name) for name in names if name]
+    return tuple(dict.fromkeys(n for n in names if not re.fullmatch(syllable, n)))
+
+
+@cache
+def _pinyin_syllables() -> tuple[str, str]:
+    """Regex alternations of the toneless pinyin syllables pypinyin knows (about 400): all of
+    them, and those starting with a consonant."""
+    from pypinyin import Style
+    from pypinyin.pinyin_dict import pinyin_dict
+    from pypinyin.style import convert
+
+    spellings = {
+        convert(reading, Style.NORMAL, strict=True).replace("ü", "u").replace("v", "u")
+        for readings in pinyin_dict.values()
+        for reading in readings.split(",")
+    }
+    # Longest first, so the alternation prefers “zhuang” to “zhu”; “hm”, “ng” are interjections.
+    syllables = sorted(
+        (s for s in spellings if re.fullmatch(r"[a-z]*[aeiou][a-z]*", s)), key=len, reverse=True
+    )
+    return "|".join(syllables), "|".join(s for s in syllables if s[0] not in "aeiou")
