@@ -40,6 +40,9 @@ __all__ = ["ExtractiveAnswerer"]
 _QUESTION_PART = re.compile(r"[^？?]+[？?]?")
 _BARE_PART_CHARS = 12  # a later question this short that the conversation rewrite leaves alone has no subject
 
+# A sentence opening by referring back to what the one before named (这/该/其/上述/两地…):
+# Chinese demonstratives, not any document's words.
+_REFERS_BACK = re.compile(r"[^。；]{0,12}?(?:这|该|此|其|上述|以上|两地|两者|二者|三者|前者|后者|同期)")
 NO_PASSAGES = "没有检索到相关段落"
 NOT_RELEVANT = "检索到的段落没有回答这个问题的句子"
 NO_QUANTITY = "检索到的段落没有给出问题所问的数字"
@@ -138,7 +141,9 @@ class ExtractiveAnswerer:
             for c in candidates
         }
         reasons = [self._shortfall(asked, c, scoped[c.scope, c.passage]) for c in candidates]
-        eligible = np.where([reason is None for reason in reasons], probability, -1.0)
+        eligible = _with_figure_after(
+            candidates, reasons, probability, np.where([r is None for r in reasons], probability, -1.0)
+        )
         best = int(np.argmax(eligible))
         confidence = float(max(eligible[best], 0.0))
         # The likeliest whole sentence that fails the question's checks (see RelevanceModel.dominance).
@@ -325,6 +330,31 @@ class ExtractiveAnswerer:
         if year:
             return f"检索到的句子说的是{year}年，不是问题所问的{'、'.join(sorted(asked.years))}年"
         return None
+
+
+def _with_figure_after(
+    candidates: Sequence[Candidate],
+    reasons: Sequence[str | None],
+    probability: np.ndarray,
+    eligible: np.ndarray,
+) -> np.ndarray:
+    """``eligible`` where a sentence that states no figure is followed in its paragraph by one
+    that states the figure asked for of what the first named (“台湾省、韩国是我国集成电路进口的
+    最主要来源地。2021年自两地分别进口1558.7亿美元和881.9亿美元……”): the two answer together,
+    with the first one's probability (the second just below it, so that it is quoted next to it)."""
+    paired = eligible.copy()
+    for i in range(len(candidates) - 1):
+        here, after = candidates[i], candidates[i + 1]
+        if (
+            reasons[i] == NO_QUANTITY
+            and reasons[i + 1] is None
+            and _REFERS_BACK.match(after.text)
+            and (here.passage, here.paragraph) == (after.passage, after.paragraph)
+            and probability[i] > eligible[i + 1]
+        ):
+            paired[i] = probability[i]
+            paired[i + 1] = np.nextafter(probability[i], 0.0)
+    return paired
 
 
 def question_parts(question: str) -> list[str]:

