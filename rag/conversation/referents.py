@@ -36,14 +36,13 @@ def _first_anchor(parsed: Parsed) -> str | None:
 
 
 def _with_owner(parsed: Parsed, phrase: Phrase) -> str:
-    """The phrase with the owner that precedes it with 的 (广东的 + “卓粤”计划)."""
+    """The phrase with the owner that precedes it with 的 (广东的 + “卓粤”计划), and the verbs
+    that qualify it (长春高新区的 + 孵化 + 载体)."""
     before = [p for p in parsed.phrases if p.end <= phrase.start]
-    if (
-        before
-        and before[-1].kind in ("place", "org", "person")
-        and parsed.text[before[-1].end : phrase.start] in ("", "的")
-    ):
-        return parsed.text[before[-1].start : phrase.end]
+    if before and before[-1].kind in ("place", "org", "person"):
+        between = [t for t in parsed.tokens if before[-1].end <= t.start and t.end <= phrase.start]
+        if all(t.text == "的" or (t.tag == "v" and len(t.text) == 2) for t in between):
+            return parsed.text[before[-1].start : phrase.end]
     return phrase.text
 
 

@@ -167,3 +167,12 @@ def test_an_unreadable_saved_conversation_counts_as_none(tmp_path: Path) -> None
     assert load_conversation(path) == []
     path.write_text(json.dumps({"turns": [{"role": "user", "content": "问"}]}), encoding="utf-8")
     assert load_conversation(path) == [user("问")]
+
+
+def test_these_with_a_noun_takes_the_owner_and_the_verbs_that_qualify_it() -> None:
+    history = [
+        Turn("user", "长春高新区的孵化载体有多少个？"),
+        Turn("assistant", "长春高新区各类孵化载体发展到144个[1]。"),
+    ]
+    rewrite = condense_offline("这些载体里一共有多少家在孵企业？", history)
+    assert rewrite.query == "长春高新区的孵化载体里一共有多少家在孵企业？"
