@@ -94,6 +94,10 @@ _WRITING_REQUEST = re.compile(
 )
 # “第四项是什么？”, “第二点呢”: one item of an enumeration (not an article, 第四条).
 _ITEM_ASKED = re.compile(r"第([一二三四五六七八九十]{1,3}|\d{1,2})(?:项|点|个方面)")
+# “在哪份文件中提出”, “出自什么规划”: the question asks which document says it.
+_SOURCE = re.compile(
+    r"(?:哪|什么|何)(?!些)[^，。？?、]{0,6}?(?:文件|规划|意见|通知|方案|条例|法规|办法|报告|文章)|出自"
+)
 # How many items a list question expects: “哪三个判断”, “四个90%分别指什么”, “三大工程”.
 _LIST_COUNT = re.compile(r"(?<![第\d])([两三四五六七八九十]{1,2}|[2-9]|1\d)(?:个|大|项|方面|条|类|种|点)")
 _LIST = re.compile(r"哪些|哪几|哪[一二两三四五六七八九十]+[个大项条类方种点]|分别|包括什么|几个方面")
@@ -189,6 +193,11 @@ class Question:
         """How many items a list question says there are (“哪三个” → 3), if it says."""
         counts = _LIST_COUNT.findall(self.simplified) if self.wants_list else []
         return chinese_to_int(counts[-1]) if counts else None
+
+    @cached_property
+    def wants_source(self) -> bool:
+        """Whether the question asks which document says something (“在哪份文件中提出的？”)."""
+        return bool(_SOURCE.search(self.simplified))
 
     @cached_property
     def wants_list(self) -> bool:

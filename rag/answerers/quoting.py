@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from rag.store import Index
 
 _SOURCE_MARK = re.compile(r"\[(\d+)\]")
+# The number a heading opens with: “（2）”, “三、”, “1.”.
+_HEADING_NUMBER = re.compile(r"^(?:[（(][\d一二三四五六七八九十]+[)）]|[\d一二三四五六七八九十]+[、.．])\s*")
 # A neighbour of the answering sentence joins the answer when it is this likely relative to it.
 NEIGHBOUR_SHARE = 0.6
 
@@ -61,8 +63,8 @@ def select(
         inline = _inline_items(settings, candidates, top)
         if inline:
             return passages, [(c.passage, c.text) for c in [top, *inline]], ""
-    span = _span(settings, candidates, probability, best, threshold)
-    return passages, [(c.passage, c.text) for c in _with_named(settings, asked, candidates, span)], ""
+    span = _with_named(settings, asked, candidates, _span(settings, candidates, probability, best, threshold))
+    return passages, _with_source(asked, passages, top, [(c.passage, c.text) for c in span]), ""
 
 
 def _enumeration(
@@ -168,6 +170,18 @@ def _with_named(
             # The clause goes on to the end of its sentence.
             at = at + 1 if at + 1 < len(following) and _runs_on(following[at], following[at + 1]) else None
     return sorted(chosen, key=lambda c: c.start)
+
+
+def _with_source(
+    asked: Question, passages: tuple[Hit, ...], top: Candidate, quoted: list[tuple[int, str]]
+) -> list[tuple[int, str]]:
+    """``quoted``, led by the heading that names the document (“……印发《关于支持东莞……的意见》”)
+    when the question asks which document says it and the quote names none."""
+    if not asked.wants_source or any("《" in sentence for _, sentence in quoted):
+        return quoted
+    section = passages[top.passage - 1].chunk.section
+    heading = next((h for h in reversed(section) if "《" in h), None)
+    return [(top.passage, _HEADING_NUMBER.sub("", heading)), *quoted] if heading else quoted
 
 
 def _span(

