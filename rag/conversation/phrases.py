@@ -53,6 +53,8 @@ _ORG_END = (
     "委员会",
     "协会",
 )
+# The one-character names of China's provinces and regions (the national list, as on licence plates).
+_PROVINCE_CHARACTERS = frozenset("京津沪渝冀晋辽吉黑苏浙皖闽赣鲁豫鄂湘粤琼川蜀贵黔云滇陕秦甘陇青蒙桂藏宁新港澳台")
 _NOMINAL = frozenset({"n", "nz", "ng", "nl", "vn", "j", "zg", "eng", "an", "nr", "nrfg", "nrt", "ns", "nt"})
 _PROPER = frozenset({"ns", "nt"})
 _PERSON = frozenset({"nr", "nrfg", "nrt"})
@@ -140,8 +142,13 @@ def _is_org_word(token: Token) -> bool:
 
 
 def _is_proper_place(token: Token) -> bool:
-    """Tagged ``ns``/``nt`` here or in jieba's dictionary (jieba retags 无锡 by context)."""
-    return token.tag in _PROPER or posseg.dt.word_tag_tab.get(token.text) in _PROPER
+    """Tagged ``ns``/``nt`` here or in jieba's dictionary (jieba retags 无锡 by context), or a
+    region named by its provinces' one-character names (京津冀, 粤港澳, 川渝)."""
+    return (
+        token.tag in _PROPER
+        or posseg.dt.word_tag_tab.get(token.text) in _PROPER
+        or (len(token.text) >= 2 and all(char in _PROVINCE_CHARACTERS for char in token.text))
+    )
 
 
 def _is_place_start(token: Token) -> bool:

@@ -176,3 +176,11 @@ def test_these_with_a_noun_takes_the_owner_and_the_verbs_that_qualify_it() -> No
     ]
     rewrite = condense_offline("这些载体里一共有多少家在孵企业？", history)
     assert rewrite.query == "长春高新区的孵化载体里一共有多少家在孵企业？"
+
+
+def test_a_region_named_by_its_provinces_is_a_place() -> None:
+    history = [Turn("user", "樊杰认为京津冀世界级城市群的科技创新应该以什么为主体？")]
+    assert condense_offline("粤港澳大湾区呢？", history).query.startswith("樊杰认为粤港澳大湾区")
+    assert condense_offline("那京津冀呢？", [Turn("user", "长三角的集成电路产业规模有多大？")]).query == (
+        "京津冀的集成电路产业规模有多大？"
+    )
