@@ -36,6 +36,7 @@ _CJK_BREAK = re.compile(
     r"(?<=[\u3400-\u9fff，。、；：“”（）《》])\n(?=[\u3400-\u9fff，。、；：“”（）《》\d])"
 )
 MIN_SENTENCE_CHARS = 8
+_BULLETS = tuple("◆◇●○■□▲△▶►•·★☆")
 # Item markers of an enumeration, by family; group 1 is the ordinal.
 _ITEM_FAMILIES = (
     ("是", re.compile(rf"({_CN_NUMBER})是")),
@@ -139,6 +140,7 @@ def _continues_previous(document: Document, index: int) -> bool:
         and bool(text)
         and not re.search(rf"[{TERMINAL}：:…][{re.escape(CLOSERS)}]*$", text)
         and not is_parenthetical(text)  # a byline “（杨华勇，中国工程院院士）” is closed
+        and not text.lstrip().startswith(_BULLETS)  # so is a bulleted title “◆ 广东“工业母机”突围记”
     )
 
 

@@ -54,7 +54,9 @@ _ORG_END = (
     "协会",
 )
 # The one-character names of China's provinces and regions (the national list, as on licence plates).
-_PROVINCE_CHARACTERS = frozenset("京津沪渝冀晋辽吉黑苏浙皖闽赣鲁豫鄂湘粤琼川蜀贵黔云滇陕秦甘陇青蒙桂藏宁新港澳台")
+_PROVINCE_CHARACTERS = frozenset(
+    "京津沪渝冀晋辽吉黑苏浙皖闽赣鲁豫鄂湘粤琼川蜀贵黔云滇陕秦甘陇青蒙桂藏宁新港澳台"
+)
 _NOMINAL = frozenset({"n", "nz", "ng", "nl", "vn", "j", "zg", "eng", "an", "nr", "nrfg", "nrt", "ns", "nt"})
 _PROPER = frozenset({"ns", "nt"})
 _PERSON = frozenset({"nr", "nrfg", "nrt"})

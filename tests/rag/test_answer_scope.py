@@ -229,3 +229,9 @@ def test_a_question_on_which_document_says_it_is_answered_with_the_document(bund
     assert "《关于支持东莞新时代加快高质量发展打造科创制造强市的意见》" in answer.text
     assert "支持开展“芯火”双创基地" in answer.text
     assert not answer.text.startswith("（2）")
+
+
+def test_a_paragraph_after_a_bulleted_title_starts_a_sentence(bundled: Pipeline) -> None:
+    # “◆ 广东“工业母机”突围记” has no full stop, but the paragraph after it is not its continuation.
+    answer = bundled.ask("机床行业的“十八罗汉”指的是什么？其中有落户广东的吗？")
+    assert "国有机床企业“十八罗汉”" in answer.text and "无一落户广东" in answer.text
