@@ -36,6 +36,7 @@ _CJK_BREAK = re.compile(
     r"(?<=[\u3400-\u9fff，。、；：“”（）《》])\n(?=[\u3400-\u9fff，。、；：“”（）《》\d])"
 )
 MIN_SENTENCE_CHARS = 8
+_CELL_CHARS = 12  # a line shorter than this, in a run of them, is a table cell
 _BULLETS = tuple("◆◇●○■□▲△▶►•·★☆")
 # Item markers of an enumeration, by family; group 1 is the ordinal.
 _ITEM_FAMILIES = (
@@ -141,7 +142,23 @@ def _continues_previous(document: Document, index: int) -> bool:
         and not re.search(rf"[{TERMINAL}：:…][{re.escape(CLOSERS)}]*$", text)
         and not is_parenthetical(text)  # a byline “（杨华勇，中国工程院院士）” is closed
         and not text.lstrip().startswith(_BULLETS)  # so is a bulleted title “◆ 广东“工业母机”突围记”
+        and not _in_cell_column(document, index - 1)  # and a table cell “佛山市发改局印/发《……》”
     )
+
+
+def _looks_like_cells(text: str) -> bool:
+    """Table cells, one per line: three lines or more, under 12 characters on average."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    return len(lines) >= 3 and sum(map(len, lines)) / len(lines) < _CELL_CHARS
+
+
+def _in_cell_column(document: Document, index: int) -> bool:
+    """Whether paragraph ``index`` and the one before it are both short lines (under 12
+    characters): a table column laid out one cell line per paragraph."""
+    if index < 1:
+        return False
+    lines = [document.text[p.start : p.end].strip() for p in document.paragraphs[index - 1 : index + 1]]
+    return all(0 < len(line) < _CELL_CHARS for line in lines)
 
 
 def is_parenthetical(text: str) -> bool:
@@ -158,9 +175,8 @@ def is_parenthetical(text: str) -> bool:
 def is_answer_sentence(raw: str) -> bool:
     """The sentence test of the module docstring, on the text as the document has it."""
     text = raw.strip()
-    lines = [line for line in text.splitlines() if line.strip()]
-    if len(lines) >= 3 and sum(map(len, lines)) / len(lines) < 12:
-        return False  # table cells, one per line
+    if _looks_like_cells(text):
+        return False
     flat = join_lines(text)
     if content_length(flat) < MIN_SENTENCE_CHARS or not SENTENCE_END.search(flat):
         return False

@@ -235,3 +235,10 @@ def test_a_paragraph_after_a_bulleted_title_starts_a_sentence(bundled: Pipeline)
     # “◆ 广东“工业母机”突围记” has no full stop, but the paragraph after it is not its continuation.
     answer = bundled.ask("机床行业的“十八罗汉”指的是什么？其中有落户广东的吗？")
     assert "国有机床企业“十八罗汉”" in answer.text and "无一落户广东" in answer.text
+
+
+def test_a_sentence_in_a_table_cell_after_a_column_of_short_cell_lines_is_whole(bundled: Pipeline) -> None:
+    # The 文件 cell ends “……行动方案（2022—2025\n年）》” without a full stop; the 主要内容 cell after it
+    # starts its own sentence.
+    answer = bundled.ask("佛山提出的“璀璨行动”由谁组织实施？")
+    assert not answer.refused and "季华实验室" in answer.text
