@@ -6,8 +6,8 @@ catch most of them without a model:
 
 - **years and numbers** the question states (“2023年”, “12英寸”, “首批”, “第二期”) must occur in the passage the
   answer sentence comes from (its text or section headings);
-- **place names** (jieba's ``ns`` tag, two characters or more, without a trailing 省/市; not a
-  word made of direction characters only, such as 东西) must occur in that passage, or in the
+- **place and person names** (``rag.names``) must occur in that passage, or in the answer
+  sentence's section up to its paragraph (and the byline closing its article), or in the
   briefing's title when the title names no other place; “我省/全省/本省” in a passage stands
   for the province its title names and “我市/本市” for the city, so a 深圳 question is not
   answered from a 青岛 regulation that says 本市 (a passage whose title names no place is
@@ -17,12 +17,13 @@ catch most of them without a model:
   but not of a common word that sounds the same (程度 is not Chengdu); a capitalised English
   function word opening the question (“Can Shenzhen…”) is not part of a name;
 - a **quantity question** (多少、几、多大、比例、how many…) must be answered by a sentence that
-  states a number, in digits or in words (百分之五十, 六十日, 两名, 五至七年, 三成, 半数), followed by
-  the unit asked for when the question names one (多少家 → “1100家”, 多少亿元 → “539.4亿元”,
-  多少个工作日 → “三十个工作日”).
+  states a number, in digits or in words (百分之五十, 六十日, 两名, 五至七年, 三成, 半数; not an
+  article number such as 第十一条), followed by the unit asked for when the question names one
+  (多少家 → “1100家”, 多少亿元 → “539.4亿元”, 多少个工作日 → “三十个工作日”); “第几” by an ordinal.
 
-A **list question** (哪些、哪几、哪三个、分别…) is answered with the enumeration that follows the
-best sentence, see ``ExtractiveAnswerer``.
+What the answer then quotes follows from the question too (``rag.answerers.quoting``): a **list
+question** (哪些、哪几、哪三个、分别…) gets an enumeration, of as many items as it says; “第四项”
+one item; a series of places (广州、深圳、珠海) a sentence on each; “哪份文件” the document's name.
 """
 
 from __future__ import annotations

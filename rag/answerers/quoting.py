@@ -142,8 +142,9 @@ def _with_named(
 ) -> list[Candidate]:
     """``span`` and, when the question asks the same of a series of places (“广州、深圳、珠海、
     佛山各有什么定位？”), for each place no quoted sentence speaks of, the first sentence after
-    the span's start in its passage that does, up to ``max_list_chars``. A sentence naming
-    the whole series (“包括广州、深圳、珠海与佛山在内的格局”) speaks of none of them."""
+    the span's start in its section that does (in its passage or a later one), run on to the
+    end of its sentence, up to ``max_list_chars``. A sentence naming the whole series (“包括
+    广州、深圳、珠海与佛山在内的格局”) speaks of none of them."""
     series = asked.coordinated_places
     if not series:
         return span
