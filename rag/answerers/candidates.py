@@ -138,6 +138,7 @@ def _continues_previous(document: Document, index: int) -> bool:
     text = document.text[previous.start : previous.end].rstrip()
     return (
         previous.heading is None
+        and previous.rank is None  # a contents line or one-line item demoted from a heading is closed
         and bool(text)
         and not re.search(rf"[{TERMINAL}：:…][{re.escape(CLOSERS)}]*$", text)
         and not is_parenthetical(text)  # a byline “（杨华勇，中国工程院院士）” is closed

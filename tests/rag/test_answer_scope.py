@@ -231,10 +231,13 @@ def test_a_question_on_which_document_says_it_is_answered_with_the_document(bund
     assert not answer.text.startswith("（2）")
 
 
-def test_a_paragraph_after_a_bulleted_title_starts_a_sentence(bundled: Pipeline) -> None:
+def test_a_paragraph_after_a_title_line_starts_a_sentence(bundled: Pipeline) -> None:
     # “◆ 广东“工业母机”突围记” has no full stop, but the paragraph after it is not its continuation.
     answer = bundled.ask("机床行业的“十八罗汉”指的是什么？其中有落户广东的吗？")
     assert "国有机床企业“十八罗汉”" in answer.text and "无一落户广东" in answer.text
+    # Nor is the paragraph after a contents line “4.青岛：科技创新正成为发展强劲内生动力”.
+    stressed = bundled.ask("习近平9月在科学家座谈会上强调了什么？")
+    assert "更加需要增强创新这个第一动力" in stressed.text
 
 
 def test_a_sentence_in_a_table_cell_after_a_column_of_short_cell_lines_is_whole(bundled: Pipeline) -> None:
