@@ -198,11 +198,13 @@ class Question:
 
     @cached_property
     def agent_verb(self) -> str | None:
-        """What a question on who does something asks about: the verb after 由谁/由哪家…/归谁
-        (“由谁出资？” → 出资, “由哪家企业研发？” → 研发)."""
+        """What a question on who does something asks about: the verb after 由谁/由哪家…, or 归
+        of 归谁 (“由谁出资？” → 出资, “由哪家企业研发？” → 研发, “收入归谁所有？” → 归)."""
         tokens = list(posseg.cut(self.simplified))
         for i, token in enumerate(tokens[1:], start=1):
             if tokens[i - 1].word in ("由", "归") and (token.word == "谁" or token.word.startswith("哪")):
+                if tokens[i - 1].word == "归":  # “归谁所有”: whom it belongs to
+                    return "归"
                 return next(
                     (t.word for t in tokens[i + 1 :] if t.flag.startswith("v") or t.flag == "j"), None
                 )

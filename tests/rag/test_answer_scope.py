@@ -251,6 +251,7 @@ def test_a_question_on_who_does_something_is_answered_by_the_sentence_saying_it(
     assert Question("“新基石研究员项目”由谁出资？").agent_verb == "出资"
     assert Question("uAngio 960由哪家企业研发？").agent_verb == "研发"
     assert Question("谁是负责人？").agent_verb is None
+    assert Question("科技成果转化收入归谁所有？").agent_verb == "归"
     text = (
         "“新基石研究员项目”最鲜明的特色是“选人不选项目”，不对获资助的“新基石研究员”设置明确的研究任务。"
         "在中国科学技术协会的指导下，该项目由科学家主导、腾讯公司出资、独立运营。"
