@@ -159,11 +159,7 @@ def _with_named(
 
     chosen = list(span)
     length = sum(len(c.text) for c in span)
-    # Further on in the span's section, in its passage or the next ones.
-    following = sorted(
-        (c for c in candidates if c.context == span[0].context and c.start > span[0].start and c.complete),
-        key=lambda c: c.start,
-    )
+    following = [candidates[i] for i in _later_in_section(candidates, span[0]) if candidates[i].complete]
     for name in series:
         if any(speaks_of(name, c.text) for c in chosen):
             continue
@@ -176,6 +172,15 @@ def _with_named(
             # The clause goes on to the end of its sentence.
             at = at + 1 if at + 1 < len(following) and _runs_on(following[at], following[at + 1]) else None
     return sorted(chosen, key=lambda c: c.start)
+
+
+def _later_in_section(candidates: Sequence[Candidate], first: Candidate) -> list[int]:
+    """The indices of the candidates after ``first`` in its section (in its passage or a later
+    one), in reading order."""
+    return sorted(
+        (i for i, c in enumerate(candidates) if c.context == first.context and c.start > first.start),
+        key=lambda i: candidates[i].start,
+    )
 
 
 def _with_source(
@@ -212,9 +217,9 @@ def _with_member(
         return span
     found = next(
         (
-            c
-            for i, c in sorted(enumerate(candidates), key=lambda ic: ic[1].start)
-            if c.context == span[0].context and c.start > span[0].start and probability[i] >= 0 and alone(c)
+            candidates[i]
+            for i in _later_in_section(candidates, span[0])
+            if probability[i] >= 0 and alone(candidates[i])
         ),
         None,
     )
