@@ -159,10 +159,24 @@ def _continues(prev: str, nxt: str, width: float) -> bool:
         return True  # “……博士生双创活” + “动。……”: a word cut by the wrap
     if ends_sentence(prev) or (_BRACKETED_END.match(prev) and balanced(prev)):
         return False  # a sentence, or a byline such as “（段宝岩，……教授）”
-    if display_width(prev) >= 0.8 * width:
+    if display_width(prev) >= 0.8 * width or _fills_column(prev, nxt):
         return True
     # A short line goes on only when it reads like running text; titles carry no ，。；.
     return any(ch in _INNER_PUNCT for ch in prev)
+
+
+def _fills_column(prev: str, nxt: str) -> bool:
+    """Whether ``prev`` is a full line of a column narrower than the page (a table cell): as
+    wide as the next line, which is running text wrapped there too (“……以及相关零” + “部件等
+    产品，对于……场景，”). A title is narrower than the text below it, or followed by a whole
+    sentence."""
+    wide, next_wide = display_width(prev), display_width(nxt)
+    return (
+        wide >= 8
+        and abs(wide - next_wide) <= 0.1 * max(wide, next_wide)
+        and any(ch in _INNER_PUNCT for ch in nxt)
+        and not ends_sentence(nxt)
+    )
 
 
 def _join(left: str, right: str) -> str:

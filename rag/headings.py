@@ -213,8 +213,11 @@ def credit_speakers(headings: list[Heading | None], paragraphs: Sequence[str]) -
 
 
 def _closes_block(text: str) -> bool:
-    """Whether a title may follow: the text before it ended a sentence, a heading or a byline."""
+    """Whether a title may follow: the text before it ended a sentence, a heading or a byline,
+    and left no 《 or （ open (“……关于印发《中” goes on in “山市促进制造业龙……”)."""
     stripped = text.rstrip(" *")
+    if any(text.count(left) > text.count(right) for left, right in ("《》", "（）")):
+        return False
     return (
         ends_sentence(text)
         or stripped.endswith(tuple(CLOSERS))

@@ -411,3 +411,31 @@ def test_a_speakers_name_stays_apart_from_the_speech() -> None:
     texts = paragraphs(briefing("全国政协教科卫体委员会-科技自立自强助力中国式现代化.txt"))
     assert "樊杰" in texts
     assert any(t.startswith("首先，激活并最大程度") for t in texts)
+
+
+@pytest.mark.parametrize(
+    ("name", "joined"),
+    [
+        # A cell of the PDF policy tables is narrower than the page; its lines are wrapped at
+        # the cell's width (“……以及相关零” / “部件等产品，……”), not the body text's.
+        (
+            "提案参考-加快广东高端制造设备进口.txt",
+            "鼓励企业研发生产机器人、工业母机以及相关零部件等产品，对于高端装备优质应用场景",
+        ),
+        (
+            "提案参考-加快解决卡脖子问题.txt",
+            "实施高新技术企业“筑基扩容”“小升规”“规升强”三大工程，健全培育和支持服务体系",
+        ),
+    ],
+)
+def test_table_cell_lines_wrapped_at_the_cell_width_are_rejoined(name: str, joined: str) -> None:
+    doc = briefing(name)
+    assert any(joined in text for text in paragraphs(doc))
+    assert all(p.heading != "实施高新技术企业“筑基扩容”“小升规”" for p in doc.paragraphs)
+
+
+def test_a_line_inside_an_open_title_bracket_is_not_a_heading() -> None:
+    # The 文件 cell “……关于印发《中” / “山市促进制造业龙” / …: the second line continues the
+    # document's name, so 中山's row stays in the section that holds it.
+    doc = briefing("提案参考-加快广东高端制造设备进口.txt")
+    assert all(p.heading != "山市促进制造业龙" for p in doc.paragraphs)
