@@ -40,10 +40,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rag.answerers.extractive import ExtractiveAnswerer  # noqa: E402
-from rag.answerers.relevance import fit_logistic, is_cross_lingual  # noqa: E402
+from rag.answerers.relevance import fit_logistic  # noqa: E402
 from rag.config import load_settings  # noqa: E402
 from rag.conversation import Turn  # noqa: E402
 from rag.evaluate import EvalItem, load_eval_set  # noqa: E402
+from rag.glossary import is_cross_lingual  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
 from rag.text import normalize_for_match, to_simplified  # noqa: E402
 

@@ -139,12 +139,17 @@ def _sources() -> tuple[Path, Path]:
     return package / "dict.txt", package / "analyse" / "idf.txt"
 
 
-def _cache_folder() -> Path:
+def cache_root() -> Path:
+    """Where compiled dictionaries are kept: ``RAG_CACHE_DIR``, else ``~/.cache/briefing-rag``."""
     root = os.environ.get("RAG_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "briefing-rag"
     )
+    return Path(root)
+
+
+def _cache_folder() -> Path:
     stamp = "-".join(str(p.stat().st_size) for p in _sources())
-    return Path(root) / f"jieba-{jieba.__version__}-{stamp}-v{FORMAT}"
+    return cache_root() / f"jieba-{jieba.__version__}-{stamp}-v{FORMAT}"
 
 
 def _compile(folder: Path) -> None:

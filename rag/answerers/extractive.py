@@ -19,7 +19,6 @@ from rag.answerers.relevance import (
     bigram_coverage,
     corpus_coverage,
     coverage,
-    is_cross_lingual,
     question_terms,
 )
 from rag.calibration import Calibration, RelevanceModel, calibration_for
@@ -27,6 +26,7 @@ from rag.citations import REFUSAL
 from rag.config import AnswerSettings
 from rag.conversation import Rewrite, Turn, condense_offline
 from rag.embedders import Embedder
+from rag.glossary import is_cross_lingual
 from rag.question import Question, implied_years
 from rag.sentences import content_length
 from rag.text import to_simplified
@@ -157,7 +157,10 @@ class ExtractiveAnswerer:
             return _Judgement(asked, threshold, candidates, features, eligible, best, confidence, None)
         complete = [i for i, c in enumerate(candidates) if c.complete]
         top = max(complete, key=lambda i: probability[i]) if complete else best
-        reason = reasons[top] if reasons[top] and probability[top] >= threshold else NOT_RELEVANT
+        # The likeliest whole sentence's shortfall (“没有提到“杭州””) is the reason, unless that
+        # sentence is far below the threshold (under dominance × threshold): then none came close.
+        near = probability[top] >= model.dominance * threshold
+        reason = reasons[top] if reasons[top] and near else NOT_RELEVANT
         return _Judgement(asked, threshold, candidates, features, eligible, best, confidence, reason)
 
     @staticmethod

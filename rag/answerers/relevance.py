@@ -16,8 +16,9 @@ Seven signals, none tied to a document:
 - ``retrieval``: the passage's fused retrieval score (``Hit.score``: 1 for the best passage).
 
 A question without Chinese characters (English) cannot share words with Chinese text: its
-coverage is the share of the pinyin names it writes (“Shenzhen”) that the text spells, and
-it has a model of its own (cross-lingual cosines run lower).
+coverage is the share of its words the text gives in Chinese (any translation CC-CEDICT lists,
+``rag.glossary``: revenue → 收入、营收) and of the pinyin names it writes (“Shenzhen”) that the
+text spells; it has a model of its own (cross-lingual cosines run lower).
 
 ``probability = sigmoid(w · [1, signals])``. The weights and the refusal threshold are fitted
 per embedder by ``eval/calibrate_answerer.py`` on the development sets (dev and briefings-v1:
@@ -34,6 +35,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from rag.glossary import english_terms, is_cross_lingual
 from rag.lexicon import idf_table, jieba
 from rag.names import pinyin_names, spelt_words
 from rag.text import STOPWORDS, to_simplified
@@ -71,20 +73,23 @@ def question_terms(question: str) -> dict[str, float]:
     return terms
 
 
-def is_cross_lingual(question: str) -> bool:
-    return not _CJK.search(question)
-
-
 def coverage(question: str, terms: dict[str, float], texts: Sequence[str]) -> np.ndarray:
     """For each text, the weighted share of ``terms`` it contains (of the pinyin names it
     spells, for an English question)."""
     if is_cross_lingual(question):
-        names = pinyin_names(question)
-        if not names:
+        names, translated = pinyin_names(question), english_terms(question)
+        if not names and not translated:
             return np.zeros(len(texts))
         spelt = [spelt_words(text) for text in texts]
         return np.array(
-            [sum(any(w.startswith(n) for w in words) for n in names) / len(names) for words in spelt]
+            [
+                (
+                    sum(any(w.startswith(n) for w in words) for n in names)
+                    + sum(any(t in text for t in term) for term in translated)
+                )
+                / (len(names) + len(translated))
+                for text, words in zip(texts, spelt, strict=True)
+            ]
         )
     total = sum(terms.values())
     if not total:
