@@ -16,8 +16,9 @@ the other.
 the fusion. The choice is measured in README (“检索融合”).
 
 Questions are converted from Traditional to Simplified Chinese before both sides, so a
-question in either script reaches the same passages; English questions rely on the
-multilingual dense side (BM25 finds nothing to match and simply abstains).
+question in either script reaches the same passages. English questions rely mostly on the
+multilingual dense side; BM25 gets their pinyin names and the words the dictionary translates
+one way only (``rag.glossary``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from rag.backends import SearchBackend
 from rag.config import RetrievalSettings
 from rag.embedders import Embedder
 from rag.errors import UnknownDocumentError
+from rag.glossary import english_terms, is_cross_lingual
 from rag.store import Index
 from rag.text import query_tokens, to_simplified
 from rag.types import Hit
@@ -59,7 +61,7 @@ class Retriever:
         query = to_simplified(question)
         pool = max(k, self.settings.candidates)
         dense_rows, dense = self.backend.dense(self.embedder.embed_query(query), pool, rows)
-        keyword_rows, keyword = self.backend.keyword(query_tokens(query), pool, rows)
+        keyword_rows, keyword = self.backend.keyword(_keywords(query), pool, rows)
         candidates = np.union1d(dense_rows, keyword_rows)
         if not len(candidates):
             return []
@@ -104,6 +106,19 @@ class Retriever:
             for rank, i in enumerate(ranked, start=1):
                 fused[i] += 1.0 / (s.rrf_k + rank)
         return fused / (2.0 / (s.rrf_k + 1))
+
+
+def _keywords(query: str) -> list[str]:
+    """The BM25 query: the question's words; an English question's pinyin names, and the
+    Chinese word of each of its words that the dictionary translates one way only (“invention”
+    → 发明; ``rag.glossary``). A word with several translations would bring them all, and
+    they crowd out the passage the question is about."""
+    tokens = query_tokens(query)
+    if is_cross_lingual(query):
+        tokens += [
+            word for term in english_terms(query) if len(term) == 1 for word in term if word not in tokens
+        ]
+    return tokens
 
 
 def _spread(candidates: np.ndarray, rows: np.ndarray, scores: np.ndarray, fill: float) -> np.ndarray:

@@ -69,3 +69,9 @@ def test_the_glossary_is_the_same_from_a_fresh_damaged_or_unwritable_cache(
         trie.write_bytes(trie.read_bytes()[:1000])
     assert run() == str(sorted(sorted(t) for t in english_terms(QUESTION)))
     assert len(list(folder.glob("cedict-*.marisa"))) == (0 if cache_dir == "unwritable" else 1)
+
+
+def test_a_word_translated_one_way_only_is_searched_for_in_chinese(bundled: Pipeline) -> None:
+    hits = bundled.search("How many invention patents did the high-tech zones hold?")
+    matched = [hit for hit in hits if hit.keyword > 0]
+    assert matched and all("发明" in hit.chunk.text for hit in matched)
