@@ -24,11 +24,10 @@ from rag.answerers.relevance import (
 from rag.calibration import Calibration, RelevanceModel, calibration_for
 from rag.citations import REFUSAL
 from rag.config import AnswerSettings
-from rag.conversation import Rewrite, Turn, condense_offline
+from rag.conversation import Rewrite, Turn, condense_offline, question_parts
 from rag.embedders import Embedder
 from rag.glossary import is_cross_lingual
 from rag.question import Question, implied_years
-from rag.sentences import content_length
 from rag.text import to_simplified
 from rag.types import Answer, Chunk, Citation, Document, GenerationOptions, Hit, SentenceCheck
 
@@ -36,9 +35,6 @@ if TYPE_CHECKING:
     from rag.store import Index
 
 __all__ = ["ExtractiveAnswerer"]
-
-_QUESTION_PART = re.compile(r"[^？?]+[？?]?")
-_BARE_PART_CHARS = 12  # a later question this short that the conversation rewrite leaves alone has no subject
 
 # A sentence opening by referring back to what the one before named (这/该/其/上述/两地…):
 # Chinese demonstratives, not any document's words.
@@ -374,22 +370,6 @@ def _with_figure_after(
             paired[i] = probability[i]
             paired[i + 1] = np.nextafter(probability[i], 0.0)
     return paired
-
-
-def question_parts(question: str) -> list[str]:
-    """The questions a question asks, each standalone: “……由谁出资？投入规模和期限是怎样的？”
-    asks two, and the second takes the subject of the first (``rag.conversation``). A question
-    asking one thing is itself."""
-    parts = [part.strip() for part in _QUESTION_PART.findall(question) if content_length(part) >= 2]
-    if len(parts) < 2:
-        return [question]
-    later = [condense_offline(part, [Turn("user", parts[0])]).query for part in parts[1:]]
-    if any(
-        rewritten == part and len(part) <= _BARE_PART_CHARS
-        for part, rewritten in zip(parts[1:], later, strict=True)
-    ):
-        return [question]  # “……由谁组织实施？内容是什么？”: the second cannot stand alone
-    return [parts[0], *later]
 
 
 def _jurisdiction(hit: Hit, documents: Mapping[str, Document]) -> str:

@@ -15,10 +15,13 @@ Three kinds of follow-up, told apart by the structure of the question (see ``phr
 
 The previous questions are themselves rewritten first, so a chain of follow-ups keeps its topic.
 A question with its own subject and predicate stands alone and is left unchanged.
+``question_parts`` treats the later questions of one that asks several (“……由谁出资？投入规模
+是怎样的？”) as follow-ups of the first.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -36,8 +39,11 @@ from rag.conversation.phrases import (
 )
 from rag.conversation.referents import asked_phrase, main_entity, named
 from rag.conversation.turns import Turn
-from rag.sentences import TERMINAL, split_sentences, strip_markers
+from rag.sentences import TERMINAL, content_length, split_sentences, strip_markers
 from rag.types import TokenUsage
+
+_QUESTION_PART = re.compile(r"[^？?]+[？?]?")
+_BARE_PART_CHARS = 12  # a later question this short that the rewrite leaves alone has no subject
 
 _PLURAL = frozenset({"它们", "这些", "那些", "上述", "他们", "她们"})
 _DETERMINERS = frozenset({"该", "此"})
@@ -232,3 +238,19 @@ def _elides_subject(parsed: Parsed, body: int) -> bool:
         return False
     first = tokens[0]
     return (first.predicate and first.text not in INTERROGATIVES) or first.tag in ("p", "d")
+
+
+def question_parts(question: str) -> list[str]:
+    """The questions a question asks, each standalone: “……由谁出资？投入规模和期限是怎样的？”
+    asks two, and the second takes the subject of the first, as a follow-up would. A question
+    asking one thing is itself."""
+    parts = [part.strip() for part in _QUESTION_PART.findall(question) if content_length(part) >= 2]
+    if len(parts) < 2:
+        return [question]
+    later = [condense_offline(part, [Turn("user", parts[0])]).query for part in parts[1:]]
+    if any(
+        rewritten == part and len(part) <= _BARE_PART_CHARS
+        for part, rewritten in zip(parts[1:], later, strict=True)
+    ):
+        return [question]  # “……由谁组织实施？内容是什么？”: the second cannot stand alone
+    return [parts[0], *later]

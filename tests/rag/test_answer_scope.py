@@ -10,10 +10,9 @@ import pytest
 
 from rag.answerers import ExtractiveAnswerer
 from rag.answerers.candidates import is_answer_sentence
-from rag.answerers.extractive import question_parts
 from rag.answerers.quoting import with_marker
 from rag.config import AnswerSettings
-from rag.conversation import Turn, condense_offline
+from rag.conversation import Turn, condense_offline, question_parts
 from rag.eval_metrics import fragments
 from rag.pipeline import Pipeline
 from rag.question import Question, implied_years
