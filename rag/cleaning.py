@@ -27,6 +27,7 @@ from rag.headings import (
     ends_sentence,
     heading_marker,
     items_in_articles_are_body,
+    leaves_open,
 )
 from rag.types import Anchor, Paragraph
 
@@ -212,7 +213,7 @@ def clean_lines(lines: Sequence[SourceLine]) -> CleanText:
             groups
             and not groups[-1][-1][0].whole
             and _continues(groups[-1][-1][1], text, width)
-            and not (marks_end and _has_trailing_space(groups[-1][-1][0]) and _closed(groups[-1]))
+            and not (marks_end and _has_trailing_space(groups[-1][-1][0]) and not _leaves_open(groups[-1]))
         ):
             groups[-1].append((line, text))
         else:
@@ -244,10 +245,9 @@ def clean_lines(lines: Sequence[SourceLine]) -> CleanText:
     return CleanText(text=text, paragraphs=paragraphs, anchors=anchors)
 
 
-def _closed(group: Sequence[tuple[SourceLine, str]]) -> bool:
-    """No 《 or （ left open: a title wrapped inside 《…》 goes on despite a trailing space."""
-    text = "".join(t for _, t in group)
-    return text.count("《") <= text.count("》") and text.count("（") <= text.count("）")
+def _leaves_open(group: Sequence[tuple[SourceLine, str]]) -> bool:
+    """A title wrapped inside 《…》 goes on despite a trailing space."""
+    return leaves_open("".join(text for _, text in group))
 
 
 def _has_trailing_space(line: SourceLine) -> bool:

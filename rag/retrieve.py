@@ -115,9 +115,8 @@ def _keywords(query: str) -> list[str]:
     they crowd out the passage the question is about."""
     tokens = query_tokens(query)
     if is_cross_lingual(query):
-        tokens += [
-            word for term in english_terms(query) if len(term) == 1 for word in term if word not in tokens
-        ]
+        single = (word for term in english_terms(query) if len(term) == 1 for word in term)
+        tokens += [word for word in dict.fromkeys(single) if word not in tokens]
     return tokens
 
 

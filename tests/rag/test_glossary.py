@@ -49,9 +49,9 @@ def test_an_english_question_is_answered_with_the_sentence_that_gives_its_figure
 def test_the_glossary_is_the_same_from_a_fresh_damaged_or_unwritable_cache(
     tmp_path: Path, cache_dir: str
 ) -> None:
-    """A fresh process compiles the reversed dictionary into the cache (and reads it from there
-    after that), compiles it again over a damaged one, and builds it in memory where it cannot
-    write: the translations are the same."""
+    """A fresh process compiles the reversed dictionary into the cache and the next one reads it
+    from there; over a damaged one it compiles it again; where it cannot write, it builds it in
+    memory. The translations are the same, and no temporary file is left behind."""
     folder = tmp_path / "cache"
     env = {"PATH": "/usr/bin:/bin", "RAG_CACHE_DIR": str(folder), "HOME": str(tmp_path)}
     script = f"from rag.glossary import english_terms; print(sorted(sorted(t) for t in english_terms({QUESTION!r})))"
@@ -61,14 +61,24 @@ def test_the_glossary_is_the_same_from_a_fresh_damaged_or_unwritable_cache(
             [sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True, check=True
         ).stdout.strip()
 
+    expected = str(sorted(sorted(t) for t in english_terms(QUESTION)))
     if cache_dir == "unwritable":
         folder.write_text("a file, not a folder")
+        assert run() == expected
+        return
+    assert run() == expected
+    (trie,) = folder.glob("cedict-*.marisa")
+    compiled = trie.read_bytes()
     if cache_dir == "damaged":
-        run()
-        (trie,) = folder.glob("cedict-*.marisa")
-        trie.write_bytes(trie.read_bytes()[:1000])
-    assert run() == str(sorted(sorted(t) for t in english_terms(QUESTION)))
-    assert len(list(folder.glob("cedict-*.marisa"))) == (0 if cache_dir == "unwritable" else 1)
+        trie.write_bytes(compiled[:1000])
+    assert run() == expected
+    assert trie.read_bytes() == compiled  # read as compiled, or compiled again over the damaged copy
+    assert [p.name for p in folder.iterdir() if p.name.startswith(".cedict-")] == []
+
+
+def test_an_inflection_is_not_read_as_a_shorter_word() -> None:
+    # “using” is use, not “us” (我们、美国); “doing” is grammar, not “doe”.
+    assert not {"我们", "美国", "雌鹿"} & _translations("What are they doing and using?")
 
 
 def test_a_word_translated_one_way_only_is_searched_for_in_chinese(bundled: Pipeline) -> None:
