@@ -23,7 +23,7 @@ import os
 import re
 import tempfile
 from collections import defaultdict
-from functools import cache
+from functools import cache, lru_cache
 from importlib.metadata import version
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -51,7 +51,7 @@ _FUNCTION_WORDS = frozenset(
     "will would shall should can could may might must what which who whom whose when where why how "
     "much many more most any some each every all both either neither not no yes also only just very "
     "up down out off again further once such own same other another per via whether while "
-    "us him them ours theirs doing please tell describe explain".split()
+    "us him ours theirs doing please tell describe explain".split()
 )
 # Inflections undone to find a word's dictionary form: (ending, replacement).
 _SUFFIXES = tuple(tuple(pair.split(">")) for pair in "ies>y ves>f es> s> ing> ing>e ed> ed>e".split())
@@ -129,9 +129,11 @@ def _lookup(words: list[str]) -> frozenset[str]:
     return frozenset(word for values in found if values for word in values[0].decode().split("\t"))
 
 
-def english_terms(question: str) -> list[frozenset[str]]:
+@lru_cache(maxsize=256)
+def english_terms(question: str) -> tuple[frozenset[str], ...]:
     """For each content word or glossed phrase of an English question, the Chinese words that
-    translate it; words the dictionary does not know (names, figures) are left out."""
+    translate it; words the dictionary does not know (names, figures) are left out. Cached:
+    retrieval and both coverage signals ask it of the same question."""
     names = pinyin_names(question)
     words: list[str] = []
     for word in re.findall(r"[A-Za-z]+(?:-[A-Za-z]+)*", re.sub(r"['’]s\b", "", question)):
@@ -154,4 +156,4 @@ def english_terms(question: str) -> list[frozenset[str]]:
                 break
         else:
             i += 1
-    return terms
+    return tuple(terms)

@@ -228,7 +228,6 @@ def _closes_block(text: str) -> bool:
     stripped = text.rstrip(" *")
     return (
         stripped.endswith(tuple(CLOSERS))
-        or stripped.endswith(tuple(CLOSERS))
         or heading_marker(text)
         or display_width(text) < 9
         or looks_like_title(text)
