@@ -180,11 +180,13 @@ _LIST_ITEM = re.compile(
 @lru_cache(maxsize=4096)
 def _has_verb(text: str) -> bool:
     pairs = list(_posseg().cut(to_simplified(text)))
-    for pair, following in zip(pairs, [*pairs[1:], None], strict=True):
+    for preceding, pair, following in zip([None, *pairs[:-1]], pairs, [*pairs[1:], None], strict=True):
         if str(pair.flag).startswith("v"):
             return True
         if pair.word == "为" and following is not None and str(following.flag) == "m":
             return True  # the copula before a number, which jieba tags as a preposition
+        if pair.word == "在" and preceding is not None and str(preceding.flag).startswith("n"):
+            return True  # 在 as the predicate after its subject (“总部在深圳”), tagged as a preposition
     return False
 
 
@@ -195,7 +197,8 @@ def is_fragment(sentence: str) -> bool:
     once citation markers are removed (“2023年4”, “（供稿：长春高新区）”), or has no
     verb-bearing clause: no token that jieba's part-of-speech tagger (``jieba.posseg``, on the
     text in Simplified Chinese) tags with a flag starting with “v” (v, vn, vd, vg…), nor the
-    copula 为 before a number (“分别为59.55%”, tagged as a preposition), as in a
+    copula 为 before a number (“分别为59.55%”, tagged as a preposition), nor 在 after a noun
+    (“49个布局在南沙”, the predicate, also tagged as a preposition), as in a
     bare heading such as “第十二条　科学技术专项资金”. A sentence without Chinese characters is
     judged by its length only: the tagger does not tag English words.
     """

@@ -12,7 +12,7 @@ from tests.fixtures.eval import write_eval_set
 CHECKER = REPO / "eval" / "check_set.py"
 REGULATIONS = REPO / "eval" / "corpora" / "regulations.py"
 # Sets whose briefings are not the bundled data/: built by a script into a fresh home.
-GENERATED = {"regulations-v1.jsonl": REGULATIONS}
+GENERATED = {"regulations-v1.jsonl": REGULATIONS, "regulations-v2.jsonl": REGULATIONS}
 
 
 def _check(path: Path, data: Path = REPO / "data") -> subprocess.CompletedProcess[str]:

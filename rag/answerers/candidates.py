@@ -38,6 +38,8 @@ _CJK_BREAK = re.compile(
 MIN_SENTENCE_CHARS = 8
 _CELL_CHARS = 12  # a line shorter than this, in a run of them, is a table cell
 _BULLETS = tuple("◆◇●○■□▲△▶►•·★☆")
+# A field's label at the start of a line: two to four characters, maybe spaced out (“简 介”), and a colon.
+_FIELD_LABEL = re.compile(r"\s*(?:[\u3400-\u9fff]\s*){2,4}[：:]")
 # Item markers of an enumeration, by family; group 1 is the ordinal.
 _ITEM_FAMILIES = (
     ("是", re.compile(rf"({_CN_NUMBER})是")),
@@ -136,14 +138,18 @@ def _continues_previous(document: Document, index: int) -> bool:
         return False
     previous = document.paragraphs[index - 1]
     text = document.text[previous.start : previous.end].rstrip()
+    here = document.paragraphs[index]
     return (
         previous.heading is None
         and previous.rank is None  # a contents line or one-line item demoted from a heading is closed
-        and bool(text)
+        and content_length(text) >= MIN_SENTENCE_CHARS  # so is a name on its own line (“樊杰”)
         and not re.search(rf"[{TERMINAL}：:…][{re.escape(CLOSERS)}]*$", text)
         and not is_parenthetical(text)  # a byline “（杨华勇，中国工程院院士）” is closed
         and not text.lstrip().startswith(_BULLETS)  # so is a bulleted title “◆ 广东“工业母机”突围记”
         and not _in_cell_column(document, index - 1)  # and a table cell “佛山市发改局印/发《……》”
+        # A field (“发布时间：2021年8月2日” / “简介：《意见》提出……”) is closed, and one opens anew.
+        and not _FIELD_LABEL.match(text)
+        and not _FIELD_LABEL.match(document.text[here.start : here.end])
     )
 
 
@@ -188,11 +194,14 @@ def is_answer_sentence(raw: str) -> bool:
 
 @lru_cache(maxsize=4096)
 def has_verb(text: str) -> bool:
-    """A jieba ``v*`` token, or the copula 为 before a number (“国产化率分别为59.55%”, which
-    jieba tags as the preposition)."""
+    """A jieba ``v*`` token, the copula 为 before a number (“国产化率分别为59.55%”, which
+    jieba tags as the preposition), or 在 after a noun, where it is the predicate (“49个布局在
+    南沙”, “总部在深圳”)."""
     tokens = list(posseg.cut(text))
     return any(
-        flag.startswith("v") or (word == "为" and i + 1 < len(tokens) and tokens[i + 1].flag == "m")
+        flag.startswith("v")
+        or (word == "为" and i + 1 < len(tokens) and tokens[i + 1].flag == "m")
+        or (word == "在" and i > 0 and tokens[i - 1].flag.startswith("n"))
         for i, (word, flag) in enumerate(tokens)
     )
 

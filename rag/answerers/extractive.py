@@ -282,7 +282,8 @@ class ExtractiveAnswerer:
             to_simplified(f"{hit.chunk.title}\n{hit.chunk.section_path}\n{hit.chunk.text}").lower()
             for hit in passages
         ]
-        passage_cover = coverage(question, terms, passage_texts)
+        titles = [to_simplified(hit.chunk.title).lower() for hit in passages]
+        passage_cover = coverage(question, terms, passage_texts, titles)
         passage_dense = np.array([max(hit.dense, 0.0) for hit in passages])
         passage_score = np.array([hit.score for hit in passages])
         rows = [c.passage - 1 for c in candidates]
@@ -292,7 +293,7 @@ class ExtractiveAnswerer:
                 semantic,
                 semantic - float(np.median(semantic)),
                 passage_dense[rows],
-                coverage(question, terms, sentence_texts),
+                coverage(question, terms, sentence_texts, [titles[row] for row in rows]),
                 passage_cover[rows],
                 bigram_coverage(query, sentence_texts),
                 passage_score[rows],

@@ -73,9 +73,16 @@ def question_terms(question: str) -> dict[str, float]:
     return terms
 
 
-def coverage(question: str, terms: dict[str, float], texts: Sequence[str]) -> np.ndarray:
+def coverage(
+    question: str, terms: dict[str, float], texts: Sequence[str], titles: Sequence[str] | None = None
+) -> np.ndarray:
     """For each text, the weighted share of ``terms`` it contains (of the pinyin names it
-    spells, for an English question)."""
+    spells and the words it translates, for an English question). With ``titles`` (each text's
+    document title, simplified and lower-cased), a Chinese question that names a text's
+    document (``names_document``) is judged on the rest of its terms, when any are left: every
+    sentence of that document shares its title, so the words naming it (“中关村国家自主创新示范区
+    条例”) say which document is meant, not whether it answers what is asked of it
+    (“……对排污许可有什么特别规定？”)."""
     if is_cross_lingual(question):
         names, translated = pinyin_names(question), english_terms(question)
         if not names and not translated:
@@ -91,10 +98,22 @@ def coverage(question: str, terms: dict[str, float], texts: Sequence[str]) -> np
                 for text, words in zip(texts, spelt, strict=True)
             ]
         )
-    total = sum(terms.values())
-    if not total:
-        return np.zeros(len(texts))
-    return np.array([sum(w for t, w in terms.items() if t in text) / total for text in texts])
+    shares = []
+    for text, title in zip(texts, titles or [""] * len(texts), strict=True):
+        asked = terms
+        if title and names_document(terms, title):
+            asked = {t: w for t, w in terms.items() if t not in title} or terms
+        total = sum(asked.values())
+        shares.append(sum(w for t, w in asked.items() if t in text) / total if total else 0.0)
+    return np.array(shares)
+
+
+def names_document(terms: dict[str, float], title: str) -> bool:
+    """Whether a question with content words ``terms`` names the document titled ``title``:
+    it has at least half of the title's content words (IDF-weighted)."""
+    title_terms = question_terms(title)
+    total = sum(title_terms.values())
+    return bool(total) and sum(w for t, w in title_terms.items() if t in terms) >= total / 2
 
 
 def corpus_coverage(terms: dict[str, float], corpus: str) -> tuple[float, list[str]]:

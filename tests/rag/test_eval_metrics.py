@@ -59,6 +59,7 @@ def test_fragments(sentence: str) -> None:
         QUOTE_OTHER,
         "按照实际投资额的10%，给予最高1000万元支持。",
         "中國大陸產能佔比為16%。",
+        "“规划中的67个项目，49个布局在南沙。”",  # 在 is the predicate
         "The park hosts 144 incubators in total.",
     ],
 )
