@@ -35,7 +35,7 @@ from functools import cached_property, lru_cache
 
 from rag.lexicon import posseg
 from rag.names import pinyin_names, place_names, spelt_words, title_places
-from rag.text import chinese_to_int, normalize_for_match, to_simplified
+from rag.text import chinese_to_int, int_to_chinese, normalize_for_match, to_simplified
 
 _CHINESE_DIGITS = "零〇一二两三四五六七八九十百千万亿"
 _NUMERAL = rf"(?:\d+(?:\.\d+)?|[{_CHINESE_DIGITS}]+)"
@@ -102,7 +102,10 @@ _SOURCE = re.compile(
 )
 # How many items a list question expects: “哪三个判断”, “四个90%分别指什么”, “三大工程”.
 _LIST_COUNT = re.compile(r"(?<![第\d])([两三四五六七八九十]{1,2}|[2-9]|1\d)(?:个|大|项|方面|条|类|种|点)")
-_LIST = re.compile(r"哪些|哪几|哪[一二两三四五六七八九十]+[个大项条类方种点]|分别|包括什么|几个方面")
+# “哪三个”, “哪六大”: a list; “哪一类” asks for one.
+_LIST = re.compile(
+    r"哪些|哪几|哪[二两三四五六七八九十][一二两三四五六七八九十]*[个大项条类方种点]|分别|包括什么|几个方面"
+)
 # A number the question states, with the unit that follows it (“3月”, “12英寸”, “960” in “960是”).
 _UNIT_CHARACTERS = "年月日号时岁周天个家名位人项件台辆颗所座条款倍次种批支篇部届期层级类吨亩米元英寸%％"
 _STATED_NUMBER = re.compile(rf"(?<![\d.])\d+(?:\.\d+)?(?![\d.])[{_UNIT_CHARACTERS}]?")
@@ -321,11 +324,25 @@ def _states(text: str, number: str) -> bool:
     if number.startswith("“"):
         return number.strip("“”") in text
     if number[:1].isdigit():
-        return bool(re.search(rf"(?<![\d.]){re.escape(number)}", text))
+        return bool(re.search(rf"(?<![\d.]){re.escape(number)}", text)) or _states_in_words(text, number)
+    if number.startswith("第") and number[1:2].isdigit() and _states_in_words(text, number):
+        return True
     ordinal = re.fullmatch(r"第(.+)条", number)
     if ordinal:  # “第一条建议” may be the passage's “一是…” or “（一）…”
         return any(form in text for form in (number, f"{ordinal[1]}是", f"（{ordinal[1]}）"))
     return number in text
+
+
+def _states_in_words(text: str, number: str) -> bool:
+    """Whether ``text`` writes a whole number under 1000 in Chinese numerals, with its unit:
+    “14” (of “14th Five-Year Plan”) in “十四五”, “3月” as “三月”, “2名” as “两名”, “第3期” as “第三期”."""
+    match = re.fullmatch(r"(第?)(\d{1,3})(\D*)", number)
+    if not match:
+        return False
+    ordinal, value, unit = match[1], int(match[2]), match[3]
+    forms = [int_to_chinese(value)] + (["两"] if value == 2 and not ordinal else [])
+    after = re.escape(unit) if unit else "(?![十百千万亿])"
+    return any(re.search(rf"(?<![{_CHINESE_DIGITS}]){ordinal}{form}{after}", text) for form in forms)
 
 
 def implied_years(text: str, date: str) -> str:

@@ -146,6 +146,23 @@ def chinese_to_int(numeral: str) -> int | None:
     return total or None
 
 
+def int_to_chinese(number: int) -> str:
+    """1–9999 written in Chinese numerals as documents write them: 14 → “十四”, 105 → “一百零五”,
+    110 → “一百一十”, 2000 → “二千”; "" outside that range."""
+    if not 0 < number < 10_000:
+        return ""
+    digits = "零一二三四五六七八九"
+    out, gap = "", False
+    for value, unit in ((1000, "千"), (100, "百"), (10, "十"), (1, "")):
+        digit = number // value % 10
+        if not digit:
+            gap = bool(out)
+            continue
+        out += ("零" if gap else "") + digits[digit] + unit
+        gap = False
+    return out.removeprefix("一") if 10 <= number < 20 else out
+
+
 def chinese_punctuation(text: str) -> str:
     """``,`` ``;`` ``:`` next to a Chinese character or punctuation mark become ，；：, and a
     bracket pair with Chinese inside or just before it becomes （）: “2021年以来,无锡” →

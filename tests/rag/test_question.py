@@ -129,3 +129,28 @@ def test_an_ordinary_question_accepts_any_sentence() -> None:
     assert not asked.wants_quantity and not asked.wants_list
     assert asked.specifics == ("“九期一”",) and asked.places == ()
     assert asked.answered_by("“九期一”是一款治疗阿尔茨海默病的新药。")
+
+
+@pytest.mark.parametrize(
+    ("question", "passage"),
+    [
+        (
+            "What does Guangdong's 14th Five-Year Plan set for 2025?",
+            "《广东省制造业高质量发展“十四五”规划》提出，到2025年……",
+        ),
+        ("第3期简报说了什么？", "火炬动态第三期"),
+        ("评审委员会需要2名专家吗？", "评审委员会由两名专家组成。"),
+    ],
+)
+def test_a_number_the_question_states_may_be_written_in_chinese_numerals(question: str, passage: str) -> None:
+    assert Question(question).missing_from(passage) == []
+
+
+def test_a_number_in_chinese_numerals_is_still_that_number() -> None:
+    assert Question("第3期简报说了什么？").missing_from("第十三期") == ["3期", "第3期"]
+    assert Question("14个项目在哪里？").missing_from("二十四个项目") == ["14个"]
+
+
+def test_which_one_asks_for_one_and_which_three_for_a_list() -> None:
+    assert not Question("从台湾和韩国进口的芯片各自主要是哪一类？").wants_list
+    assert Question("广东提出了哪三个工程？").wants_list

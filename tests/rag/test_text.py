@@ -10,7 +10,7 @@ import opencc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rag.text import to_simplified
+from rag.text import chinese_to_int, int_to_chinese, to_simplified
 from tests.fixtures.corpus import BUNDLED_DATA
 
 
@@ -50,3 +50,18 @@ def test_traditional_and_mixed_text_is_converted() -> None:
     assert to_simplified("廣東的「卓粵」計劃是什麼？") == "广东的「卓粤」计划是什么？"
     assert to_simplified("一目瞭然的沈沒成本") == _opencc().convert("一目瞭然的沈沒成本")
     assert to_simplified("广东的卓粤计划") == "广东的卓粤计划"
+
+
+@given(st.integers(min_value=1, max_value=9999))
+def test_chinese_numerals_are_read_back_as_the_number(number: int) -> None:
+    assert chinese_to_int(int_to_chinese(number)) == number
+
+
+def test_chinese_numerals_are_written_as_documents_write_them() -> None:
+    assert [int_to_chinese(n) for n in (14, 20, 105, 110, 1005)] == [
+        "十四",
+        "二十",
+        "一百零五",
+        "一百一十",
+        "一千零五",
+    ]
