@@ -28,6 +28,7 @@ one item; a series of places (广州、深圳、珠海) a sentence on each; “�
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -200,18 +201,22 @@ class Question:
         return chinese_to_int(counts[-1]) if counts else None
 
     @cached_property
-    def agent_verb(self) -> str | None:
-        """What a question on who does something asks about: the verb after 由谁/由哪家…, or 归
-        of 归谁 (“由谁出资？” → 出资, “由哪家企业研发？” → 研发, “收入归谁所有？” → 归)."""
+    def agent_verbs(self) -> tuple[str, ...]:
+        """What a question on who does something asks about: the verbs after 由谁/由哪家…, a
+        chain of them where one leads into the next (“由哪个部门负责构建……？” → 负责, 构建), or
+        归 of 归谁 (“由谁出资？” → 出资, “收入归谁所有？” → 归); empty for other questions."""
         tokens = list(posseg.cut(self.simplified))
         for i, token in enumerate(tokens[1:], start=1):
             if tokens[i - 1].word in ("由", "归") and (token.word == "谁" or token.word.startswith("哪")):
                 if tokens[i - 1].word == "归":  # “归谁所有”: whom it belongs to
-                    return "归"
-                return next(
-                    (t.word for t in tokens[i + 1 :] if t.flag.startswith("v") or t.flag == "j"), None
-                )
-        return None
+                    return ("归",)
+                rest = tokens[i + 1 :]
+                first = next((k for k, t in enumerate(rest) if _is_verb(t.flag)), None)
+                if first is None:
+                    return ()
+                chain = itertools.takewhile(lambda t: _is_verb(t.flag), rest[first:])
+                return tuple(t.word for t in chain)
+        return ()
 
     @cached_property
     def wants_source(self) -> bool:
@@ -331,6 +336,10 @@ def _states(text: str, number: str) -> bool:
     if ordinal:  # “第一条建议” may be the passage's “一是…” or “（一）…”
         return any(form in text for form in (number, f"{ordinal[1]}是", f"（{ordinal[1]}）"))
     return number in text
+
+
+def _is_verb(flag: str) -> bool:
+    return flag.startswith("v") or flag == "j"
 
 
 def _states_in_words(text: str, number: str) -> bool:

@@ -341,10 +341,14 @@ def _saying(
 ) -> int:
     """``best``, or for a question on who does something (“由谁出资？”) the likeliest answering
     sentence that says it (“该项目由科学家主导、腾讯公司出资……”) when ``best`` does not."""
-    verb = asked.agent_verb
-    if verb is None or verb in candidates[best].text:
+    verbs = asked.agent_verbs
+    if not verbs or any(verb in candidates[best].text for verb in verbs):
         return best
-    saying = [i for i, c in enumerate(candidates) if eligible[i] >= threshold and verb in c.text]
+    saying = [
+        i
+        for i, c in enumerate(candidates)
+        if eligible[i] >= threshold and any(verb in c.text for verb in verbs)
+    ]
     return max(saying, key=lambda i: float(eligible[i])) if saying else best
 
 

