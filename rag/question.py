@@ -44,7 +44,9 @@ _NUMERAL = rf"(?:\d+(?:\.\d+)?|[{_CHINESE_DIGITS}]+)"
 # vocabulary); longest first so 个百分点 wins over 个 and 个工作日 over 个.
 _UNITS = sorted(
     "个百分点 百分点 亿元 万元 元 亿美元 美元 万人 万台 万辆 万吨 亿块 万家 家 个 名 位 人 人次 项 件 台 辆 颗 所 座 "
-    "条 款 倍 年 周年 月 天 日 工作日 小时 周 周岁 岁 次 种 批 支 篇 部 届 期 层 级 类 吨 亩 公顷 平方米 公里".split(),
+    "条 款 倍 年 周年 月 天 日 工作日 小时 周 周岁 岁 次 种 批 支 篇 部 届 期 层 级 类 吨 亩 公顷 平方米 公里 "
+    # the other measure words (量词) a count is given in
+    "只 门 户 套 张 块 本 场 架 艘 处 枚 栋 间 根 片 份 册 幅 把 笔 轮".split(),
     key=len,
     reverse=True,
 )
@@ -55,12 +57,14 @@ _SAME_UNIT = {
     "人": ("人", "名", "位"),
     "名": ("人", "名", "位"),
     "位": ("人", "名", "位"),
+    "家": ("家", "户"),  # enterprises are counted in either
+    "户": ("家", "户"),
     "周岁": ("周岁", "岁"),
     "岁": ("周岁", "岁"),
     # 个 is the general measure word: “多少个孵化载体” is answered by “15家”.
     "个": tuple("个家项所座名位人件台辆颗条支批种次篇部类只款处套"),
 }
-_ASKED_UNIT = re.compile(rf"(?:多少|几)(?:个)?({'|'.join(map(re.escape, _UNITS))})")
+_ASKED_UNIT = re.compile(rf"(?:多少|几)(个)?({'|'.join(map(re.escape, _UNITS))})([\u4e00-\u9fff]?)")
 _QUANTITY = re.compile(
     r"多少|(?<!哪)几[个家名位项件台颗所座条款倍年月天日周岁次种批支篇部成届期层级类]|多大|多高|多快|多长|多久|多猛|比例|比重|占比|份额|"
     r"增幅|增速|增长率|how (?:many|much|long)|what (?:share|percentage|proportion)",
@@ -184,9 +188,13 @@ class Question:
 
     @cached_property
     def unit(self) -> str | None:
-        """The unit a quantity question names (多少家 → 家), if any."""
+        """The unit a quantity question names (多少家 → 家, 几个工作日 → 工作日), if any; 个 when
+        the character after it begins a noun (多少个项目 → 个, not 项)."""
         match = _ASKED_UNIT.search(self.simplified)
-        return match.group(1) if match else None
+        if not match:
+            return None
+        general, unit, following = match.groups()
+        return "个" if general and len(unit) == 1 and following else unit
 
     @cached_property
     def item_asked(self) -> str | None:

@@ -378,12 +378,13 @@ def _with_figure_after(
 
 
 def _jurisdiction(hit: Hit, documents: Mapping[str, Document]) -> str:
-    """What speaks for a passage's place: its document's title and, on a line of its own, its
-    publisher (“中关村……条例” is issued by 北京市人大常委会, so its articles speak of 北京).
-    Each speaks only when it names no place the question does not (``Question.missing_from``)."""
+    """What speaks for a passage's place, one per line: its document's title, its section
+    headings (“长春高新区：集约化内涵式发展……”: the section's 本市 is 长春) and its publisher
+    (“中关村……条例” is issued by 北京市人大常委会, so its articles speak of 北京). Each speaks
+    only when it names no place the question does not (``Question.missing_from``)."""
     document = documents.get(hit.chunk.doc_id)
     publisher = document.info("publisher") if document is not None else ""
-    return f"{hit.chunk.title}\n{publisher}" if publisher else hit.chunk.title
+    return "\n".join(line for line in (hit.chunk.title, hit.chunk.section_path, publisher) if line)
 
 
 def _checked_text(hit: Hit, documents: Mapping[str, Document]) -> str:

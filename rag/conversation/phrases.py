@@ -112,7 +112,28 @@ def _tokens(text: str) -> list[Token]:
         if match:
             tokens.append(Token(match.group(), str(match.lastgroup), match.start(), match.end()))
             position = match.end()
-    return tokens
+    return _rejoin_project(tokens)
+
+
+def _rejoin_project(tokens: list[Token]) -> list[Token]:
+    """jieba cuts “该项目的” as 该项 + 目的: 该 + 项目 + 的, so that 该 points at the project."""
+    out: list[Token] = []
+    for token in tokens:
+        before = out[-1] if out else None
+        if (
+            before is not None
+            and before.text in ("该项", "这项", "此项")
+            and token.text.startswith("目")
+            and token.start == before.end
+        ):
+            out[-1] = Token(before.text[0], "r", before.start, before.start + 1)
+            out.append(Token("项目", "n", before.start + 1, token.start + 1))
+            if len(token.text) > 1:
+                rest = token.text[1:]
+                out.append(Token(rest, next(posseg.cut(rest)).flag, token.start + 1, token.end))
+            continue
+        out.append(token)
+    return out
 
 
 def _split_connective(token: Token) -> list[Token]:
@@ -192,14 +213,15 @@ class Parsed:
             elif entity:
                 phrase, j = entity
                 phrases.append(phrase)
-            elif token.nominal:
+            elif token.nominal or self._modifies_noun(i):
                 j = i
-                while (
-                    j + 1 < len(tokens)
-                    and not self._starts_unit(j + 1)
-                    and (tokens[j + 1].nominal or self._sandwiched(j + 1))
-                ):
-                    j += 1
+                while j + 1 < len(tokens) and not self._starts_unit(j + 1):
+                    if tokens[j + 1].nominal or self._sandwiched(j + 1) or self._modifies_noun(j + 1):
+                        j += 1
+                    elif self._bracketed(j + 1):
+                        j += 3  # the closing bracket; the noun after it comes next
+                    else:
+                        break
                 # A run ending in an organisation word is an organisation (科技创新中心 + 建设).
                 last_org = max((k for k in range(i, j + 1) if _is_org_word(tokens[k])), default=None)
                 if last_org is None:
@@ -250,6 +272,30 @@ class Parsed:
         if token.tag in ("QUOTE", "TIME", "ORDINAL") or _is_time(token) or token.text.endswith("级"):
             return True
         return not inner and (_is_proper_place(token) or token.tag in _PERSON)
+
+    def _modifies_noun(self, i: int) -> bool:
+        """An adjective or a set phrase right before a noun belongs to its noun phrase
+        (精密 + 重力测量研究设施, 新 + 基石研究员项目, 自然科学 + 基金)."""
+        tokens = self.tokens
+        return (
+            tokens[i].tag in ("a", "l")
+            and i + 1 < len(tokens)
+            and tokens[i + 1].start == tokens[i].end
+            and tokens[i + 1].nominal
+            and not self._starts_unit(i + 1)
+        )
+
+    def _bracketed(self, i: int) -> bool:
+        """An abbreviation in brackets inside a noun phrase: （PGMF） of “……设施（PGMF）项目”."""
+        tokens = self.tokens
+        return (
+            i + 3 < len(tokens)
+            and tokens[i].text in ("（", "(")
+            and (tokens[i + 1].nominal or tokens[i + 1].tag == "eng")
+            and tokens[i + 2].text in ("）", ")")
+            and tokens[i + 3].nominal
+            and not self._starts_unit(i + 3)
+        )
 
     def _sandwiched(self, i: int) -> bool:
         """Two-character verbs between nouns belong to the noun phrase (科技 创新 促进 条例)."""

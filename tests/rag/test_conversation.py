@@ -62,6 +62,16 @@ def test_a_demonstrative_refers_to_the_named_plan() -> None:
     assert rewrite.query == "广东的“卓粤”计划由谁牵头？"
 
 
+def test_this_project_refers_to_the_whole_name_of_the_project() -> None:
+    # The abbreviation in brackets and the adjective opening the name belong to it.
+    facility = [user("精密重力测量研究设施（PGMF）项目的法人单位是谁？")]
+    rewrite = condense_offline("这个项目计划总投资多少？", facility)
+    assert rewrite.query == "精密重力测量研究设施（PGMF）项目计划总投资多少？"
+    # jieba cuts 该项目的 as 该项 + 目的.
+    rewrite = condense_offline("该项目的投入规模是多少？", [user("新基石研究员项目由谁出资？")])
+    assert rewrite.query == "新基石研究员项目的投入规模是多少？"
+
+
 def test_it_refers_to_what_the_previous_question_asked_for() -> None:
     history = [user("兰州高新区与金城资本合作设立了什么基金？"), assistant("兰州高新区生物医药产业基金[1]。")]
     rewrite = condense_offline("它的规模是多少？", history)

@@ -104,6 +104,12 @@ def test_traditional_questions_are_checked_in_simplified_form() -> None:
         ("国产化率是多少？", None, ["提升至25.65%。", "达到三成。"], ["国产化率稳步提升。"]),
         ("设立了多大规模的基金？", None, ["设立了规模八亿元的产业基金。"], ["设立了产业基金。"]),
         ("How many companies are there?", None, ["集聚企业558家。"], ["企业不断集聚。"]),
+        # Every measure word counts: a fund is counted in 只, a course in 门, an enterprise in 家 or 户.
+        ("组建了多少只产业基金？", "只", ["组建产业基金11只。"], ["品牌价值621亿元。"]),
+        ("开设了多少门课程？", "门", ["开设课程12门。"], ["1000多名学员参加学习。"]),
+        ("新认定了多少家高新技术企业？", "家", ["新认定高新技术企业预计300户。"], ["同比增长21%。"]),
+        # 个 is the measure word of 多少个项目, not 项 of 项目.
+        ("三年支持了多少个项目？", "个", ["支持了17个基础研究项目。"], ["立项经费867万元。"]),
     ],
 )
 def test_a_quantity_question_needs_a_number_in_the_asked_unit(
