@@ -180,14 +180,26 @@ _LIST_ITEM = re.compile(
 @lru_cache(maxsize=4096)
 def _has_verb(text: str) -> bool:
     pairs = list(_posseg().cut(to_simplified(text)))
-    for preceding, pair, following in zip([None, *pairs[:-1]], pairs, [*pairs[1:], None], strict=True):
+    for i, pair in enumerate(pairs):
+        following = pairs[i + 1] if i + 1 < len(pairs) else None
         if str(pair.flag).startswith("v"):
             return True
         if pair.word == "为" and following is not None and str(following.flag) == "m":
             return True  # the copula before a number, which jieba tags as a preposition
-        if pair.word == "在" and preceding is not None and str(preceding.flag).startswith("n"):
+        if pair.word == "在" and i > 0 and str(pairs[i - 1].flag).startswith("n") and _no_de_after(pairs, i):
             return True  # 在 as the predicate after its subject (“总部在深圳”), tagged as a preposition
     return False
+
+
+def _no_de_after(pairs: list[Any], at: int) -> bool:
+    """Whether no 的 follows ``pairs[at]`` before the end of its clause (“数字经济在广东的新格局”
+    is a noun phrase)."""
+    for pair in pairs[at + 1 :]:
+        if pair.word in "，,。；;！？":
+            return True
+        if pair.word == "的":
+            return False
+    return True
 
 
 def is_fragment(sentence: str) -> bool:
@@ -198,7 +210,8 @@ def is_fragment(sentence: str) -> bool:
     verb-bearing clause: no token that jieba's part-of-speech tagger (``jieba.posseg``, on the
     text in Simplified Chinese) tags with a flag starting with “v” (v, vn, vd, vg…), nor the
     copula 为 before a number (“分别为59.55%”, tagged as a preposition), nor 在 after a noun
-    (“49个布局在南沙”, the predicate, also tagged as a preposition), as in a
+    with no 的 after it in its clause (“49个布局在南沙”: the predicate, also tagged as a
+    preposition), as in a
     bare heading such as “第十二条　科学技术专项资金”. A sentence without Chinese characters is
     judged by its length only: the tagger does not tag English words.
     """

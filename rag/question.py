@@ -5,13 +5,14 @@ speak of 无锡) retrieves passages on the right topic that still do not answer 
 catch most of them without a model:
 
 - **years and numbers** the question states (“2023年”, “12英寸”, “首批”, “第二期”) must occur in the passage the
-  answer sentence comes from (its text or section headings);
+  answer sentence comes from (its text or section headings), in digits or in Chinese numerals
+  (“3月” as 三月, “14th Five-Year Plan” as 十四五);
 - **place and person names** (``rag.names``) must occur in that passage, or in the answer
   sentence's section up to its paragraph (and the byline closing its article), or in the
   briefing's title when the title names no other place; “我省/全省/本省” in a passage stands
-  for the province its title names and “我市/本市” for the city, so a 深圳 question is not
-  answered from a 青岛 regulation that says 本市 (a passage whose title names no place is
-  taken at its word);
+  for the province its title or section headings name and “我市/本市” for the city, so a 深圳
+  question is not answered from a 青岛 regulation that says 本市 (a passage whose title and
+  headings name no place is taken at its word);
   an English question's Chinese names, written in pinyin (“Chengdu”, “Wang Yifang”), must be
   the pinyin of a name in that passage, or the start of a longer word's (“Dongfeng” of 东风汽车),
   but not of a common word that sounds the same (程度 is not Chengdu); a capitalised English
@@ -19,7 +20,8 @@ catch most of them without a model:
 - a **quantity question** (多少、几、多大、比例、how many…) must be answered by a sentence that
   states a number, in digits or in words (百分之五十, 六十日, 两名, 五至七年, 三成, 半数; not an
   article number such as 第十一条), followed by the unit asked for when the question names one
-  (多少家 → “1100家”, 多少亿元 → “539.4亿元”, 多少个工作日 → “三十个工作日”); “第几” by an ordinal.
+  (多少家 → “1100家”, 多少亿元 → “539.4亿元”, 多少个工作日 → “三十个工作日”, 多少只 → “11只”:
+  every measure word is a unit); “第几” by an ordinal.
 
 What the answer then quotes follows from the question too (``rag.answerers.quoting``): a **list
 question** (哪些、哪几、哪三个、分别…) gets an enumeration, of as many items as it says; “第四项”
@@ -34,7 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
-from rag.lexicon import posseg
+from rag.lexicon import jieba, posseg
 from rag.names import pinyin_names, place_names, spelt_words, title_places
 from rag.text import chinese_to_int, int_to_chinese, normalize_for_match, to_simplified
 
@@ -62,11 +64,11 @@ _SAME_UNIT = {
     "周岁": ("周岁", "岁"),
     "岁": ("周岁", "岁"),
     # 个 is the general measure word: “多少个孵化载体” is answered by “15家”.
-    "个": tuple("个家项所座名位人件台辆颗条支批种次篇部类只款处套"),
+    "个": tuple("个家户项所座名位人件台辆颗条支批种次篇部类只门款处套张间"),
 }
-_ASKED_UNIT = re.compile(rf"(?:多少|几)(个)?({'|'.join(map(re.escape, _UNITS))})([\u4e00-\u9fff]?)")
+_ASKED_UNIT = re.compile(rf"(?:多少|几)(个)?({'|'.join(map(re.escape, _UNITS))})")
 _QUANTITY = re.compile(
-    r"多少|(?<!哪)几[个家名位项件台颗所座条款倍年月天日周岁次种批支篇部成届期层级类]|多大|多高|多快|多长|多久|多猛|比例|比重|占比|份额|"
+    rf"多少|(?<!哪)几[成{''.join(u for u in _UNITS if len(u) == 1)}]|多大|多高|多快|多长|多久|多猛|比例|比重|占比|份额|"
     r"增幅|增速|增长率|how (?:many|much|long)|what (?:share|percentage|proportion)",
     re.I,
 )
@@ -188,13 +190,16 @@ class Question:
 
     @cached_property
     def unit(self) -> str | None:
-        """The unit a quantity question names (多少家 → 家, 几个工作日 → 工作日), if any; 个 when
-        the character after it begins a noun (多少个项目 → 个, not 项)."""
+        """The unit a quantity question names (多少家 → 家, 几个工作日 → 工作日), if any. A
+        measure word is one only where jieba ends a word after it: 多少本地企业, 多少份额 and
+        多少个项目 name none (个 for the last)."""
         match = _ASKED_UNIT.search(self.simplified)
         if not match:
             return None
-        general, unit, following = match.groups()
-        return "个" if general and len(unit) == 1 and following else unit
+        general, unit = match.groups()
+        if len(unit) == 1 and match.end() not in _word_ends(self.simplified):
+            return "个" if general else None
+        return unit
 
     @cached_property
     def item_asked(self) -> str | None:
@@ -209,22 +214,22 @@ class Question:
         return chinese_to_int(counts[-1]) if counts else None
 
     @cached_property
-    def agent_verbs(self) -> tuple[str, ...]:
-        """What a question on who does something asks about: the verbs after 由谁/由哪家…, a
-        chain of them where one leads into the next (“由哪个部门负责构建……？” → 负责, 构建), or
-        归 of 归谁 (“由谁出资？” → 出资, “收入归谁所有？” → 归); empty for other questions."""
+    def agent_verb(self) -> str | None:
+        """What a question on who does something asks about: the verb after 由谁/由哪家…, the
+        last of a chain of them (“由哪个部门负责构建……？” → 构建, not the 负责 any department
+        has), or 归 of 归谁 (“由谁出资？” → 出资, “收入归谁所有？” → 归)."""
         tokens = list(posseg.cut(self.simplified))
         for i, token in enumerate(tokens[1:], start=1):
             if tokens[i - 1].word in ("由", "归") and (token.word == "谁" or token.word.startswith("哪")):
                 if tokens[i - 1].word == "归":  # “归谁所有”: whom it belongs to
-                    return ("归",)
+                    return "归"
                 rest = tokens[i + 1 :]
                 first = next((k for k, t in enumerate(rest) if _is_verb(t.flag)), None)
                 if first is None:
-                    return ()
-                chain = itertools.takewhile(lambda t: _is_verb(t.flag), rest[first:])
-                return tuple(t.word for t in chain)
-        return ()
+                    return None
+                chain = list(itertools.takewhile(lambda t: _is_verb(t.flag), rest[first:]))
+                return str(chain[-1].word)
+        return None
 
     @cached_property
     def wants_source(self) -> bool:
@@ -333,7 +338,8 @@ def _flat(text: str) -> str:
 
 def _states(text: str, number: str) -> bool:
     """Whether ``text`` gives ``number`` as a whole number, with its unit (“3月” is not in “13月”
-    or “3日”); a quoted name anywhere in the text."""
+    or “3日”), in digits or in Chinese numerals (``_states_in_words``); a quoted name anywhere
+    in the text."""
     if number.startswith("“"):
         return number.strip("“”") in text
     if number[:1].isdigit():
@@ -346,20 +352,37 @@ def _states(text: str, number: str) -> bool:
     return number in text
 
 
+@lru_cache(maxsize=2048)
+def _word_ends(text: str) -> frozenset[int]:
+    """The offsets at which jieba ends a word in ``text``."""
+    ends, position = set(), 0
+    for word in jieba.cut(text):
+        position += len(word)
+        ends.add(position)
+    return frozenset(ends)
+
+
 def _is_verb(flag: str) -> bool:
     return flag.startswith("v") or flag == "j"
 
 
 def _states_in_words(text: str, number: str) -> bool:
     """Whether ``text`` writes a whole number under 1000 in Chinese numerals, with its unit:
-    “14” (of “14th Five-Year Plan”) in “十四五”, “3月” as “三月”, “2名” as “两名”, “第3期” as “第三期”."""
+    “3月” as “三月”, “2名” as “两名”, “第3期” as “第三期”, “200家” as “两百家”. A number with no
+    unit must be 10 or more and not part of a larger numeral (“20” is not in “二十四”), except
+    in the name of a five-year plan: “14” (of “14th Five-Year Plan”) in “十四五”."""
     match = re.fullmatch(r"(第?)(\d{1,3})(\D*)", number)
     if not match:
         return False
     ordinal, value, unit = match[1], int(match[2]), match[3]
-    forms = [int_to_chinese(value)] + (["两"] if value == 2 and not ordinal else [])
-    after = re.escape(unit) if unit else "(?![十百千万亿])"
-    return any(re.search(rf"(?<![{_CHINESE_DIGITS}]){ordinal}{form}{after}", text) for form in forms)
+    if not unit and not ordinal and value < 10:
+        return False  # 一, 三, 五 alone are in every other word
+    written = int_to_chinese(value)
+    forms = {written, re.sub(r"^二(?=[百千])", "两", written)} | (
+        {"两"} if value == 2 and not ordinal else set()
+    )
+    after = re.escape(unit) if unit else f"(?![{_CHINESE_DIGITS}])|五(?=”?(?:规划|时期|期间))"
+    return any(re.search(rf"(?<![{_CHINESE_DIGITS}]){ordinal}{form}(?:{after})", text) for form in forms)
 
 
 def implied_years(text: str, date: str) -> str:

@@ -1,4 +1,5 @@
-"""The sentences an extractive answer may quote, and the enumerations a list answer gathers.
+"""The sentences an extractive answer may quote (the enumerations a list answer gathers are in
+``rag.answerers.enumerations``).
 
 An answer sentence must read as a sentence on its own, wherever the passage was cut:
 
@@ -12,26 +13,24 @@ An answer sentence must read as a sentence on its own, wherever the passage was 
 - it is **not a parenthetical** such as a byline “（供稿：长春高新区）”;
 - it is **not a run of table cells**: text broken into several short lines.
 
-A list answer takes the items that follow a lead-in (“重点做好9项工作。”, “有下列情形之一的：”):
-consecutive paragraphs opening with the next marker of one family (一是/二是, （一）/（二）,
-一、/二、, 1./2., （1）/（2）, 第一/第二), each represented by its first sentence.
 """
 
 from __future__ import annotations
 
 import bisect
 import re
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from rag.chunking import section_blocks
 from rag.lexicon import posseg
 from rag.sentences import CLOSERS, SENTENCE_END, TERMINAL, content_length, sentence_spans
-from rag.text import chinese_to_int, to_simplified
+from rag.text import to_simplified
 from rag.types import Chunk, Document
 
-_CN_NUMBER = "[一二三四五六七八九十]+"
 _CJK_BREAK = re.compile(
     r"(?<=[\u3400-\u9fff，。、；：“”（）《》])\n(?=[\u3400-\u9fff，。、；：“”（）《》\d])"
 )
@@ -39,21 +38,8 @@ MIN_SENTENCE_CHARS = 8
 _CELL_CHARS = 12  # a line shorter than this, in a run of them, is a table cell
 _BULLETS = tuple("◆◇●○■□▲△▶►•·★☆")
 # A field's label at the start of a line: two to four characters, maybe spaced out (“简 介”), and a colon.
-_FIELD_LABEL = re.compile(r"\s*(?:[\u3400-\u9fff]\s*){2,4}[：:]")
-# Item markers of an enumeration, by family; group 1 is the ordinal.
-_ITEM_FAMILIES = (
-    ("是", re.compile(rf"({_CN_NUMBER})是")),
-    ("（一）", re.compile(rf"[（(]({_CN_NUMBER})[)）]")),
-    ("一、", re.compile(rf"({_CN_NUMBER})、")),
-    ("（1）", re.compile(r"[（(](\d{1,2})[)）]")),
-    ("1.", re.compile(r"(\d{1,2})(?:[.．、](?!\d)|\s)")),
-    (
-        "第一",
-        re.compile(rf"第({_CN_NUMBER})(?:[，,、是]|(?=[\u3400-\u9fff]{{2}}))(?!条|章|节|款|项|批|期|届)"),
-    ),
-)
-LIST_ITEMS = 12  # the most items a list answer quotes; longer enumerations are cut with a note
-_ITEM_GAP = 8  # sentences an item's body may have before the next item
+_FIELD_LABEL = re.compile(r"\s*((?:[\u3400-\u9fff]\s*){2,4})[：:]")
+_LINE_LABEL = re.compile(r"(?m)^[ \t\u3000]*((?:[\u3400-\u9fff][ \t\u3000]*){2,4})[：:]")
 _BYLINE_REACH = 12  # paragraphs an article may run on before the byline that closes it
 
 
@@ -85,7 +71,7 @@ def passage_sentences(number: int, chunk: Chunk, document: Document | None) -> l
         scope = f"{headings}\n{chunk.text}"
         return [
             Candidate(joined, number, s, e, -1, context, is_answer_sentence(raw), headings, scope)
-            for s, e, raw, joined in _split(chunk.text, 0, len(chunk.text))
+            for s, e, raw, joined in split_sentences_at(chunk.text, 0, len(chunk.text))
         ]
     blocks = section_blocks(document)
     block_starts = [block.start for block in blocks]
@@ -104,7 +90,7 @@ def passage_sentences(number: int, chunk: Chunk, document: Document | None) -> l
         byline = _byline_after(document, index, block.end if block else paragraph.end)
         # One string for the paragraph's sentences.
         scope = f"{headings}\n{document.text[opening : paragraph.end]}\n{byline}"
-        for s, e, raw, joined in _split(document.text, paragraph.start, paragraph.end):
+        for s, e, raw, joined in split_sentences_at(document.text, paragraph.start, paragraph.end):
             complete = is_answer_sentence(raw) and not (continues and s == paragraph.start)
             # A sentence belongs to the passage when most of it lies inside the chunk.
             if min(e, chunk.char_end) - max(s, chunk.char_start) >= (e - s) / 2:
@@ -148,9 +134,24 @@ def _continues_previous(document: Document, index: int) -> bool:
         and not text.lstrip().startswith(_BULLETS)  # so is a bulleted title “◆ 广东“工业母机”突围记”
         and not _in_cell_column(document, index - 1)  # and a table cell “佛山市发改局印/发《……》”
         # A field (“发布时间：2021年8月2日” / “简介：《意见》提出……”) is closed, and one opens anew.
-        and not _FIELD_LABEL.match(text)
-        and not _FIELD_LABEL.match(document.text[here.start : here.end])
+        and not _is_field(document, text)
+        and not _is_field(document, document.text[here.start : here.end])
     )
+
+
+def _is_field(document: Document, text: str) -> bool:
+    """Whether ``text`` opens with a field's label: two to four characters and a colon that
+    open other lines of the document too (“发布时间：”, “简 介：” in each row of a policy
+    table; not a one-off “我们认为：”)."""
+    label = _FIELD_LABEL.match(text)
+    return label is not None and re.sub(r"\s", "", label.group(1)) in _repeated_labels(document.text)
+
+
+@lru_cache(maxsize=64)
+def _repeated_labels(text: str) -> frozenset[str]:
+    """The labels (``_FIELD_LABEL``) that open two lines of ``text`` or more."""
+    found = Counter(re.sub(r"\s", "", label) for label in _LINE_LABEL.findall(text))
+    return frozenset(label for label, count in found.items() if count >= 2)
 
 
 def _looks_like_cells(text: str) -> bool:
@@ -195,15 +196,25 @@ def is_answer_sentence(raw: str) -> bool:
 @lru_cache(maxsize=4096)
 def has_verb(text: str) -> bool:
     """A jieba ``v*`` token, the copula 为 before a number (“国产化率分别为59.55%”, which
-    jieba tags as the preposition), or 在 after a noun, where it is the predicate (“49个布局在
-    南沙”, “总部在深圳”)."""
+    jieba tags as the preposition), or 在 after a noun with no 的 after it in its clause, where it
+    is the predicate (“49个布局在南沙”, “总部在深圳”; not “数字经济在广东的新格局”)."""
     tokens = list(posseg.cut(text))
     return any(
         flag.startswith("v")
         or (word == "为" and i + 1 < len(tokens) and tokens[i + 1].flag == "m")
-        or (word == "在" and i > 0 and tokens[i - 1].flag.startswith("n"))
+        or (word == "在" and i > 0 and tokens[i - 1].flag.startswith("n") and _predicate_after(tokens, i))
         for i, (word, flag) in enumerate(tokens)
     )
+
+
+def _predicate_after(tokens: Sequence[Any], at: int) -> bool:
+    """Whether no 的 follows token ``at`` before the end of its clause."""
+    for token in tokens[at + 1 :]:
+        if token.word in "，,。；;！？":
+            return True
+        if token.word == "的":
+            return False
+    return True
 
 
 def join_lines(text: str) -> str:
@@ -211,7 +222,7 @@ def join_lines(text: str) -> str:
     return re.sub(r"\s*\n\s*", " ", _CJK_BREAK.sub("", text.strip()))
 
 
-def _split(text: str, start: int, end: int) -> Iterator[tuple[int, int, str, str]]:
+def split_sentences_at(text: str, start: int, end: int) -> Iterator[tuple[int, int, str, str]]:
     """(start, end, raw, joined) of each sentence in ``text[start:end]``."""
     for span_start, span_end in sentence_spans(text, start, end, line_breaks=False):
         raw = text[span_start:span_end]
@@ -220,183 +231,3 @@ def _split(text: str, start: int, end: int) -> Iterator[tuple[int, int, str, str
         s = span_start + len(raw) - len(raw.lstrip())
         e = span_start + len(raw.rstrip())
         yield s, e, text[s:e], join_lines(text[s:e])
-
-
-@dataclass(frozen=True)
-class Enumeration:
-    items: list[tuple[int, int, str]]  # (start, end, sentence) of each item quoted
-    total: int  # items in the enumeration (more than quoted when it was cut)
-    in_lead: bool = False  # the first item is in the lead-in's own sentence (“……四个方面：第一，……”)
-    parent: str = ""  # the heading the items are sections of (``heading_enumeration``)
-
-    @property
-    def count(self) -> int:
-        """How many items the enumeration has, the lead-in's own included."""
-        return self.total + self.in_lead
-
-
-def item_marker(text: str) -> tuple[str, int] | None:
-    """(family, ordinal) when ``text`` opens with an enumeration marker: “二是…” → ("是", 2)."""
-    head = text.lstrip()
-    for family, pattern in _ITEM_FAMILIES:
-        match = pattern.match(head)
-        if match:
-            return family, chinese_to_int(match.group(1)) or 0
-    return None
-
-
-def enumeration_after(document: Document, lead: Candidate) -> Enumeration | None:
-    """The items following the lead-in sentence ``lead`` in its document (see the module docstring)."""
-    if lead.paragraph < 0:
-        return None
-    paragraphs = document.paragraphs
-    # “……四个方面：第一，……。” opens the list in the lead-in's own sentence.
-    opened = re.search(r"[：:]\s*(\S.*)", lead.text)
-    first = item_marker(opened.group(1)) if opened else None
-    first_in_lead = bool(first and first[1] == 1)
-    family: str | None = first[0] if first and first_in_lead else None
-    expected = 2 if first_in_lead else 1
-    items: list[tuple[int, int, str]] = []
-    total = 0
-    gap = 0
-    for index, start, end, sentence in _sentences_after(document, lead):
-        paragraph = paragraphs[index]
-        marker = item_marker(sentence)
-        if marker is not None and (family is None or marker[0] == family) and marker[1] == expected:
-            family, expected, gap = marker[0], expected + 1, 0
-            total += 1
-            if len(items) < LIST_ITEMS:
-                items.append((start, end, sentence))
-            continue
-        gap += 1
-        # Outside the list: a heading that is not an item, or too long since the last item.
-        if (
-            family is None
-            and gap > 2
-            or gap > _ITEM_GAP
-            or (paragraph.heading and not paragraph.inline and marker is None)
-        ):
-            break
-    if total >= (1 if first_in_lead else 2):
-        return Enumeration(items, total, first_in_lead)
-    return _clause_enumeration(document, lead)
-
-
-def _clause_enumeration(document: Document, lead: Candidate) -> Enumeration | None:
-    """The items after a lead-in ending with a colon when they are not numbered, or not all of
-    them (a copy that lost “（一）（二）”): paragraphs of one clause ending with ；, the last one
-    ending with 。 (“履行下列职责：/研究制定……；/……；/（四）……。”); at least two."""
-    if lead.paragraph < 0 or not lead.text.endswith(("：", ":")):
-        return None
-    items: list[tuple[int, int, str]] = []
-    total = 0
-    for paragraph in document.paragraphs[lead.paragraph + 1 :]:
-        sentences = list(_split(document.text, paragraph.start, paragraph.end))
-        if (paragraph.heading and not paragraph.inline) or len(sentences) != 1:
-            break
-        start, end, _raw, text = sentences[0]
-        if not text.endswith(("；", ";", "。")):
-            break
-        total += 1
-        if len(items) < LIST_ITEMS:
-            items.append((start, end, text))
-        if text.endswith("。"):
-            break
-    return Enumeration(items, total) if total >= 2 else None
-
-
-def _bare_marker(text: str) -> bool:
-    """Whether ``text`` is an item marker alone (“（二）” on a line of its own, as PDFs lay out)."""
-    head = text.strip()
-    for _family, pattern in _ITEM_FAMILIES:
-        match = pattern.match(head)
-        if match and not head[match.end() :].strip(" ，,、.．"):
-            return True
-    return False
-
-
-def _sentences_after(document: Document, lead: Candidate) -> Iterator[tuple[int, int, int, str]]:
-    """(paragraph index, start, end, sentence) of every sentence after ``lead``; a heading
-    paragraph comes whole, and a marker alone on its line comes with the sentence after it."""
-    held: tuple[int, int, int, str] | None = None
-    for index, start, end, sentence in _document_sentences_after(document, lead):
-        if held is not None:
-            yield held[0], held[1], end, held[3] + sentence
-            held = None
-        elif _bare_marker(sentence):
-            held = (index, start, end, sentence)
-        else:
-            yield index, start, end, sentence
-    if held is not None:
-        yield held
-
-
-def _document_sentences_after(document: Document, lead: Candidate) -> Iterator[tuple[int, int, int, str]]:
-    for index in range(lead.paragraph, len(document.paragraphs)):
-        paragraph = document.paragraphs[index]
-        if paragraph.heading and not paragraph.inline:
-            yield (
-                index,
-                paragraph.start,
-                paragraph.end,
-                join_lines(document.text[paragraph.start : paragraph.end]),
-            )
-            continue
-        for s, e, _raw, joined in _split(document.text, paragraph.start, paragraph.end):
-            if s >= lead.end:
-                yield index, s, e, joined
-
-
-def enumeration_around(document: Document, item: Candidate) -> tuple[int, Enumeration] | None:
-    """When ``item`` is in an item of an enumeration, the lead-in's paragraph and the whole
-    enumeration (“四是…” found first still answers with 一是…九是)."""
-    paragraphs = document.paragraphs
-    if item.paragraph < 0 or item.start > paragraphs[item.paragraph].start + 1:
-        return None  # a sentence inside an item's body answers for itself
-    marker = item_marker(document.text[paragraphs[item.paragraph].start : paragraphs[item.paragraph].end])
-    if marker is None:
-        return None
-    family, position = marker
-    index = item.paragraph
-    for index in range(item.paragraph, max(item.paragraph - position * 4 - 1, -1), -1):
-        found = item_marker(document.text[paragraphs[index].start : paragraphs[index].end])
-        if found == (family, 1):
-            break
-    else:
-        return None
-    lead = index - 1
-    if lead < 0:
-        return None
-    stub = Candidate("", 0, paragraphs[lead].start, paragraphs[lead].end, lead, "", False)
-    enumeration = enumeration_after(document, stub)
-    return (lead, enumeration) if enumeration else None
-
-
-def heading_enumeration(document: Document, item: Candidate) -> Enumeration | None:
-    """The numbered headings (“一是……”, “（二）……”) among which ``item``'s own section is one,
-    under their common parent heading: a list whose items are sections (“未来产业发展趋势的三个
-    判断” › 一是… 二是… 三是…)."""
-    paragraphs = document.paragraphs
-    own = next((i for i in range(item.paragraph, -1, -1) if paragraphs[i].heading), None)
-    if item.paragraph < 0 or own is None:
-        return None
-    rank, marker = paragraphs[own].rank, item_marker(paragraphs[own].heading or "")
-    if rank is None or marker is None:
-        return None
-    headings = [
-        (i, p) for i, p in enumerate(paragraphs) if p.heading and p.rank is not None and p.rank <= rank
-    ]
-    first = next(n for n, (i, _) in enumerate(headings) if i == own)
-    while first > 0 and headings[first - 1][1].rank == rank:
-        first -= 1
-    parent = headings[first - 1][1].heading or "" if first > 0 else ""
-    items: list[tuple[int, int, str]] = []
-    for _, paragraph in headings[first:]:
-        if paragraph.rank != rank or item_marker(paragraph.heading or "") != (marker[0], len(items) + 1):
-            if items:
-                break
-            continue
-        items.append((paragraph.start, paragraph.end, paragraph.heading or ""))
-    if len(items) < 2 or all(start != paragraphs[own].start for start, _, _ in items):
-        return None
-    return Enumeration(items[:LIST_ITEMS], len(items), parent=parent)

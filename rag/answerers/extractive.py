@@ -80,7 +80,7 @@ class ExtractiveAnswerer:
        refuses with ``REFUSAL``, citing nothing, and says why.
     4. The answer is the most probable sentence and its likely neighbours in the same passage;
        for a list question, or a lead-in ending with a colon, the enumeration that follows it in
-       the briefing (up to ``LIST_ITEMS`` items, saying when it was cut).
+       the briefing (up to ``enumerations.LIST_ITEMS`` items, saying when it was cut).
 
     Each quoted sentence carries the ``[n]`` of its passage and the status ``quoted``: it is the
     source's own words, not a generated claim that was checked.
@@ -341,14 +341,10 @@ def _saying(
 ) -> int:
     """``best``, or for a question on who does something (“由谁出资？”) the likeliest answering
     sentence that says it (“该项目由科学家主导、腾讯公司出资……”) when ``best`` does not."""
-    verbs = asked.agent_verbs
-    if not verbs or any(verb in candidates[best].text for verb in verbs):
+    verb = asked.agent_verb
+    if verb is None or verb in candidates[best].text:
         return best
-    saying = [
-        i
-        for i, c in enumerate(candidates)
-        if eligible[i] >= threshold and any(verb in c.text for verb in verbs)
-    ]
+    saying = [i for i, c in enumerate(candidates) if eligible[i] >= threshold and verb in c.text]
     return max(saying, key=lambda i: float(eligible[i])) if saying else best
 
 

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rag.answerers.candidates import (
-    Candidate,
+from rag.answerers.candidates import Candidate
+from rag.answerers.enumerations import (
     Enumeration,
     enumeration_after,
     enumeration_around,

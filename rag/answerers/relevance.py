@@ -98,10 +98,12 @@ def coverage(
                 for text, words in zip(texts, spelt, strict=True)
             ]
         )
+    titles = titles or [""] * len(texts)
+    named = {title: bool(title) and names_document(terms, title) for title in set(titles)}
     shares = []
-    for text, title in zip(texts, titles or [""] * len(texts), strict=True):
+    for text, title in zip(texts, titles, strict=True):
         asked = terms
-        if title and names_document(terms, title):
+        if named[title]:
             asked = {t: w for t, w in terms.items() if t not in title} or terms
         total = sum(asked.values())
         shares.append(sum(w for t, w in asked.items() if t in text) / total if total else 0.0)

@@ -123,14 +123,12 @@ def _rejoin_project(tokens: list[Token]) -> list[Token]:
         if (
             before is not None
             and before.text in ("该项", "这项", "此项")
-            and token.text.startswith("目")
+            and token.text == "目的"
             and token.start == before.end
         ):
             out[-1] = Token(before.text[0], "r", before.start, before.start + 1)
             out.append(Token("项目", "n", before.start + 1, token.start + 1))
-            if len(token.text) > 1:
-                rest = token.text[1:]
-                out.append(Token(rest, next(posseg.cut(rest)).flag, token.start + 1, token.end))
+            out.append(Token("的", "uj", token.start + 1, token.end))
             continue
         out.append(token)
     return out

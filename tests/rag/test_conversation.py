@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from rag.conversation import Rewrite, Turn, condense_offline, format_history, rewrite_follow_up
+from rag.conversation.phrases import Parsed
 from rag.conversation.saved import MAX_EXCHANGES, load_conversation, save_conversation
 
 WUXI = "无锡高新区物联网产业规模有多大？"
@@ -70,6 +71,8 @@ def test_this_project_refers_to_the_whole_name_of_the_project() -> None:
     # jieba cuts 该项目的 as 该项 + 目的.
     rewrite = condense_offline("该项目的投入规模是多少？", [user("新基石研究员项目由谁出资？")])
     assert rewrite.query == "新基石研究员项目的投入规模是多少？"
+    # 这项 + 目标 is “this goal”, not a project.
+    assert "项目" not in [token.text for token in Parsed("这项目标什么时候完成？").tokens]
 
 
 def test_it_refers_to_what_the_previous_question_asked_for() -> None:

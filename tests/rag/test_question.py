@@ -155,6 +155,15 @@ def test_a_number_the_question_states_may_be_written_in_chinese_numerals(questio
 def test_a_number_in_chinese_numerals_is_still_that_number() -> None:
     assert Question("第3期简报说了什么？").missing_from("第十三期") == ["3期", "第3期"]
     assert Question("14个项目在哪里？").missing_from("二十四个项目") == ["14个"]
+    # A bare number is not a character of a longer numeral, nor a lone 五 in any word.
+    assert Question("What does the 10th Plan say?").missing_from("十四五规划提出") == ["10"]
+    assert Question("5G基站建了多少？").missing_from("五年来全省新建基站") == ["5"]
+
+
+def test_a_measure_word_that_begins_a_noun_is_not_the_unit_asked() -> None:
+    assert Question("有多少本地企业入驻？").unit is None
+    assert Question("有多少本地企业入驻？").answered_by("入驻本地企业120家。")
+    assert Question("建设了多少场景？").answered_by("开放应用场景120个。")
 
 
 def test_which_one_asks_for_one_and_which_three_for_a_list() -> None:
