@@ -17,7 +17,13 @@ from typing import Any
 from rag.citations import REFUSAL
 from rag.eval_set import EvalItem
 from rag.judges import SupportJudge, answer_sentences
-from rag.sentences import cited_numbers, content_length, split_sentences, strip_markers
+from rag.sentences import (
+    cited_numbers,
+    content_length,
+    ends_clause_without_de,
+    split_sentences,
+    strip_markers,
+)
 from rag.text import normalize_for_match, to_simplified
 
 MAX_CITATIONS_PER_SENTENCE = 3  # as ALCE
@@ -180,26 +186,21 @@ _LIST_ITEM = re.compile(
 @lru_cache(maxsize=4096)
 def _has_verb(text: str) -> bool:
     pairs = list(_posseg().cut(to_simplified(text)))
+    words = [pair.word for pair in pairs]
     for i, pair in enumerate(pairs):
         following = pairs[i + 1] if i + 1 < len(pairs) else None
         if str(pair.flag).startswith("v"):
             return True
         if pair.word == "为" and following is not None and str(following.flag) == "m":
             return True  # the copula before a number, which jieba tags as a preposition
-        if pair.word == "在" and i > 0 and str(pairs[i - 1].flag).startswith("n") and _no_de_after(pairs, i):
+        if (
+            pair.word == "在"
+            and i > 0
+            and str(pairs[i - 1].flag).startswith("n")
+            and ends_clause_without_de(words, i)
+        ):
             return True  # 在 as the predicate after its subject (“总部在深圳”), tagged as a preposition
     return False
-
-
-def _no_de_after(pairs: list[Any], at: int) -> bool:
-    """Whether no 的 follows ``pairs[at]`` before the end of its clause (“数字经济在广东的新格局”
-    is a noun phrase)."""
-    for pair in pairs[at + 1 :]:
-        if pair.word in "，,。；;！？":
-            return True
-        if pair.word == "的":
-            return False
-    return True
 
 
 def is_fragment(sentence: str) -> bool:

@@ -23,11 +23,17 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
 from rag.chunking import section_blocks
 from rag.lexicon import posseg
-from rag.sentences import CLOSERS, SENTENCE_END, TERMINAL, content_length, sentence_spans
+from rag.sentences import (
+    CLOSERS,
+    SENTENCE_END,
+    TERMINAL,
+    content_length,
+    ends_clause_without_de,
+    sentence_spans,
+)
 from rag.text import to_simplified
 from rag.types import Chunk, Document
 
@@ -202,19 +208,14 @@ def has_verb(text: str) -> bool:
     return any(
         flag.startswith("v")
         or (word == "为" and i + 1 < len(tokens) and tokens[i + 1].flag == "m")
-        or (word == "在" and i > 0 and tokens[i - 1].flag.startswith("n") and _predicate_after(tokens, i))
+        or (
+            word == "在"
+            and i > 0
+            and tokens[i - 1].flag.startswith("n")
+            and ends_clause_without_de([t.word for t in tokens], i)
+        )
         for i, (word, flag) in enumerate(tokens)
     )
-
-
-def _predicate_after(tokens: Sequence[Any], at: int) -> bool:
-    """Whether no 的 follows token ``at`` before the end of its clause."""
-    for token in tokens[at + 1 :]:
-        if token.word in "，,。；;！？":
-            return True
-        if token.word == "的":
-            return False
-    return True
 
 
 def join_lines(text: str) -> str:
