@@ -32,6 +32,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 
@@ -113,9 +114,16 @@ def coverage(
 def names_document(terms: dict[str, float], title: str) -> bool:
     """Whether a question with content words ``terms`` names the document titled ``title``:
     it has at least half of the title's content words (IDF-weighted)."""
-    title_terms = question_terms(title)
-    total = sum(title_terms.values())
-    return bool(total) and sum(w for t, w in title_terms.items() if t in terms) >= total / 2
+    title_terms = _title_terms(title)
+    total = sum(w for _, w in title_terms)
+    return bool(total) and sum(w for t, w in title_terms if t in terms) >= total / 2
+
+
+@lru_cache(maxsize=1024)
+def _title_terms(title: str) -> tuple[tuple[str, float], ...]:
+    """A title's content words with their IDF weights (``question_terms``); the same few titles
+    come back question after question."""
+    return tuple(question_terms(title).items())
 
 
 def corpus_coverage(terms: dict[str, float], corpus: str) -> tuple[float, list[str]]:
