@@ -11,19 +11,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from rag.citations import REFUSAL
 from rag.eval_set import EvalItem
 from rag.judges import SupportJudge, answer_sentences
-from rag.sentences import (
-    cited_numbers,
-    content_length,
-    ends_clause_without_de,
-    split_sentences,
-    strip_markers,
-)
+from rag.sentences import cited_numbers, content_length, split_sentences, strip_markers
 from rag.text import normalize_for_match, to_simplified
 
 MAX_CITATIONS_PER_SENTENCE = 3  # as ALCE
@@ -171,36 +164,17 @@ def evidence_scores(item: EvalItem, answer: str, cited_texts: Mapping[int, str])
     )
 
 
-@lru_cache(maxsize=1)
-def _posseg() -> Any:
-    from rag.lexicon import posseg
-
-    return posseg
-
-
 _LIST_ITEM = re.compile(
     r"\s*(?:[（(][一二三四五六七八九十\d]+[)）]|[一二三四五六七八九十]+[、是]|\d+[.、．])"
 )
 
 
-@lru_cache(maxsize=4096)
 def _has_verb(text: str) -> bool:
-    pairs = list(_posseg().cut(to_simplified(text)))
-    words = [pair.word for pair in pairs]
-    for i, pair in enumerate(pairs):
-        following = pairs[i + 1] if i + 1 < len(pairs) else None
-        if str(pair.flag).startswith("v"):
-            return True
-        if pair.word == "为" and following is not None and str(following.flag) == "m":
-            return True  # the copula before a number, which jieba tags as a preposition
-        if (
-            pair.word == "在"
-            and i > 0
-            and str(pairs[i - 1].flag).startswith("n")
-            and ends_clause_without_de(words, i)
-        ):
-            return True  # 在 as the predicate after its subject (“总部在深圳”), tagged as a preposition
-    return False
+    """The answer-sentence test's verb check (``rag.answerers.candidates.has_verb``), on the
+    text in Simplified Chinese; imported here, so that loading this module stays cheap."""
+    from rag.answerers.candidates import has_verb
+
+    return has_verb(to_simplified(text))
 
 
 def is_fragment(sentence: str) -> bool:

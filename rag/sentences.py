@@ -11,7 +11,6 @@ and the page (which gets sentence spans in the answer, see ``citations.evidence_
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 
 TERMINAL = "。！？；!?;"  # what ends a sentence
 CLOSERS = "”’」』）)\"'"  # what stays with the sentence after its end
@@ -138,14 +137,3 @@ class SentenceAssembler:
     def flush(self) -> list[str]:
         rest, self._buffer = self._buffer, ""
         return [rest] if rest.strip() else []
-
-
-def ends_clause_without_de(words: Sequence[str], at: int) -> bool:
-    """Whether no 的 follows ``words[at]`` before the end of its clause: 在 is then the predicate
-    (“49个布局在南沙”), not inside a noun phrase (“数字经济在广东的新格局”)."""
-    for word in words[at + 1 :]:
-        if word in "，,。；;！？":
-            return True
-        if word == "的":
-            return False
-    return True

@@ -26,14 +26,7 @@ from functools import lru_cache
 
 from rag.chunking import section_blocks
 from rag.lexicon import posseg
-from rag.sentences import (
-    CLOSERS,
-    SENTENCE_END,
-    TERMINAL,
-    content_length,
-    ends_clause_without_de,
-    sentence_spans,
-)
+from rag.sentences import CLOSERS, SENTENCE_END, TERMINAL, content_length, sentence_spans
 from rag.text import to_simplified
 from rag.types import Chunk, Document
 
@@ -45,7 +38,6 @@ _CELL_CHARS = 12  # a line shorter than this, in a run of them, is a table cell
 _BULLETS = tuple("◆◇●○■□▲△▶►•·★☆")
 # A field's label at the start of a line: two to four characters, maybe spaced out (“简 介”), and a colon.
 _FIELD_LABEL = re.compile(r"\s*((?:[\u3400-\u9fff]\s*){2,4})[：:]")
-_LINE_LABEL = re.compile(r"(?m)^[ \t\u3000]*((?:[\u3400-\u9fff][ \t\u3000]*){2,4})[：:]")
 _BYLINE_REACH = 12  # paragraphs an article may run on before the byline that closes it
 
 
@@ -156,7 +148,8 @@ def _is_field(document: Document, text: str) -> bool:
 @lru_cache(maxsize=64)
 def _repeated_labels(text: str) -> frozenset[str]:
     """The labels (``_FIELD_LABEL``) that open two lines of ``text`` or more."""
-    found = Counter(re.sub(r"\s", "", label) for label in _LINE_LABEL.findall(text))
+    labels = (_FIELD_LABEL.match(line) for line in text.splitlines())
+    found = Counter(re.sub(r"\s", "", label.group(1)) for label in labels if label)
     return frozenset(label for label, count in found.items() if count >= 2)
 
 
@@ -212,10 +205,21 @@ def has_verb(text: str) -> bool:
             word == "在"
             and i > 0
             and tokens[i - 1].flag.startswith("n")
-            and ends_clause_without_de([t.word for t in tokens], i)
+            and _ends_clause_without_de([t.word for t in tokens], i)
         )
         for i, (word, flag) in enumerate(tokens)
     )
+
+
+def _ends_clause_without_de(words: Sequence[str], at: int) -> bool:
+    """Whether no 的 follows ``words[at]`` before the end of its clause: 在 is then the predicate
+    (“49个布局在南沙”), not inside a noun phrase (“数字经济在广东的新格局”)."""
+    for word in words[at + 1 :]:
+        if word in "，,。；;！？":
+            return True
+        if word == "的":
+            return False
+    return True
 
 
 def join_lines(text: str) -> str:

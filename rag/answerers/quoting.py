@@ -255,20 +255,17 @@ def _span(
     floor = max(threshold, NEIGHBOUR_SHARE * float(probability[best]))
     chosen, length = [best], len(top.text)
     left, right = at - 1, at + 1
+
+    def _joins(j: int, after: bool) -> bool:
+        """A neighbour joins when likely enough, or, after the span, when it gives the
+        particulars of the sentence before it and passes the threshold."""
+        likely = float(probability[same[j]])
+        return likely >= floor or (
+            after and likely >= threshold and _elaborates(candidates[same[j - 1]], candidates[same[j]])
+        )
+
     while len(chosen) < settings.max_sentences:
-        options = [
-            j
-            for j in (left, right)
-            if 0 <= j < len(same)
-            and (
-                probability[same[j]] >= floor
-                or (
-                    j == right
-                    and probability[same[j]] >= threshold
-                    and _elaborates(candidates[same[j - 1]], candidates[same[j]])
-                )
-            )
-        ]
+        options = [j for j in (left, right) if 0 <= j < len(same) and _joins(j, j == right)]
         if not options:
             break
         j = max(options, key=lambda j: probability[same[j]])
