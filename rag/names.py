@@ -31,6 +31,8 @@ _COUNTRY_ABBREVIATIONS = re.compile(r"[中美日韩欧英法德俄印澳港台]+
 _NOT_PINYIN_NAMES = frozenset(
     "china chinese american are made open gene mine tie pan long sun fan man".split()
 )
+# Modals, particles and prepositions that follow a noun (Chinese grammar, not a name list).
+_NOT_GIVEN_NAMES = frozenset("能会要可也就都是在和的不把被让给对向从还才又")
 _PROPER_NOUN = frozenset({"nr", "nrfg", "nrt", "ns", "nt", "nz"})
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _ENGLISH_NAMES = {"hongkong": "xianggang", "macau": "aomen", "macao": "aomen", "tibet": "xizang"}
@@ -88,7 +90,14 @@ def _leading_place(organisation: str) -> tuple[str, str] | None:
 def _looks_like_person(word: str) -> bool:
     """jieba tags many non-names ``nr`` (“智慧型”, “高新区”): a person's name starts with a
     common surname, has at most four characters and no administrative suffix."""
-    return word[:1] in _SURNAMES and len(word) <= 4 and word[-1] not in "区县镇乡村"
+    return (
+        word[:1] in _SURNAMES
+        and len(word) <= 4
+        and word[-1] not in "区县镇乡村"
+        # jieba joins a noun and the modal or particle after it (“这笔钱能不能” → 钱能):
+        # a one-character given name is not one of those.
+        and not (len(word) == 2 and word[1] in _NOT_GIVEN_NAMES)
+    )
 
 
 @lru_cache(maxsize=4096)

@@ -17,6 +17,8 @@ catch most of them without a model:
   the pinyin of a name in that passage, or the start of a longer word's (“Dongfeng” of 东风汽车),
   but not of a common word that sounds the same (程度 is not Chengdu); a capitalised English
   function word opening the question (“Can Shenzhen…”) is not part of a name;
+- the **attribute** a question asks through a copula (“……的售价是多少？”) must be named in that
+  passage (``rag.attribute``);
 - a **quantity question** (多少、几、多大、比例、how many…) must be answered by a sentence that
   states a number, in digits or in words (百分之五十, 六十日, 两名, 五至七年, 三成, 半数; not an
   article number such as 第十一条), followed by the unit asked for when the question names one
@@ -36,6 +38,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
+from rag.attribute import asked_attribute, says
 from rag.lexicon import jieba, posseg
 from rag.names import pinyin_names, place_names, spelt_words, title_places
 from rag.text import chinese_to_int, int_to_chinese, normalize_for_match, to_simplified
@@ -257,6 +260,7 @@ class Question:
         """The question's numbers and place names that ``passage`` lacks (see the module docstring)."""
         flat = _flat(passage)
         missing = [n for n in self.specifics if not _states(flat + _flat(title), n)]
+        missing += [word for word in asked_attribute(self.simplified) if not says(flat + _flat(title), word)]
         missing += self._places_missing_from(flat, title)
         if self.latin_names:  # the title speaks for the passage: “Qingdao” for 青岛市…条例
             spelt = spelt_words(flat) | spelt_words(to_simplified(title))

