@@ -63,7 +63,6 @@ def asked_attribute(question: str) -> tuple[str, ...]:
             break
         phrase.append(word)
         i -= 1
-    idf, median = idf_table()
     known = posseg.dt.word_tag_tab
     return tuple(
         word
@@ -71,9 +70,15 @@ def asked_attribute(question: str) -> tuple[str, ...]:
         if len(word) >= 2
         and word in known  # not a word jieba guessed across a boundary (“2022年物联网” → 年物)
         and not word.isascii()
-        and word not in STOPWORDS
-        and idf.get(word, median) >= SPECIFIC_IDF
+        and is_specific(word)
     )
+
+
+def is_specific(word: str) -> bool:
+    """Whether ``word`` names something in particular rather than a kind of thing (see the
+    module docstring): its IDF in jieba's general corpus is at least ``SPECIFIC_IDF``."""
+    idf, median = idf_table()
+    return word not in STOPWORDS and idf.get(word, median) >= SPECIFIC_IDF
 
 
 def says(text: str, word: str) -> bool:

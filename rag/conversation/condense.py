@@ -25,6 +25,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rag.attribute import is_specific
 from rag.citations import REFUSAL
 from rag.conversation.ellipsis import content, fill
 from rag.conversation.phrases import (
@@ -39,6 +40,7 @@ from rag.conversation.phrases import (
 )
 from rag.conversation.referents import asked_phrase, main_entity, named
 from rag.conversation.turns import Turn
+from rag.lexicon import posseg
 from rag.sentences import TERMINAL, content_length, split_sentences, strip_markers
 from rag.types import TokenUsage
 
@@ -209,11 +211,22 @@ def _referent(parsed: Parsed, i: int, context: _Context) -> tuple[int, int, str]
         noun, end = after.text, after.end
     for source in sources:
         found = named(source, noun, pronoun.text in _PLURAL)
-        if found:
+        if found and _names_something(found):
             if pronoun.text == "其" and after is not None and after.nominal:
                 found += "的"
             return pronoun.start, end, found
     return None
+
+
+def _names_something(referent: str) -> bool:
+    """Whether ``referent`` can stand for what a pronoun points back to: it has a name (jieba's
+    proper-noun tags) or a specific word (``rag.attribute.is_specific``), not only generic ones
+    (“帮我查点资料。”“请问您想了解哪方面内容？” … “它的总投资是多少？”: neither 资料 nor
+    方面内容 is a thing with an investment)."""
+    return any(
+        flag.startswith(("ns", "nr", "nt", "nz", "eng")) or is_specific(word)
+        for word, flag in posseg.cut(referent)
+    )
 
 
 def _demonstrative_after_name(parsed: Parsed) -> int | None:

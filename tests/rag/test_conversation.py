@@ -99,6 +99,15 @@ def test_a_pronoun_after_small_talk_is_unresolved_with_a_reason() -> None:
     assert rewrite.query == "它的营收是多少？"
 
 
+def test_a_pronoun_cannot_point_back_to_only_generic_words() -> None:
+    # Nothing before “它” names a thing that has an investment: not 资料, not 哪方面内容.
+    history = [user("帮我查点资料。"), assistant("好的，请问您想了解哪份简报里的哪方面内容？")]
+    rewrite = condense_offline("它的总投资是多少？", history)
+    assert rewrite.unresolved is not None and "指代不明" in rewrite.unresolved
+    named = condense_offline("它的总投资是多少？", [user("兰州高新区与金城资本合作设立了什么基金？")])
+    assert named.unresolved is None and "兰州高新区" in named.query
+
+
 @pytest.mark.parametrize("question", ["它的营收是多少？", "那长春高新区呢？", "该计划由谁牵头？"])
 def test_a_follow_up_without_any_conversation_is_unresolved(question: str) -> None:
     rewrite = condense_offline(question, [])
