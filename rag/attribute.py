@@ -31,6 +31,7 @@ _COPULAS = frozenset("是 有 为 达 达到 约为".split())
 _ADVERBS = frozenset(
     "约 大约 大概 一共 共 总共 具体 主要 分别 各 都 又 还 最多 至少 现在 目前 已经 究竟 到底".split()
 )
+_CONJUNCTIONS = frozenset("和 与 及 以及 、 或 或者".split())
 _QUESTION_WORDS = ("多少", "什么", "怎么", "怎样", "如何", "多大", "多高", "多长", "多久", "啥", "何")
 
 
@@ -39,9 +40,10 @@ def _asks(word: str) -> bool:
 
 
 @lru_cache(maxsize=1024)
-def asked_attribute(question: str) -> tuple[str, ...]:
-    """The specific words of the noun phrase the question asks about (“联影医疗的uAngio 960介入手术
-    系统市场售价是多少？” → 手术, 售价), empty when it asks no attribute through a copula."""
+def asked_attribute(question: str) -> tuple[tuple[str, ...], ...]:
+    """The specific words of the noun phrase the question asks about, one tuple per conjunct
+    (“联影医疗的uAngio 960介入手术系统市场售价是多少？” → (手术, 售价); “学历和职称条件有什么
+    要求？” → (学历,), (职称,)); empty when it asks no attribute through a copula."""
     tokens = [(t.word, t.flag) for t in posseg.cut(to_simplified(question))]
     asked = next((i for i, (word, _) in enumerate(tokens) if _asks(word)), None)
     if asked is None:
@@ -54,24 +56,44 @@ def asked_attribute(question: str) -> tuple[str, ...]:
     i -= 1
     while i >= 0 and tokens[i][0] in _ADVERBS:
         i -= 1
-    phrase: list[str] = []
+    conjuncts: list[list[str]] = [[]]
     while i >= 0:
         word, flag = tokens[i]
+        if word in _CONJUNCTIONS and conjuncts[-1]:
+            conjuncts.append([])
+            i -= 1
+            continue
         # The word before the copula is its subject whatever jieba tags it (“面额上限/v是”).
-        nominal = flag.startswith(("n", "eng", "j", "vn")) or (not phrase and flag.startswith("v"))
+        nominal = flag.startswith(("n", "eng", "j", "vn")) or (not conjuncts[-1] and flag.startswith("v"))
         if not nominal or flag.startswith(("ns", "nr")) or word in _ADVERBS:
             break
-        phrase.append(word)
+        conjuncts[-1].append(word)
         i -= 1
     known = posseg.dt.word_tag_tab
     return tuple(
-        word
-        for word in reversed(phrase)
-        if len(word) >= 2
-        and word in known  # not a word jieba guessed across a boundary (“2022年物联网” → 年物)
-        and not word.isascii()
-        and is_specific(word)
+        tuple(
+            word
+            for word in reversed(conjunct)
+            if len(word) >= 2
+            and word in known  # not a word jieba guessed across a boundary (“2022年物联网” → 年物)
+            and not word.isascii()
+            and is_specific(word)
+        )
+        for conjunct in reversed(conjuncts)
+        if conjunct
     )
+
+
+def unnamed_attribute(question: str, text: str) -> list[str]:
+    """The asked attribute's words that ``text`` (simplified, without spaces) does not name,
+    when it names none of the conjuncts whole. A conjunct of generic words only (“奖励比例和上限
+    是多少？”: 比例) may be answered in other words, so the question is then not checked."""
+    conjuncts = asked_attribute(question)
+    if not conjuncts or not all(conjuncts):
+        return []
+    if any(all(says(text, word) for word in conjunct) for conjunct in conjuncts):
+        return []
+    return [word for conjunct in conjuncts for word in conjunct if not says(text, word)]
 
 
 def is_specific(word: str) -> bool:

@@ -38,7 +38,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
-from rag.attribute import asked_attribute, says
+from rag.attribute import unnamed_attribute
 from rag.lexicon import jieba, posseg
 from rag.names import pinyin_names, place_names, spelt_words, title_places
 from rag.text import chinese_to_int, int_to_chinese, normalize_for_match, to_simplified
@@ -260,7 +260,7 @@ class Question:
         """The question's numbers and place names that ``passage`` lacks (see the module docstring)."""
         flat = _flat(passage)
         missing = [n for n in self.specifics if not _states(flat + _flat(title), n)]
-        missing += [word for word in asked_attribute(self.simplified) if not says(flat + _flat(title), word)]
+        missing += unnamed_attribute(self.simplified, flat + _flat(title))
         missing += self._places_missing_from(flat, title)
         if self.latin_names:  # the title speaks for the passage: “Qingdao” for 青岛市…条例
             spelt = spelt_words(flat) | spelt_words(to_simplified(title))
