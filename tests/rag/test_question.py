@@ -212,3 +212,16 @@ def test_a_quoted_name_may_have_a_的_inside_it_in_the_briefing() -> None:
     asked = Question("需要进一步激活的“科技经济三要素”分别是什么？")
     assert asked.missing_from("目前科技经济的三要素还需要进一步被激活。") == []
     assert asked.missing_from("目前科技经济的两大要素还需要进一步被激活。") == ["“科技经济三要素”"]
+
+
+def test_a_year_or_a_date_does_not_answer_how_much() -> None:
+    asked = Question("集成电路人才的缺口有多大？")
+    assert not asked.answered_by("即便2021年3月国务院批准将其升级为一级学科，也远水难救近火。")
+    assert asked.answered_by("这意味着，行业的人才缺口超过20万人。")
+    assert Question("诉讼时效是多久？").answered_by("诉讼时效为一年。")
+
+
+def test_how_many_tenths_asks_for_a_share() -> None:
+    asked = Question("国产仪器在国内市场能占几成？")
+    assert not asked.answered_by("国内有厂家几十家，北美6家，欧洲3家。")
+    assert asked.answered_by("但国产品占有率仅为20%，80%依赖进口。")
