@@ -12,7 +12,7 @@ from tests.fixtures.eval import write_eval_set
 CHECKER = REPO / "eval" / "check_set.py"
 REGULATIONS = REPO / "eval" / "corpora" / "regulations.py"
 # Sets whose briefings are not the bundled data/: built by a script into a fresh home.
-GENERATED = {"regulations-v1.jsonl": REGULATIONS, "regulations-v2.jsonl": REGULATIONS}
+GENERATED = {path.name: REGULATIONS for path in (REPO / "eval" / "sets").glob("regulations-*.jsonl")}
 
 
 def _check(path: Path, data: Path = REPO / "data") -> subprocess.CompletedProcess[str]:
@@ -28,17 +28,17 @@ def _check(path: Path, data: Path = REPO / "data") -> subprocess.CompletedProces
 @pytest.fixture(scope="module")
 def generated_data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The data/ of a home built by each corpus script, by set name."""
-    built = {}
-    for name, script in GENERATED.items():
+    homes: dict[Path, Path] = {}  # one home per script, shared by its sets
+    for script in set(GENERATED.values()):
         if not script.is_file():
             continue
-        home = tmp_path_factory.mktemp(Path(name).stem)
+        home = tmp_path_factory.mktemp(script.stem)
         result = subprocess.run(
             [sys.executable, str(script), str(home)], capture_output=True, text=True, check=False
         )
         assert result.returncode == 0, result.stdout + result.stderr
-        built[name] = home / "data"
-    return built
+        homes[script] = home / "data"
+    return {name: homes[script] for name, script in GENERATED.items() if script in homes}
 
 
 @pytest.mark.parametrize("path", sorted((REPO / "eval" / "sets").glob("*.jsonl")), ids=lambda p: p.name)
