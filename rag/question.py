@@ -21,7 +21,7 @@ catch most of them without a model:
   passage (``rag.attribute``);
 - a **quantity question** (多少、几、多大、比例、how many…) must be answered by a sentence that
   states a number, in digits or in words (百分之五十, 六十日, 两名, 五至七年, 三成, 半数; not an
-  article number such as 第十一条), followed by the unit asked for when the question names one
+  article number such as 第十一条, nor a year or a date), followed by the unit asked for when the question names one
   (多少家 → “1100家”, 多少亿元 → “539.4亿元”, 多少个工作日 → “三十个工作日”, 多少只 → “11只”:
   every measure word is a unit); “第几” by an ordinal.
 
@@ -258,7 +258,7 @@ class Question:
         return None
 
     def missing_from(self, passage: str, title: str = "") -> list[str]:
-        """The question's numbers and place names that ``passage`` lacks (see the module docstring)."""
+        """The question's numbers, names and asked attribute that ``passage`` lacks (see the module docstring)."""
         flat = _flat(passage)
         missing = [n for n in self.specifics if not _states(flat + _flat(title), n)]
         missing += unnamed_attribute(self.simplified, flat + _flat(title))
@@ -389,13 +389,3 @@ def _states_in_words(text: str, number: str) -> bool:
     )
     after = re.escape(unit) if unit else f"(?![{_CHINESE_DIGITS}])|五(?=”?(?:规划|时期|期间))"
     return any(re.search(rf"(?<![{_CHINESE_DIGITS}]){ordinal}{form}(?:{after})", text) for form in forms)
-
-
-def implied_years(text: str, date: str) -> str:
-    """The years that “今年/去年/前年/明年” in ``text`` stand for, given the briefing's date
-    (“2020-12-24”): “今年 1～11月” in a 2020 briefing speaks of 2020年."""
-    year = re.match(r"(?:19|20)\d{2}", date or "")
-    if not year:
-        return ""
-    offsets = {"今年": 0, "本年": 0, "去年": -1, "上年": -1, "前年": -2, "明年": 1}
-    return " ".join(f"{int(year.group()) + offsets[word]}年" for word in offsets if word in text)

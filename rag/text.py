@@ -187,3 +187,13 @@ def _full_width_pair(match: re.Match[str]) -> str:
     before = match.string[: match.start()].rstrip()[-1:]
     inside = match.group(1)
     return f"（{inside}）" if any(_is_chinese(c) for c in before + inside) else match.group()
+
+
+def implied_years(text: str, date: str) -> str:
+    """The years that “今年/去年/前年/明年” in ``text`` stand for, given the briefing's date
+    (“2020-12-24”): “今年 1～11月” in a 2020 briefing speaks of 2020年."""
+    year = re.match(r"(?:19|20)\d{2}", date or "")
+    if not year:
+        return ""
+    offsets = {"今年": 0, "本年": 0, "去年": -1, "上年": -1, "前年": -2, "明年": 1}
+    return " ".join(f"{int(year.group()) + offsets[word]}年" for word in offsets if word in text)

@@ -27,8 +27,8 @@ from rag.config import AnswerSettings
 from rag.conversation import Rewrite, Turn, condense_offline, question_parts
 from rag.embedders import Embedder
 from rag.glossary import is_cross_lingual
-from rag.question import Question, implied_years
-from rag.text import to_simplified
+from rag.question import Question
+from rag.text import implied_years, to_simplified
 from rag.types import Answer, Chunk, Citation, Document, GenerationOptions, Hit, SentenceCheck
 
 if TYPE_CHECKING:

@@ -15,7 +15,8 @@ from rag.config import AnswerSettings
 from rag.conversation import Turn, condense_offline, question_parts
 from rag.eval_metrics import fragments
 from rag.pipeline import Pipeline
-from rag.question import Question, implied_years
+from rag.question import Question
+from rag.text import implied_years
 from rag.types import Chunk, Hit
 
 
