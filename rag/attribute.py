@@ -34,19 +34,22 @@ _ADVERBS = frozenset(
     "约 大约 大概 一共 共 总共 具体 主要 分别 各 都 又 还 最多 至少 现在 目前 已经 究竟 到底".split()
 )
 _CONJUNCTIONS = frozenset("和 与 及 以及 、 或 或者".split())
-_QUESTION_WORDS = ("多少", "什么", "怎么", "怎样", "如何", "多大", "多高", "多长", "多久", "啥", "何")
+_QUESTION_WORDS = frozenset(
+    "多少 什么 怎么 怎样 怎么样 如何 多大 多高 多长 多久 啥 何 何时 何种 何地 何处 为何 几 几成".split()
+)
 
 
 def _asks(word: str) -> bool:
-    return word.startswith(("哪", "几", *_QUESTION_WORDS))
+    """A question word: 哪个/哪些…, 几个/几项…, 多少亿元… (not the surname 何 of 何立峰, nor 几乎)."""
+    return word in _QUESTION_WORDS or word.startswith(("哪", "多少")) or (word[:1] == "几" and word != "几乎")
 
 
 @lru_cache(maxsize=1024)
 def asked_attribute(question: str) -> tuple[tuple[str, ...], ...]:
     """The specific words of the noun phrase the question asks about, one tuple per conjunct
-    (“联影医疗的uAngio 960介入手术系统市场售价是多少？” → (手术, 售价); “学历和职称条件有什么
-    要求？” → (学历,), (职称,)); empty when it asks no attribute through a copula."""
-    tokens = [(t.word, t.flag) for t in posseg.cut(to_simplified(question))]
+    (“联影医疗的uAngio 960介入手术系统市场售价是多少？” → ((手术, 售价),); “学历和职称条件有什么
+    要求？” → ((学历,), (职称,))); empty when it asks no attribute through a copula."""
+    tokens = [(t.word, t.flag) for t in posseg.cut(to_simplified(question)) if t.word.strip()]
     asked = next((i for i, (word, _) in enumerate(tokens) if _asks(word)), None)
     if asked is None:
         return ()

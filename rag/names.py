@@ -32,7 +32,7 @@ _NOT_PINYIN_NAMES = frozenset(
     "china chinese american are made open gene mine tie pan long sun fan man".split()
 )
 # Modals, particles and prepositions that follow a noun (Chinese grammar, not a name list).
-_NOT_GIVEN_NAMES = frozenset("能会要可也就都是在和的不把被让给对向从还才又")
+_NOT_GIVEN_NAMES = frozenset("能会要也就都是在的不把被")
 _PROPER_NOUN = frozenset({"nr", "nrfg", "nrt", "ns", "nt", "nz"})
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _ENGLISH_NAMES = {"hongkong": "xianggang", "macau": "aomen", "macao": "aomen", "tibet": "xizang"}
@@ -95,8 +95,8 @@ def _looks_like_person(word: str) -> bool:
         and len(word) <= 4
         and word[-1] not in "区县镇乡村"
         # jieba joins a noun and the modal or particle after it (“这笔钱能不能” → 钱能):
-        # a one-character given name is not one of those.
-        and not (len(word) == 2 and word[1] in _NOT_GIVEN_NAMES)
+        # a one-character given name is not one of those, nor the surname again (谢谢).
+        and not (len(word) == 2 and (word[1] in _NOT_GIVEN_NAMES or word[1] == word[0]))
     )
 
 

@@ -119,7 +119,9 @@ _LIST = re.compile(
 # A number the question states, with the unit that follows it (“3月”, “12英寸”, “960” in “960是”).
 _UNIT_CHARACTERS = "年月日号时岁周天个家名位人项件台辆颗所座条款倍次种批支篇部届期层级类吨亩米元英寸%％"
 _STATED_NUMBER = re.compile(rf"(?<![\d.])\d+(?:\.\d+)?(?![\d.])[{_UNIT_CHARACTERS}]?")
-_DATE = re.compile(r"(?<![\d.])(?:(?:19|20)\d{2}年(?:\d{1,2}月(?:\d{1,2}日)?)?|\d{1,2}月\d{1,2}日)")
+_DATE = re.compile(
+    r"(?<![\d.])(?:(?:19|20)\d{2}年(?:\d{1,2}月(?:\d{1,2}日)?)?|\d{1,2}(?:\s*[～~至到\-—–]\s*\d{1,2})?月(?:\d{1,2}日)?)"
+)
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?=年)")
 # A name the question quotes (“星火燎原”): a passage that does not give it is about something else.
 # (A title in 《》 is not one: briefings refer back to it as 《意见》, 《方案》.)
@@ -346,7 +348,7 @@ def _states(text: str, number: str) -> bool:
     or “3日”), in digits or in Chinese numerals (``_states_in_words``); a quoted name anywhere
     in the text."""
     if number.startswith("“"):  # the briefing may put a 的 inside it (“科技经济三要素”: 科技经济的三要素)
-        words = jieba.cut(number.strip("“”"))
+        words = [word for word in jieba.cut(number.strip("“”")) if word.strip()]
         return bool(re.search("(?:的|之)?".join(map(re.escape, words)), text))
     if number[:1].isdigit():
         return bool(re.search(rf"(?<![\d.]){re.escape(number)}", text)) or _states_in_words(text, number)

@@ -4,7 +4,9 @@ A list answer takes the items that follow a lead-in (“重点做好9项工作�
 consecutive paragraphs opening with the next marker of one family (一是/二是, （一）/（二）,
 一、/二、, 1./2., （1）/（2）, 第一/第二), each represented by its first sentence; when the items
 lost their numbers, or some of them (a copy without “（一）（二）”), the paragraphs of one clause
-ending with ； after a lead-in ending with a colon, up to the one ending with 。.
+ending with ； after a lead-in ending with a colon, up to the one ending with 。. Another lead-in
+ending with a colon between the sentence asked from and the first item (“……呈现出三个特点：”) is
+kept with the list (``Enumeration.lead_in``): the list is that sentence's.
 """
 
 from __future__ import annotations
@@ -84,8 +86,13 @@ def enumeration_after(document: Document, lead: Candidate) -> Enumeration | None
             if len(items) < LIST_ITEMS:
                 items.append((start, end, sentence))
             continue
-        if family is None and lead_in is None and sentence.rstrip().endswith(("：", ":")):
-            lead_in, gap = (start, end, sentence), 0
+        if (
+            family is None
+            and lead_in is None
+            and not paragraph.heading
+            and sentence.rstrip().endswith(("：", ":"))
+        ):
+            lead_in = (start, end, sentence)
             continue
         gap += 1
         # Outside the list: a heading that is not an item, or too long since the last item.

@@ -37,10 +37,10 @@ if TYPE_CHECKING:
 __all__ = ["ExtractiveAnswerer"]
 
 # A sentence opening by referring back to what the one before named (这/该/其/上述/两地…) or
-# going on about it after a contrastive conjunction (“……国内有厂家几十家。但国产品占有率仅为
-# 20%……”): Chinese demonstratives and conjunctions, not any document's words.
+# going on about it after a contrastive conjunction, 但/然而/不过/可是 (“……国内有厂家几十家。
+# 但国产品占有率仅为20%……”): Chinese demonstratives and conjunctions, not any document's words.
 _REFERS_BACK = re.compile(
-    r"(?:但|但是|然而|不过|可是)|[^。；]{0,12}?(?:这|该|此|其|上述|以上|两地|两者|二者|三者|前者|后者|同期)"
+    r"(?:但(?!凡)|然而|不过|可是)|[^。；]{0,12}?(?:这|该|此|其|上述|以上|两地|两者|二者|三者|前者|后者|同期)"
 )
 NO_PASSAGES = "没有检索到相关段落"
 NOT_RELEVANT = "检索到的段落没有回答这个问题的句子"

@@ -58,7 +58,7 @@ def select(
     quote and a note when a list was cut."""
     top = candidates[best]
     if document is not None and index is not None and asked.item_asked:
-        item = _item(document, top, chinese_to_int(asked.item_asked) or 0)
+        item = _item(asked, document, top, chinese_to_int(asked.item_asked) or 0)
         if item is not None:
             passages, n = _passage_at(passages, document, item[0], index)
             return passages, [(n, item[2])], ""
@@ -87,11 +87,7 @@ def _enumeration(
     def fits(listed: Enumeration) -> bool:
         return asked.list_count in (None, listed.count)
 
-    listed = enumeration_after(document, top)
-    # A list led in by another sentence is taken when that sentence speaks of what is asked
-    # (“……呈现出三个特点：” for “哪三个特点”), not when it leads elsewhere (“提出几点建议：”).
-    if listed is not None and listed.lead_in is not None and not _covers(asked, listed.lead_in[2]):
-        listed = None
+    listed = _list_after(asked, document, top)
     if listed is not None and fits(listed):
         return top, listed
     if not asked.wants_list:
@@ -113,10 +109,20 @@ def _covers(asked: Question, text: str) -> float:
     return float(coverage(asked.simplified, terms, [to_simplified(text).lower()])[0])
 
 
-def _item(document: Document, top: Candidate, number: int) -> tuple[int, int, str] | None:
+def _list_after(asked: Question, document: Document, top: Candidate) -> Enumeration | None:
+    """The enumeration after ``top`` (``enumeration_after``); one led in by another sentence only
+    when that sentence speaks of what is asked (“……呈现出三个特点：” for “哪三个特点”), not when
+    it leads elsewhere (“提出几点建议：”)."""
+    listed = enumeration_after(document, top)
+    if listed is not None and listed.lead_in is not None and not _covers(asked, listed.lead_in[2]):
+        return None
+    return listed
+
+
+def _item(asked: Question, document: Document, top: Candidate, number: int) -> tuple[int, int, str] | None:
     """Item ``number`` of the enumeration ``top`` leads into or belongs to (“第四项” of
     “重点做好9项工作。一是……”), when it has that many."""
-    listed = enumeration_after(document, top)
+    listed = _list_after(asked, document, top)
     if listed is None:
         around = enumeration_around(document, top)
         listed = around[1] if around else None
@@ -324,13 +330,14 @@ def _quote_enumeration(
         passages, n = _passage_at(passages, document, start, index)
         quoted.append((n, sentence))
         length += len(sentence)
+    shown = 0
     for start, _end, sentence in listed.items:
         if length + len(sentence) > settings.max_list_chars:
             break
         passages, n = _passage_at(passages, document, start, index)
         quoted.append((n, sentence))
         length += len(sentence)
-    shown = len(quoted) - (1 if lead.text else 0)
+        shown += 1
     note = f"原文共列出{listed.total}项，此处摘录前{shown}项。" if shown < listed.total else ""
     return passages, quoted, note
 

@@ -99,9 +99,12 @@ def test_a_pronoun_after_small_talk_is_unresolved_with_a_reason() -> None:
     assert rewrite.query == "它的营收是多少？"
 
 
-def test_a_pronoun_cannot_point_back_to_only_generic_words() -> None:
-    # Nothing before “它” names a thing that has an investment: not 资料, not 哪方面内容.
-    history = [user("帮我查点资料。"), assistant("好的，请问您想了解哪份简报里的哪方面内容？")]
+@pytest.mark.parametrize(
+    "said", ["帮我查点资料。", "帮我查点资料，谢谢", "我想问个问题。", "帮我看看这个东西。"]
+)
+def test_a_pronoun_cannot_point_back_to_only_generic_words(said: str) -> None:
+    # Nothing before “它” names a thing that has an investment: not 资料, 问题, 东西, 谢谢 or 哪方面内容.
+    history = [user(said), assistant("好的，请问您想了解哪份简报里的哪方面内容？")]
     rewrite = condense_offline("它的总投资是多少？", history)
     assert rewrite.unresolved is not None and "指代不明" in rewrite.unresolved
     named = condense_offline("它的总投资是多少？", [user("兰州高新区与金城资本合作设立了什么基金？")])

@@ -184,6 +184,9 @@ def test_which_one_asks_for_one_and_which_three_for_a_list() -> None:
         ("深圳对AI应用有什么要求？", ((),)),
         # a verb's object (“投入多少资金”) is not asked through a copula
         ("韩国计划投入多少资金？", ()),
+        # the surname 何 and 几乎 are not question words
+        ("何立峰提到的市场售价是多少？", (("售价",),)),
+        ("几乎全部企业的售价是多少？", (("售价",),)),
     ],
 )
 def test_the_attribute_asked_through_a_copula(question: str, attribute: tuple[tuple[str, ...], ...]) -> None:
@@ -206,6 +209,7 @@ def test_a_noun_and_the_modal_after_it_are_not_a_persons_name() -> None:
     # jieba cuts “这笔钱能不能” as 钱能 and tags it a person's name
     assert Question("在青岛，这笔钱能不能算作研发费用？").places == ("青岛",)
     assert "樊杰" in Question("樊杰认为应当怎样布局？").places
+    assert "马可" in Question("马可认为应当怎样布局？").places  # 可 is a given name too
 
 
 def test_a_quoted_name_may_have_a_的_inside_it_in_the_briefing() -> None:
@@ -217,6 +221,7 @@ def test_a_quoted_name_may_have_a_的_inside_it_in_the_briefing() -> None:
 def test_a_year_or_a_date_does_not_answer_how_much() -> None:
     asked = Question("集成电路人才的缺口有多大？")
     assert not asked.answered_by("即便2021年3月国务院批准将其升级为一级学科，也远水难救近火。")
+    assert not asked.answered_by("今年1～11月，多所高校加强了相关专业的人才培养。")
     assert asked.answered_by("这意味着，行业的人才缺口超过20万人。")
     assert Question("诉讼时效是多久？").answered_by("诉讼时效为一年。")
 
