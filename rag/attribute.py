@@ -74,16 +74,8 @@ def asked_attribute(question: str) -> tuple[tuple[str, ...], ...]:
             break
         conjuncts[-1].append(word)
         i -= 1
-    known = posseg.dt.word_tag_tab
     return tuple(
-        tuple(
-            word
-            for word in reversed(conjunct)
-            if len(word) >= 2
-            and word in known  # not a word jieba guessed across a boundary (“2022年物联网” → 年物)
-            and not word.isascii()
-            and is_specific(word)
-        )
+        tuple(word for word in reversed(conjunct) if is_specific_word(word))
         for conjunct in reversed(conjuncts)
         if conjunct
     )
@@ -106,6 +98,13 @@ def is_specific(word: str) -> bool:
     module docstring): its IDF in jieba's general corpus is at least ``SPECIFIC_IDF``."""
     idf, median = idf_table()
     return word not in STOPWORDS and idf.get(word, median) >= SPECIFIC_IDF
+
+
+def is_specific_word(word: str) -> bool:
+    """A specific word of two characters or more from jieba's dictionary, not Latin letters
+    (“AI” a passage writes 人工智能) nor a word jieba guessed across a boundary (“2022年物联网”
+    → 年物)."""
+    return len(word) >= 2 and not word.isascii() and word in posseg.dt.word_tag_tab and is_specific(word)
 
 
 def says(text: str, word: str) -> bool:

@@ -262,8 +262,9 @@ class Question:
     def missing_from(self, passage: str, title: str = "") -> list[str]:
         """The question's numbers, names and asked attribute that ``passage`` lacks (see the module docstring)."""
         flat = _flat(passage)
-        missing = [n for n in self.specifics if not _states(flat + _flat(title), n)]
-        missing += unnamed_attribute(self.simplified, flat + _flat(title))
+        with_title = flat + _flat(title)
+        missing = [n for n in self.specifics if not _states(with_title, n)]
+        missing += unnamed_attribute(self.simplified, with_title)
         missing += self._places_missing_from(flat, title)
         if self.latin_names:  # the title speaks for the passage: “Qingdao” for 青岛市…条例
             spelt = spelt_words(flat) | spelt_words(to_simplified(title))
@@ -348,8 +349,7 @@ def _states(text: str, number: str) -> bool:
     or “3日”), in digits or in Chinese numerals (``_states_in_words``); a quoted name anywhere
     in the text."""
     if number.startswith("“"):  # the briefing may put a 的 inside it (“科技经济三要素”: 科技经济的三要素)
-        words = [word for word in jieba.cut(number.strip("“”")) if word.strip()]
-        return bool(re.search("(?:的|之)?".join(map(re.escape, words)), text))
+        return bool(_quoted_name_pattern(number).search(text))
     if number[:1].isdigit():
         return bool(re.search(rf"(?<![\d.]){re.escape(number)}", text)) or _states_in_words(text, number)
     if number.startswith("第") and number[1:2].isdigit() and _states_in_words(text, number):
@@ -358,6 +358,13 @@ def _states(text: str, number: str) -> bool:
     if ordinal:  # “第一条建议” may be the passage's “一是…” or “（一）…”
         return any(form in text for form in (number, f"{ordinal[1]}是", f"（{ordinal[1]}）"))
     return number in text
+
+
+@lru_cache(maxsize=256)
+def _quoted_name_pattern(name: str) -> re.Pattern[str]:
+    """``name``'s words with an optional 的/之 between each two."""
+    words = [word for word in jieba.cut(name.strip("“”")) if word.strip()]
+    return re.compile("(?:的|之)?".join(map(re.escape, words)))
 
 
 @lru_cache(maxsize=2048)

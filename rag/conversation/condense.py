@@ -25,7 +25,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.attribute import is_specific
+from rag.attribute import is_specific_word
 from rag.citations import REFUSAL
 from rag.conversation.ellipsis import content, fill
 from rag.conversation.phrases import (
@@ -40,7 +40,7 @@ from rag.conversation.phrases import (
 )
 from rag.conversation.referents import asked_phrase, main_entity, named
 from rag.conversation.turns import Turn
-from rag.lexicon import idf_table, posseg
+from rag.lexicon import posseg
 from rag.names import place_names
 from rag.sentences import TERMINAL, content_length, split_sentences, strip_markers
 from rag.types import TokenUsage
@@ -220,20 +220,19 @@ def _referent(parsed: Parsed, i: int, context: _Context) -> tuple[int, int, str]
 
 
 def _names_something(referent: str) -> bool:
-    """Whether ``referent`` can stand for what a pronoun points back to: it has a name (quoted, a
-    place, a person, an organisation) or a specific noun (``rag.attribute.is_specific``), not only generic words
-    (“帮我查点资料。”“请问您想了解哪方面内容？” … “它的总投资是多少？”: neither 资料 nor
-    方面内容 is a thing with an investment)."""
+    """Whether ``referent`` can stand for what a pronoun points back to: it has a name (quoted,
+    a place, a person, an organisation) or a specific noun (``rag.attribute.is_specific_word``),
+    not only generic words (“帮我查点资料。”“请问您想了解哪方面内容？” … “它的总投资是多少？”:
+    neither 资料 nor 方面内容 is a thing with an investment)."""
     if "“" in referent:
         return True  # a quoted name: “卓粤”计划
-    known, (idf, _) = posseg.dt.word_tag_tab, idf_table()
     for word, flag in posseg.cut(referent):
         if len(word.strip()) < 2:
             continue
         if (flag.startswith(("ns", "nr")) and place_names(word)) or flag in ("nt", "nz"):
             return True  # a place (not 东西), a person (张广军; not 谢谢) or an organisation
         # a dictionary noun of some weight in the general corpus (not 资料, nor 问个问题)
-        if flag in ("n", "vn") and word in known and word in idf and is_specific(word):
+        if flag in ("n", "vn") and is_specific_word(word):
             return True
     return False
 
