@@ -40,7 +40,7 @@ from rag.conversation.phrases import (
 )
 from rag.conversation.referents import asked_phrase, main_entity, named
 from rag.conversation.turns import Turn
-from rag.lexicon import posseg
+from rag.lexicon import idf_table, posseg
 from rag.names import place_names
 from rag.sentences import TERMINAL, content_length, split_sentences, strip_markers
 from rag.types import TokenUsage
@@ -231,8 +231,9 @@ def _names_something(referent: str) -> bool:
             continue
         if (flag.startswith(("ns", "nr")) and place_names(word)) or flag in ("nt", "nz"):
             return True  # a place (not 东西), a person (张广军; not 谢谢) or an organisation
-        # a dictionary noun of some weight in the general corpus (not 资料, nor 问个问题)
-        if flag in ("n", "vn") and is_specific_word(word):
+        # a dictionary noun of some weight in the general corpus (not 资料), not a set phrase
+        # the dictionary lists with no weight of its own (问个问题)
+        if flag in ("n", "vn") and word in idf_table()[0] and is_specific_word(word):
             return True
     return False
 
