@@ -26,6 +26,7 @@ _SURNAMES = frozenset(
     "戚霍骆滕路甘杭柏游乔邢景栾殷舒鞠俞虞沙褚艾冉房屠辛全闵巫隋谷薄窦宫冀靳"
 )
 # “欧美日韩”, “中美”: abbreviations of countries, written many ways; not a place to look up.
+_ANY_COUNTRY = re.compile(r"[外各本他异邻][国邦]")
 _COUNTRY_ABBREVIATIONS = re.compile(r"[中美日韩欧英法德俄印澳港台]+")
 # English words that happen to spell out pinyin syllables, and names not written in pinyin.
 _NOT_PINYIN_NAMES = frozenset(
@@ -60,7 +61,7 @@ def place_names(text: str) -> tuple[str, ...]:
         if flag == "nt":  # an organisation named after its place: 北京政府, 深圳市科技局 → 北京, 深圳
             token, flag = _leading_place(token) or (token, flag)
         word = _PLACE_SUFFIX.sub("", token)
-        is_name = (flag == "ns" and not _DIRECTIONS.fullmatch(word)) or (
+        is_name = (flag == "ns" and not _DIRECTIONS.fullmatch(word) and not _not_a_place(word)) or (
             flag == "nr" and _looks_like_person(word)
         )
         if is_name and not _REGION_SUFFIX.sub("", word):
@@ -70,6 +71,20 @@ def place_names(text: str) -> tuple[str, ...]:
         if is_name and len(word) >= 2 and not _COUNTRY_ABBREVIATIONS.fullmatch(word) and word not in places:
             places.append(word)
     return tuple(places)
+
+
+def _not_a_place(word: str) -> bool:
+    """A word jieba tags ``ns`` that names no place: another country or every country (外国,
+    各国, 本国), or jieba's guess joining a locative and the verb after it (“大会上拿一等奖” → 上拿)."""
+    tags = posseg.dt.word_tag_tab
+    if _ANY_COUNTRY.fullmatch(word):
+        return True
+    return (
+        len(word) == 2
+        and word not in tags
+        and tags.get(word[0]) == "f"
+        and tags.get(word[1], "").startswith("v")
+    )
 
 
 def _leading_place(organisation: str) -> tuple[str, str] | None:

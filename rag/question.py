@@ -1,7 +1,7 @@
 """What a question asks for, so an extractive answer can be checked against it before it is given.
 
 A near-miss question (“2023年…多少”, when the briefings only give 2022; “杭州…”, when they only
-speak of 无锡) retrieves passages on the right topic that still do not answer it. Three checks
+speak of 无锡) retrieves passages on the right topic that still do not answer it. These checks
 catch most of them without a model:
 
 - **years and numbers** the question states (“2023年”, “12英寸”, “首批”, “第二期”) must occur in the passage the
@@ -19,11 +19,8 @@ catch most of them without a model:
   function word opening the question (“Can Shenzhen…”) is not part of a name;
 - the **attribute** a question asks through a copula (“……的售价是多少？”) must be named in that
   passage (``rag.attribute``);
-- a **quantity question** (多少、几、多大、比例、how many…) must be answered by a sentence that
-  states a number, in digits or in words (百分之五十, 六十日, 两名, 五至七年, 三成, 半数; not an
-  article number such as 第十一条, nor a year or a date), followed by the unit asked for when the question names one
-  (多少家 → “1100家”, 多少亿元 → “539.4亿元”, 多少个工作日 → “三十个工作日”, 多少只 → “11只”:
-  every measure word is a unit); “第几” by an ordinal.
+- the **kind of answer** asked for (``rag.answer_type``): a quantity, in the unit asked for; a
+  share; a place in an order; a year; a date.
 
 What the answer then quotes follows from the question too (``rag.answerers.quoting``): a **list
 question** (哪些、哪几、哪三个、分别…) gets an enumeration, of as many items as it says; “第四项”
@@ -38,60 +35,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
+from rag.answer_type import CHINESE_DIGITS, AnswerType
 from rag.attribute import unnamed_attribute
 from rag.lexicon import jieba, posseg
 from rag.names import pinyin_names, place_names, spelt_words, title_places
 from rag.text import chinese_to_int, int_to_chinese, normalize_for_match, to_simplified
 
-_CHINESE_DIGITS = "零〇一二两三四五六七八九十百千万亿"
-_NUMERAL = rf"(?:\d+(?:\.\d+)?|[{_CHINESE_DIGITS}]+)"
-# Measure words and units a quantity question may name (Chinese grammar, not any document's
-# vocabulary); longest first so 个百分点 wins over 个 and 个工作日 over 个.
-_UNITS = sorted(
-    "个百分点 百分点 亿元 万元 元 亿美元 美元 万人 万台 万辆 万吨 亿块 万家 家 个 名 位 人 人次 项 件 台 辆 颗 所 座 "
-    "条 款 倍 年 周年 月 天 日 工作日 小时 周 周岁 岁 次 种 批 支 篇 部 届 期 层 级 类 吨 亩 公顷 平方米 公里 "
-    # the other measure words (量词) a count is given in
-    "只 门 户 套 张 块 本 场 架 艘 处 枚 栋 间 根 片 份 册 幅 把 笔 轮".split(),
-    key=len,
-    reverse=True,
-)
-# Units that answer for each other: “多少天” is answered by “六十日”, “几人” by “两名”.
-_SAME_UNIT = {
-    "天": ("天", "日"),
-    "日": ("天", "日"),
-    "人": ("人", "名", "位"),
-    "名": ("人", "名", "位"),
-    "位": ("人", "名", "位"),
-    "家": ("家", "户"),  # enterprises are counted in either
-    "户": ("家", "户"),
-    "周岁": ("周岁", "岁"),
-    "岁": ("周岁", "岁"),
-    # 个 is the general measure word: “多少个孵化载体” is answered by “15家”.
-    "个": tuple("个家户项所座名位人件台辆颗条支批种次篇部类只门款处套张间"),
-}
-_ASKED_UNIT = re.compile(rf"(?:多少|几)(个)?({'|'.join(map(re.escape, _UNITS))})")
-_QUANTITY = re.compile(
-    rf"多少|(?<!哪)几[成{''.join(u for u in _UNITS if len(u) == 1)}]|多大|多高|多快|多长|多久|多猛|比例|比重|占比|份额|"
-    r"增幅|增速|增长率|how (?:many|much|long)|what (?:share|percentage|proportion)",
-    re.I,
-)
-# A number in digits, a percentage, or a number in words followed by a measure word (百分之五十,
-# 六十日, 两名, 五至七年, 三成) or a share in words (半数, 一半, 过半).
-# An ordinal (第八条, 第3名) counts something's place, not an amount.
-_STATES_NUMBER = re.compile(
-    rf"(?<![第\d.{_CHINESE_DIGITS}])(?:\d|(?!一[级类种批])[{_CHINESE_DIGITS}]+(?:分之|[成倍个家项天年月周日次位名人条件台元吨米亩座所款批篇部岁届期层级类种]))"
-    r"|[%％]|百分之|半数|一半|过半"
-)
-# “第几” asks for a place in an order, which an ordinal gives (第8个, 第十位).
-_ORDINAL_QUESTION = re.compile(r"第几|(?:which|what) (?:place|rank)", re.I)
-_STATES_ORDINAL = re.compile(rf"第\s*{_NUMERAL}")
-# A share question (比例、比重、占比…) is answered by a share: 30%, 百分之五十, 三成, 1/10, 半数, 2倍.
-_SHARE_QUESTION = re.compile(
-    r"比例|比重|占比|份额|百分比|百分之几|几成|增幅|增速|增长率|what (?:share|percentage|proportion)", re.I
-)
-_STATES_SHARE = re.compile(
-    rf"[%％]|百分之|百分点|分之|\d+\s*/\s*\d+|\d+(?:\.\d+)?\s*[:：比]\s*\d+|(?<!第)[{_CHINESE_DIGITS}\d.]+\s*[成倍]|半数|一半|过半|大半|多数|少数"
-)
 # Kinds of text that ask nothing of the briefings (language, not any document's vocabulary).
 _NON_WORD = re.compile(r"[^\w\u3400-\u9fff]+")
 _SMALL_TALK = re.compile(
@@ -119,15 +68,12 @@ _LIST = re.compile(
 # A number the question states, with the unit that follows it (“3月”, “12英寸”, “960” in “960是”).
 _UNIT_CHARACTERS = "年月日号时岁周天个家名位人项件台辆颗所座条款倍次种批支篇部届期层级类吨亩米元英寸%％"
 _STATED_NUMBER = re.compile(rf"(?<![\d.])\d+(?:\.\d+)?(?![\d.])[{_UNIT_CHARACTERS}]?")
-_DATE = re.compile(
-    r"(?<![\d.])(?:(?:19|20)\d{2}年(?:\d{1,2}月(?:\d{1,2}日)?)?|\d{1,2}(?:\s*[～~至到\-—–]\s*\d{1,2})?月(?:\d{1,2}日)?)"
-)
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?=年)")
 # A name the question quotes (“星火燎原”): a passage that does not give it is about something else.
 # (A title in 《》 is not one: briefings refer back to it as 《意见》, 《方案》.)
 _QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,30})[”\"」』]")
 # A batch, issue or session (首批, 第二期, 第三届): a passage on another one does not answer.
-_COHORT = re.compile(rf"(?:首|第[{_CHINESE_DIGITS}\d]+)[批期届条章节款]")
+_COHORT = re.compile(rf"(?:首|第[{CHINESE_DIGITS}\d]+)[批期届条章节款]")
 # “我省/全省”, “我市/本市”: the passage names its province or city elsewhere in the briefing.
 _THIS_PROVINCE = re.compile(r"我省|全省|本省")
 _THIS_CITY = re.compile(r"我市|本市")
@@ -191,21 +137,8 @@ class Question:
         return pinyin_names(self.text)
 
     @cached_property
-    def wants_quantity(self) -> bool:
-        return bool(_QUANTITY.search(self.simplified))
-
-    @cached_property
-    def unit(self) -> str | None:
-        """The unit a quantity question names (多少家 → 家, 几个工作日 → 工作日), if any. A
-        measure word is one only where jieba ends a word after it: 多少本地企业, 多少份额 and
-        多少个项目 name none (个 for the last)."""
-        match = _ASKED_UNIT.search(self.simplified)
-        if not match:
-            return None
-        general, unit = match.groups()
-        if len(unit) == 1 and match.end() not in _word_ends(self.simplified):
-            return "个" if general else None
-        return unit
+    def answer_type(self) -> AnswerType:
+        return AnswerType(self.simplified)
 
     @cached_property
     def item_asked(self) -> str | None:
@@ -318,24 +251,6 @@ class Question:
             for lacking in missing
         ]
 
-    def answered_by(self, sentence: str) -> bool:
-        """Whether ``sentence`` gives the kind of answer asked for (a number, in the asked unit)."""
-        if not self.wants_quantity:
-            return True
-        flat = to_simplified(normalize_for_match(sentence))
-        if _ORDINAL_QUESTION.search(self.simplified):
-            return bool(_STATES_ORDINAL.search(flat))
-        if self.unit is None and _SHARE_QUESTION.search(self.simplified):
-            return bool(_STATES_SHARE.search(flat))
-        if self.unit is None:  # a year or a date is when, not how much (“2021年国务院……”)
-            return bool(_STATES_NUMBER.search(_DATE.sub("", flat)))
-        # 多少个工作日 is answered by “三十个工作日” or “三十工作日”.
-        unit = self.unit.removeprefix("个") if len(self.unit) > 1 else self.unit
-        units = "|".join(map(re.escape, _SAME_UNIT.get(unit, (unit,))))
-        amount = rf"{_NUMERAL}(?:\s*(?:至|到|-|—|–|～|~)\s*{_NUMERAL})?\s*[万亿千百多余]*\s*(?:个)?"
-        # Not an ordinal: “第十一条” counts no articles.
-        return bool(re.search(rf"(?<![第\d.{_CHINESE_DIGITS}]){amount}(?:{units})", flat))
-
 
 @lru_cache(maxsize=2048)
 def _flat(text: str) -> str:
@@ -367,16 +282,6 @@ def _quoted_name_pattern(name: str) -> re.Pattern[str]:
     return re.compile("(?:的|之)?".join(map(re.escape, words)))
 
 
-@lru_cache(maxsize=2048)
-def _word_ends(text: str) -> frozenset[int]:
-    """The offsets at which jieba ends a word in ``text``."""
-    ends, position = set(), 0
-    for word in jieba.cut(text):
-        position += len(word)
-        ends.add(position)
-    return frozenset(ends)
-
-
 def _is_verb(flag: str) -> bool:
     return flag.startswith("v") or flag == "j"
 
@@ -396,5 +301,5 @@ def _states_in_words(text: str, number: str) -> bool:
     forms = {written, re.sub(r"^二(?=[百千])", "两", written)} | (
         {"两"} if value == 2 and not ordinal else set()
     )
-    after = re.escape(unit) if unit else f"(?![{_CHINESE_DIGITS}])|五(?=”?(?:规划|时期|期间))"
-    return any(re.search(rf"(?<![{_CHINESE_DIGITS}]){ordinal}{form}(?:{after})", text) for form in forms)
+    after = re.escape(unit) if unit else f"(?![{CHINESE_DIGITS}])|五(?=”?(?:规划|时期|期间))"
+    return any(re.search(rf"(?<![{CHINESE_DIGITS}]){ordinal}{form}(?:{after})", text) for form in forms)

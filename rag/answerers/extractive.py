@@ -44,7 +44,7 @@ _REFERS_BACK = re.compile(
 )
 NO_PASSAGES = "没有检索到相关段落"
 NOT_RELEVANT = "检索到的段落没有回答这个问题的句子"
-NO_QUANTITY = "检索到的段落没有给出问题所问的数字"
+NOT_GIVEN = "检索到的段落没有给出问题所问的"  # + the kind asked (数字、年份…)
 VECTOR_CACHE = 20_000  # sentence embeddings kept (about 30 MB at 384 dimensions)
 SENTENCE_CACHE = 50_000  # chunks whose sentences are kept
 
@@ -331,8 +331,8 @@ class ExtractiveAnswerer:
             return NOT_RELEVANT
         if missing:
             return f"检索到的段落没有提到“{'、'.join(missing)}”"
-        if not asked.answered_by(sentence.text):
-            return NO_QUANTITY
+        if not asked.answer_type.given_by(sentence.text):
+            return NOT_GIVEN + (asked.answer_type.kind or "")
         year = asked.other_year(sentence.text, sentence.headings)
         if year:
             return f"检索到的句子说的是{year}年，不是问题所问的{'、'.join(sorted(asked.years))}年"
@@ -365,7 +365,7 @@ def _with_figure_after(
     for i in range(len(candidates) - 1):
         here, after = candidates[i], candidates[i + 1]
         if (
-            reasons[i] == NO_QUANTITY
+            (reasons[i] or "").startswith(NOT_GIVEN)
             and reasons[i + 1] is None
             and _REFERS_BACK.match(after.text)
             and (here.passage, here.paragraph) == (after.passage, after.paragraph)

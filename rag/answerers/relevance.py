@@ -37,7 +37,7 @@ from functools import lru_cache
 import numpy as np
 
 from rag.glossary import english_terms, is_cross_lingual
-from rag.lexicon import idf_table, jieba
+from rag.lexicon import idf_table, jieba, posseg
 from rag.names import pinyin_names, spelt_words
 from rag.text import STOPWORDS, to_simplified
 
@@ -129,12 +129,16 @@ def _title_terms(title: str) -> tuple[tuple[str, float], ...]:
 def corpus_coverage(terms: dict[str, float], corpus: str) -> tuple[float, list[str]]:
     """The weighted share of ``terms`` that occur anywhere in ``corpus`` (``Index.searchable_text``),
     and the terms that do not. An off-topic question (“红烧肉怎么做才好吃？”) is mostly made of
-    words the briefings never use; a paraphrase of a question they answer is not."""
-    total = sum(terms.values())
-    absent = [t for t in terms if t not in corpus]
+    words the briefings never use; a paraphrase of a question they answer is not. Words that say
+    nothing of a topic are left out: pronouns (那类, 这些) and Latin abbreviations (“AI”, which a
+    briefing may write 人工智能); a negated word (不高) is there when the word (高) is."""
+    tags = posseg.dt.word_tag_tab
+    topical = {t: w for t, w in terms.items() if not t.isascii() and tags.get(t) != "r"}
+    total = sum(topical.values())
+    absent = [t for t in topical if t not in corpus and not (t[0] == "不" and len(t) > 1 and t[1:] in corpus)]
     if not total:
         return 1.0, absent
-    return 1.0 - sum(terms[t] for t in absent) / total, absent
+    return 1.0 - sum(topical[t] for t in absent) / total, absent
 
 
 def bigram_coverage(question: str, texts: Sequence[str]) -> np.ndarray:

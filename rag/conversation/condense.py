@@ -221,7 +221,7 @@ def _referent(parsed: Parsed, i: int, context: _Context) -> tuple[int, int, str]
 
 def _names_something(referent: str) -> bool:
     """Whether ``referent`` can stand for what a pronoun points back to: it has a name (quoted,
-    a place, a person, an organisation) or a specific noun (``rag.attribute.is_specific_word``),
+    a place, a person, an organisation, an acronym) or a specific noun (``rag.attribute.is_specific_word``),
     not only generic words (“帮我查点资料。”“请问您想了解哪方面内容？” … “它的总投资是多少？”:
     neither 资料 nor 方面内容 is a thing with an investment)."""
     if "“" in referent:
@@ -231,6 +231,8 @@ def _names_something(referent: str) -> bool:
             continue
         if (flag.startswith(("ns", "nr")) and place_names(word)) or flag in ("nt", "nz"):
             return True  # a place (not 东西), a person (张广军; not 谢谢) or an organisation
+        if word.isascii() and word.isupper():
+            return True  # an acronym: UNCTAD, FDI
         # a dictionary noun of some weight in the general corpus (not 资料), not a set phrase
         # the dictionary lists with no weight of its own (问个问题)
         if flag in ("n", "vn") and word in idf_table()[0] and is_specific_word(word):

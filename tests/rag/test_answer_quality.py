@@ -192,7 +192,7 @@ def test_naming_a_regulation_does_not_make_its_articles_answer_what_it_never_say
     ],
 )
 def test_numbers_written_in_chinese_answer_quantity_questions(question: str, sentence: str) -> None:
-    assert Question(question).answered_by(sentence)
+    assert Question(question).answer_type.given_by(sentence)
 
 
 def test_a_common_word_is_not_taken_for_a_place_and_an_english_auxiliary_not_for_a_name() -> None:

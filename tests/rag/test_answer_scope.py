@@ -98,10 +98,10 @@ def test_a_name_with_this_thing_asks_the_previous_question_of_that_name() -> Non
 
 def test_share_questions_need_a_share_and_ordinals_are_not_amounts() -> None:
     asked = Question("上海要求财政科技投入占全市生产总值的比例达到多少？")
-    assert not asked.answered_by("第八条 市、区人民政府应当逐年加大财政科技投入。")
-    assert asked.answered_by("按照1:4的比例共同出资设立联合基金。")
-    assert asked.answered_by("财政科技投入占比不低于百分之三。")
-    assert Question("孵化载体发展到了多少个？").answered_by("建有孵化载体15家。")
+    assert not asked.answer_type.given_by("第八条 市、区人民政府应当逐年加大财政科技投入。")
+    assert asked.answer_type.given_by("按照1:4的比例共同出资设立联合基金。")
+    assert asked.answer_type.given_by("财政科技投入占比不低于百分之三。")
+    assert Question("孵化载体发展到了多少个？").answer_type.given_by("建有孵化载体15家。")
 
 
 def test_numbers_in_the_question_keep_only_real_units() -> None:
@@ -145,12 +145,12 @@ def test_list_items_continue_their_lead_in_in_the_fragment_measure() -> None:
 
 def test_an_article_number_is_not_an_amount_and_第几_wants_an_ordinal() -> None:
     working_days = Question("Within how many working days must the department decide?")
-    assert not working_days.answered_by("第十一条 鼓励企业与科研机构组建研究开发中心。")
-    assert not Question("本条例共有多少条？").answered_by("第十三条 本市设立科技创新基金。")
-    assert working_days.answered_by("科学技术主管部门应当在十五个工作日内作出决定。")
+    assert not working_days.answer_type.given_by("第十一条 鼓励企业与科研机构组建研究开发中心。")
+    assert not Question("本条例共有多少条？").answer_type.given_by("第十三条 本市设立科技创新基金。")
+    assert working_days.answer_type.given_by("科学技术主管部门应当在十五个工作日内作出决定。")
     rank = Question("青岛位居“双创领跑型城市”第几位？")
-    assert rank.answered_by("青岛位居“双创领跑型城市”第10位。")
-    assert not rank.answered_by("青岛引进高端人才1158人。")
+    assert rank.answer_type.given_by("青岛位居“双创领跑型城市”第10位。")
+    assert not rank.answer_type.given_by("青岛引进高端人才1158人。")
 
 
 def test_a_place_opening_the_section_speaks_for_a_passage_further_on() -> None:

@@ -87,7 +87,7 @@ def test_a_name_another_passage_gives_is_not_missing() -> None:
 
 def test_traditional_questions_are_checked_in_simplified_form() -> None:
     asked = Question("無錫高新區2022年物聯網產業規模達到多少億元？")
-    assert asked.unit == "亿元"
+    assert asked.answer_type.unit == "亿元"
     assert asked.missing_from("2022年，无锡高新区物联网产业规模达到3000亿元。") == []
 
 
@@ -117,25 +117,25 @@ def test_a_quantity_question_needs_a_number_in_the_asked_unit(
     question: str, unit: str | None, answers: list[str], non_answers: list[str]
 ) -> None:
     asked = Question(question)
-    assert asked.wants_quantity and asked.unit == unit
+    assert asked.answer_type.wants_quantity and asked.answer_type.unit == unit
     for sentence in answers:
-        assert asked.answered_by(sentence), sentence
+        assert asked.answer_type.given_by(sentence), sentence
     for sentence in non_answers:
-        assert not asked.answered_by(sentence), sentence
+        assert not asked.answer_type.given_by(sentence), sentence
 
 
 @pytest.mark.parametrize("question", ["哪几个环节组成？", "哪三大领域？", "分别指什么？", "有哪些措施？"])
 def test_list_questions_are_not_quantity_questions(question: str) -> None:
     asked = Question(question)
-    assert asked.wants_list and not asked.wants_quantity
-    assert asked.answered_by("一是众创空间。")
+    assert asked.wants_list and not asked.answer_type.wants_quantity
+    assert asked.answer_type.given_by("一是众创空间。")
 
 
 def test_an_ordinary_question_accepts_any_sentence() -> None:
     asked = Question("“九期一”是什么产品？")
-    assert not asked.wants_quantity and not asked.wants_list
+    assert not asked.answer_type.wants_quantity and not asked.wants_list
     assert asked.specifics == ("“九期一”",) and asked.places == ()
-    assert asked.answered_by("“九期一”是一款治疗阿尔茨海默病的新药。")
+    assert asked.answer_type.given_by("“九期一”是一款治疗阿尔茨海默病的新药。")
 
 
 @pytest.mark.parametrize(
@@ -162,9 +162,9 @@ def test_a_number_in_chinese_numerals_is_still_that_number() -> None:
 
 
 def test_a_measure_word_that_begins_a_noun_is_not_the_unit_asked() -> None:
-    assert Question("有多少本地企业入驻？").unit is None
-    assert Question("有多少本地企业入驻？").answered_by("入驻本地企业120家。")
-    assert Question("建设了多少场景？").answered_by("开放应用场景120个。")
+    assert Question("有多少本地企业入驻？").answer_type.unit is None
+    assert Question("有多少本地企业入驻？").answer_type.given_by("入驻本地企业120家。")
+    assert Question("建设了多少场景？").answer_type.given_by("开放应用场景120个。")
 
 
 def test_which_one_asks_for_one_and_which_three_for_a_list() -> None:
@@ -220,13 +220,13 @@ def test_a_quoted_name_may_have_a_的_inside_it_in_the_briefing() -> None:
 
 def test_a_year_or_a_date_does_not_answer_how_much() -> None:
     asked = Question("集成电路人才的缺口有多大？")
-    assert not asked.answered_by("即便2021年3月国务院批准将其升级为一级学科，也远水难救近火。")
-    assert not asked.answered_by("今年1～11月，多所高校加强了相关专业的人才培养。")
-    assert asked.answered_by("这意味着，行业的人才缺口超过20万人。")
-    assert Question("诉讼时效是多久？").answered_by("诉讼时效为一年。")
+    assert not asked.answer_type.given_by("即便2021年3月国务院批准将其升级为一级学科，也远水难救近火。")
+    assert not asked.answer_type.given_by("今年1～11月，多所高校加强了相关专业的人才培养。")
+    assert asked.answer_type.given_by("这意味着，行业的人才缺口超过20万人。")
+    assert Question("诉讼时效是多久？").answer_type.given_by("诉讼时效为一年。")
 
 
 def test_how_many_tenths_asks_for_a_share() -> None:
     asked = Question("国产仪器在国内市场能占几成？")
-    assert not asked.answered_by("国内有厂家几十家，北美6家，欧洲3家。")
-    assert asked.answered_by("但国产品占有率仅为20%，80%依赖进口。")
+    assert not asked.answer_type.given_by("国内有厂家几十家，北美6家，欧洲3家。")
+    assert asked.answer_type.given_by("但国产品占有率仅为20%，80%依赖进口。")

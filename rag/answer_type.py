@@ -1,0 +1,182 @@
+"""The kind of answer a question asks for, and whether a sentence gives it.
+
+A near-miss question often keeps a passage's topic and asks for something the passage does not
+state: “是哪一年成立的？” of a company the briefing only introduces, “规模有多大？” of a fund it
+only names, “排第几？” of a park it calls 唯一. The passage's best sentence then matches the
+question's words and still does not answer it. The kinds (Chinese grammar, not any document's
+vocabulary):
+
+- a **quantity** (多少、几、多大、how many…) is given by a number, in digits or in words (百分之五十,
+  六十日, 两名, 五至七年, 三成, 半数; not an article number such as 第十一条, a year, a date, nor the
+  digits of a model name such as G60 or H100), in the unit asked for when the question names one
+  (多少家 → “1100家”, 多少个工作日 → “三十个工作日”: every measure word is a unit);
+- a **share** (比例、比重、占比、几成、几折、同比增长多少) by a share: 30%, 百分之五十, 三成, 1/10, 2倍;
+  a share of something (占全国的比例) by a sentence that names it (not one on 全省's share);
+- a **place in an order** (第几) by an ordinal;
+- a **year** (哪一年、what year) by a year written out (2021年, 二〇二一年; 今年 says nothing of
+  which year without the briefing's date, and the sentence may speak of another event);
+- a **date** (哪一天、几月几日) by a month and a day.
+
+A noun that names a share (比例、占比…) makes a quantity question only when nothing else is asked:
+“为什么说……财政的占比和美国差不多” asks why, “登记和国有资产占比有什么放宽” asks what.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+
+from rag.lexicon import jieba
+from rag.text import normalize_for_match, to_simplified
+
+CHINESE_DIGITS = "零〇一二两三四五六七八九十百千万亿"
+NUMERAL = rf"(?:\d+(?:\.\d+)?|[{CHINESE_DIGITS}]+)"
+# Measure words and units a quantity question may name; longest first so 个百分点 wins over 个
+# and 个工作日 over 个.
+_UNITS = sorted(
+    "个百分点 百分点 亿元 万元 元 亿美元 美元 万人 万台 万辆 万吨 亿块 万家 家 个 名 位 人 人次 项 件 台 辆 颗 所 座 "
+    "条 款 倍 年 周年 月 天 日 工作日 小时 周 周岁 岁 次 种 批 支 篇 部 届 期 层 级 类 吨 亩 公顷 平方米 公里 "
+    # the other measure words (量词) a count is given in
+    "只 门 户 套 张 块 本 场 架 艘 处 枚 栋 间 根 片 份 册 幅 把 笔 轮".split(),
+    key=len,
+    reverse=True,
+)
+# Units that answer for each other: “多少天” is answered by “六十日”, “几人” by “两名”.
+_SAME_UNIT = {
+    "天": ("天", "日"),
+    "日": ("天", "日"),
+    "人": ("人", "名", "位"),
+    "名": ("人", "名", "位"),
+    "位": ("人", "名", "位"),
+    "家": ("家", "户"),  # enterprises are counted in either
+    "户": ("家", "户"),
+    "周岁": ("周岁", "岁"),
+    "岁": ("周岁", "岁"),
+    # 个 is the general measure word: “多少个孵化载体” is answered by “15家”.
+    "个": tuple("个家户项所座名位人件台辆颗条支批种次篇部类只门款处套张间"),
+}
+_ASKED_UNIT = re.compile(rf"(?:多少|几)(个)?({'|'.join(map(re.escape, _UNITS))})")
+_ASKS_QUANTITY = re.compile(
+    rf"多少|(?<!哪)几[成折{''.join(u for u in _UNITS if len(u) == 1)}]|多大|多高|多快|多长|多久|多猛|第几|"
+    r"how (?:many|much|long)|what (?:share|percentage|proportion)",
+    re.I,
+)
+_SHARE_NOUN = re.compile(r"比例|比重|占比|份额|增幅|增速|增长率")
+# Question words that ask for something other than the share a question names.
+_ASKS_OTHERWISE = re.compile(r"为什么|为何|原因|怎么|怎样|如何|哪|什么|是否|吗")
+_STATES_NUMBER = re.compile(
+    rf"(?<![第\d.{CHINESE_DIGITS}])(?:\d|(?!一[级类种批])[{CHINESE_DIGITS}]+(?:分之|[成倍个家项天年月周日次位名人条件台元吨米亩座所款批篇部岁届期层级类种]))"
+    r"|[%％]|百分之|半数|一半|过半"
+)
+_ORDINAL_QUESTION = re.compile(r"第几|(?:which|what) (?:place|rank)", re.I)
+_STATES_ORDINAL = re.compile(rf"第\s*{NUMERAL}")
+_SHARE_QUESTION = re.compile(
+    r"比例|比重|占比|份额|百分比|百分之几|几成|几折|增幅|增速|增长率|(?:同比|环比)[^，。？?]{0,4}?(?:增长|增加|提高|提升|上升|下降|下滑|减少|降低)了?多少(?![\u3400-\u9fff])"
+    r"|what (?:share|percentage|proportion)",
+    re.I,
+)
+_STATES_SHARE = re.compile(
+    rf"[%％]|百分之|百分点|分之|\d+\s*/\s*\d+|\d+(?:\.\d+)?\s*[:：比]\s*\d+|(?<!第)[{CHINESE_DIGITS}\d.]+\s*[成倍折]|半数|一半|过半|大半|多数|少数"
+)
+_YEAR_QUESTION = re.compile(r"哪一?年(?!级)|何年|什么年份|哪个年份|(?:what|which) year", re.I)
+_STATES_YEAR = re.compile(r"(?<!\d)(?:1[89]|20)\d{2}(?!\d)|[〇零一二三四五六七八九]{4}年")
+_DATE_QUESTION = re.compile(r"哪一?天|几月几[日号]|什么日期|哪个日期|(?:what|which) (?:date|day)", re.I)
+_STATES_DATE = re.compile(
+    rf"\d{{1,2}}\s*月\s*\d{{1,2}}\s*[日号]|[{CHINESE_DIGITS}]{{1,3}}月[{CHINESE_DIGITS}]{{1,3}}[日号]|\d{{4}}[-/.]\d{{1,2}}[-/.]\d{{1,2}}"
+)
+# “占全国的比例”: a share of what (a sentence giving the share of 全省 does not answer).
+_SHARE_BASE = re.compile(
+    r"占(?!比|有|据|地|用)([^，。？?、的]{1,8}?)的?(?:比例|比重|份额|百分比|百分之几|几成|多少)"
+)
+# A year or a date is when, not how much (“2021年国务院……”).
+DATE = re.compile(
+    r"(?<![\d.])(?:(?:19|20)\d{2}年(?:\d{1,2}月(?:\d{1,2}日)?)?|\d{1,2}(?:\s*[～~至到\-—–]\s*\d{1,2})?月(?:\d{1,2}日)?)"
+)
+# The digits of a model or a programme's name (G60, H100, A100) count nothing.
+_CODE = re.compile(r"[A-Za-z]+-?\d+")
+
+
+@dataclass(frozen=True)
+class AnswerType:
+    """What kind of answer ``question`` (simplified) asks for."""
+
+    question: str
+
+    @cached_property
+    def wants_quantity(self) -> bool:
+        if _ASKS_QUANTITY.search(self.question):
+            return True
+        return bool(_SHARE_NOUN.search(self.question)) and not _ASKS_OTHERWISE.search(self.question)
+
+    @cached_property
+    def unit(self) -> str | None:
+        """The unit a quantity question names (多少家 → 家, 几个工作日 → 工作日), if any. A
+        measure word is one only where jieba ends a word after it: 多少本地企业, 多少份额 and
+        多少个项目 name none (个 for the last)."""
+        match = _ASKED_UNIT.search(self.question)
+        if not match:
+            return None
+        general, unit = match.groups()
+        if len(unit) == 1 and match.end() not in _word_ends(self.question):
+            return "个" if general else None
+        return unit
+
+    @cached_property
+    def share_base(self) -> str | None:
+        """What a share is asked of (“占全国的比例” → 全国, “占固定资产投资的比重” → 投资): the last
+        word of the phrase after 占."""
+        match = _SHARE_BASE.search(self.question)
+        if not match:
+            return None
+        last = [word for word in jieba.cut(match[1]) if word.strip()][-1:]
+        return last[0] if last and len(last[0]) >= 2 and not _ASKS_QUANTITY.search(last[0]) else None
+
+    @cached_property
+    def kind(self) -> str | None:
+        """What is asked, in the words of a refusal (数字、比例、名次、年份、日期), or None."""
+        if _YEAR_QUESTION.search(self.question):
+            return "年份"
+        if _DATE_QUESTION.search(self.question):
+            return "日期"
+        if not self.wants_quantity:
+            return None
+        if _ORDINAL_QUESTION.search(self.question):
+            return "名次"
+        if self.unit is None and _SHARE_QUESTION.search(self.question):
+            return "比例"
+        return "数字"
+
+    def given_by(self, sentence: str) -> bool:
+        """Whether ``sentence`` gives the kind of answer asked for."""
+        if self.kind is None:
+            return True
+        flat = _CODE.sub("", to_simplified(normalize_for_match(sentence)))
+        if self.share_base and self.share_base.lower() not in flat.lower():
+            return False
+        if self.kind == "年份":
+            return bool(_STATES_YEAR.search(flat))
+        if self.kind == "日期":
+            return bool(_STATES_DATE.search(flat))
+        if self.kind == "名次":
+            return bool(_STATES_ORDINAL.search(flat))
+        if self.kind == "比例":
+            return bool(_STATES_SHARE.search(flat))
+        if self.unit is None:
+            return bool(_STATES_NUMBER.search(DATE.sub("", flat)))
+        # 多少个工作日 is answered by “三十个工作日” or “三十工作日”.
+        unit = self.unit.removeprefix("个") if len(self.unit) > 1 else self.unit
+        units = "|".join(map(re.escape, _SAME_UNIT.get(unit, (unit,))))
+        amount = rf"{NUMERAL}(?:\s*(?:至|到|-|—|–|～|~)\s*{NUMERAL})?\s*[万亿千百多余]*\s*(?:个)?"
+        # Not an ordinal: “第十一条” counts no articles.
+        return bool(re.search(rf"(?<![第\d.{CHINESE_DIGITS}]){amount}(?:{units})", flat))
+
+
+@lru_cache(maxsize=2048)
+def _word_ends(text: str) -> frozenset[int]:
+    """The offsets at which jieba ends a word in ``text``."""
+    ends, position = set(), 0
+    for word in jieba.cut(text):
+        position += len(word)
+        ends.add(position)
+    return frozenset(ends)
