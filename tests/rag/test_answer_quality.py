@@ -255,3 +255,28 @@ def test_a_list_led_in_by_another_sentence_is_quoted_only_when_that_one_is_asked
 def test_the_example_after_a_general_statement_is_quoted_with_it(bundled: Pipeline) -> None:
     answer = bundled.ask("科技革命的诞生地和产业变革的引领地不一定重合，历史上有什么例子？")
     assert "美国" in answer.text and "欧洲" in answer.text
+
+
+def test_a_word_tagged_a_place_that_names_no_place_is_not_checked() -> None:
+    # 外国 is every other country; jieba guesses 上拿 across “大会上拿一等奖”; 张江 and 郑洛新 are places.
+    assert Question("外国科学家在北京能不能当市里重大科研项目的负责人？").places == ("北京",)
+    assert Question("青岛那次科学技术奖励大会上拿自然科学一等奖的徐佳是哪所学校的老师？").places == (
+        "青岛",
+        "徐佳",
+    )
+    assert Question("郑洛新和张江有什么不同？").places == ("郑洛新", "张江")
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("王伟中是哪一年开始担任深圳市委书记的？", "年份"),
+        ("2019年青岛引进的高端(A类)外籍人才占全国的比例是多少？", "比例"),
+    ],
+)
+def test_a_near_miss_asking_a_kind_of_answer_the_briefing_never_gives_is_refused(
+    bundled: Pipeline, question: str, kind: str
+) -> None:
+    answer = bundled.ask(question)
+    assert answer.refused and answer.citations == ()
+    assert kind in str(answer.refusal_reason)

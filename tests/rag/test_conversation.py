@@ -111,6 +111,15 @@ def test_a_pronoun_cannot_point_back_to_only_generic_words(said: str) -> None:
     assert named.unresolved is None and "兰州高新区" in named.query
 
 
+def test_an_acronym_is_something_a_pronoun_can_point_back_to() -> None:
+    history = [
+        user("全球制造业吸收的外国直接投资这几年是什么走势？"),
+        assistant("全球制造业吸收FDI规模下降[1]。"),
+    ]
+    rewrite = condense_offline("它占全球吸收FDI的比重又是怎么变的？", history)
+    assert rewrite.unresolved is None
+
+
 @pytest.mark.parametrize("question", ["它的营收是多少？", "那长春高新区呢？", "该计划由谁牵头？"])
 def test_a_follow_up_without_any_conversation_is_unresolved(question: str) -> None:
     rewrite = condense_offline(question, [])

@@ -1,0 +1,90 @@
+"""The kind of answer a question asks for (rag.answer_type): a sentence on the right topic that
+does not give that kind of answer does not answer it."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answer_type import AnswerType
+from rag.question import Question
+
+
+def _type(question: str) -> AnswerType:
+    return Question(question).answer_type
+
+
+def test_which_year_is_answered_only_by_a_sentence_that_writes_a_year() -> None:
+    asked = _type("青岛高测股份首创的金刚线单晶硅截断机是哪一年研制成功的？")
+    assert asked.kind == "年份"
+    assert not asked.given_by(
+        "其中首创的金刚线单晶硅截断机，市场占有率达95%，今年8月份成为青岛第二家科创板上市企业。"
+    )
+    assert asked.given_by("该截断机于2019年研制成功。")
+    assert asked.given_by("该截断机于二〇一九年研制成功。")
+    assert _type("What year was the fund set up?").kind == "年份"
+    assert _type("这是几年级的课程？").kind != "年份"
+
+
+def test_which_day_is_answered_only_by_a_month_and_a_day() -> None:
+    asked = _type("这份通知是哪一天发布的？")
+    assert asked.kind == "日期"
+    assert not asked.given_by("近日，科技部火炬中心与中国银行发布《通知》。")
+    assert not asked.given_by("2022年，科技部火炬中心发布《通知》。")
+    assert asked.given_by("3月15日，科技部火炬中心发布《通知》。")
+
+
+def test_which_place_in_an_order_is_answered_by_an_ordinal() -> None:
+    asked = _type("该产业园的品牌价值排第几？")
+    assert asked.kind == "名次"
+    assert not asked.given_by("两大产业园双双获批成为所在行业内唯一的国家新型工业化产业示范基地。")
+    assert asked.given_by("该产业园连续两年蝉联山东省制造业园区品牌价值第一位。")
+
+
+def test_the_digits_of_a_name_are_not_an_amount() -> None:
+    asked = _type("杨浦那只母基金的规模有多大？")
+    assert asked.kind == "数字"
+    assert not asked.given_by("组建G60科创走廊AI产业基金、杨浦人工智能创业投资母基金等。")
+    assert not asked.given_by("需要调用英伟达H100显卡。")
+    assert asked.given_by("杨浦人工智能创业投资母基金规模50亿元。")
+
+
+@pytest.mark.parametrize(
+    ("question", "not_an_answer", "answer"),
+    [
+        (
+            "建设用地出让价格能打几折？",
+            "应当合理保障人工智能园区建设用地需求。",
+            "可以按照基准地价的七折出让。",
+        ),
+        (
+            "2021年广东集成电路产量同比增长了多少？",
+            "2021年广东产量为539.4亿块，排名全国第三。",
+            "产量同比增长15.2%。",
+        ),
+        (
+            "2019年青岛引进的外籍人才占全国的比例是多少？",
+            "青岛引进高端外籍人才1158人，占全省71%。",
+            "约占全国1/10。",
+        ),
+    ],
+)
+def test_a_share_question_is_answered_by_a_share_of_what_was_asked(
+    question: str, not_an_answer: str, answer: str
+) -> None:
+    asked = _type(question)
+    assert not asked.given_by(not_an_answer)
+    assert asked.given_by(answer)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "为什么说我国基础研究投入里财政的占比和美国联邦政府差不多，但两国投入总额却差得很远？",
+        "在上海办新型研发机构，登记和国有资产占比这两件事上有什么放宽？",
+    ],
+)
+def test_a_share_named_while_something_else_is_asked_is_not_a_quantity_question(question: str) -> None:
+    asked = _type(question)
+    assert asked.kind is None
+    assert asked.given_by("新型研发机构可以直接申请登记并适当放宽国有资产份额的比例要求。")
+    assert _type("基础研究投入占比是多少？").kind == "比例"
