@@ -6,7 +6,8 @@ where the briefing gives 营业收入, “面额上限” of a voucher the regul
 条件” of an office whose duties it lists. The passage then matches most of the question's words and
 the relevance signals cannot tell it apart from an answer. What is asked is grammatical: the noun
 phrase that is the subject of a copula before the question word (“X是多少”, “X有什么要求”, “X达到
-多少”, “X是怎么规定的”). Its specific words must occur in the passage; of attributes asked together
+多少”, “X是怎么规定的”), or of a verb of change (“X同比增长多少”: 产值's growth does not answer for
+增加值's). Its specific words must occur in the passage; of attributes asked together
 (“学历和职称条件”) one is enough, and none is checked when one of them is generic only.
 
 Only specific words count: a generic noun (目标、比例、条件、要求、标准、措施、特点) says what kind of
@@ -29,9 +30,11 @@ from rag.text import STOPWORDS, to_simplified
 
 SPECIFIC_IDF = 7.0
 _COPULAS = frozenset("是 有 为 达 达到 约为".split())
+# Verbs of change that ask a figure of their subject as a copula does (“工业增加值同比增长多少”).
+_CHANGES = frozenset("增长 增加 提高 提升 上升 下降 下滑 减少 降低".split())
 # Adverbs between the subject, the copula and the question word (“一共有多少”, “有什么具体要求”).
 _ADVERBS = frozenset(
-    "约 大约 大概 一共 共 总共 具体 主要 分别 各 都 又 还 最多 至少 现在 目前 已经 究竟 到底".split()
+    "约 大约 大概 一共 共 总共 具体 主要 分别 各 都 又 还 最多 至少 现在 目前 已经 究竟 到底 同比 环比 了".split()
 )
 _CONJUNCTIONS = frozenset("和 与 及 以及 、 或 或者".split())
 _QUESTION_WORDS = frozenset(
@@ -56,7 +59,7 @@ def asked_attribute(question: str) -> tuple[tuple[str, ...], ...]:
     i = asked - 1
     while i >= 0 and tokens[i][0] in _ADVERBS:
         i -= 1
-    if i < 0 or tokens[i][0] not in _COPULAS:
+    if i < 0 or (tokens[i][0] not in _COPULAS and tokens[i][0] not in _CHANGES):
         return ()
     i -= 1
     while i >= 0 and tokens[i][0] in _ADVERBS:

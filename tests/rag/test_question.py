@@ -182,6 +182,9 @@ def test_which_one_asks_for_one_and_which_three_for_a_list() -> None:
         # generic nouns (目标, 比例, 要求) and Latin abbreviations say what kind of answer is wanted
         ("广东的研发投入目标是多少？", ((),)),
         ("深圳对AI应用有什么要求？", ((),)),
+        # a verb of change asks a figure of its subject as a copula does
+        ("襄阳高新区规模以上工业增加值同比增长多少？", (("增加值",),)),
+        ("集成电路设计销售额同比增长了多少？", (("集成电路", "销售额"),)),
         # a verb's object (“投入多少资金”) is not asked through a copula
         ("韩国计划投入多少资金？", ()),
         # the surname 何 and 几乎 are not question words
@@ -189,7 +192,9 @@ def test_which_one_asks_for_one_and_which_three_for_a_list() -> None:
         ("几乎全部企业的售价是多少？", (("售价",),)),
     ],
 )
-def test_the_attribute_asked_through_a_copula(question: str, attribute: tuple[tuple[str, ...], ...]) -> None:
+def test_the_attribute_asked_through_a_copula_or_a_verb_of_change(
+    question: str, attribute: tuple[tuple[str, ...], ...]
+) -> None:
     assert asked_attribute(question) == attribute
 
 
