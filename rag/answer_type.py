@@ -12,6 +12,7 @@ vocabulary):
   (多少家 → “1100家”, 多少个工作日 → “三十个工作日”: every measure word is a unit);
 - a **share** (比例、比重、占比、几成、几折、同比增长多少) by a share: 30%, 百分之五十, 三成, 1/10, 2倍;
   a share of something (占全国的比例) by a sentence that names it (not one on 全省's share);
+  a quantity or a share also by a rule that sets none (“由出资各方协商约定”, “不受……限制”);
 - a **place in an order** (第几) by an ordinal;
 - a **year** (哪一年、what year) by a year written out (2021年, 二〇二一年; 今年 says nothing of
   which year without the briefing's date, and the sentence may speak of another event);
@@ -93,6 +94,10 @@ _SHARE_BASE = re.compile(
 DATE = re.compile(
     r"(?<![\d.])(?:(?:19|20)\d{2}年(?:\d{1,2}月(?:\d{1,2}日)?)?|\d{1,2}(?:\s*[～~至到\-—–]\s*\d{1,2})?月(?:\d{1,2}日)?)"
 )
+# A rule that sets no figure answers how much: “比例，可以由出资各方协商约定”, “不受……限制”.
+_LEFT_OPEN = re.compile(
+    r"(?:各方|双方|当事人|自行|协商)约定|协商确定|不受[^，。；]{0,8}限制|不设上限|不作限制"
+)
 # The digits of a model or a programme's name (G60, H100, A100) count nothing.
 _CODE = re.compile(r"[A-Za-z]+-?\d+")
 
@@ -160,6 +165,8 @@ class AnswerType:
             return bool(_STATES_DATE.search(flat))
         if self.kind == "名次":
             return bool(_STATES_ORDINAL.search(flat))
+        if _LEFT_OPEN.search(flat):
+            return True
         if self.kind == "比例":
             return bool(_STATES_SHARE.search(flat))
         if self.unit is None:

@@ -88,3 +88,11 @@ def test_a_share_named_while_something_else_is_asked_is_not_a_quantity_question(
     assert asked.kind is None
     assert asked.given_by("新型研发机构可以直接申请登记并适当放宽国有资产份额的比例要求。")
     assert _type("基础研究投入占比是多少？").kind == "比例"
+
+
+def test_a_rule_that_sets_no_figure_answers_how_much() -> None:
+    asked = _type("用专利作价出资，最多能占注册资本多少比例？")
+    assert asked.given_by("作价出资占企业注册资本的比例，可以由出资各方协商约定。")
+    assert not asked.given_by("鼓励以专利作价出资设立企业。")
+    # a year is not left open by it
+    assert not _type("监管办法是哪一年出台的？").given_by("具体办法由双方约定。")
