@@ -36,6 +36,7 @@ from rag.conversation.phrases import (
     PRONOUNS,
     PUNCTUATION,
     Parsed,
+    Token,
     tidy,
 )
 from rag.conversation.referents import asked_phrase, main_entity, named
@@ -52,6 +53,8 @@ _PLURAL = frozenset({"它们", "这些", "那些", "上述", "他们", "她们"}
 _DETERMINERS = frozenset({"该", "此"})
 _DEMONSTRATIVES = frozenset({"这个", "这一", "这项", "这些", "此项", "该项"})
 _ELIDED_MAX_CHARS = 12
+_COMPARED_WITH = frozenset({"和", "与", "跟", "同"})
+_COMPARED_TO = frozenset({"较", "比起", "相较于", "相比于", "对比"})
 
 
 @dataclass(frozen=True)
@@ -240,6 +243,15 @@ def _names_something(referent: str) -> bool:
     return False
 
 
+def _compares_with(tokens: Sequence[Token]) -> bool:
+    """Whether ``tokens`` open with a comparison whose subject is left out: “和/与/跟/同 X 相比…”,
+    “较/比起/相较于 X…”."""
+    first = tokens[0].text
+    if first in _COMPARED_WITH:
+        return any(t.text in ("相比", "相较", "比较") for t in tokens[1:])
+    return first in _COMPARED_TO
+
+
 def _demonstrative_after_name(parsed: Parsed) -> int | None:
     """The index of “这个/该/此 + noun” after a name the question gives (“美国的这个比例…”): it
     asks the previous question's thing of that name. None when there is none."""
@@ -256,8 +268,11 @@ def _demonstrative_after_name(parsed: Parsed) -> int | None:
 
 
 def _elides_subject(parsed: Parsed, body: int) -> bool:
-    """A short question that opens with its predicate (“由谁牵头？”, “有哪些支持政策？”)."""
+    """A short question that opens with its predicate (“由谁牵头？”, “有哪些支持政策？”), or one
+    that opens with what its subject is compared with (“和2017年底相比增长了多少？”)."""
     tokens = parsed.tokens[body:]
+    if tokens and _compares_with(tokens):
+        return True
     if not tokens or len(parsed.text) > _ELIDED_MAX_CHARS or any(p.kind in ANCHORS for p in parsed.phrases):
         return False
     first = tokens[0]

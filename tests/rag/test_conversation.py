@@ -218,3 +218,18 @@ def test_a_region_named_by_its_provinces_is_a_place() -> None:
     assert condense_offline("那京津冀呢？", [Turn("user", "长三角的集成电路产业规模有多大？")]).query == (
         "京津冀的集成电路产业规模有多大？"
     )
+
+
+@pytest.mark.parametrize(
+    ("follow_up", "asked_before", "subject"),
+    [
+        ("和2017年底相比增长了多少？", "2022年高端制造行业上市公司有多少家？", "高端制造行业上市公司"),
+        ("与全国平均水平相比高多少？", "深圳研发投入强度是多少？", "深圳研发投入强度"),
+    ],
+)
+def test_a_comparison_that_leaves_out_its_subject_takes_the_previous_one(
+    follow_up: str, asked_before: str, subject: str
+) -> None:
+    rewrite = condense_offline(follow_up, [user(asked_before)])
+    assert rewrite.unresolved is None
+    assert subject in rewrite.query and follow_up.rstrip("？") in rewrite.query
