@@ -10,7 +10,8 @@ An answer sentence must read as a sentence on its own, wherever the passage was 
   line without an end is not a sentence);
 - it has **at least eight characters and a verb** (jieba's ``v*`` tags): “2023年4”, document
   numbers “规〔2023〕4号）” and addresses are not statements;
-- it is **not a parenthetical** such as a byline “（供稿：长春高新区）”;
+- it is **not a parenthetical** such as a byline “（供稿：长春高新区）”, nor a **question** the
+  briefing asks (“在此背景下，广东发展数控机床产业，技术从哪里来？”): it states nothing;
 - it is **not a run of table cells**: text broken into several short lines.
 
 """
@@ -34,6 +35,7 @@ _CJK_BREAK = re.compile(
     r"(?<=[\u3400-\u9fff，。、；：“”（）《》])\n(?=[\u3400-\u9fff，。、；：“”（）《》\d])"
 )
 MIN_SENTENCE_CHARS = 8
+_ASKS = re.compile(r"[？?][”’」』）)]*\s*$")  # a question the briefing asks states nothing
 _CELL_CHARS = 12  # a line shorter than this, in a run of them, is a table cell
 _BULLETS = tuple("◆◇●○■□▲△▶►•·★☆")
 # A field's label at the start of a line: two to four characters, maybe spaced out (“简 介”), and a colon.
@@ -187,7 +189,7 @@ def is_answer_sentence(raw: str) -> bool:
     flat = join_lines(text)
     if content_length(flat) < MIN_SENTENCE_CHARS or not SENTENCE_END.search(flat):
         return False
-    if is_parenthetical(flat):
+    if is_parenthetical(flat) or _ASKS.search(flat):
         return False
     return has_verb(flat)
 

@@ -36,6 +36,9 @@ def _content_sentences(answer: Answer) -> list[str]:
         "编辑部地址:北京市西城区西直门外大街132号京鼎大厦八层",
         "大力推进重大技术装备攻关，持续开展数控机床、机器人、新能源汽车产业链核",
         "天\n津\n2023年4\n月18日\n天津市人民政府\n办公厅关于印发。",
+        # a question the briefing asks states nothing
+        "在此背景下，广东发展数控机床产业，技术从哪里来？",
+        "广东的优势在哪里？”",
     ],
 )
 def test_fragments_bylines_and_cut_lines_are_not_answer_sentences(fragment: str) -> None:
