@@ -6,9 +6,11 @@ only names, “排第几？” of a park it calls 唯一. The passage's best sen
 question's words and still does not answer it. The kinds (Chinese grammar, not any document's
 vocabulary):
 
-- a **quantity** (多少、几、多大、how many…) is given by a number, in digits or in words (百分之五十,
-  六十日, 两名, 五至七年, 三成, 半数; not an article number such as 第十一条, a year, a date, nor the
-  digits of a model name such as G60 or H100), in the unit asked for when the question names one
+- a **quantity** (多少、几、多大、how many…) is given by a number other than those the question
+  states itself (“104个项目里，外资项目有多少个？” is not answered by “……项目104个”), in
+  digits or in words (百分之五十, 六十日, 两名, 五至七年, 三成, 半数; not an article number such as
+  第十一条, a year, a date, nor the digits of a model name such as G60 or H100), in the unit
+  asked for when the question names one
   (多少家 → “1100家”, 多少个工作日 → “三十个工作日”: every measure word is a unit);
 - a **share** (比例、比重、占比、几成、几折、同比增长多少) by a share: 30%, 百分之五十, 三成, 1/10, 2倍;
   a share of something (占全国的比例) by a sentence that names it (not one on 全省's share);
@@ -98,6 +100,7 @@ DATE = re.compile(
 _LEFT_OPEN = re.compile(
     r"(?:各方|双方|当事人|自行|协商)约定|协商确定|不受[^，。；]{0,8}限制|不设上限|不作限制"
 )
+_KNOWN_NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?![\d.])")
 # The digits of a model or a programme's name (G60, H100, A100) count nothing.
 _CODE = re.compile(r"[A-Za-z]+-?\d+")
 
@@ -126,6 +129,12 @@ class AnswerType:
         if len(unit) == 1 and match.end() not in _word_ends(self.question):
             return "个" if general else None
         return unit
+
+    @cached_property
+    def known_numbers(self) -> frozenset[str]:
+        """The numbers the question states itself (“104个项目里，外资项目有多少个？”): a sentence
+        that gives only these gives nothing the question does not know."""
+        return frozenset(_KNOWN_NUMBER.findall(self.question))
 
     @cached_property
     def share_base(self) -> str | None:
@@ -157,6 +166,8 @@ class AnswerType:
         if self.kind is None:
             return True
         flat = _CODE.sub("", to_simplified(normalize_for_match(sentence)))
+        if self.kind in ("数字", "比例"):
+            flat = _KNOWN_NUMBER.sub(lambda m: "" if m[0] in self.known_numbers else m[0], flat)
         if self.share_base and self.share_base.lower() not in flat.lower():
             return False
         if self.kind == "年份":
@@ -176,7 +187,8 @@ class AnswerType:
         units = "|".join(map(re.escape, _SAME_UNIT.get(unit, (unit,))))
         amount = rf"{NUMERAL}(?:\s*(?:至|到|-|—|–|～|~)\s*{NUMERAL})?\s*[万亿千百多余]*\s*(?:个)?"
         # Not an ordinal: “第十一条” counts no articles.
-        return bool(re.search(rf"(?<![第\d.{CHINESE_DIGITS}]){amount}(?:{units})", flat))
+        # “9.2个百分点” is a share, not a count of 个.
+        return bool(re.search(rf"(?<![第\d.{CHINESE_DIGITS}]){amount}(?:{units})(?!百分点)", flat))
 
 
 @lru_cache(maxsize=2048)

@@ -96,3 +96,9 @@ def test_a_rule_that_sets_no_figure_answers_how_much() -> None:
     assert not asked.given_by("鼓励以专利作价出资设立企业。")
     # a year is not left open by it
     assert not _type("监管办法是哪一年出台的？").given_by("具体办法由双方约定。")
+
+
+def test_a_number_the_question_states_itself_is_not_the_answer() -> None:
+    asked = _type("新招引的104个亿元以上重大产业项目里，外资项目有多少个？")
+    assert not asked.given_by("新招引亿元以上重大产业项目104个，战略性新兴产业投资比重提高9.2个百分点。")
+    assert asked.given_by("其中外资项目15个。")
