@@ -68,6 +68,8 @@ _LIST = re.compile(
 # A number the question states, with the unit that follows it (“3月”, “12英寸”, “960” in “960是”).
 _UNIT_CHARACTERS = "年月日号时岁周天个家名位人项件台辆颗所座条款倍次种批支篇部届期层级类吨亩米元英寸%％"
 _STATED_NUMBER = re.compile(rf"(?<![\d.])\d+(?:\.\d+)?(?![\d.])[{_UNIT_CHARACTERS}]?")
+# A model or programme named by letters and digits (A100, G60, L4): a passage on H100 is on another one.
+_MODEL = re.compile(r"(?<![A-Za-z\d])[A-Za-z]+-?\d+[A-Za-z\d]*")
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?=年)")
 # A name the question quotes (“星火燎原”): a passage that does not give it is about something else.
 # (A title in 《》 is not one: briefings refer back to it as 《意见》, 《方案》.)
@@ -95,8 +97,10 @@ class Question:
     def specifics(self) -> tuple[str, ...]:
         """What the question pins down and the answer's passage must mention: the numbers it
         states with their units (2023年, 12英寸), the cohorts and articles it names (首批, 第二期,
-        第十条) and the names it quotes (“星火燎原”)."""
-        stated = _STATED_NUMBER.findall(self.simplified) + _COHORT.findall(self.simplified)
+        第十条), the models it names (A100, G60) and the names it quotes (“星火燎原”)."""
+        models = _MODEL.findall(self.simplified)
+        numbers = _STATED_NUMBER.findall(_MODEL.sub(" ", self.simplified))
+        stated = numbers + _COHORT.findall(self.simplified) + models
         return tuple(dict.fromkeys(stated + [f"“{q}”" for q in _QUOTED.findall(self.simplified)]))
 
     @cached_property
@@ -265,6 +269,8 @@ def _states(text: str, number: str) -> bool:
     in the text."""
     if number.startswith("“"):  # the briefing may put a 的 inside it (“科技经济三要素”: 科技经济的三要素)
         return bool(_quoted_name_pattern(number).search(text))
+    if number[:1].isascii() and number[:1].isalpha():  # a model: A100 is not in H100
+        return bool(re.search(rf"(?<![A-Za-z\d]){re.escape(number)}(?![A-Za-z\d])", text, re.I))
     if number[:1].isdigit():
         return bool(re.search(rf"(?<![\d.]){re.escape(number)}", text)) or _states_in_words(text, number)
     if number.startswith("第") and number[1:2].isdigit() and _states_in_words(text, number):

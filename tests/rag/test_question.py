@@ -17,6 +17,13 @@ def test_stated_numbers_and_places_must_be_in_the_passage() -> None:
     assert asked.missing_from("2021年，杭州高新区高新技术企业突破1100家。") == []
 
 
+def test_a_model_the_question_names_must_be_named_whole() -> None:
+    asked = Question("Sora模型要达到ChatGPT的训练量，需要多少张英伟达A100显卡？")
+    assert asked.specifics == ("A100",)
+    assert asked.missing_from("大约需要调用6至7万张英伟达H100显卡。") == ["A100"]
+    assert asked.missing_from("大约需要调用6至7万张英伟达a100显卡。") == []
+
+
 def test_a_place_named_in_the_title_or_by_我省_counts() -> None:
     asked = Question("广东省集成电路产量是多少？")
     assert asked.places == ("广东",)
