@@ -160,6 +160,8 @@ def _continues(prev: str, nxt: str, width: float) -> bool:
         return True  # “……博士生双创活” + “动。……”: a word cut by the wrap
     if ends_sentence(prev) or (_BRACKETED_END.match(prev) and balanced(prev)):
         return False  # a sentence, or a byline such as “（段宝岩，……教授）”
+    if display_width(nxt) < 8 and ends_sentence(nxt) and IS_IDEOGRAPH.match(nxt):
+        return True  # “……等“关键命门”” + “问题。”: two characters are the end of a sentence, not one
     if display_width(prev) >= 0.8 * width or _fills_column(prev, nxt):
         return True
     # A short line goes on only when it reads like running text; titles carry no ，。；.

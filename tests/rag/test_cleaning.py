@@ -211,6 +211,23 @@ def test_misencoded_quotes_become_curly_quotes() -> None:
     assert text.count("“") == text.count("”")
 
 
+def test_two_characters_ending_a_sentence_on_their_own_line_end_the_line_before() -> None:
+    # A table cell wraps after a closing quote: “问题。” is the end of that sentence, not a paragraph.
+    body = "一是来自海外的直接投资相对减少。有关国家制造业回归的实质是产业资本的收缩。"
+    cell = [
+        "着重解决好集成电路高端芯片制造、人工智能算",
+        "法算力、生物医药“救命药”等“关键命门”",
+        "问题。",
+        "江苏",
+    ]
+    lines = [SourceLine(text, n, None) for n, text in enumerate([body, body, *cell, body], start=1)]
+    paragraphs = clean_lines(lines).text.split("\n")
+    assert (
+        "着重解决好集成电路高端芯片制造、人工智能算法算力、生物医药“救命药”等“关键命门”问题。" in paragraphs
+    )
+    assert "江苏" in paragraphs
+
+
 def test_fullwidth_spaces_are_normalised() -> None:
     lines = [
         SourceLine("\u3000\u3000关键核心技术是国之重器，2021\u3000年\u30005\u3000月 28 日，", 1, None),
