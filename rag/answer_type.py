@@ -14,8 +14,8 @@ vocabulary):
   (多少家 → “1100家”, 多少个工作日 → “三十个工作日”: every measure word is a unit);
 - a **share** (比例、比重、占比、几成、几折、同比增长多少) by a share: 30%, 百分之五十, 三成, 1/10, 2倍;
   a share of something (占全国的比例) by a sentence that names it (not one on 全省's share);
-  a quantity or a share also by a rule that sets none (“由出资各方协商约定”, “不受……限制”);
-- a **place in an order** (第几) by an ordinal;
+  a share also by a rule that leaves it open (“……的比例，可以由出资各方协商约定”);
+- a **place in an order** (第几) by an ordinal (第3位, 首批, 榜首; not 第三方);
 - a **year** (哪一年、what year) by a year written out (2021年, 二〇二一年; 今年 says nothing of
   which year without the briefing's date, and the sentence may speak of another event);
 - a **date** (哪一天、几月几日) by a month and a day.
@@ -30,11 +30,12 @@ import re
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
+from rag.attribute import is_specific
 from rag.lexicon import jieba
 from rag.text import normalize_for_match, to_simplified
 
 CHINESE_DIGITS = "零〇一二两三四五六七八九十百千万亿"
-NUMERAL = rf"(?:\d+(?:\.\d+)?|[{CHINESE_DIGITS}]+)"
+_NUMERAL = rf"(?:\d+(?:\.\d+)?|[{CHINESE_DIGITS}]+)"
 # Measure words and units a quantity question may name; longest first so 个百分点 wins over 个
 # and 个工作日 over 个.
 _UNITS = sorted(
@@ -73,7 +74,8 @@ _STATES_NUMBER = re.compile(
     r"|[%％]|百分之|半数|一半|过半"
 )
 _ORDINAL_QUESTION = re.compile(r"第几|(?:which|what) (?:place|rank)", re.I)
-_STATES_ORDINAL = re.compile(rf"第\s*{NUMERAL}")
+# 首位/首批/榜首 are places in an order too; 第三方 and 第一时间 are not.
+_STATES_ORDINAL = re.compile(rf"第\s*{_NUMERAL}(?!方|时间)|首[位批届期家个]|榜首")
 _SHARE_QUESTION = re.compile(
     r"比例|比重|占比|份额|百分比|百分之几|几成|几折|增幅|增速|增长率|(?:同比|环比)[^，。？?]{0,4}?(?:增长|增加|提高|提升|上升|下降|下滑|减少|降低)了?多少(?![\u3400-\u9fff])"
     r"|what (?:share|percentage|proportion)",
@@ -83,7 +85,9 @@ _STATES_SHARE = re.compile(
     rf"[%％]|百分之|百分点|分之|\d+\s*/\s*\d+|\d+(?:\.\d+)?\s*[:：比]\s*\d+|(?<!第)[{CHINESE_DIGITS}\d.]+\s*[成倍折]|半数|一半|过半|大半|多数|少数"
 )
 _YEAR_QUESTION = re.compile(r"哪一?年(?!级)|何年|什么年份|哪个年份|(?:what|which) year", re.I)
-_STATES_YEAR = re.compile(r"(?<!\d)(?:1[89]|20)\d{2}(?!\d)|[〇零一二三四五六七八九]{4}年")
+_STATES_YEAR = re.compile(
+    r"(?<!\d)(?:1[89]|20)\d{2}\s*年|[〇零一二三四五六七八九]{4}年|(?<!\d)(?:1[89]|20)\d{2}[-/.]\d{1,2}"
+)
 _DATE_QUESTION = re.compile(r"哪一?天|几月几[日号]|什么日期|哪个日期|(?:what|which) (?:date|day)", re.I)
 _STATES_DATE = re.compile(
     rf"\d{{1,2}}\s*月\s*\d{{1,2}}\s*[日号]|[{CHINESE_DIGITS}]{{1,3}}月[{CHINESE_DIGITS}]{{1,3}}[日号]|\d{{4}}[-/.]\d{{1,2}}[-/.]\d{{1,2}}"
@@ -93,14 +97,18 @@ _SHARE_BASE = re.compile(
     r"占(?!比|有|据|地|用)([^，。？?、的]{1,8}?)的?(?:比例|比重|份额|百分比|百分之几|几成|多少)"
 )
 # A year or a date is when, not how much (“2021年国务院……”).
-DATE = re.compile(
+_DATE = re.compile(
     r"(?<![\d.])(?:(?:19|20)\d{2}年(?:\d{1,2}月(?:\d{1,2}日)?)?|\d{1,2}(?:\s*[～~至到\-—–]\s*\d{1,2})?月(?:\d{1,2}日)?)"
 )
-# A rule that sets no figure answers how much: “比例，可以由出资各方协商约定”, “不受……限制”.
+# A rule that leaves a share to agreement sets none: “……的比例，可以由出资各方协商约定”, “比例不受限制”.
 _LEFT_OPEN = re.compile(
     r"(?:各方|双方|当事人|自行|协商)约定|协商确定|不受[^，。；]{0,8}限制|不设上限|不作限制"
 )
-_KNOWN_NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?![\d.])")
+_SHARE_WORD = re.compile(r"比例|比重|份额|上限|额度")
+# A number the question states, with the measure word after it (“104个”, “3年”).
+_KNOWN_NUMBER = re.compile(
+    r"(?<![\d.])(\d+(?:\.\d+)?)(?![\d.])([个家名位人项件台辆颗所座条款倍次种批年月日天周岁元万亿%％]?)"
+)
 # The digits of a model or a programme's name (G60, H100, A100) count nothing.
 _CODE = re.compile(r"[A-Za-z]+-?\d+")
 
@@ -131,20 +139,26 @@ class AnswerType:
         return unit
 
     @cached_property
-    def known_numbers(self) -> frozenset[str]:
+    def known_numbers(self) -> frozenset[tuple[str, str]]:
         """The numbers the question states itself (“104个项目里，外资项目有多少个？”): a sentence
-        that gives only these gives nothing the question does not know."""
-        return frozenset(_KNOWN_NUMBER.findall(self.question))
+        that gives only these gives nothing the question does not know. Each with the measure
+        word after it, if any: “3年内投资多少亿元？” is answered by “3年内投资3亿元”."""
+        return frozenset(_KNOWN_NUMBER.findall(_CODE.sub("", self.question)))
 
     @cached_property
     def share_base(self) -> str | None:
-        """What a share is asked of (“占全国的比例” → 全国, “占固定资产投资的比重” → 投资): the last
-        word of the phrase after 占."""
+        """What a share is asked of (“占全国的比例” → 全国, “占固定资产投资的比重” → 投资,
+        “占员工总数” → 员工): the last word of the phrase after 占 that is not generic (总数, 总量),
+        unless it is written in Latin letters (GDP, which a briefing writes 地区生产总值)."""
         match = _SHARE_BASE.search(self.question)
         if not match:
             return None
-        last = [word for word in jieba.cut(match[1]) if word.strip()][-1:]
-        return last[0] if last and len(last[0]) >= 2 and not _ASKS_QUANTITY.search(last[0]) else None
+        words = [
+            word for word in jieba.cut(match[1]) if len(word.strip()) >= 2 and not _ASKS_QUANTITY.search(word)
+        ]
+        while len(words) > 1 and not is_specific(words[-1]):
+            words.pop()
+        return words[-1] if words and not words[-1].isascii() else None
 
     @cached_property
     def kind(self) -> str | None:
@@ -161,14 +175,19 @@ class AnswerType:
             return "比例"
         return "数字"
 
+    def _unless_known(self, number: re.Match[str]) -> str:
+        known = (number[1], number[2]) in self.known_numbers or (number[1], "") in self.known_numbers
+        return "" if known else number[0]
+
     def given_by(self, sentence: str) -> bool:
         """Whether ``sentence`` gives the kind of answer asked for."""
         if self.kind is None:
             return True
         flat = _CODE.sub("", to_simplified(normalize_for_match(sentence)))
         if self.kind in ("数字", "比例"):
-            flat = _KNOWN_NUMBER.sub(lambda m: "" if m[0] in self.known_numbers else m[0], flat)
-        if self.share_base and self.share_base.lower() not in flat.lower():
+            flat = _KNOWN_NUMBER.sub(self._unless_known, flat)
+        # A sentence with a share of its own (占全省71%) must say of what; “占比40%” says nothing else.
+        if self.share_base and re.search(r"占(?!比|有)", flat) and self.share_base not in flat:
             return False
         if self.kind == "年份":
             return bool(_STATES_YEAR.search(flat))
@@ -176,16 +195,16 @@ class AnswerType:
             return bool(_STATES_DATE.search(flat))
         if self.kind == "名次":
             return bool(_STATES_ORDINAL.search(flat))
-        if _LEFT_OPEN.search(flat):
-            return True
         if self.kind == "比例":
-            return bool(_STATES_SHARE.search(flat))
+            return bool(_STATES_SHARE.search(flat)) or bool(
+                _LEFT_OPEN.search(flat) and _SHARE_WORD.search(flat)
+            )
         if self.unit is None:
-            return bool(_STATES_NUMBER.search(DATE.sub("", flat)))
+            return bool(_STATES_NUMBER.search(_DATE.sub("", flat)))
         # 多少个工作日 is answered by “三十个工作日” or “三十工作日”.
         unit = self.unit.removeprefix("个") if len(self.unit) > 1 else self.unit
         units = "|".join(map(re.escape, _SAME_UNIT.get(unit, (unit,))))
-        amount = rf"{NUMERAL}(?:\s*(?:至|到|-|—|–|～|~)\s*{NUMERAL})?\s*[万亿千百多余]*\s*(?:个)?"
+        amount = rf"{_NUMERAL}(?:\s*(?:至|到|-|—|–|～|~)\s*{_NUMERAL})?\s*[万亿千百多余]*\s*(?:个)?"
         # Not an ordinal: “第十一条” counts no articles.
         # “9.2个百分点” is a share, not a count of 个.
         return bool(re.search(rf"(?<![第\d.{CHINESE_DIGITS}]){amount}(?:{units})(?!百分点)", flat))

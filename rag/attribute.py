@@ -23,6 +23,7 @@ sets: 6.5 and 7.0 decide alike, 7.5 lets two near misses through (README “回�
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from rag.lexicon import idf_table, jieba, posseg
@@ -36,6 +37,8 @@ _CHANGES = frozenset("增长 增加 提高 提升 上升 下降 下滑 减少 �
 _ADVERBS = frozenset(
     "约 大约 大概 一共 共 总共 具体 主要 分别 各 都 又 还 最多 至少 现在 目前 已经 究竟 到底 同比 环比 了".split()
 )
+# “全市/本省/我国”: the scope of a figure, which a passage gives as 我市 or not at all.
+_SCOPE = re.compile(r"[全本我该各][市省国区县镇]")
 _CONJUNCTIONS = frozenset("和 与 及 以及 、 或 或者".split())
 _QUESTION_WORDS = frozenset(
     "多少 什么 怎么 怎样 怎么样 如何 多大 多高 多长 多久 啥 何 何时 何种 何地 何处 为何 几 几成".split()
@@ -107,7 +110,13 @@ def is_specific_word(word: str) -> bool:
     """A specific word of two characters or more from jieba's dictionary, not Latin letters
     (“AI” a passage writes 人工智能) nor a word jieba guessed across a boundary (“2022年物联网”
     → 年物)."""
-    return len(word) >= 2 and not word.isascii() and word in posseg.dt.word_tag_tab and is_specific(word)
+    return (
+        len(word) >= 2
+        and not word.isascii()
+        and not _SCOPE.fullmatch(word)
+        and word in posseg.dt.word_tag_tab
+        and is_specific(word)
+    )
 
 
 def says(text: str, word: str) -> bool:

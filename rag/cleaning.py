@@ -42,6 +42,7 @@ _TRANSLATE = str.maketrans(
     | {"‚": "“", "‛": "”", "\u3000": " ", "\xa0": " ", "\t": " ", "\u200b": "", "\uf075": "◆", "\uf0d8": "➢"}
 )
 _INNER_PUNCT = set("，。；")
+_WRAPPED_CELL = re.compile(r"[，、；“”]")
 
 _IS_CJK_PUNCT = re.compile(f"[{_CJK_PUNCT}]")
 _SPACES = re.compile(r" +")
@@ -160,8 +161,15 @@ def _continues(prev: str, nxt: str, width: float) -> bool:
         return True  # “……博士生双创活” + “动。……”: a word cut by the wrap
     if ends_sentence(prev) or (_BRACKETED_END.match(prev) and balanced(prev)):
         return False  # a sentence, or a byline such as “（段宝岩，……教授）”
-    if display_width(nxt) < 8 and ends_sentence(nxt) and IS_IDEOGRAPH.match(nxt):
-        return True  # “……等“关键命门”” + “问题。”: two characters are the end of a sentence, not one
+    if (
+        display_width(nxt) < 8
+        and ends_sentence(nxt)
+        and IS_IDEOGRAPH.match(nxt)
+        and _WRAPPED_CELL.search(prev)
+    ):
+        # “……等“关键命门”” + “问题。”: two or three characters end the sentence a cell wrapped;
+        # a title or a label (“第三部分 工作成效”, “联系电话”) has no 、“” of running text.
+        return True
     if display_width(prev) >= 0.8 * width or _fills_column(prev, nxt):
         return True
     # A short line goes on only when it reads like running text; titles carry no ，。；.

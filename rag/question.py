@@ -68,8 +68,10 @@ _LIST = re.compile(
 # A number the question states, with the unit that follows it (“3月”, “12英寸”, “960” in “960是”).
 _UNIT_CHARACTERS = "年月日号时岁周天个家名位人项件台辆颗所座条款倍次种批支篇部届期层级类吨亩米元英寸%％"
 _STATED_NUMBER = re.compile(rf"(?<![\d.])\d+(?:\.\d+)?(?![\d.])[{_UNIT_CHARACTERS}]?")
-# A model or programme named by letters and digits (A100, G60, L4): a passage on H100 is on another one.
-_MODEL = re.compile(r"(?<![A-Za-z\d])[A-Za-z]+-?\d+[A-Za-z\d]*")
+# A model or programme named by a few letters and two digits or more (A100, G60, C919): a passage
+# on H100 is on another one. Q1, H1 (a quarter, a half-year) and Top10 are not models.
+_MODEL = re.compile(r"(?<![A-Za-z\d])(?![Tt]op)[A-Za-z]{1,3}-?\d{2,}(?![\d.])[A-Za-z\d]*")
+_LATIN_CODE = re.compile(r"[A-Za-z]+-?\d+[A-Za-z\d]*")  # its digits are no number the passage must give
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?=年)")
 # A name the question quotes (“星火燎原”): a passage that does not give it is about something else.
 # (A title in 《》 is not one: briefings refer back to it as 《意见》, 《方案》.)
@@ -99,7 +101,7 @@ class Question:
         states with their units (2023年, 12英寸), the cohorts and articles it names (首批, 第二期,
         第十条), the models it names (A100, G60) and the names it quotes (“星火燎原”)."""
         models = _MODEL.findall(self.simplified)
-        numbers = _STATED_NUMBER.findall(_MODEL.sub(" ", self.simplified))
+        numbers = _STATED_NUMBER.findall(_LATIN_CODE.sub(" ", self.simplified))
         stated = numbers + _COHORT.findall(self.simplified) + models
         return tuple(dict.fromkeys(stated + [f"“{q}”" for q in _QUOTED.findall(self.simplified)]))
 

@@ -167,7 +167,7 @@ class ExtractiveAnswerer:
         """The refusal reason when a Chinese question's words are mostly ones the briefings never use."""
         if index is None or is_cross_lingual(question):
             return None
-        share, absent = corpus_coverage(question_terms(to_simplified(question)), index.searchable_text)
+        share, absent = corpus_coverage(question, index.searchable_text)
         if share >= CORPUS_COVERAGE_FLOOR:
             return None
         words = "、".join(f"“{word}”" for word in absent[:4])

@@ -126,16 +126,17 @@ def _title_terms(title: str) -> tuple[tuple[str, float], ...]:
     return tuple(question_terms(title).items())
 
 
-def corpus_coverage(terms: dict[str, float], corpus: str) -> tuple[float, list[str]]:
-    """The weighted share of ``terms`` that occur anywhere in ``corpus`` (``Index.searchable_text``),
-    and the terms that do not. An off-topic question (“红烧肉怎么做才好吃？”) is mostly made of
-    words the briefings never use; a paraphrase of a question they answer is not. Words that say
-    nothing of a topic are left out: pronouns (那类, 这些) and Latin abbreviations (“AI”, which a
-    briefing may write 人工智能); a negated word (不高) is there when the word (高) is."""
-    tags = posseg.dt.word_tag_tab
-    topical = {t: w for t, w in terms.items() if not t.isascii() and tags.get(t) != "r"}
+def corpus_coverage(question: str, corpus: str) -> tuple[float, list[str]]:
+    """The weighted share of the question's terms (``question_terms``) that occur anywhere in
+    ``corpus`` (``Index.searchable_text``), and the terms that do not. An off-topic question (“红烧肉怎么做才好吃？”) is mostly made of
+    words the briefings never use; a paraphrase of a question they answer is not. Pronouns (jieba
+    ``r``: 那类, 这些) say nothing of a topic and are left out; a negated word (不合格) is there
+    when the word (合格) is."""
+    simplified = to_simplified(question)
+    pronouns = {word for word, flag in posseg.cut(simplified) if flag == "r"}
+    topical = {t: w for t, w in question_terms(simplified).items() if t not in pronouns}
     total = sum(topical.values())
-    absent = [t for t in topical if t not in corpus and not (t[0] == "不" and len(t) > 1 and t[1:] in corpus)]
+    absent = [t for t in topical if t not in corpus and not (t[0] == "不" and len(t) > 2 and t[1:] in corpus)]
     if not total:
         return 1.0, absent
     return 1.0 - sum(topical[t] for t in absent) / total, absent

@@ -54,7 +54,7 @@ _DETERMINERS = frozenset({"该", "此"})
 _DEMONSTRATIVES = frozenset({"这个", "这一", "这项", "这些", "此项", "该项"})
 _ELIDED_MAX_CHARS = 12
 _COMPARED_WITH = frozenset({"和", "与", "跟", "同"})
-_COMPARED_TO = frozenset({"较", "比起", "相较于", "相比于", "对比"})
+_COMPARED_TO = frozenset({"较", "比起", "相较于", "相比于"})
 
 
 @dataclass(frozen=True)
@@ -234,8 +234,8 @@ def _names_something(referent: str) -> bool:
             continue
         if (flag.startswith(("ns", "nr")) and place_names(word)) or flag in ("nt", "nz"):
             return True  # a place (not 东西), a person (张广军; not 谢谢) or an organisation
-        if word.isascii() and word.isupper():
-            return True  # an acronym: UNCTAD, FDI
+        if word.isascii() and word.isupper() and len(word) >= 3:
+            return True  # an acronym: UNCTAD, FDI (not OK, AI)
         # a dictionary noun of some weight in the general corpus (not 资料), not a set phrase
         # the dictionary lists with no weight of its own (问个问题)
         if flag in ("n", "vn") and word in idf_table()[0] and is_specific_word(word):
@@ -244,8 +244,11 @@ def _names_something(referent: str) -> bool:
 
 
 def _compares_with(tokens: Sequence[Token]) -> bool:
-    """Whether ``tokens`` open with a comparison whose subject is left out: “和/与/跟/同 X 相比…”,
-    “较/比起/相较于 X…”."""
+    """Whether ``tokens`` open with a comparison whose subject is left out: “和/与/跟/同 X 相比”
+    or “较/比起/相较于 X”, then straight on to the predicate (“……相比增长了多少？”; not “与传统
+    产业相比，新兴产业有什么特点？”, which names its subject after the comma)."""
+    if any(t.text in "，,；;" for t in tokens):
+        return False
     first = tokens[0].text
     if first in _COMPARED_WITH:
         return any(t.text in ("相比", "相较", "比较") for t in tokens[1:])

@@ -103,7 +103,7 @@ def test_share_questions_need_a_share_and_ordinals_are_not_amounts() -> None:
     assert asked.answer_type.given_by("财政科技投入占比不低于百分之三。")
     # a share of something: the sentence names what it is a share of
     of_output = Question("上海要求财政科技投入占全市生产总值的比例达到多少？")
-    assert not of_output.answer_type.given_by("按照1:4的比例共同出资设立联合基金。")
+    assert not of_output.answer_type.given_by("财政科技投入占全市财政支出的比例不低于百分之三。")
     assert of_output.answer_type.given_by("财政科技投入占全市生产总值的比例不低于百分之三。")
     assert Question("孵化载体发展到了多少个？").answer_type.given_by("建有孵化载体15家。")
 

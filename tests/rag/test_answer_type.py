@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from rag.answer_type import AnswerType
+from rag.answerers.relevance import CORPUS_COVERAGE_FLOOR, corpus_coverage
 from rag.question import Question
 
 
@@ -21,6 +22,7 @@ def test_which_year_is_answered_only_by_a_sentence_that_writes_a_year() -> None:
     )
     assert asked.given_by("该截断机于2019年研制成功。")
     assert asked.given_by("该截断机于二〇一九年研制成功。")
+    assert not asked.given_by("公司注册资本2000万元。")  # a four-digit amount is not a year
     assert _type("What year was the fund set up?").kind == "年份"
     assert _type("这是几年级的课程？").kind != "年份"
 
@@ -38,6 +40,8 @@ def test_which_place_in_an_order_is_answered_by_an_ordinal() -> None:
     assert asked.kind == "名次"
     assert not asked.given_by("两大产业园双双获批成为所在行业内唯一的国家新型工业化产业示范基地。")
     assert asked.given_by("该产业园连续两年蝉联山东省制造业园区品牌价值第一位。")
+    assert asked.given_by("该产业园品牌价值位居全国首位。")
+    assert not asked.given_by("根据第三方机构的评估，该产业园表现良好。")
 
 
 def test_the_digits_of_a_name_are_not_an_amount() -> None:
@@ -45,6 +49,7 @@ def test_the_digits_of_a_name_are_not_an_amount() -> None:
     assert asked.kind == "数字"
     assert not asked.given_by("组建G60科创走廊AI产业基金、杨浦人工智能创业投资母基金等。")
     assert not asked.given_by("需要调用英伟达H100显卡。")
+    assert _type("H100显卡有多少张？").given_by("需要调用100张H100显卡。")
     assert asked.given_by("杨浦人工智能创业投资母基金规模50亿元。")
 
 
@@ -84,17 +89,28 @@ def test_a_share_question_is_answered_by_a_share_of_what_was_asked(
     ],
 )
 def test_a_share_named_while_something_else_is_asked_is_not_a_quantity_question(question: str) -> None:
-    asked = _type(question)
-    assert asked.kind is None
-    assert asked.given_by("新型研发机构可以直接申请登记并适当放宽国有资产份额的比例要求。")
+    assert _type(question).kind is None
     assert _type("基础研究投入占比是多少？").kind == "比例"
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("研发投入占GDP的比重是多少？", "研发投入占地区生产总值比重达4.2%。"),  # GDP in other words
+        ("研发人员占员工总数的比例是多少？", "研发人员占比达40%。"),  # no share of anything else
+        ("出口占全国总量的比例是多少？", "出口占全国的15%。"),  # 总量 is generic; 全国 is what it is of
+    ],
+)
+def test_a_share_of_something_said_in_other_words_still_answers(question: str, answer: str) -> None:
+    assert _type(question).given_by(answer)
 
 
 def test_a_rule_that_sets_no_figure_answers_how_much() -> None:
     asked = _type("用专利作价出资，最多能占注册资本多少比例？")
     assert asked.given_by("作价出资占企业注册资本的比例，可以由出资各方协商约定。")
     assert not asked.given_by("鼓励以专利作价出资设立企业。")
-    # a year is not left open by it
+    # an amount or a year is not left open by it
+    assert not _type("最高补贴多少万元？").given_by("企业申报不受注册地限制。")
     assert not _type("监管办法是哪一年出台的？").given_by("具体办法由双方约定。")
 
 
@@ -102,3 +118,14 @@ def test_a_number_the_question_states_itself_is_not_the_answer() -> None:
     asked = _type("新招引的104个亿元以上重大产业项目里，外资项目有多少个？")
     assert not asked.given_by("新招引亿元以上重大产业项目104个，战略性新兴产业投资比重提高9.2个百分点。")
     assert asked.given_by("其中外资项目15个。")
+    # only with its own measure word: 3年 is known, 3亿元 is the answer
+    assert _type("3年内投资多少亿元？").given_by("3年内投资3亿元。")
+
+
+def test_pronouns_do_not_make_a_question_off_topic_and_a_negated_word_counts_as_its_word() -> None:
+    corpus = "深圳 风险 高风险的人工智能应用 低 监管 中低风险的人工智能应用应当采用事前披露和事后跟踪的监管模式 合格"
+    share, absent = corpus_coverage("深圳对风险不高的那类应用是怎么监管的？", corpus)
+    assert "那类" not in absent and share >= CORPUS_COVERAGE_FLOOR
+    assert "不合格" not in corpus_coverage("不合格的产品怎么监管？", corpus)[1]
+    # a Latin-letter question the briefings never mention stays off-topic
+    assert corpus_coverage("iPhone 15 Pro Max多少钱？", corpus)[0] < CORPUS_COVERAGE_FLOOR

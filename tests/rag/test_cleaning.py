@@ -226,6 +226,11 @@ def test_two_characters_ending_a_sentence_on_their_own_line_end_the_line_before(
         "着重解决好集成电路高端芯片制造、人工智能算法算力、生物医药“救命药”等“关键命门”问题。" in paragraphs
     )
     assert "江苏" in paragraphs
+    # a label or a title is not a wrapped line: “暂无。” stays its own paragraph
+    labelled = clean_lines(
+        [SourceLine(t, n, None) for n, t in enumerate([body, "联系电话", "暂无。", body], 1)]
+    )
+    assert "暂无。" in labelled.text.split("\n")
 
 
 def test_fullwidth_spaces_are_normalised() -> None:

@@ -117,7 +117,9 @@ def test_an_acronym_is_something_a_pronoun_can_point_back_to() -> None:
         assistant("全球制造业吸收FDI规模下降[1]。"),
     ]
     rewrite = condense_offline("它占全球吸收FDI的比重又是怎么变的？", history)
-    assert rewrite.unresolved is None
+    assert rewrite.unresolved is None and "全球制造业" in rewrite.query
+    # two capitals are a word, not a name: after “OK。” there is nothing to point back to
+    assert condense_offline("它的总投资是多少？", [user("OK。")]).unresolved is not None
 
 
 @pytest.mark.parametrize("question", ["它的营收是多少？", "那长春高新区呢？", "该计划由谁牵头？"])
@@ -238,3 +240,8 @@ def test_a_comparison_that_leaves_out_its_subject_takes_the_previous_one(
     rewrite = condense_offline(follow_up, [user(asked_before)])
     assert rewrite.unresolved is None
     assert subject in rewrite.query and follow_up.rstrip("？") in rewrite.query
+
+
+def test_a_comparison_that_names_its_own_subject_stands_alone() -> None:
+    question = "与长春高新区相比，青岛高新区的企业数量是多少？"
+    assert condense_offline(question, [user("深圳研发投入强度是多少？")]).query == question

@@ -22,6 +22,9 @@ def test_a_model_the_question_names_must_be_named_whole() -> None:
     assert asked.specifics == ("A100",)
     assert asked.missing_from("大约需要调用6至7万张英伟达H100显卡。") == ["A100"]
     assert asked.missing_from("大约需要调用6至7万张英伟达a100显卡。") == []
+    # a quarter, a half-year and a ranking are not models
+    assert Question("2023年Q1集成电路产量是多少？").specifics == ("2023年",)
+    assert Question("全球Top10企业有哪些？").specifics == ()
 
 
 def test_a_place_named_in_the_title_or_by_我省_counts() -> None:
