@@ -62,7 +62,8 @@ _SAME_UNIT = {
 }
 _ASKED_UNIT = re.compile(rf"(?:多少|几)(个)?({'|'.join(map(re.escape, _UNITS))})")
 _ASKS_QUANTITY = re.compile(
-    rf"多少|(?<!哪)几[成折{''.join(u for u in _UNITS if len(u) == 1)}]|多大|多高|多快|多长|多久|多猛|第几|"
+    # 这几年/近几年 is a span of time, not a count
+    rf"多少|(?<![哪这近前头])几[成折{''.join(u for u in _UNITS if len(u) == 1)}]|多大|多高|多快|多长|多久|多猛|第几|"
     r"how (?:many|much|long)|what (?:share|percentage|proportion)",
     re.I,
 )

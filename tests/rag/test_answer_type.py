@@ -91,6 +91,9 @@ def test_a_share_question_is_answered_by_a_share_of_what_was_asked(
 def test_a_share_named_while_something_else_is_asked_is_not_a_quantity_question(question: str) -> None:
     assert _type(question).kind is None
     assert _type("基础研究投入占比是多少？").kind == "比例"
+    # 这几年 is a span of time, not a count of years
+    assert _type("这几年集成电路的国产化率怎么变化？").kind is None
+    assert _type("需要几年？").kind == "数字"
 
 
 @pytest.mark.parametrize(
