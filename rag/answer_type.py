@@ -78,7 +78,8 @@ _ORDINAL_QUESTION = re.compile(r"第几|(?:which|what) (?:place|rank)", re.I)
 # 首位/首批/榜首 are places in an order too; 第三方 and 第一时间 are not.
 _STATES_ORDINAL = re.compile(rf"第\s*{_NUMERAL}(?!方|时间)|首[位批届期家个]|榜首")
 _SHARE_QUESTION = re.compile(
-    r"比例|比重|占比|份额|百分比|百分之几|几成|几折|增幅|增速|增长率|(?:同比|环比)[^，。？?]{0,4}?(?:增长|增加|提高|提升|上升|下降|下滑|减少|降低)了?多少(?![\u3400-\u9fff])"
+    _SHARE_NOUN.pattern
+    + r"|百分比|百分之几|几成|几折|(?:同比|环比)[^，。？?]{0,4}?(?:增长|增加|提高|提升|上升|下降|下滑|减少|降低)了?多少(?![\u3400-\u9fff])"
     r"|what (?:share|percentage|proportion)",
     re.I,
 )
@@ -111,7 +112,7 @@ _KNOWN_NUMBER = re.compile(
     r"(?<![\d.])(\d+(?:\.\d+)?)(?![\d.])([个家名位人项件台辆颗所座条款倍次种批年月日天周岁元万亿%％]?)"
 )
 # The digits of a model or a programme's name (G60, H100, A100) count nothing.
-_CODE = re.compile(r"[A-Za-z]+-?\d+")
+LATIN_CODE = re.compile(r"[A-Za-z]+-?\d+[A-Za-z\d]*")
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,7 @@ class AnswerType:
         """The numbers the question states itself (“104个项目里，外资项目有多少个？”): a sentence
         that gives only these gives nothing the question does not know. Each with the measure
         word after it, if any: “3年内投资多少亿元？” is answered by “3年内投资3亿元”."""
-        return frozenset(_KNOWN_NUMBER.findall(_CODE.sub("", self.question)))
+        return frozenset(_KNOWN_NUMBER.findall(LATIN_CODE.sub("", self.question)))
 
     @cached_property
     def share_base(self) -> str | None:
@@ -184,7 +185,7 @@ class AnswerType:
         """Whether ``sentence`` gives the kind of answer asked for."""
         if self.kind is None:
             return True
-        flat = _CODE.sub("", to_simplified(normalize_for_match(sentence)))
+        flat = LATIN_CODE.sub("", to_simplified(normalize_for_match(sentence)))
         if self.kind in ("数字", "比例"):
             flat = _KNOWN_NUMBER.sub(self._unless_known, flat)
         # A sentence with a share of its own (占全省71%) must say of what; “占比40%” says nothing else.

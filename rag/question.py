@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
-from rag.answer_type import CHINESE_DIGITS, AnswerType
+from rag.answer_type import CHINESE_DIGITS, LATIN_CODE, AnswerType
 from rag.attribute import unnamed_attribute
 from rag.lexicon import jieba, posseg
 from rag.names import pinyin_names, place_names, spelt_words, title_places
@@ -71,7 +71,6 @@ _STATED_NUMBER = re.compile(rf"(?<![\d.])\d+(?:\.\d+)?(?![\d.])[{_UNIT_CHARACTER
 # A model or programme named by a few letters and two digits or more (A100, G60, C919): a passage
 # on H100 is on another one. Q1, H1 (a quarter, a half-year) and Top10 are not models.
 _MODEL = re.compile(r"(?<![A-Za-z\d])(?![Tt]op)[A-Za-z]{1,3}-?\d{2,}(?![\d.])[A-Za-z\d]*")
-_LATIN_CODE = re.compile(r"[A-Za-z]+-?\d+[A-Za-z\d]*")  # its digits are no number the passage must give
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?=年)")
 # A name the question quotes (“星火燎原”): a passage that does not give it is about something else.
 # (A title in 《》 is not one: briefings refer back to it as 《意见》, 《方案》.)
@@ -101,7 +100,7 @@ class Question:
         states with their units (2023年, 12英寸), the cohorts and articles it names (首批, 第二期,
         第十条), the models it names (A100, G60) and the names it quotes (“星火燎原”)."""
         models = _MODEL.findall(self.simplified)
-        numbers = _STATED_NUMBER.findall(_LATIN_CODE.sub(" ", self.simplified))
+        numbers = _STATED_NUMBER.findall(LATIN_CODE.sub(" ", self.simplified))  # not A100's 100
         stated = numbers + _COHORT.findall(self.simplified) + models
         return tuple(dict.fromkeys(stated + [f"“{q}”" for q in _QUOTED.findall(self.simplified)]))
 

@@ -128,10 +128,10 @@ def _title_terms(title: str) -> tuple[tuple[str, float], ...]:
 
 def corpus_coverage(question: str, corpus: str) -> tuple[float, list[str]]:
     """The weighted share of the question's terms (``question_terms``) that occur anywhere in
-    ``corpus`` (``Index.searchable_text``), and the terms that do not. An off-topic question (“红烧肉怎么做才好吃？”) is mostly made of
-    words the briefings never use; a paraphrase of a question they answer is not. Pronouns (jieba
-    ``r``: 那类, 这些) say nothing of a topic and are left out; a negated word (不合格) is there
-    when the word (合格) is."""
+    ``corpus`` (``Index.searchable_text``), and the terms that do not. An off-topic question
+    (“红烧肉怎么做才好吃？”) is mostly made of words the briefings never use; a paraphrase of a
+    question they answer is not. Pronouns (jieba ``r``: 那类, 这些) say nothing of a topic and are
+    left out; a negated word (不合格) is there when the word (合格) is."""
     simplified = to_simplified(question)
     pronouns = {word for word, flag in posseg.cut(simplified) if flag == "r"}
     topical = {t: w for t, w in question_terms(simplified).items() if t not in pronouns}
