@@ -11,7 +11,8 @@ vocabulary):
   digits or in words (百分之五十, 六十日, 两名, 五至七年, 三成, 半数; not an article number such as
   第十一条, a year, a date, nor the digits of a model name such as G60 or H100), in the unit
   asked for when the question names one
-  (多少家 → “1100家”, 多少个工作日 → “三十个工作日”: every measure word is a unit);
+  (多少家 → “1100家”, 多少个工作日 → “三十个工作日”: every measure word is a unit; 多少钱 → a
+  sum in 元 or another currency);
 - a **share** (比例、比重、占比、几成、几折、同比增长多少) by a share: 30%, 百分之五十, 三成, 1/10, 2倍;
   a share of something (占全国的比例) by a sentence that names it (not one on 全省's share);
   a share also by a rule that leaves it open (“……的比例，可以由出资各方协商约定”);
@@ -57,9 +58,12 @@ _SAME_UNIT = {
     "户": ("家", "户"),
     "周岁": ("周岁", "岁"),
     "岁": ("周岁", "岁"),
+    "元": ("元", "美元", "欧元", "日元", "港元"),  # a sum of money, in any currency
     # 个 is the general measure word: “多少个孵化载体” is answered by “15家”.
     "个": tuple("个家户项所座名位人件台辆颗条支批种次篇部类只门款处套张间"),
 }
+# “多少钱”: a sum of money, asked without a measure word.
+_MONEY_QUESTION = re.compile(r"多少钱|how much money", re.I)
 _ASKED_UNIT = re.compile(rf"(?:多少|几)(个)?({'|'.join(map(re.escape, _UNITS))})")
 _ASKS_QUANTITY = re.compile(
     # 这几年/近几年 is a span of time, not a count
@@ -131,7 +135,9 @@ class AnswerType:
     def unit(self) -> str | None:
         """The unit a quantity question names (多少家 → 家, 几个工作日 → 工作日), if any. A
         measure word is one only where jieba ends a word after it: 多少本地企业, 多少份额 and
-        多少个项目 name none (个 for the last)."""
+        多少个项目 name none (个 for the last); 多少钱 asks for 元."""
+        if _MONEY_QUESTION.search(self.question):
+            return "元"
         match = _ASKED_UNIT.search(self.question)
         if not match:
             return None

@@ -20,7 +20,10 @@ catch most of them without a model:
 - the **attribute** a question asks through a copula (“……的售价是多少？”) must be named in that
   passage (``rag.attribute``);
 - the **kind of answer** asked for (``rag.answer_type``): a quantity, in the unit asked for; a
-  share; a place in an order; a year; a date.
+  share; a place in an order; a year; a date;
+- an answer **sentence** on another year (2021 for a 2022 question), on another size or count of
+  the thing the question measures (“12英寸晶圆线” for 8英寸晶圆线), or from another article of a
+  law than the one asked (第三十七条 for 第三十六条) does not answer.
 
 What the answer then quotes follows from the question too (``rag.answerers.quoting``): a **list
 question** (哪些、哪几、哪三个、分别…) gets an enumeration, of as many items as it says; “第四项”
@@ -75,6 +78,12 @@ _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?=年)")
 # A name the question quotes (“星火燎原”): a passage that does not give it is about something else.
 # (A title in 《》 is not one: briefings refer back to it as 《意见》, 《方案》.)
 _QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,30})[”\"」』]")
+# A number in the question, where a unit and a noun may follow (“8英寸晶圆线”).
+_MEASURED = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)(?=\s*[^\d\s.])")
+# After a number, these are dates and shares, checked as such (``other_year``, ``rag.answer_type``).
+_NOT_MEASURES = frozenset("年 月 日 号 % ％ 个百分点 百分点 倍 多 余".split())
+# An article of a law (第三十六条, 第36条).
+_ARTICLE = re.compile(rf"第([{CHINESE_DIGITS}]+|\d+)条")
 # A batch, issue or session (首批, 第二期, 第三届): a passage on another one does not answer.
 _COHORT = re.compile(rf"(?:首|第[{CHINESE_DIGITS}\d]+)[批期届条章节款]")
 # “我省/全省”, “我市/本市”: the passage names its province or city elsewhere in the briefing.
@@ -117,6 +126,44 @@ class Question:
         if not stated or stated & self.years or any(y in context for y in self.years):
             return None
         return min(stated)
+
+    @cached_property
+    def measures(self) -> tuple[tuple[str, str, str], ...]:
+        """The numbers that size or count the thing named after them (“8英寸晶圆线”,
+        “28纳米工艺”, “104个项目”): (number, its unit, the thing), for ``other_measure``."""
+        found = []
+        for match in _MEASURED.finditer(LATIN_CODE.sub(" ", self.simplified)):
+            words = [w for w in jieba.cut(self.simplified[match.end() :]) if w.strip()][:2]
+            if len(words) == 2 and not words[0].isdigit() and len(words[1]) >= 2 and "\u3400" <= words[1][0]:
+                if words[0] not in _NOT_MEASURES:
+                    found.append((match[1], words[0], words[1]))
+        return tuple(found)
+
+    def other_measure(self, sentence: str) -> tuple[str, str] | None:
+        """The same thing of another size or count in ``sentence`` and the asked one
+        (“12英寸晶圆线”, “8英寸晶圆线”), when the sentence does not also give the asked one."""
+        flat = to_simplified(normalize_for_match(sentence))
+        for number, unit, thing in self.measures:
+            pattern = rf"(?<![\d.])(\d+(?:\.\d+)?)\s*{re.escape(unit)}\s*{re.escape(thing)}"
+            stated = {m[1]: m[0] for m in re.finditer(pattern, flat)}
+            if stated and number not in stated:
+                return next(iter(stated.values())), f"{number}{unit}{thing}"
+        return None
+
+    @cached_property
+    def articles(self) -> frozenset[int]:
+        """The numbers of the articles the question names (第三十六条, 第36条)."""
+        return frozenset(n for n in map(chinese_to_int, _ARTICLE.findall(self.simplified)) if n)
+
+    def other_article(self, headings: str) -> str | None:
+        """The article a sentence's headings place it in (第三十七条) when the question asks
+        about others (第三十六条): a passage may hold two articles, and only one is asked."""
+        if not self.articles:
+            return None
+        found = list(_ARTICLE.finditer(to_simplified(headings)))
+        if not found or {chinese_to_int(a[1]) for a in found} & self.articles:
+            return None
+        return found[-1][0]
 
     @cached_property
     def places(self) -> tuple[str, ...]:
@@ -277,8 +324,9 @@ def _states(text: str, number: str) -> bool:
     if number.startswith("第") and number[1:2].isdigit() and _states_in_words(text, number):
         return True
     ordinal = re.fullmatch(r"第(.+)条", number)
-    if ordinal:  # “第一条建议” may be the passage's “一是…” or “（一）…”
-        return any(form in text for form in (number, f"{ordinal[1]}是", f"（{ordinal[1]}）"))
+    if ordinal:  # “第一条建议” may be the passage's “一是…”, “（一）…” or “一、…”
+        forms = (number, f"{ordinal[1]}是", f"（{ordinal[1]}）", f"{ordinal[1]}、")
+        return any(re.search(rf"(?<![{CHINESE_DIGITS}\d]){re.escape(form)}", text) for form in forms)
     return number in text
 
 

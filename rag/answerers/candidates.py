@@ -12,6 +12,8 @@ An answer sentence must read as a sentence on its own, wherever the passage was 
   numbers “规〔2023〕4号）” and addresses are not statements;
 - it is **not a parenthetical** such as a byline “（供稿：长春高新区）”, nor a **question** the
   briefing asks (“在此背景下，广东发展数控机床产业，技术从哪里来？”): it states nothing;
+  except that a line or parenthesis opening with a full date and holding a verb records what was
+  done that day, with or without a full stop (a law's “（2020年7月31日……会议通过）”);
 - it is **not a run of table cells**: text broken into several short lines.
 
 """
@@ -36,6 +38,11 @@ _CJK_BREAK = re.compile(
 )
 MIN_SENTENCE_CHARS = 8
 _ASKS = re.compile(r"[？?][”’」』）)]*\s*$")  # a question the briefing asks states nothing
+# A line or parenthesis opening with a full date records what was done that day, in or out of
+# parentheses and with no full stop: a law's “（2020年7月31日……常务委员会第十九次会议通过）”.
+_DATED_RECORD = re.compile(
+    r"^[（(]?\s*(?:\d{4}|[〇零一二三四五六七八九]{4})\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日"
+)
 _CELL_CHARS = 12  # a line shorter than this, in a run of them, is a table cell
 _BULLETS = tuple("◆◇●○■□▲△▶►•·★☆")
 # A field's label at the start of a line: two to four characters, maybe spaced out (“简 介”), and a colon.
@@ -187,9 +194,11 @@ def is_answer_sentence(raw: str) -> bool:
     if _looks_like_cells(text):
         return False
     flat = join_lines(text)
-    if content_length(flat) < MIN_SENTENCE_CHARS or not SENTENCE_END.search(flat):
+    if content_length(flat) < MIN_SENTENCE_CHARS:
         return False
-    if is_parenthetical(flat) or _ASKS.search(flat):
+    if _DATED_RECORD.match(flat):  # “（2020年7月31日……会议通过）”: when what was done
+        return has_verb(flat)
+    if not SENTENCE_END.search(flat) or is_parenthetical(flat) or _ASKS.search(flat):
         return False
     return has_verb(flat)
 
@@ -197,12 +206,13 @@ def is_answer_sentence(raw: str) -> bool:
 @lru_cache(maxsize=4096)
 def has_verb(text: str) -> bool:
     """A jieba ``v*`` token, the copula 为 before a number (“国产化率分别为59.55%”, which
-    jieba tags as the preposition), or 在 after a noun with no 的 after it in its clause, where it
+    jieba tags as the preposition), a preposition that ends its clause (“……会议通过”), or 在 after a noun with no 的 after it in its clause, where it
     is the predicate (“49个布局在南沙”, “总部在深圳”; not “数字经济在广东的新格局”)."""
     tokens = list(posseg.cut(text))
     return any(
         flag.startswith("v")
         or (word == "为" and i + 1 < len(tokens) and tokens[i + 1].flag == "m")
+        or (flag == "p" and (i + 1 == len(tokens) or tokens[i + 1].word in "，,。；;）)"))
         or (
             word == "在"
             and i > 0

@@ -336,6 +336,12 @@ class ExtractiveAnswerer:
         year = asked.other_year(sentence.text, sentence.headings)
         if year:
             return f"检索到的句子说的是{year}年，不是问题所问的{'、'.join(sorted(asked.years))}年"
+        measure = asked.other_measure(sentence.text)
+        if measure:
+            return f"检索到的句子说的是{measure[0]}，不是问题所问的{measure[1]}"
+        article = asked.other_article(sentence.headings)
+        if article:
+            return f"检索到的句子出自{article}，不是问题所问的条文"
         return None
 
 

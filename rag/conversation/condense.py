@@ -54,7 +54,9 @@ _DETERMINERS = frozenset({"该", "此"})
 _DEMONSTRATIVES = frozenset({"这个", "这一", "这项", "这些", "此项", "该项"})
 _ELIDED_MAX_CHARS = 12
 _COMPARED_WITH = frozenset({"和", "与", "跟", "同"})
-_COMPARED_TO = frozenset({"较", "比起", "相较于", "相比于"})
+_COMPARED_TO = frozenset({"比", "较", "比起", "相较于", "相比于"})
+# “……有多少家X？”: what is counted, and where (“无锡高新区有多少家物联网企业？”).
+_COUNTED = re.compile(r"^(.*?)有(?:多少|几)[个家名位项件所座台种类批条只]?([^，。？?]+)[？?]?$")
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,9 @@ def _rewrite(question: str, context: _Context) -> Rewrite:
         names = "".join(p.text for p in parsed.phrases if p.kind in ANCHORS and p.end <= at)
         return Rewrite(fill(Parsed(names + "呢？"), 0, context.previous))
     subject = main_entity(context.previous)
+    tokens = parsed.tokens[body:]
+    if tokens and _compares_with(tokens):  # the comparison is of what was counted, where it was
+        subject = _counted(context.previous.text) or subject
     if subject and _elides_subject(parsed, body):
         return Rewrite(tidy(subject + parsed.text[parsed.tokens[body].start :]))
     return Rewrite(question)
@@ -227,13 +232,13 @@ def _names_something(referent: str) -> bool:
     a place, a person, an organisation, an acronym) or a specific noun (``rag.attribute.is_specific_word``),
     not only generic words (“帮我查点资料。”“请问您想了解哪方面内容？” … “它的总投资是多少？”:
     neither 资料 nor 方面内容 is a thing with an investment)."""
-    if "“" in referent:
-        return True  # a quoted name: “卓粤”计划
+    if "“" in referent or place_names(referent):
+        return True  # a quoted name (“卓粤”计划), a place (not 东西) or a person (张广军; not 谢谢)
     for word, flag in posseg.cut(referent):
         if len(word.strip()) < 2:
             continue
-        if (flag.startswith(("ns", "nr")) and place_names(word)) or flag in ("nt", "nz"):
-            return True  # a place (not 东西), a person (张广军; not 谢谢) or an organisation
+        if flag in ("nt", "nz"):
+            return True  # an organisation
         if word.isascii() and word.isupper() and len(word) >= 3:
             return True  # an acronym: UNCTAD, FDI (not OK, AI)
         # a dictionary noun of some weight in the general corpus (not 资料), not a set phrase
@@ -243,9 +248,15 @@ def _names_something(referent: str) -> bool:
     return False
 
 
+def _counted(question: str) -> str | None:
+    """What “……有多少家X？” counts, with where it is counted: “无锡高新区物联网企业”."""
+    match = _COUNTED.match(question.strip())
+    return tidy(match[1] + match[2]) if match else None
+
+
 def _compares_with(tokens: Sequence[Token]) -> bool:
     """Whether ``tokens`` open with a comparison whose subject is left out: “和/与/跟/同 X 相比”
-    or “较/比起/相较于 X”, then straight on to the predicate (“……相比增长了多少？”; not “与传统
+    or “比/较/比起/相较于 X”, then straight on to the predicate (“……相比增长了多少？”; not “与传统
     产业相比，新兴产业有什么特点？”, which names its subject after the comma)."""
     if any(t.text in "，,；;" for t in tokens):
         return False

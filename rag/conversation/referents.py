@@ -37,9 +37,10 @@ def _first_anchor(parsed: Parsed) -> str | None:
 
 def _with_owner(parsed: Parsed, phrase: Phrase) -> str:
     """The phrase with the owner that precedes it with 的 (广东的 + “卓粤”计划), and the verbs
-    that qualify it (长春高新区的 + 孵化 + 载体)."""
+    that qualify it (长春高新区的 + 孵化 + 载体), or the quoted name that qualifies it
+    (“投早投小” + 政府产业项目探索基金)."""
     before = [p for p in parsed.phrases if p.end <= phrase.start]
-    if before and before[-1].kind in ("place", "org", "person"):
+    if before and before[-1].kind in ("place", "org", "person", "name"):
         between = [t for t in parsed.tokens if before[-1].end <= t.start and t.end <= phrase.start]
         if all(t.text == "的" or (t.tag == "v" and len(t.text) == 2) for t in between):
             return parsed.text[before[-1].start : phrase.end]

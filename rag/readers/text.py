@@ -1,4 +1,5 @@
-"""Plain text and Markdown: the encoding found from a BOM or by trying UTF-8 then GB18030."""
+"""Plain text and Markdown: the encoding found from a BOM or by trying UTF-8 then GB18030;
+Markdown's HTML comments, which a reader never sees, are left out."""
 
 from __future__ import annotations
 
@@ -46,11 +47,21 @@ def decode_text(name: str, data: bytes) -> str:
 
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_MARKDOWN = (".md", ".markdown")
+
+
+def _without_comments(text: str) -> str:
+    """``text`` with its HTML comments (``<!-- … -->``) blanked, their line and page breaks
+    kept so that line and page numbers still hold."""
+    return _HTML_COMMENT.sub(lambda comment: re.sub(r"[^\r\n\f]", "", comment[0]), text)
 
 
 def read_text_lines(path: Path) -> list[SourceLine]:
     """Lines of a text file; a form feed starts a new page."""
     text = decode_text(path.name, path.read_bytes())
+    if path.suffix.lower() in _MARKDOWN:
+        text = _without_comments(text)
     has_pages = "\f" in text
     lines: list[SourceLine] = []
     page = 1

@@ -53,6 +53,14 @@ def test_a_whole_sentence_wrapped_across_lines_is_an_answer_sentence() -> None:
     assert not is_answer_sentence("数字经济在广东的新格局与新态势。")  # there 在 is inside a noun phrase
 
 
+def test_a_dated_record_of_what_was_done_is_an_answer_sentence_without_a_full_stop() -> None:
+    # a law's adoption note, in parentheses or on a line of its own; 通过 ends the clause as its verb
+    assert is_answer_sentence("（2020年7月31日河南省第十三届人民代表大会常务委员会第十九次会议通过）")
+    assert is_answer_sentence("2022年8月30日 深圳市第七届人民代表大会常务委员会第十一次会议通过")
+    assert not is_answer_sentence("（2023年5月10日）")  # a date alone records nothing
+    assert not is_answer_sentence("（供稿：长春高新区）")
+
+
 def test_a_policy_summary_after_its_date_line_answers(bundled: Pipeline) -> None:
     # “发布时间：2021 年 8 月 2 日” has no full stop; the “简介：……” field after it is a sentence of its own.
     answer = bundled.ask("国务院办公厅关于完善科技成果评价机制的指导意见提出要评价科技成果的哪些价值？")

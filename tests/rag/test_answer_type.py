@@ -117,6 +117,13 @@ def test_a_rule_that_sets_no_figure_answers_how_much() -> None:
     assert not _type("监管办法是哪一年出台的？").given_by("具体办法由双方约定。")
 
 
+def test_how_much_money_is_answered_by_a_sum_of_money() -> None:
+    asked = AnswerType("单个团队最高能拿到多少钱？")
+    assert not asked.given_by("近5年来约有近2万名研发设计人员获益。")
+    assert asked.given_by("对每个团队最高给予500万元奖励。")
+    assert asked.given_by("最高奖励100万美元。")
+
+
 def test_a_number_the_question_states_itself_is_not_the_answer() -> None:
     asked = _type("新招引的104个亿元以上重大产业项目里，外资项目有多少个？")
     assert not asked.given_by("新招引亿元以上重大产业项目104个，战略性新兴产业投资比重提高9.2个百分点。")

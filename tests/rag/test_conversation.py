@@ -122,6 +122,13 @@ def test_an_acronym_is_something_a_pronoun_can_point_back_to() -> None:
     assert condense_offline("它的总投资是多少？", [user("OK。")]).unresolved is not None
 
 
+def test_a_demonstrative_points_back_to_the_thing_with_the_quoted_name_that_qualifies_it() -> None:
+    history = [user("欧阳宏伟建议设立的“投早投小”政府产业项目探索基金，参考的是什么管理方式？")]
+    rewrite = condense_offline("设立这个基金主要想化解谁的什么顾虑？", history)
+    assert rewrite.unresolved is None
+    assert "“投早投小”政府产业项目探索基金" in rewrite.query and "这个基金" not in rewrite.query
+
+
 @pytest.mark.parametrize("question", ["它的营收是多少？", "那长春高新区呢？", "该计划由谁牵头？"])
 def test_a_follow_up_without_any_conversation_is_unresolved(question: str) -> None:
     rewrite = condense_offline(question, [])
@@ -232,6 +239,13 @@ def test_a_region_named_by_its_provinces_is_a_place() -> None:
         ),
         ("较上年增长了多少？", "深圳研发投入强度是多少？", "深圳研发投入强度"),
         ("与全国平均水平相比高多少？", "深圳研发投入强度是多少？", "深圳研发投入强度"),
+        # what “有多少家X” counted, where it was counted
+        (
+            "比2012年多了多少家？",
+            "2021年世界500强榜单里有多少家中国的战略性新兴产业企业？",
+            "榜单里中国的战略性新兴产业企业",
+        ),
+        ("比上年增加了多少家？", "无锡高新区有多少家物联网企业？", "无锡高新区物联网企业"),
     ],
 )
 def test_a_comparison_that_leaves_out_its_subject_takes_the_previous_one(

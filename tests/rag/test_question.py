@@ -244,11 +244,37 @@ def test_a_figure_of_speech_in_quotes_is_not_a_name_the_passage_must_give() -> N
     assert Question("那“珞珈一号”呢？").missing_from("“吉林一号”卫星在轨运行。") == ["“珞珈一号”"]
 
 
+def test_an_item_asked_by_its_number_may_be_numbered_with_a_comma_in_the_passage() -> None:
+    asked = Question("深圳建立全过程创新生态链的十条经验里，第九条讲的是什么？")
+    assert asked.missing_from("深圳经验：九、率先形成最严格的知识产权保护体系。") == []
+    assert asked.missing_from("深圳经验：十九、加强国际合作。") == ["第九条"]
+
+
+def test_a_sentence_of_another_article_does_not_answer_a_question_on_one_article() -> None:
+    # a passage may hold 第三十六条 and 第三十七条; the question asks about one of them
+    asked = Question("中关村条例第36条规定了什么？")
+    assert asked.other_article("第四章 人才资源 › 第三十七条") == "第三十七条"
+    assert asked.other_article("第四章 人才资源 › 第三十六条") is None
+    assert asked.other_article("第四章 人才资源") is None  # no article heading: nothing to tell
+    assert Question("中关村条例对人才特区有什么规定？").other_article("第三十七条") is None
+
+
+def test_a_sentence_on_another_size_of_the_measured_thing_does_not_answer() -> None:
+    asked = Question("广东能够规模化量产的8英寸晶圆线目前有几条？")
+    assert asked.other_measure("实现规模化量产的12英寸晶圆线仅1条。") == ("12英寸晶圆线", "8英寸晶圆线")
+    assert asked.other_measure("推动12英寸晶圆线及8英寸晶圆线等项目建设。") is None
+    # a count the question states is not contradicted by the count it asks for
+    counted = Question("104个项目里外资项目有多少个？")
+    assert counted.other_measure("104个项目中外资项目30个。") is None
+    assert counted.other_measure("全年引进120个项目，外资项目30个。") == ("120个项目", "104个项目")
+
+
 def test_a_word_the_dictionary_knows_only_as_a_common_word_is_not_a_place() -> None:
     # jieba tags 上马 (to launch), 伦理 and 沙龙 as places; CC-CEDICT writes them in lower case
     assert Question("郑洛新示范区明确不让上马哪类产业项目？").places == ("郑洛新",)
     assert Question("深圳市人工智能伦理委员会由谁组成？").places == ("深圳",)
     assert Question("崂山和黄岛各有什么定位？").places == ("崂山", "黄岛")
+    assert Question("海港高新区举办了什么活动？").places == ("海港",)  # before 高新区 it names one
 
 
 def test_a_year_or_a_date_does_not_answer_how_much() -> None:

@@ -222,3 +222,16 @@ def test_a_scanned_ofd_without_the_ocr_extra_says_how_to_install_it(
         DocumentError, match=r"扫描办法\.ofd：OFD 文件中没有文字（可能是扫描件）。安装 OCR 扩展"
     ):
         load_document(path)
+
+
+def test_markdowns_html_comments_are_not_read_as_text(tmp_path: Path) -> None:
+    path = tmp_path / "条例.md"
+    path.write_text(
+        "# 某市科技创新条例\n\n2022年8月30日 某市人大常委会会议通过\n\n<!-- INFO END -->\n\n"
+        "## 第一章 总则\n\n<!-- 编辑\n备注 -->\n第一条 为了促进科技创新，制定本条例。\n",
+        encoding="utf-8",
+    )
+    document = load_document(path)
+    assert "INFO END" not in document.text and "备注" not in document.text and "<!--" not in document.text
+    # lines keep their numbers: the article is still on line 11
+    assert document.locate(document.text.index("第一条")).line == 11
