@@ -12,6 +12,7 @@ import numpy as np
 
 from rag.answerers.base import AnswerEvent, DoneEvent, TokenEvent, collect
 from rag.answerers.candidates import Candidate, passage_sentences
+from rag.answerers.preference import preferred
 from rag.answerers.quoting import select, with_marker
 from rag.answerers.relevance import (
     CORPUS_COVERAGE_FLOOR,
@@ -151,7 +152,7 @@ class ExtractiveAnswerer:
             default=0.0,
         )
         if eligible[best] >= threshold and eligible[best] >= model.dominance * rival:
-            best = _saying(asked, candidates, eligible, best, threshold)
+            best = preferred(asked, candidates, eligible, best, threshold)
             confidence = float(eligible[best])
             return _Judgement(asked, threshold, candidates, features, eligible, best, confidence, None)
         complete = [i for i, c in enumerate(candidates) if c.complete]
@@ -343,18 +344,6 @@ class ExtractiveAnswerer:
         if article:
             return f"检索到的句子出自{article}，不是问题所问的条文"
         return None
-
-
-def _saying(
-    asked: Question, candidates: Sequence[Candidate], eligible: np.ndarray, best: int, threshold: float
-) -> int:
-    """``best``, or for a question on who does something (“由谁出资？”) the likeliest answering
-    sentence that says it (“该项目由科学家主导、腾讯公司出资……”) when ``best`` does not."""
-    verb = asked.agent_verb
-    if verb is None or verb in candidates[best].text:
-        return best
-    saying = [i for i, c in enumerate(candidates) if eligible[i] >= threshold and verb in c.text]
-    return max(saying, key=lambda i: float(eligible[i])) if saying else best
 
 
 def _with_figure_after(

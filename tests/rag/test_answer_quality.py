@@ -291,3 +291,9 @@ def test_a_near_miss_asking_a_kind_of_answer_the_briefing_never_gives_is_refused
     answer = bundled.ask(question)
     assert answer.refused and answer.citations == ()
     assert kind in str(answer.refusal_reason)
+
+
+def test_which_things_of_a_kind_is_answered_by_the_sentence_listing_that_kind(bundled: Pipeline) -> None:
+    # the likeliest sentence sums up the meeting's tasks; the list of 高端专用装备 is in another passage
+    answer = bundled.ask("工信部2023年全國工業和信息化工作會議提出，要加快發展哪些高端專用裝備？")
+    assert "深远海装备" in answer.text and "高端专用装备" in answer.text

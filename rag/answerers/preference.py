@@ -1,0 +1,53 @@
+"""Which of the sentences that can answer to lead with, when the likeliest one does not say what
+the question asks in so many words: the sentence that does comes first."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+from rag.answerers.candidates import Candidate
+from rag.question import Question
+
+# “……有哪些高端专用装备？”: the kind of thing a list question asks for, when it ends the question
+# and is a compound of four characters or more (哪些服务, 哪些产品 ask for a kind too broad to
+# tell the list that answers from any other list of services or products).
+_LISTED_KIND = re.compile(r"哪些((?:(?!的)[\u3400-\u9fff]){4,10})[？?]?$")
+
+
+def preferred(
+    asked: Question, candidates: Sequence[Candidate], eligible: np.ndarray, best: int, threshold: float
+) -> int:
+    """``best``, or the likeliest sentence that can answer (``eligible`` at least ``threshold``)
+    and says what ``best`` does not:
+
+    - for a question on who does something (“由谁出资？”), the verb (“该项目由科学家主导、腾讯
+      公司出资……”);
+    - for a question on which things of a kind (“要加快发展哪些高端专用装备？”), a list of that
+      kind (“加快高端医疗装备、农机装备、深远海装备等高端专用装备发展”)."""
+    verb = asked.agent_verb
+    if verb is not None:
+        return _likeliest_saying(verb, candidates, eligible, best, threshold)
+    kind = _LISTED_KIND.search(asked.simplified)
+    if kind:
+        listing = re.compile(rf"、[^。；，]*等{re.escape(kind[1])}")
+        return _likeliest_saying(listing, candidates, eligible, best, threshold)
+    return best
+
+
+def _likeliest_saying(
+    said: str | re.Pattern[str],
+    candidates: Sequence[Candidate],
+    eligible: np.ndarray,
+    best: int,
+    threshold: float,
+) -> int:
+    def says(candidate: Candidate) -> bool:
+        return said in candidate.text if isinstance(said, str) else bool(said.search(candidate.text))
+
+    if says(candidates[best]):
+        return best
+    saying = [i for i, c in enumerate(candidates) if eligible[i] >= threshold and says(c)]
+    return max(saying, key=lambda i: float(eligible[i])) if saying else best
