@@ -58,12 +58,29 @@ _SAME_UNIT = {
     "户": ("家", "户"),
     "周岁": ("周岁", "岁"),
     "岁": ("周岁", "岁"),
-    "元": ("元", "美元", "欧元", "日元", "港元"),  # a sum of money, in any currency
+    # a sum of money, in any currency (人民币8亿 and $150 million: ``_MONEY_BEFORE``)
+    "元": (
+        "元",
+        "美元",
+        "美金",
+        "欧元",
+        "日元",
+        "港元",
+        "港币",
+        "英镑",
+        "澳元",
+        "加元",
+        "韩元",
+        "卢布",
+        "人民币",
+    ),
     # 个 is the general measure word: “多少个孵化载体” is answered by “15家”.
     "个": tuple("个家户项所座名位人件台辆颗条支批种次篇部类只门款处套张间"),
 }
 # “多少钱”: a sum of money, asked without a measure word.
 _MONEY_QUESTION = re.compile(r"多少钱|how much money", re.I)
+# A currency written before the amount: 人民币8亿, $150 million, US$2 billion.
+_MONEY_BEFORE = re.compile(r"(?:人民币|(?:US)?[$＄])\s*\d")
 _ASKED_UNIT = re.compile(rf"(?:多少|几)(个)?({'|'.join(map(re.escape, _UNITS))})")
 _ASKS_QUANTITY = re.compile(
     # 这几年/近几年 is a span of time, not a count
@@ -209,6 +226,8 @@ class AnswerType:
             )
         if self.unit is None:
             return bool(_STATES_NUMBER.search(_DATE.sub("", flat)))
+        if self.unit == "元" and _MONEY_BEFORE.search(flat):
+            return True
         # 多少个工作日 is answered by “三十个工作日” or “三十工作日”.
         unit = self.unit.removeprefix("个") if len(self.unit) > 1 else self.unit
         units = "|".join(map(re.escape, _SAME_UNIT.get(unit, (unit,))))

@@ -3,8 +3,8 @@ jieba's lexicon and memory-mapped after that.
 
 Two readings of it are used: English glosses back to Chinese words (``rag.glossary``), and the
 words the dictionary knows only as common words, never as a name (``common_word``): CC-CEDICT
-writes a proper noun's pinyin with a capital (北京 [Bei3 jing1]) and a common word's in lower
-case (伦理 [lun2 li3], 上马 [shang4 ma3]), so a word jieba tags as a place but the dictionary
+writes a proper noun's pinyin with a capital (北京 [Bei3 jing1], 南亚 [nan2 Ya4]) and a common
+word's in lower case (伦理 [lun2 li3], 上马 [shang4 ma3]), so a word jieba tags as a place but the dictionary
 only knows in lower case is not one.
 """
 
@@ -76,13 +76,14 @@ def _common_words() -> marisa_trie.Trie:
     names: set[str] = set()
     common: set[str] = set()
     for word, pinyin, _ in entries():
-        (names if pinyin[:1].isupper() else common).add(word)
+        # a name may be capitalised from any syllable: 南亚 [nan2 Ya4], 水富县 [shui3 Fu4 xian4]
+        (names if any(syllable[:1].isupper() for syllable in pinyin.split()) else common).add(word)
     return marisa_trie.Trie(common - names)
 
 
 @cache
 def _common_trie() -> marisa_trie.Trie:
-    return compiled("common-words", 1, _common_words, marisa_trie.Trie())
+    return compiled("common-words", 2, _common_words, marisa_trie.Trie())
 
 
 def common_word(word: str) -> bool:

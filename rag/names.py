@@ -63,10 +63,12 @@ def place_names(text: str) -> tuple[str, ...]:
         if flag == "nt":  # an organisation named after its place: 北京政府, 深圳市科技局 → 北京, 深圳
             token, flag = _leading_place(token) or (token, flag)
         word = _PLACE_SUFFIX.sub("", token)
-        # 海港 (a harbour) before 高新区 names one
-        before_region = i + 1 < len(tagged) and bool(_REGION_SUFFIX.fullmatch(tagged[i + 1].word))
+        # 海港 (a harbour) before 高新区 names one, and so does 灯塔 in 灯塔市
+        with_region = bool(_REGION_SUFFIX.search(token)) or (
+            i + 1 < len(tagged) and bool(_REGION_SUFFIX.fullmatch(tagged[i + 1].word))
+        )
         is_place = flag == "ns" and not _DIRECTIONS.fullmatch(word)
-        is_name = (is_place and (before_region or not _not_a_place(word))) or (
+        is_name = (is_place and (with_region or not _not_a_place(word))) or (
             flag == "nr" and _looks_like_person(word)
         )
         if is_name and not _REGION_SUFFIX.sub("", word):

@@ -41,6 +41,7 @@ from functools import cached_property, lru_cache
 from rag.answer_type import CHINESE_DIGITS, LATIN_CODE, AnswerType
 from rag.attribute import unnamed_attribute
 from rag.lexicon import jieba, posseg
+from rag.measures import Measure, measures, other_measure
 from rag.names import pinyin_names, place_names, spelt_words, title_places
 from rag.text import chinese_to_int, int_to_chinese, normalize_for_match, to_simplified
 
@@ -78,12 +79,10 @@ _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?=年)")
 # A name the question quotes (“星火燎原”): a passage that does not give it is about something else.
 # (A title in 《》 is not one: briefings refer back to it as 《意见》, 《方案》.)
 _QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,30})[”\"」』]")
-# A number in the question, where a unit and a noun may follow (“8英寸晶圆线”).
-_MEASURED = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)(?=\s*[^\d\s.])")
-# After a number, these are dates and shares, checked as such (``other_year``, ``rag.answer_type``).
-_NOT_MEASURES = frozenset("年 月 日 号 % ％ 个百分点 百分点 倍 多 余".split())
 # An article of a law (第三十六条, 第36条).
 _ARTICLE = re.compile(rf"第([{CHINESE_DIGITS}]+|\d+)条")
+# Verbs that ask what a quoted name means (“什么是“揭榜挂帅”？”), not verbs it is the object of.
+_NAMING_VERBS = frozenset("是 叫 叫做 称为 称作 名为 指".split())
 # A batch, issue or session (首批, 第二期, 第三届): a passage on another one does not answer.
 _COHORT = re.compile(rf"(?:首|第[{CHINESE_DIGITS}\d]+)[批期届条章节款]")
 # “我省/全省”, “我市/本市”: the passage names its province or city elsewhere in the briefing.
@@ -128,27 +127,14 @@ class Question:
         return min(stated)
 
     @cached_property
-    def measures(self) -> tuple[tuple[str, str, str], ...]:
-        """The numbers that size or count the thing named after them (“8英寸晶圆线”,
-        “28纳米工艺”, “104个项目”): (number, its unit, the thing), for ``other_measure``."""
-        found = []
-        for match in _MEASURED.finditer(LATIN_CODE.sub(" ", self.simplified)):
-            words = [w for w in jieba.cut(self.simplified[match.end() :]) if w.strip()][:2]
-            if len(words) == 2 and not words[0].isdigit() and len(words[1]) >= 2 and "\u3400" <= words[1][0]:
-                if words[0] not in _NOT_MEASURES:
-                    found.append((match[1], words[0], words[1]))
-        return tuple(found)
+    def measures(self) -> tuple[Measure, ...]:
+        """The numbers that size or count the thing named after them (``rag.measures``)."""
+        return measures(self.simplified)
 
     def other_measure(self, sentence: str) -> tuple[str, str] | None:
         """The same thing of another size or count in ``sentence`` and the asked one
-        (“12英寸晶圆线”, “8英寸晶圆线”), when the sentence does not also give the asked one."""
-        flat = to_simplified(normalize_for_match(sentence))
-        for number, unit, thing in self.measures:
-            pattern = rf"(?<![\d.])(\d+(?:\.\d+)?)\s*{re.escape(unit)}\s*{re.escape(thing)}"
-            stated = {m[1]: m[0] for m in re.finditer(pattern, flat)}
-            if stated and number not in stated:
-                return next(iter(stated.values())), f"{number}{unit}{thing}"
-        return None
+        (“12英寸晶圆线”, “8英寸晶圆线”), or None (``rag.measures.other_measure``)."""
+        return other_measure(self.simplified, self.measures, sentence)
 
     @cached_property
     def articles(self) -> frozenset[int]:
@@ -331,16 +317,33 @@ def _states(text: str, number: str) -> bool:
 
 
 def _quoted_names(text: str) -> list[str]:
-    """The names ``text`` quotes, without its figures of speech: a quoted predicate (a verb,
-    adjective or idiom phrase) that is the object of the question's own verb and ends its clause
-    (“如何避免“押错宝”？”) is the asker's wording, which the briefing need not share; a quoted
-    phrase followed by a noun (“星火燎原”专项行动) or standing as a noun (“珞珈一号”呢) is a name."""
+    """The names ``text`` quotes, without its figures of speech: a quoted phrase that opens with
+    a verb, an adjective or an idiom (jieba ``v``/``a``/``d``/``i``/``l``), is the object of the
+    question's own verb (not of 是/叫/称为, which ask what a name means) and ends its clause
+    (“如何避免“押错宝”？”) is the asker's wording, which the briefing need not share. A quoted
+    phrase opening with a noun (“科技贷”), followed by a noun (“星火燎原”专项行动) or standing as a
+    noun (“珞珈一号”呢) is a name."""
+    quoted = list(_QUOTED.finditer(text))
+    if not quoted:
+        return []
+    ends, position = [], 0  # each word of ``text`` with the offset it ends at, tagged once
+    for word, flag in posseg.lcut(text):
+        position += len(word)
+        ends.append((position, word, flag))
     names = []
-    for match in _QUOTED.finditer(text):
-        before = [flag for _, flag in posseg.lcut(text[: match.start()])[-1:]]
-        ends_clause = not text[match.end() :] or text[match.end()] in "？?，,。！!；;"
-        predicate = any(flag[:1] in "vadil" for _, flag in posseg.lcut(match[1]))
-        if not (before and _is_verb(before[0]) and ends_clause and predicate):
+    for match in quoted:
+        before = [(word, flag) for end, word, flag in ends if end <= match.start() and word.strip()][-1:]
+        first = [flag for _, flag in posseg.lcut(match[1]) if flag != "x"][:1]
+        figurative = (
+            bool(before)
+            and _is_verb(before[0][1])
+            and before[0][0] not in _NAMING_VERBS
+            and (match.end() == len(text) or text[match.end()] in "？?，,。！!；;")
+            and bool(first)
+            and first[0][:1] in "vadil"
+            and first[0] != "vn"
+        )
+        if not figurative:
             names.append(match[1])
     return names
 

@@ -12,8 +12,8 @@ An answer sentence must read as a sentence on its own, wherever the passage was 
   numbers “规〔2023〕4号）” and addresses are not statements;
 - it is **not a parenthetical** such as a byline “（供稿：长春高新区）”, nor a **question** the
   briefing asks (“在此背景下，广东发展数控机床产业，技术从哪里来？”): it states nothing;
-  except that a line or parenthesis opening with a full date and holding a verb records what was
-  done that day, with or without a full stop (a law's “（2020年7月31日……会议通过）”);
+  except that a line or parenthesis opening with a full date and ending with a verb records what
+  was done that day, with or without a full stop (a law's “（2020年7月31日……会议通过）”);
 - it is **not a run of table cells**: text broken into several short lines.
 
 """
@@ -41,8 +41,11 @@ _ASKS = re.compile(r"[？?][”’」』）)]*\s*$")  # a question the briefing 
 # A line or parenthesis opening with a full date records what was done that day, in or out of
 # parentheses and with no full stop: a law's “（2020年7月31日……常务委员会第十九次会议通过）”.
 _DATED_RECORD = re.compile(
-    r"^[（(]?\s*(?:\d{4}|[〇零一二三四五六七八九]{4})\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日"
+    r"^[（(]?\s*(?:\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}"
+    r"|[〇零一二三四五六七八九]{4}年[一二三四五六七八九十]{1,2}月[一二三四五六七八九十]{1,3})\s*日"
 )
+# Co-verbs jieba tags as prepositions that are the verb when they end a record: “……会议通过”.
+_COVERBS = frozenset({"通过", "经过"})
 _CELL_CHARS = 12  # a line shorter than this, in a run of them, is a table cell
 _BULLETS = tuple("◆◇●○■□▲△▶►•·★☆")
 # A field's label at the start of a line: two to four characters, maybe spaced out (“简 介”), and a colon.
@@ -196,23 +199,32 @@ def is_answer_sentence(raw: str) -> bool:
     flat = join_lines(text)
     if content_length(flat) < MIN_SENTENCE_CHARS:
         return False
-    if _DATED_RECORD.match(flat):  # “（2020年7月31日……会议通过）”: when what was done
-        return has_verb(flat)
-    if not SENTENCE_END.search(flat) or is_parenthetical(flat) or _ASKS.search(flat):
+    if _ASKS.search(flat):
         return False
-    return has_verb(flat)
+    if SENTENCE_END.search(flat) and not is_parenthetical(flat) and has_verb(flat):
+        return True
+    # “（2020年7月31日……会议通过）”: when what was done
+    return bool(_DATED_RECORD.match(flat)) and _ends_with_verb(flat)
+
+
+def _ends_with_verb(text: str) -> bool:
+    """Whether ``text``'s last word is a verb (“……会议通过”, “……批准”), not a byline's name or a
+    page's “【打印】【关闭】”."""
+    words = [(word, flag) for word, flag in posseg.cut(text.rstrip("。；;）) \n")) if word.strip()]
+    return bool(words) and (words[-1][1].startswith("v") or words[-1][0] in _COVERBS)
 
 
 @lru_cache(maxsize=4096)
 def has_verb(text: str) -> bool:
     """A jieba ``v*`` token, the copula 为 before a number (“国产化率分别为59.55%”, which
-    jieba tags as the preposition), a preposition that ends its clause (“……会议通过”), or 在 after a noun with no 的 after it in its clause, where it
-    is the predicate (“49个布局在南沙”, “总部在深圳”; not “数字经济在广东的新格局”)."""
+    jieba tags as the preposition), a co-verb ending its clause (“……会议通过”), or 在 after a
+    noun with no 的 after it in its clause, where it is the predicate (“49个布局在南沙”, “总部在
+    深圳”; not “数字经济在广东的新格局”)."""
     tokens = list(posseg.cut(text))
     return any(
         flag.startswith("v")
         or (word == "为" and i + 1 < len(tokens) and tokens[i + 1].flag == "m")
-        or (flag == "p" and (i + 1 == len(tokens) or tokens[i + 1].word in "，,。；;）)"))
+        or (word in _COVERBS and (i + 1 == len(tokens) or tokens[i + 1].word in "，,。；;）)"))
         or (
             word == "在"
             and i > 0

@@ -55,8 +55,12 @@ _DEMONSTRATIVES = frozenset({"这个", "这一", "这项", "这些", "此项", "
 _ELIDED_MAX_CHARS = 12
 _COMPARED_WITH = frozenset({"和", "与", "跟", "同"})
 _COMPARED_TO = frozenset({"比", "较", "比起", "相较于", "相比于"})
-# “……有多少家X？”: what is counted, and where (“无锡高新区有多少家物联网企业？”).
-_COUNTED = re.compile(r"^(.*?)有(?:多少|几)[个家名位项件所座台种类批条只]?([^，。？?]+)[？?]?$")
+# “……有多少家X？”: what is counted (a noun phrase after the measure word), and where
+# (“无锡高新区有多少家物联网企业？”); in the question's last clause, 共有 read as 有.
+_COUNTED = re.compile(
+    r"([^，,。；;？?]*?)(?:总共|一共|共)?有(?:多少|几)[个家名位项件所座台种类批条只]?"
+    r"((?![个家名位项件所座台种类批条只])[^，,。；;？?]{2,})[？?]?$"
+)
 
 
 @dataclass(frozen=True)
@@ -250,7 +254,7 @@ def _names_something(referent: str) -> bool:
 
 def _counted(question: str) -> str | None:
     """What “……有多少家X？” counts, with where it is counted: “无锡高新区物联网企业”."""
-    match = _COUNTED.match(question.strip())
+    match = _COUNTED.search(question.strip())
     return tidy(match[1] + match[2]) if match else None
 
 

@@ -57,7 +57,11 @@ def test_a_dated_record_of_what_was_done_is_an_answer_sentence_without_a_full_st
     # a law's adoption note, in parentheses or on a line of its own; 通过 ends the clause as its verb
     assert is_answer_sentence("（2020年7月31日河南省第十三届人民代表大会常务委员会第十九次会议通过）")
     assert is_answer_sentence("2022年8月30日 深圳市第七届人民代表大会常务委员会第十一次会议通过")
+    assert is_answer_sentence("（一九九九年三月十五日第九届全国人民代表大会第二次会议通过）")
     assert not is_answer_sentence("（2023年5月10日）")  # a date alone records nothing
+    # a web page's date line ends with no verb: it records nothing
+    assert not is_answer_sentence("2023年3月15日 阅读：1024 次 【打印】【关闭】")
+    assert not is_answer_sentence("2022年6月30日 第6期 科学技术部火炬高技术产业开发中心")
     assert not is_answer_sentence("（供稿：长春高新区）")
 
 

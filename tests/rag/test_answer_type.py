@@ -122,6 +122,7 @@ def test_how_much_money_is_answered_by_a_sum_of_money() -> None:
     assert not asked.given_by("近5年来约有近2万名研发设计人员获益。")
     assert asked.given_by("对每个团队最高给予500万元奖励。")
     assert asked.given_by("最高奖励100万美元。")
+    assert asked.given_by("总投资人民币8亿。") and asked.given_by("资产规模为382亿英镑。")
 
 
 def test_a_number_the_question_states_itself_is_not_the_answer() -> None:

@@ -246,6 +246,9 @@ def test_a_region_named_by_its_provinces_is_a_place() -> None:
             "榜单里中国的战略性新兴产业企业",
         ),
         ("比上年增加了多少家？", "无锡高新区有多少家物联网企业？", "无锡高新区物联网企业"),
+        ("比2012年多了多少家？", "全国共有多少家国家级高新区？", "全国国家级高新区"),
+        # the count's noun is left out: the previous question's subject, not “它们家”
+        ("比去年多多少？", "长春高新区有哪些孵化载体？它们有多少家？", "长春高新区"),
     ],
 )
 def test_a_comparison_that_leaves_out_its_subject_takes_the_previous_one(

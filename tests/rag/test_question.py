@@ -242,6 +242,10 @@ def test_a_figure_of_speech_in_quotes_is_not_a_name_the_passage_must_give() -> N
         "“星火燎原”"
     ]
     assert Question("那“珞珈一号”呢？").missing_from("“吉林一号”卫星在轨运行。") == ["“珞珈一号”"]
+    # a quoted phrase opening with a noun is a name, and 什么是 asks what a name means
+    loan = "中国银行研究设计“中银创新积分贷”专属产品。"
+    assert Question("企业怎么申请“科技贷”？").missing_from(loan) == ["“科技贷”"]
+    assert Question("什么是“揭榜挂帅”？").missing_from("实行“赛马式”制度。") == ["“揭榜挂帅”"]
 
 
 def test_an_item_asked_by_its_number_may_be_numbered_with_a_comma_in_the_passage() -> None:
@@ -267,6 +271,13 @@ def test_a_sentence_on_another_size_of_the_measured_thing_does_not_answer() -> N
     counted = Question("104个项目里外资项目有多少个？")
     assert counted.other_measure("104个项目中外资项目30个。") is None
     assert counted.other_measure("全年引进120个项目，外资项目30个。") == ("120个项目", "104个项目")
+    # every size the question states, in digits, Chinese numerals or with thousands separators
+    both = Question("8英寸和12英寸晶圆线各有多少条？")
+    assert both.other_measure("8英寸晶圆线2条。") is None
+    assert asked.other_measure("八英寸晶圆线1条，另有12英寸晶圆线2条。") is None
+    assert Question("1200家企业中有多少家上市？").other_measure("1,200家企业中有30家上市。") is None
+    # a yes-or-no question is answered by the sentence giving the real figure
+    assert Question("10个工作日内能办结吗？").other_measure("应当在15个工作日内办结。") is None
 
 
 def test_a_word_the_dictionary_knows_only_as_a_common_word_is_not_a_place() -> None:
@@ -275,6 +286,8 @@ def test_a_word_the_dictionary_knows_only_as_a_common_word_is_not_a_place() -> N
     assert Question("深圳市人工智能伦理委员会由谁组成？").places == ("深圳",)
     assert Question("崂山和黄岛各有什么定位？").places == ("崂山", "黄岛")
     assert Question("海港高新区举办了什么活动？").places == ("海港",)  # before 高新区 it names one
+    assert Question("灯塔市的GDP是多少？").places == ("灯塔",)  # and so it does with 市
+    assert Question("南亚国家的投资有多少？").places == ("南亚",)  # CC-CEDICT: nan2 Ya4
 
 
 def test_a_year_or_a_date_does_not_answer_how_much() -> None:
