@@ -4,8 +4,8 @@ jieba's lexicon and memory-mapped after that.
 Two readings of it are used: English glosses back to Chinese words (``rag.glossary``), and the
 words the dictionary knows only as common words, never as a name (``common_word``): CC-CEDICT
 writes a proper noun's pinyin with a capital (北京 [Bei3 jing1], 南亚 [nan2 Ya4]) and a common
-word's in lower case (伦理 [lun2 li3], 上马 [shang4 ma3]), so a word jieba tags as a place but the dictionary
-only knows in lower case is not one.
+word's in lower case (伦理 [lun2 li3], 上马 [shang4 ma3]), so a word jieba tags as a place but
+the dictionary only knows in lower case is not one.
 """
 
 from __future__ import annotations

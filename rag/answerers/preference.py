@@ -29,7 +29,7 @@ def preferred(
       kind (“加快高端医疗装备、农机装备、深远海装备等高端专用装备发展”)."""
     verb = asked.agent_verb
     if verb is not None:
-        return _likeliest_saying(verb, candidates, eligible, best, threshold)
+        return _likeliest_saying(re.compile(re.escape(verb)), candidates, eligible, best, threshold)
     kind = _LISTED_KIND.search(asked.simplified)
     if kind:
         listing = re.compile(rf"、[^。；，]*等{re.escape(kind[1])}")
@@ -38,16 +38,9 @@ def preferred(
 
 
 def _likeliest_saying(
-    said: str | re.Pattern[str],
-    candidates: Sequence[Candidate],
-    eligible: np.ndarray,
-    best: int,
-    threshold: float,
+    said: re.Pattern[str], candidates: Sequence[Candidate], eligible: np.ndarray, best: int, threshold: float
 ) -> int:
-    def says(candidate: Candidate) -> bool:
-        return said in candidate.text if isinstance(said, str) else bool(said.search(candidate.text))
-
-    if says(candidates[best]):
+    if said.search(candidates[best].text):
         return best
-    saying = [i for i, c in enumerate(candidates) if eligible[i] >= threshold and says(c)]
+    saying = [i for i, c in enumerate(candidates) if eligible[i] >= threshold and said.search(c.text)]
     return max(saying, key=lambda i: float(eligible[i])) if saying else best
