@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -377,4 +379,28 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         err.print("已中断")
-        raise SystemExit(130) from None
+        _exit(130)
+    except SystemExit as done:
+        if done.code is None or isinstance(done.code, int):
+            _exit(done.code or 0)
+        raise
+
+
+def _exit(code: int) -> None:
+    """Exit without the interpreter's teardown when nothing else runs.
+
+    Freeing the tagger's tables, the dictionaries and the index object by object takes a quarter
+    of a second, a fifth of a ``rag ask``; the operating system frees the process at once. Exit
+    handlers run and the output is flushed first; with other threads alive, exit as usual.
+    """
+    if threading.active_count() > 1:
+        raise SystemExit(code)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BrokenPipeError:
+            pass  # the reader (`rag ask … | head`) has gone
+        except OSError:
+            code = code or 1
+    os._exit(code)

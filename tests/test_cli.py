@@ -314,6 +314,21 @@ def test_python_dash_m_rag_runs() -> None:
     assert result.returncode == 0 and "ask" in result.stdout
 
 
+def test_the_rag_command_writes_all_its_output_and_exit_status_to_a_pipe(mini_index: Settings) -> None:
+    """``rag`` skips the interpreter's teardown on exit: what it printed must still all arrive."""
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "rag", "--home", str(mini_index.home), *args]
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # block-buffered
+        return subprocess.run(command, capture_output=True, text=True, cwd=REPO, env=env, check=False)
+
+    answered = run("ask", "绿洲高新区的星火贷最高能贷多少？", "--markdown")  # written unflushed
+    assert answered.returncode == 0, answered.stderr
+    assert "500万元" in answered.stdout and "[^1]:" in answered.stdout
+    failed = run("ask", "星火贷", "--doc", "没有这篇.md")
+    assert failed.returncode == 1 and "错误" in failed.stderr
+
+
 def _wait_until_writing(lock: Path, proc: subprocess.Popen[bytes]) -> None:
     """Until ``proc`` holds the index's write lock, read from /proc/locks (probing the lock
     would take it from the writer)."""
