@@ -60,9 +60,16 @@ _SAME_UNIT = {
     "岁": ("周岁", "岁"),
     # a sum of money, in any currency (人民币8亿 and $150 million: ``_MONEY_BEFORE``)
     "元": tuple("元 美元 美金 欧元 日元 港元 港币 英镑 澳元 加元 韩元 卢布 人民币".split()),
+    "时长": tuple("年 月 日 天 周 星期 季度 小时 分钟 工作日".split()),
+    "面积": tuple("平方米 平方公里 平方千米 亩 公顷".split()),
     # 个 is the general measure word: “多少个孵化载体” is answered by “15家”.
     "个": tuple("个家户项所座名位人件台辆颗条支批种次篇部类只门款处套张间"),
 }
+# How long (多久, 多长时间, 建设期多长) and how large an area (占地面积有多大): a span of time
+# (or 每年, 每季度) and an area, under the keys 时长 and 面积 of ``_SAME_UNIT``.
+_DURATION_QUESTION = re.compile(r"多久|多长时间|多少时间|(?:期限|周期|时限|期)[是为有]?多长")
+_AREA_QUESTION = re.compile(r"面积[是为有约达]{0,2}(?:多大|多少|几)(?![\u3400-\u9fff]*各)")
+_EVERY_PERIOD = re.compile(r"每(?:年|半年|季度?|个?月|周|星期|天|日)")
 # “多少钱”: a sum of money, asked without a measure word.
 _MONEY_QUESTION = re.compile(r"多少钱|how much money", re.I)
 # A currency written before the amount: 人民币8亿, $150 million, US$2 billion.
@@ -77,8 +84,9 @@ _ASKS_QUANTITY = re.compile(
 _SHARE_NOUN = re.compile(r"比例|比重|占比|份额|增幅|增速|增长率")
 # Question words that ask for something other than the share a question names.
 _ASKS_OTHERWISE = re.compile(r"为什么|为何|原因|怎么|怎样|如何|哪|什么|是否|吗")
+# A number in digits or in words; not one of (其中一项, 另一, 唯一), nor 零 of 零部件.
 _STATES_NUMBER = re.compile(
-    rf"(?<![第\d.{CHINESE_DIGITS}])(?:\d|(?!一[级类种批])[{CHINESE_DIGITS}]+(?:分之|[成倍个家项天年月周日次位名人条件台元吨米亩座所款批篇部岁届期层级类种]))"
+    rf"(?<![第\d.{CHINESE_DIGITS}])(?:\d|(?!一[级类种批]|零(?![{CHINESE_DIGITS}])|(?<=其中)一|(?<=[另每同唯])一)[{CHINESE_DIGITS}]+(?:分之|[成倍个家项天年月周日次位名人条件台元吨米亩座所款批篇部岁届期层级类种]))"
     r"|[%％]|百分之|半数|一半|过半"
 )
 _ORDINAL_QUESTION = re.compile(r"第几|(?:which|what) (?:place|rank)", re.I)
@@ -143,7 +151,9 @@ class AnswerType:
             return "元"
         match = _ASKED_UNIT.search(self.question)
         if not match:
-            return None
+            if _DURATION_QUESTION.search(self.question):
+                return "时长"
+            return "面积" if _AREA_QUESTION.search(self.question) else None
         general, unit = match.groups()
         if len(unit) == 1 and match.end() not in _word_ends(self.question):
             return "个" if general else None
@@ -213,6 +223,8 @@ class AnswerType:
         if self.unit is None:
             return bool(_STATES_NUMBER.search(_DATE.sub("", flat)))
         if self.unit == "元" and _MONEY_BEFORE.search(flat):
+            return True
+        if self.unit == "时长" and _EVERY_PERIOD.search(flat):
             return True
         # 多少个工作日 is answered by “三十个工作日” or “三十工作日”.
         unit = self.unit.removeprefix("个") if len(self.unit) > 1 else self.unit

@@ -39,9 +39,10 @@ _CJK_BREAK = re.compile(
 MIN_SENTENCE_CHARS = 8
 _ASKS = re.compile(r"[？?][”’」』）)]*\s*$")  # a question the briefing asks states nothing
 # A line or parenthesis opening with a full date records what was done that day, in or out of
-# parentheses and with no full stop: a law's “（2020年7月31日……常务委员会第十九次会议通过）”.
+# parentheses, after a field's label or not, and with no full stop: a law's “（2020年7月31日……
+# 常务委员会第十九次会议通过）”, a summary's “审议通过时间：2022年2月28日……会议审议通过”.
 _DATED_RECORD = re.compile(
-    r"^[（(]?\s*(?:\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}"
+    r"^(?:[\u3400-\u9fff]{2,6}[：:])?\s*[（(]?\s*(?:\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}"
     r"|[〇零一二三四五六七八九]{4}年[一二三四五六七八九十]{1,2}月[一二三四五六七八九十]{1,3})\s*日"
 )
 # Co-verbs jieba tags as prepositions that are the verb when they end a record: “……会议通过”.

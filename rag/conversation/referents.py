@@ -19,10 +19,12 @@ def named(source: Parsed, noun: str, plural: bool) -> str | None:
         return wanted.phrase if wanted and wanted.plural == plural else main_entity(source)
     if wanted and wanted.noun.text.endswith(noun):
         return wanted.phrase
+    subject = copula_subject(source)
+    if subject and subject.endswith(noun):
+        return subject  # “……部署的第二项重点工作是什么？” … “这项工作……”
     for phrase in source.phrases:
         if phrase.kind in ANCHORS | {"topic"} and (phrase.head.endswith(noun) or phrase.text.endswith(noun)):
             return _with_owner(source, phrase)
-    subject = copula_subject(source)
     if subject:
         return subject
     main = main_entity(source)

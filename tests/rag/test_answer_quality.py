@@ -58,6 +58,9 @@ def test_a_dated_record_of_what_was_done_is_an_answer_sentence_without_a_full_st
     assert is_answer_sentence("（2020年7月31日河南省第十三届人民代表大会常务委员会第十九次会议通过）")
     assert is_answer_sentence("2022年8月30日 深圳市第七届人民代表大会常务委员会第十一次会议通过")
     assert is_answer_sentence("（一九九九年三月十五日第九届全国人民代表大会第二次会议通过）")
+    # a policy summary's field: its label, then the record
+    assert is_answer_sentence("审议通过时间：2022年2月28日中央全面深化改革委员会第二十四次会议审议通过")
+    assert not is_answer_sentence("发布时间：2021年8月2日")
     assert not is_answer_sentence("（2023年5月10日）")  # a date alone records nothing
     # a web page's date line ends with no verb: it records nothing
     assert not is_answer_sentence("2023年3月15日 阅读：1024 次 【打印】【关闭】")

@@ -125,6 +125,24 @@ def test_how_much_money_is_answered_by_a_sum_of_money() -> None:
     assert asked.given_by("总投资人民币8亿。") and asked.given_by("资产规模为382亿英镑。")
 
 
+def test_how_long_is_answered_by_a_span_of_time_and_how_large_an_area_by_an_area() -> None:
+    area = AnswerType("无锡高新区的零碳科技产业园占地面积有多大？")
+    assert not area.given_by("集聚100多家低碳相关企业及平台。")  # a count is not an area
+    assert area.given_by("占地面积达18平方公里。") and area.given_by("占地三百亩。")
+    long = AnswerType("筹建期限是多长？")
+    assert not long.given_by("已有20家企业完成筹建。")
+    assert long.given_by("筹建期限为一年。") and AnswerType("最快多久能办完？").given_by("压缩到一天办结。")
+    assert AnswerType("需求清单多长时间发布一次？").given_by("需求清单每年发布。")
+
+
+def test_one_of_several_and_the_zero_of_a_word_are_not_amounts() -> None:
+    asked = AnswerType("到2025年广东全社会研发经费投入强度要达到多少？")
+    assert not asked.given_by("《规划》部署的其中一项重点任务是“聚焦经济主战场”。")
+    assert not asked.given_by("发布了《进口关键零部件、原材料商品目录》。")
+    assert asked.given_by("研发经费投入强度达到百分之三。")
+    assert AnswerType("有几个项目由企业牵头？").given_by("其中两项由企业牵头。")
+
+
 def test_a_number_the_question_states_itself_is_not_the_answer() -> None:
     asked = _type("新招引的104个亿元以上重大产业项目里，外资项目有多少个？")
     assert not asked.given_by("新招引亿元以上重大产业项目104个，战略性新兴产业投资比重提高9.2个百分点。")

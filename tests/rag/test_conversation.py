@@ -129,6 +129,16 @@ def test_a_demonstrative_points_back_to_the_thing_with_the_quoted_name_that_qual
     assert "“投早投小”政府产业项目探索基金" in rewrite.query and "这个基金" not in rewrite.query
 
 
+def test_a_demonstrative_points_back_to_what_the_question_asked_about_with_all_that_qualifies_it() -> None:
+    history = [
+        user("2023年全国工业和信息化工作会议部署的第二项重点工作是什么？"),
+        assistant("二是深入推进产业基础再造，重点发展一批市场急需的基础零部件和关键材料[1]。"),
+    ]
+    rewrite = condense_offline("这项工作里提到要加快突破哪些行业的工业软件？", history)
+    assert rewrite.unresolved is None
+    assert "2023年全国工业和信息化工作会议部署的第二项重点工作里" in rewrite.query
+
+
 @pytest.mark.parametrize("question", ["它的营收是多少？", "那长春高新区呢？", "该计划由谁牵头？"])
 def test_a_follow_up_without_any_conversation_is_unresolved(question: str) -> None:
     rewrite = condense_offline(question, [])
