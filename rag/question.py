@@ -43,6 +43,7 @@ from rag.attribute import unnamed_attribute
 from rag.lexicon import jieba, posseg
 from rag.measures import Measure, measures, other_measure
 from rag.names import pinyin_names, place_names, spelt_words, title_places
+from rag.owners import Owned, other_owner, owned_things
 from rag.text import chinese_to_int, int_to_chinese, normalize_for_match, to_simplified
 
 # Kinds of text that ask nothing of the briefings (language, not any document's vocabulary).
@@ -135,6 +136,16 @@ class Question:
         """The same thing of another size or count in ``sentence`` and the asked one
         (“12英寸晶圆线”, “8英寸晶圆线”), or None (``rag.measures.other_measure``)."""
         return other_measure(self.simplified, self.measures, sentence)
+
+    @cached_property
+    def owned(self) -> tuple[Owned, ...]:
+        """The things the question asks of a place (``rag.owners``)."""
+        return owned_things(self.simplified)
+
+    def other_owner(self, sentence: str) -> tuple[str, str] | None:
+        """The asked thing of another place in ``sentence`` and the asked one (“上海市集成电路产业”,
+        “张江集成电路产业”), or None (``rag.owners.other_owner``)."""
+        return other_owner(self.simplified, self.owned, sentence)
 
     @cached_property
     def articles(self) -> frozenset[int]:

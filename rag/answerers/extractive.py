@@ -340,6 +340,9 @@ class ExtractiveAnswerer:
         measure = asked.other_measure(sentence.text)
         if measure:
             return f"检索到的句子说的是{measure[0]}，不是问题所问的{measure[1]}"
+        owner = asked.other_owner(sentence.text)
+        if owner:
+            return f"检索到的句子说的是{owner[0]}，不是问题所问的{owner[1]}"
         article = asked.other_article(sentence.headings)
         if article:
             return f"检索到的句子出自{article}，不是问题所问的条文"

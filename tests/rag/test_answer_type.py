@@ -135,6 +135,13 @@ def test_how_long_is_answered_by_a_span_of_time_and_how_large_an_area_by_an_area
     assert AnswerType("需求清单多长时间发布一次？").given_by("需求清单每年发布。")
 
 
+def test_a_change_is_answered_by_a_change_not_by_a_share() -> None:
+    asked = AnswerType("2021年张江集成电路产业销售收入同比增长了多少？")
+    assert not asked.given_by("张江集成电路产业销售收入1702.56亿元，占全市比重约66%。")
+    assert asked.given_by("张江集成电路产业销售收入同比增长28%。")
+    assert asked.given_by("销售收入为上年的1.3倍。")
+
+
 def test_one_of_several_and_the_zero_of_a_word_are_not_amounts() -> None:
     asked = AnswerType("到2025年广东全社会研发经费投入强度要达到多少？")
     assert not asked.given_by("《规划》部署的其中一项重点任务是“聚焦经济主战场”。")

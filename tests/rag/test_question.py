@@ -302,3 +302,16 @@ def test_how_many_tenths_asks_for_a_share() -> None:
     asked = Question("国产仪器在国内市场能占几成？")
     assert not asked.answer_type.given_by("国内有厂家几十家，北美6家，欧洲3家。")
     assert asked.answer_type.given_by("但国产品占有率仅为20%，80%依赖进口。")
+
+
+def test_a_sentence_on_the_same_thing_of_another_place_does_not_answer() -> None:
+    asked = Question("2021年张江集成电路产业销售收入同比增长了多少？")
+    other = "2021年，上海市集成电路产业实现销售收入2578.85亿元，同比增长24.5%。"
+    assert asked.other_owner(other) == ("上海市集成电路产业", "张江集成电路产业")
+    assert asked.other_owner("2021年，张江集成电路产业销售收入1702.56亿元。") is None
+    # the text's own place (全市, 本市), an abbreviation (深圳/深圳市) and a place the question
+    # also names are the asked one
+    assert asked.other_owner("全市集成电路产业实现销售收入2578.85亿元。") is None
+    assert Question("深圳市人工智能产业规模多大？").other_owner("深圳人工智能产业规模达3000亿元。") is None
+    both = Question("张江和上海市集成电路产业销售收入分别是多少？")
+    assert both.other_owner(other) is None

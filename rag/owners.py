@@ -1,0 +1,112 @@
+"""The place a question asks a thing of: a sentence that gives the same thing of another place
+answers for that one. Asked for 张江集成电路产业销售收入, “上海市集成电路产业实现销售收入2578.85
+亿元” is about all of Shanghai.
+
+The owner is the place name just before the thing (with or without 的, the same in both; the
+thing at least two words and four characters). The sentence is kept when it names the asked place
+anywhere, when its place is also in the question (“张江和上海市……分别是多少”), when one name
+abbreviates the other (深圳/深圳市), or when its owner is the text's own place or all of them (本市,
+我国, 全省, 该区, 各地). Owners that are not places (服务 vs 工业机器人, 科研院所 vs 高校) were
+tried and dropped: synonyms and paraphrases (芯片/集成电路, 企业/主体) refused answerable questions.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag.lexicon import posseg
+from rag.names import place_names
+from rag.text import normalize_for_match, to_simplified
+
+# A thing shorter than this, or of one word, is too common to tell one owner's from another's.
+MIN_THING_CHARACTERS = 4
+_CHINESE = re.compile(r"[\u3400-\u9fff]{2,}")
+_REFERS_TO_ITS_OWN = re.compile(r"^[本我全该各此其每这那]")
+# How far before the thing the sentence's owner is looked for (characters).
+_OWNER_WINDOW = 12
+
+
+@dataclass(frozen=True)
+class Owned:
+    owner: str
+    joint: str  # "的" or ""
+    thing: tuple[str, ...]  # the words after the owner, to the end of the question
+
+    def __str__(self) -> str:
+        return self.owner + self.joint + "".join(self.thing)
+
+
+def owned_things(question: str) -> tuple[Owned, ...]:
+    """Each noun of ``question`` (simplified) with what follows it."""
+    words = [(word, flag) for word, flag in posseg.cut(question) if word.strip()]
+    found = []
+    for start in range(1, len(words)):
+        if words[start][0] == "的":
+            continue
+        at, joint = start - 1, ""
+        if words[at][0] == "的" and at > 0:
+            at, joint = at - 1, "的"
+        owner, flag = words[at]
+        if _is_owner(owner, flag):
+            found.append(Owned(owner, joint, tuple(word for word, _ in words[start:])))
+    return tuple(found)
+
+
+def other_owner(question: str, asked: tuple[Owned, ...], sentence: str) -> tuple[str, str] | None:
+    """The asked thing of another owner in ``sentence``, and the asked one (“工业机器人产量”,
+    “服务机器人产量”), or None."""
+    flat = to_simplified(normalize_for_match(sentence))
+    for owned in asked:
+        if owned.owner in flat:
+            continue
+        thing = _shared_thing(owned.thing, flat)
+        if not thing:
+            continue
+        for match in re.finditer(re.escape(thing), flat):
+            before = flat[: match.start()]
+            if owned.joint:
+                if not before.endswith("的"):
+                    continue
+                before = before[:-1]
+            elif before.endswith("的"):
+                continue
+            owner = _last_owner(before[-_OWNER_WINDOW:])
+            if owner and owner not in question and not _abbreviates(owner, owned.owner):
+                return owner + owned.joint + thing, owned.owner + owned.joint + thing
+    return None
+
+
+def _shared_thing(thing: tuple[str, ...], flat: str) -> str:
+    """The longest run of ``thing``'s first words that ``flat`` contains, if long enough."""
+    shared = ""
+    for end in range(1, len(thing) + 1):
+        run = "".join(thing[:end])
+        if run not in flat:
+            break
+        shared = run if end >= 2 else ""
+    return shared if len(shared) >= MIN_THING_CHARACTERS else ""
+
+
+def _last_owner(text: str) -> str | None:
+    words = [(word, flag) for word, flag in posseg.cut(text) if word.strip()]
+    if not words:
+        return None
+    word, flag = words[-1]
+    return word if _is_owner(word, flag) else None
+
+
+def _is_owner(word: str, flag: str) -> bool:
+    return (
+        flag.startswith("n")
+        and _CHINESE.fullmatch(word) is not None
+        and not _REFERS_TO_ITS_OWN.match(word)
+        and bool(place_names(word))
+    )
+
+
+def _abbreviates(one: str, other: str) -> bool:
+    """Whether either is the other with characters left out (深圳/深圳市, 中科院/中国科学院)."""
+    short, long = sorted((one, other), key=len)
+    rest = iter(long)
+    return all(character in rest for character in short)
