@@ -12,10 +12,12 @@ kept with the list (``Enumeration.lead_in``): the list is that sentence's.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from rag.answerers.candidates import Candidate, join_lines, split_sentences_at
+import numpy as np
+
+from rag.answerers.candidates import Candidate, is_answer_sentence, join_lines, split_sentences_at
 from rag.text import chinese_to_int
 from rag.types import Document
 
@@ -226,3 +228,41 @@ def heading_enumeration(document: Document, item: Candidate) -> Enumeration | No
     if len(items) < 2 or all(start != paragraphs[own].start for start, _, _ in items):
         return None
     return Enumeration(items[:LIST_ITEMS], len(items), parent=parent)
+
+
+def inline_item(candidates: Sequence[Candidate], probability: np.ndarray, number: int) -> Candidate | None:
+    """Item ``number`` of an enumeration inside one paragraph (“一是要……；二是要……；三是要……；
+    四是……”): the likeliest sentence opening with that ordinal whose paragraph also has the item
+    before or after it, in the same family of markers."""
+    markers = [item_marker(c.text) if c.complete else None for c in candidates]
+    present = {(c.paragraph, c.headings, m) for c, m in zip(candidates, markers, strict=True) if m}
+    found = [
+        i
+        for i, (c, m) in enumerate(zip(candidates, markers, strict=True))
+        if m is not None
+        and m[1] == number
+        and c.paragraph >= 0
+        and (
+            (c.paragraph, c.headings, (m[0], number - 1)) in present
+            or (c.paragraph, c.headings, (m[0], number + 1)) in present
+        )
+    ]
+    return candidates[max(found, key=lambda i: probability[i])] if found else None
+
+
+def item_with_body(document: Document, item: tuple[int, int, str], limit: int) -> list[tuple[int, int, str]]:
+    """An item (start, end, first sentence) asked for alone, with the sentences that go on with
+    it in its paragraph (“七是……。加强对……”, the first sentence a run-in heading or not) while
+    they stay answer sentences and all of it within ``limit`` characters; an item that is a
+    heading line comes alone."""
+    quoted = [item]
+    paragraph = next((p for p in document.paragraphs if p.start <= item[0] < p.end), None)
+    if paragraph is None or (paragraph.heading and not paragraph.inline):
+        return quoted
+    length = len(item[2])
+    for start, end, raw, sentence in split_sentences_at(document.text, item[1], paragraph.end):
+        if length + len(sentence) > limit or not is_answer_sentence(raw):
+            break
+        quoted.append((start, end, sentence))
+        length += len(sentence)
+    return quoted

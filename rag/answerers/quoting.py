@@ -17,7 +17,9 @@ from rag.answerers.enumerations import (
     enumeration_after,
     enumeration_around,
     heading_enumeration,
+    inline_item,
     item_marker,
+    item_with_body,
 )
 from rag.answerers.relevance import coverage, question_terms
 from rag.config import AnswerSettings
@@ -60,8 +62,15 @@ def select(
     if document is not None and index is not None and asked.item_asked:
         item = _item(asked, document, top, chinese_to_int(asked.item_asked) or 0)
         if item is not None:
-            passages, n = _passage_at(passages, document, item[0], index)
-            return passages, [(n, item[2])], ""
+            quoted = []
+            for start, _end, sentence in item_with_body(document, item, settings.max_list_chars):
+                passages, n = _passage_at(passages, document, start, index)
+                quoted.append((n, sentence))
+            return passages, quoted, ""
+    if asked.item_asked:
+        one = inline_item(candidates, probability, chinese_to_int(asked.item_asked) or 0)
+        if one is not None:
+            return passages, [(one.passage, one.text)], ""
     if document is not None and index is not None and (asked.wants_list or top.text.endswith(("：", ":"))):
         found = _enumeration(asked, candidates, top, document)
         if found is not None:

@@ -191,7 +191,23 @@ def test_a_follow_up_asking_for_one_item_gets_that_item(bundled: Pipeline) -> No
     ]
     answer = bundled.ask("第四项呢？", history=history)
     assert "技术要素市场体系" in answer.text
-    assert "一是" not in answer.text
+    assert "一是" not in answer.text and "五是" not in answer.text
+    # the item with what it goes on to say in its paragraph
+    seventh = bundled.ask("第七项呢？", history=history)
+    assert "七是大力提升科技创新开放合作水平" in seventh.text and "一带一路" in seventh.text
+    assert "八是" not in seventh.text
+
+
+def test_one_item_of_an_enumeration_inside_a_paragraph_or_named_by_its_noun(bundled: Pipeline) -> None:
+    # “一是要……；二是要……；三是要……；四是……” in one paragraph
+    third = bundled.ask("贾敬敦在高新技术企业管理工作督导协调会上对各地区提了几点要求？第三点是什么？")
+    assert "三是要强化认定工作主体责任" in third.text and "四是" not in third.text
+    # 第二条建议 is an item (第二条规定 an article)
+    assert Question("欧阳宏伟提的第二条建议是什么？").item_asked == "二"
+    assert Question("青岛市科技创新促进条例第四条规定了什么？").item_asked is None
+    second = bundled.ask("欧阳宏伟对高能级科创平台和生态建设提的第二条建议是什么？")
+    assert "二是鼓励推进博士生双创活动" in second.text and "双创型博士桥梁式人才" in second.text
+    assert "一是" not in second.text and "三是" not in second.text
 
 
 def test_a_list_question_saying_how_many_gets_a_list_of_that_many(bundled: Pipeline) -> None:
