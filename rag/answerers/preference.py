@@ -11,10 +11,12 @@ import numpy as np
 from rag.answerers.candidates import Candidate
 from rag.question import Question
 
-# “……有哪些高端专用装备？”: the kind of thing a list question asks for, when it ends the question
-# and is a compound of four characters or more (哪些服务, 哪些产品 ask for a kind too broad to
-# tell the list that answers from any other list of services or products).
-_LISTED_KIND = re.compile(r"哪些((?:(?!的)[\u3400-\u9fff]){4,10})[？?]?$")
+# “……有哪些高端专用装备？”, “在哪些方面的关键核心技术上攻坚？”: what a list question asks for,
+# the words after 哪些 (的 left out); its first four characters are what a list of it ends with
+# (“、……等方面关键核心技术”). A kind of two characters (哪些服务, 哪些产品) is too broad to tell
+# the list that answers from any other list of services or products.
+_LISTED_KIND = re.compile(r"哪些([\u3400-\u9fff]{2,30})")
+_KIND_CHARACTERS = 4
 
 
 def preferred(
@@ -31,8 +33,9 @@ def preferred(
     if verb is not None:
         return _likeliest_saying(re.compile(re.escape(verb)), candidates, eligible, best, threshold)
     kind = _LISTED_KIND.search(asked.simplified)
-    if kind:
-        listing = re.compile(rf"、[^。；，]*等{re.escape(kind[1])}")
+    words = kind[1].replace("的", "") if kind else ""
+    if len(words) >= _KIND_CHARACTERS:
+        listing = re.compile(rf"、[^。；，]*等{re.escape(words[:_KIND_CHARACTERS])}")
         return _likeliest_saying(listing, candidates, eligible, best, threshold)
     return best
 

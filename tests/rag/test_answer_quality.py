@@ -304,3 +304,6 @@ def test_which_things_of_a_kind_is_answered_by_the_sentence_listing_that_kind(bu
     # the likeliest sentence sums up the meeting's tasks; the list of 高端专用装备 is in another passage
     answer = bundled.ask("工信部2023年全國工業和信息化工作會議提出，要加快發展哪些高端專用裝備？")
     assert "深远海装备" in answer.text and "高端专用装备" in answer.text
+    # the kind followed by what the question says of it: 哪些方面的关键核心技术
+    fields = bundled.ask("2021年两院院士大会上，习近平总书记点名要在哪些方面的关键核心技术上全力攻坚？")
+    assert "石油天然气" in fields.text and "化学制剂" in fields.text
