@@ -42,6 +42,7 @@ _SERIES = re.compile(
 NEIGHBOUR_SHARE = 0.6
 # Openings of a sentence that gives the example or the particulars of the one before it; it
 # joins the answer when it passes the threshold.
+_POINTS_BACK = re.compile(r"(?:这|该|此(?!外)|上述|以上)")
 _ELABORATION = re.compile(r"(?:例如|比如|譬如|诸如|具体(?:来说|而言|地说)?|其中|特别是|尤其是)[，,：:]?")
 
 
@@ -257,6 +258,16 @@ def _series(sentence: str) -> list[str]:
     return [item for item in re.split(r"、|和|与|及", match.group(1)) if item] if match else []
 
 
+def _points_back(before: Candidate, sentence: Candidate) -> bool:
+    """Whether ``sentence`` opens with a demonstrative (这是, 该奖, 此举; not 此外) standing for
+    what ``before``, the answer sentence before it in its paragraph, names."""
+    return (
+        _POINTS_BACK.match(sentence.text) is not None
+        and before.complete
+        and before.paragraph == sentence.paragraph >= 0
+    )
+
+
 def _span(
     settings: AnswerSettings,
     candidates: Sequence[Candidate],
@@ -296,6 +307,12 @@ def _span(
             left -= 1
         else:
             right += 1
+    # A span opening by pointing back (“这是我国大陆地区第一个……奖项”) starts at what it points to,
+    # the sentence before it in its paragraph (“……一起设立未来科学大奖。”).
+    if 0 <= left < len(same) and _points_back(candidates[same[left]], candidates[same[left + 1]]):
+        if length + len(candidates[same[left]].text) <= settings.max_chars:
+            chosen.append(same[left])
+            length += len(candidates[same[left]].text)
     # A clause ending in ； goes on in the next one (“……的，责令改正；没有违法所得的，处……罚款。”):
     # the answer runs to the end of the sentence, unless the next clause opens a list item.
     while 0 <= right < len(same) and _runs_on(candidates[same[right - 1]], candidates[same[right]]):

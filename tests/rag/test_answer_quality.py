@@ -307,3 +307,13 @@ def test_which_things_of_a_kind_is_answered_by_the_sentence_listing_that_kind(bu
     # the kind followed by what the question says of it: 哪些方面的关键核心技术
     fields = bundled.ask("2021年两院院士大会上，习近平总书记点名要在哪些方面的关键核心技术上全力攻坚？")
     assert "石油天然气" in fields.text and "化学制剂" in fields.text
+
+
+def test_a_sentence_pointing_back_is_quoted_with_what_it_points_to(bundled: Pipeline) -> None:
+    # “这是我国大陆地区第一个……奖项” answers, and names the prize only in the sentence before it
+    answer = bundled.ask(
+        "我国大陆地区第一个由科学家、企业家群体共同发起的民间科学奖项是什么？是谁牵头设立的？"
+    )
+    assert "这是我国大陆地区第一个" in answer.text
+    assert "未来科学大奖" in answer.text and "沈南鹏" in answer.text
+    assert answer.text.index("未来科学大奖") < answer.text.index("这是")
