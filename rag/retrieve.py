@@ -17,8 +17,8 @@ the fusion. The choice is measured in README (“检索融合”).
 
 Questions are converted from Traditional to Simplified Chinese before both sides, so a
 question in either script reaches the same passages. English questions rely mostly on the
-multilingual dense side; BM25 gets their pinyin names and the words the dictionary translates
-one way only (``rag.glossary``).
+multilingual dense side; BM25 gets their pinyin names and the translations of their words
+(``rag.glossary``) that the best dense passages use.
 """
 
 from __future__ import annotations
@@ -35,6 +35,9 @@ from rag.glossary import english_terms, is_cross_lingual
 from rag.store import Index
 from rag.text import query_tokens, to_simplified
 from rag.types import Hit
+
+# The best dense passages in which an English word's translations are looked for.
+TRANSLATION_POOL = 10
 
 
 class Retriever:
@@ -61,7 +64,7 @@ class Retriever:
         query = to_simplified(question)
         pool = max(k, self.settings.candidates)
         dense_rows, dense = self.backend.dense(self.embedder.embed_query(query), pool, rows)
-        keyword_rows, keyword = self.backend.keyword(_keywords(query), pool, rows)
+        keyword_rows, keyword = self.backend.keyword(self._keywords(query, dense_rows), pool, rows)
         candidates = np.union1d(dense_rows, keyword_rows)
         if not len(candidates):
             return []
@@ -81,6 +84,22 @@ class Retriever:
             )
             for rank, i in enumerate(order, start=1)
         ]
+
+    def _keywords(self, query: str, dense_rows: np.ndarray) -> list[str]:
+        """The BM25 query: the question's words; for an English question, its pinyin names and,
+        for each of its words (``rag.glossary``), its one translation, or the one translation
+        of several that the best dense passages use (“protection” → 保护, of 保护、庇佑、掩护……).
+        A word whose translations the passages use several of adds none: all of a common word's
+        translations would crowd out the passage the question is about."""
+        tokens = query_tokens(query)
+        if not is_cross_lingual(query):
+            return tokens
+        pooled = "".join(self.index.chunks[int(row)].text for row in dense_rows[:TRANSLATION_POOL])
+        for term in english_terms(query):
+            used = [word for word in term if len(term) == 1 or word in pooled]
+            if len(used) == 1 and used[0] not in tokens:
+                tokens.append(used[0])
+        return tokens
 
     def _doc_rows(self, docs: Collection[str] | None) -> np.ndarray | None:
         if not docs:
@@ -106,18 +125,6 @@ class Retriever:
             for rank, i in enumerate(ranked, start=1):
                 fused[i] += 1.0 / (s.rrf_k + rank)
         return fused / (2.0 / (s.rrf_k + 1))
-
-
-def _keywords(query: str) -> list[str]:
-    """The BM25 query: the question's words; an English question's pinyin names, and the
-    Chinese word of each of its words that the dictionary translates one way only (“invention”
-    → 发明; ``rag.glossary``). A word with several translations would bring them all, and
-    they crowd out the passage the question is about."""
-    tokens = query_tokens(query)
-    if is_cross_lingual(query):
-        single = (word for term in english_terms(query) if len(term) == 1 for word in term)
-        tokens += [word for word in dict.fromkeys(single) if word not in tokens]
-    return tokens
 
 
 def _spread(candidates: np.ndarray, rows: np.ndarray, scores: np.ndarray, fill: float) -> np.ndarray:
