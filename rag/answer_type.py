@@ -98,12 +98,14 @@ _SHARE_QUESTION = re.compile(
     r"|what (?:share|percentage|proportion)",
     re.I,
 )
-# A change asked for (同比增长了多少, 增速, 增幅): a share that is not a change (占全市比重约66%)
-# does not give it.
+# A change asked for (同比增长了多少, 增速, 增幅): a share that is not a change (占全市比重约66%),
+# nor a multiple of something else than an earlier time (超广东产量的两倍), does not give it.
 _CHANGE_QUESTION = re.compile(
     r"同比|环比|增幅|增速|增长率|降幅|(?:增长|增加|提高|提升|上升|下降|下滑|减少|降低)了?多少"
 )
-_STATES_CHANGE = re.compile(r"同比|环比|增|降|涨|跌|升|减|下滑|提高|翻|高出|多出|倍")
+_STATES_CHANGE = re.compile(
+    r"同比|环比|增|降|涨|跌|升|减|下滑|提高|翻|高出|多出|(?:上年|去年|同期|\d{4}年)[^，。；]{0,6}倍"
+)
 _STATES_SHARE = re.compile(
     rf"[%％]|百分之|百分点|分之|\d+\s*/\s*\d+|\d+(?:\.\d+)?\s*[:：比]\s*\d+|(?<!第)[{CHINESE_DIGITS}\d.]+\s*[成倍折]|半数|一半|过半|大半|多数|少数"
 )

@@ -79,6 +79,8 @@ _STATED_NUMBER = re.compile(rf"(?<![\d.])\d+(?:\.\d+)?(?![\d.])[{_UNIT_CHARACTER
 # A model or programme named by a few letters and two digits or more (A100, G60, C919): a passage
 # on H100 is on another one. Q1, H1 (a quarter, a half-year) and Top10 are not models.
 _MODEL = re.compile(r"(?<![A-Za-z\d])(?![Tt]op)[A-Za-z]{1,3}-?\d{2,}(?![\d.])[A-Za-z\d]*")
+# An amount in English words (100-billion-yuan, 1.5 million): a briefing writes it in Chinese units.
+_ENGLISH_AMOUNT = re.compile(r"\d+(?:\.\d+)?[\s-]*(?:hundred|thousand|million|billion|trillion)\b", re.I)
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?=年)")
 # A name the question quotes (“星火燎原”): a passage that does not give it is about something else.
 # (A title in 《》 is not one: briefings refer back to it as 《意见》, 《方案》.)
@@ -112,7 +114,8 @@ class Question:
         states with their units (2023年, 12英寸), the cohorts and articles it names (首批, 第二期,
         第十条), the models it names (A100, G60) and the names it quotes (“星火燎原”)."""
         models = _MODEL.findall(self.simplified)
-        numbers = _STATED_NUMBER.findall(LATIN_CODE.sub(" ", self.simplified))  # not A100's 100
+        # not A100's 100, nor an English amount (100 billion: 千亿, 1000亿)
+        numbers = _STATED_NUMBER.findall(_ENGLISH_AMOUNT.sub(" ", LATIN_CODE.sub(" ", self.simplified)))
         stated = numbers + _COHORT.findall(self.simplified) + models
         return tuple(dict.fromkeys(stated + [f"“{q}”" for q in _quoted_names(self.simplified)]))
 

@@ -140,6 +140,7 @@ def test_a_change_is_answered_by_a_change_not_by_a_share() -> None:
     assert not asked.given_by("张江集成电路产业销售收入1702.56亿元，占全市比重约66%。")
     assert asked.given_by("张江集成电路产业销售收入同比增长28%。")
     assert asked.given_by("销售收入为上年的1.3倍。")
+    assert not asked.given_by("江苏为1186.1亿块，超广东产量的两倍。")
 
 
 def test_one_of_several_and_the_zero_of_a_word_are_not_amounts() -> None:
