@@ -79,11 +79,17 @@ def enumeration_after(document: Document, lead: Candidate) -> Enumeration | None
     total = 0
     gap = 0
     lead_in = None
+    last = -1  # where the last item began
     for index, start, end, sentence in _sentences_after(document, lead):
         paragraph = paragraphs[index]
         marker = item_marker(sentence)
-        if marker is not None and (family is None or marker[0] == family) and marker[1] == expected:
-            family, expected, gap = marker[0], expected + 1, 0
+        if (
+            marker is not None
+            and (family is None or marker[0] == family)
+            and marker[1] == expected
+            and not _nested(document, paragraph.start, last, start, marker[0])
+        ):
+            family, expected, gap, last = marker[0], expected + 1, 0, start
             total += 1
             if len(items) < LIST_ITEMS:
                 items.append((start, end, sentence))
@@ -108,6 +114,16 @@ def enumeration_after(document: Document, lead: Candidate) -> Enumeration | None
     if total >= (1 if first_in_lead else 2):
         return Enumeration(items, total, first_in_lead, lead_in=lead_in)
     return _clause_enumeration(document, lead)
+
+
+def _nested(document: Document, paragraph_start: int, last: int, start: int, family: str) -> bool:
+    """Whether the item marker at ``start``, inside its paragraph, belongs to a list the last
+    item's body leads into (“一是……。我国……主要包括：一是……；二是……”: that 二是 is not the
+    outer list's second item)."""
+    if last < 0 or not document.text[paragraph_start:start].strip():
+        return False
+    body = document.text[last:start]
+    return any(item_marker(body[colon.end() :]) == (family, 1) for colon in re.finditer(r"[：:]\s*", body))
 
 
 def _clause_enumeration(document: Document, lead: Candidate) -> Enumeration | None:

@@ -317,3 +317,11 @@ def test_a_sentence_pointing_back_is_quoted_with_what_it_points_to(bundled: Pipe
     assert "这是我国大陆地区第一个" in answer.text
     assert "未来科学大奖" in answer.text and "沈南鹏" in answer.text
     assert answer.text.index("未来科学大奖") < answer.text.index("这是")
+
+
+def test_a_list_nested_inside_an_item_is_not_taken_for_the_outer_list(bundled: Pipeline) -> None:
+    # item 一 goes on “……主要包括：一是……；二是在科技成果转化的初期……”; the outer 二是 opens a paragraph
+    answer = bundled.ask("火炬动态里那篇产业发展趋势研究认为，制约科技创新触发产业跃迁的瓶颈环节有哪些？")
+    for item in ("一是技术创新的商业化路径", "二是我国企业的技术创新主体地位", "三是科技双创积累"):
+        assert item in answer.text
+    assert "二是在科技成果转化的初期" not in answer.text
