@@ -61,12 +61,12 @@ _SAME_UNIT = {
     # a sum of money, in any currency (人民币8亿 and $150 million: ``_MONEY_BEFORE``)
     "元": tuple("元 美元 美金 欧元 日元 港元 港币 英镑 澳元 加元 韩元 卢布 人民币".split()),
     "时长": tuple("年 月 日 天 周 星期 季度 小时 分钟 工作日".split()),
-    "面积": tuple("平方米 平方公里 平方千米 亩 公顷".split()),
+    "面积": tuple("平方米 平方公里 平方千米 平米 亩 公顷 ㎡ m² m2 km² km2".split()),
     # 个 is the general measure word: “多少个孵化载体” is answered by “15家”.
     "个": tuple("个家户项所座名位人件台辆颗条支批种次篇部类只门款处套张间"),
 }
 # How long (多久, 多长时间, 建设期多长) and how large an area (占地面积有多大): a span of time
-# (or 每年, 每季度) and an area, under the keys 时长 and 面积 of ``_SAME_UNIT``.
+# (or, how often, 每年, 每季度) and an area, under the keys 时长 and 面积 of ``_SAME_UNIT``.
 _DURATION_QUESTION = re.compile(r"多久|多长时间|多少时间|(?:期限|周期|时限|期)[是为有]?多长")
 _AREA_QUESTION = re.compile(r"面积[是为有约达]{0,2}(?:多大|多少|几)(?![\u3400-\u9fff]*各)")
 _EVERY_PERIOD = re.compile(r"每(?:年|半年|季度?|个?月|周|星期|天|日)")
@@ -86,7 +86,7 @@ _SHARE_NOUN = re.compile(r"比例|比重|占比|份额|增幅|增速|增长率")
 _ASKS_OTHERWISE = re.compile(r"为什么|为何|原因|怎么|怎样|如何|哪|什么|是否|吗")
 # A number in digits or in words; not one of (其中一项, 另一, 唯一), nor 零 of 零部件.
 _STATES_NUMBER = re.compile(
-    rf"(?<![第\d.{CHINESE_DIGITS}])(?:\d|(?!一[级类种批]|零(?![{CHINESE_DIGITS}])|(?<=其中)一|(?<=[另每同唯])一)[{CHINESE_DIGITS}]+(?:分之|[成倍个家项天年月周日次位名人条件台元吨米亩座所款批篇部岁届期层级类种]))"
+    rf"(?<![第\d.{CHINESE_DIGITS}])(?:\d|(?!一[级类种批]|零(?![{CHINESE_DIGITS}])|(?<=其中)一(?![{CHINESE_DIGITS}])|(?<=[另每同唯])一(?![{CHINESE_DIGITS}]))[{CHINESE_DIGITS}]+(?:分之|[成倍个家项天年月周日次位名人条件台元吨米亩座所款批篇部岁届期层级类种]))"
     r"|[%％]|百分之|半数|一半|过半"
 )
 _ORDINAL_QUESTION = re.compile(r"第几|(?:which|what) (?:place|rank)", re.I)
@@ -104,7 +104,10 @@ _CHANGE_QUESTION = re.compile(
     r"同比|环比|增幅|增速|增长率|降幅|(?:增长|增加|提高|提升|上升|下降|下滑|减少|降低)了?多少"
 )
 _STATES_CHANGE = re.compile(
-    r"同比|环比|增|降|涨|跌|升|减|下滑|提高|翻|高出|多出|(?:上年|去年|同期|\d{4}年)[^，。；]{0,6}倍"
+    r"同比|环比|增长|增加(?!值)|增幅|增速|增至|新增|上升|提升|攀升|回升|升至|下降|降低|降至|降幅|下跌|跌幅|"
+    r"上涨|涨幅|减少|减幅|缩减|下滑|提高|翻番|翻了|翻一番|高出|多出|回落|放缓|"
+    r"(?:比|较)(?:上年|去年|上月|上季度|同期|\d{4}年)[^，。；]{0,6}?(?:高|低|快|慢|多|少|扩大|缩小|上浮|下浮)|"
+    r"(?:上年|去年|同期|\d{4}年)[^，。；]{0,6}倍"
 )
 _STATES_SHARE = re.compile(
     rf"[%％]|百分之|百分点|分之|\d+\s*/\s*\d+|\d+(?:\.\d+)?\s*[:：比]\s*\d+|(?<!第)[{CHINESE_DIGITS}\d.]+\s*[成倍折]|半数|一半|过半|大半|多数|少数"
@@ -232,10 +235,17 @@ class AnswerType:
             )
         if self.unit is None:
             return bool(_STATES_NUMBER.search(_DATE.sub("", flat)))
+        return self._gives_unit(flat)
+
+    def _gives_unit(self, flat: str) -> bool:
+        """Whether ``flat`` gives an amount in the unit asked for (or a sum of money, how often)."""
+        assert self.unit is not None
         if self.unit == "元" and _MONEY_BEFORE.search(flat):
             return True
-        if self.unit == "时长" and _EVERY_PERIOD.search(flat):
-            return True
+        if self.unit == "时长":
+            if "一次" in self.question and _EVERY_PERIOD.search(flat):
+                return True  # 多久发布一次 ← 每年发布
+            flat = _DATE.sub("", flat)  # 2021年3月 is when, not how long
         # 多少个工作日 is answered by “三十个工作日” or “三十工作日”.
         unit = self.unit.removeprefix("个") if len(self.unit) > 1 else self.unit
         units = "|".join(map(re.escape, _SAME_UNIT.get(unit, (unit,))))

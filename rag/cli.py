@@ -398,9 +398,10 @@ def _exit(code: int) -> None:
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         try:
-            stream.flush()
+            if stream is not None:
+                stream.flush()
         except BrokenPipeError:
             pass  # the reader (`rag ask … | head`) has gone
-        except OSError:
+        except (OSError, ValueError):  # a full disk, a closed stream
             code = code or 1
     os._exit(code)

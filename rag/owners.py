@@ -19,7 +19,7 @@ from rag.lexicon import posseg
 from rag.names import place_names
 from rag.text import normalize_for_match, to_simplified
 
-# A thing shorter than this, or of one word, is too common to tell one owner's from another's.
+# A thing shorter than this, or of one word, is too common to tell one place's from another's.
 MIN_THING_CHARACTERS = 4
 _CHINESE = re.compile(r"[\u3400-\u9fff]{2,}")
 _REFERS_TO_ITS_OWN = re.compile(r"^[本我全该各此其每这那]")
@@ -38,7 +38,7 @@ class Owned:
 
 
 def owned_things(question: str) -> tuple[Owned, ...]:
-    """Each noun of ``question`` (simplified) with what follows it."""
+    """Each place name of ``question`` (simplified) with what follows it."""
     words = [(word, flag) for word, flag in posseg.cut(question) if word.strip()]
     found = []
     for start in range(1, len(words)):
@@ -54,27 +54,38 @@ def owned_things(question: str) -> tuple[Owned, ...]:
 
 
 def other_owner(question: str, asked: tuple[Owned, ...], sentence: str) -> tuple[str, str] | None:
-    """The asked thing of another owner in ``sentence``, and the asked one (“工业机器人产量”,
-    “服务机器人产量”), or None."""
+    """The asked thing of another place in ``sentence``, and the asked one (“上海市集成电路产业”,
+    “张江集成电路产业”), or None. Every time the sentence names the thing, another place must own
+    it: not the asked one, not one of a series (“上海、江苏、浙江、安徽集成电路产业”), not the
+    text's own (全省)."""
     flat = to_simplified(normalize_for_match(sentence))
     for owned in asked:
-        if owned.owner in flat:
+        if any(name in flat for name in (owned.owner, *place_names(owned.owner))):
             continue
         thing = _shared_thing(owned.thing, flat)
         if not thing:
             continue
-        for match in re.finditer(re.escape(thing), flat):
-            before = flat[: match.start()]
-            if owned.joint:
-                if not before.endswith("的"):
-                    continue
-                before = before[:-1]
-            elif before.endswith("的"):
-                continue
-            owner = _last_owner(before[-_OWNER_WINDOW:])
-            if owner and owner not in question and not _abbreviates(owner, owned.owner):
-                return owner + owned.joint + thing, owned.owner + owned.joint + thing
+        owners = [
+            _owner_before(flat[: match.start()], owned.joint) for match in re.finditer(re.escape(thing), flat)
+        ]
+        foreign = [o for o in owners if o and o not in question and not _abbreviates(o, owned.owner)]
+        if foreign and len(foreign) == len(owners):
+            return foreign[0] + owned.joint + thing, owned.owner + owned.joint + thing
     return None
+
+
+def _owner_before(before: str, joint: str) -> str | None:
+    """The place that owns what follows ``before`` (with ``joint`` between), if one does alone."""
+    if joint:
+        if not before.endswith(joint):
+            return None
+        before = before[: -len(joint)]
+    elif before.endswith("的"):
+        return None
+    owner = _last_owner(before[-_OWNER_WINDOW:])
+    if owner is None or before[: -len(owner)].endswith(("、", "和", "与", "及")):
+        return None  # one of a series
+    return owner
 
 
 def _shared_thing(thing: tuple[str, ...], flat: str) -> str:

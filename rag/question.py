@@ -59,9 +59,9 @@ _WRITING_REQUEST = re.compile(
     r"(?:一|几|两|个|首|篇|份|段|封|句|个|下|成|出)"
 )
 # “第四项是什么？”, “第二点呢”, “第二条建议”: one item of an enumeration (not an article: 第四条
-# 规定了什么, 第十三条所列, 第五条是怎么规定的, 那第四条呢).
+# 规定了什么, 第十条是什么, 第十三条所列; 条 is an item before the nouns a list is made of).
 _ITEM_ASKED = re.compile(
-    r"第([一二三四五六七八九十]{1,3}|\d{1,2})(?:项|点|个方面|条(?=[\u3400-\u9fff])(?!规定|所|中|里|之|款|是怎么|怎么|呢|吗))"
+    r"第([一二三四五六七八九十]{1,3}|\d{1,2})(?:项|点|个方面|条(?=建议|意见|措施|举措|经验|做法|任务|原则|对策|路径|途径|启示|要求))"
 )
 # “在哪份文件中提出”, “出自什么规划”: the question asks which document says it.
 _SOURCE = re.compile(
@@ -80,7 +80,7 @@ _STATED_NUMBER = re.compile(rf"(?<![\d.])\d+(?:\.\d+)?(?![\d.])[{_UNIT_CHARACTER
 # on H100 is on another one. Q1, H1 (a quarter, a half-year) and Top10 are not models.
 _MODEL = re.compile(r"(?<![A-Za-z\d])(?![Tt]op)[A-Za-z]{1,3}-?\d{2,}(?![\d.])[A-Za-z\d]*")
 # An amount in English words (100-billion-yuan, 1.5 million): a briefing writes it in Chinese units.
-_ENGLISH_AMOUNT = re.compile(r"\d+(?:\.\d+)?[\s-]*(?:hundred|thousand|million|billion|trillion)\b", re.I)
+_ENGLISH_AMOUNT = re.compile(r"\d+(?:\.\d+)?[\s-]*(?:hundred|thousand|million|billion|trillion)s?\b", re.I)
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?=年)")
 # A name the question quotes (“星火燎原”): a passage that does not give it is about something else.
 # (A title in 《》 is not one: briefings refer back to it as 《意见》, 《方案》.)
@@ -116,7 +116,7 @@ class Question:
         models = _MODEL.findall(self.simplified)
         # not A100's 100, nor an English amount (100 billion: 千亿, 1000亿)
         numbers = _STATED_NUMBER.findall(_ENGLISH_AMOUNT.sub(" ", LATIN_CODE.sub(" ", self.simplified)))
-        stated = numbers + _COHORT.findall(self.simplified) + models
+        stated = numbers + _COHORT.findall(self._without_item) + models
         return tuple(dict.fromkeys(stated + [f"“{q}”" for q in _quoted_names(self.simplified)]))
 
     @cached_property
@@ -156,7 +156,12 @@ class Question:
     @cached_property
     def articles(self) -> frozenset[int]:
         """The numbers of the articles the question names (第三十六条, 第36条)."""
-        return frozenset(n for n in map(chinese_to_int, _ARTICLE.findall(self.simplified)) if n)
+        return frozenset(n for n in map(chinese_to_int, _ARTICLE.findall(self._without_item)) if n)
+
+    @cached_property
+    def _without_item(self) -> str:
+        """The question without the item it asks for (“第二条建议” is not an article)."""
+        return _ITEM_ASKED.sub("", self.simplified)
 
     def other_article(self, headings: str) -> str | None:
         """The article a sentence's headings place it in (第三十七条) when the question asks

@@ -45,6 +45,8 @@ _DATED_RECORD = re.compile(
     r"^(?:[\u3400-\u9fff]{2,6}[：:])?\s*[（(]?\s*(?:\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}"
     r"|[〇零一二三四五六七八九]{4}年[一二三四五六七八九十]{1,2}月[一二三四五六七八九十]{1,3})\s*日"
 )
+_MIN_RECORD_CHARS = 6
+_CJK = re.compile(r"[\u3400-\u9fff]")
 # Co-verbs jieba tags as prepositions that are the verb when they end a record: “……会议通过”.
 _COVERBS = frozenset({"通过", "经过"})
 _CELL_CHARS = 12  # a line shorter than this, in a run of them, is a table cell
@@ -204,8 +206,17 @@ def is_answer_sentence(raw: str) -> bool:
         return False
     if SENTENCE_END.search(flat) and not is_parenthetical(flat) and has_verb(flat):
         return True
-    # “（2020年7月31日……会议通过）”: when what was done
-    return bool(_DATED_RECORD.match(flat)) and _ends_with_verb(flat)
+    # “（2020年7月31日……会议通过）”: when what was done; not a web page's “发布时间：2023年3月1日
+    # 字号：大 中 小 打印” (another field) or “2023年3月1日 分享到” (too short to record anything)
+    dated = _DATED_RECORD.match(flat)
+    if dated is None:
+        return False
+    record = flat[dated.end() :]
+    return (
+        len(_CJK.findall(record)) >= _MIN_RECORD_CHARS
+        and not _FIELD_LABEL.search(record)
+        and _ends_with_verb(flat)
+    )
 
 
 def _ends_with_verb(text: str) -> bool:

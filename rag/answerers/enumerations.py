@@ -87,7 +87,7 @@ def enumeration_after(document: Document, lead: Candidate) -> Enumeration | None
             marker is not None
             and (family is None or marker[0] == family)
             and marker[1] == expected
-            and not _nested(document, paragraph.start, last, start, marker[0])
+            and not _nested(document, paragraph.start, last, start, marker)
         ):
             family, expected, gap, last = marker[0], expected + 1, 0, start
             total += 1
@@ -116,14 +116,23 @@ def enumeration_after(document: Document, lead: Candidate) -> Enumeration | None
     return _clause_enumeration(document, lead)
 
 
-def _nested(document: Document, paragraph_start: int, last: int, start: int, family: str) -> bool:
-    """Whether the item marker at ``start``, inside its paragraph, belongs to a list the last
-    item's body leads into (“一是……。我国……主要包括：一是……；二是……”: that 二是 is not the
-    outer list's second item)."""
+def _nested(document: Document, paragraph_start: int, last: int, start: int, marker: tuple[str, int]) -> bool:
+    """Whether ``marker`` at ``start``, inside its paragraph, goes on a list the last item's body
+    leads into (“一是……。我国……主要包括：一是……；二是……”: that 二是 is the nested list's second
+    item, not the outer list's; an outer “二是” after the nested 一是、二是、三是 is the outer one)."""
     if last < 0 or not document.text[paragraph_start:start].strip():
         return False
     body = document.text[last:start]
-    return any(item_marker(body[colon.end() :]) == (family, 1) for colon in re.finditer(r"[：:]\s*", body))
+    family, ordinal = marker
+    for colon in re.finditer(r"[：:]\s*", body):
+        nested = [
+            m[1]
+            for m in map(item_marker, re.split(r"(?<=[。；;，,：:])", body[colon.end() :]))
+            if m and m[0] == family
+        ]
+        if nested and nested == list(range(1, len(nested) + 1)) and ordinal == len(nested) + 1:
+            return True
+    return False
 
 
 def _clause_enumeration(document: Document, lead: Candidate) -> Enumeration | None:
@@ -246,38 +255,38 @@ def heading_enumeration(document: Document, item: Candidate) -> Enumeration | No
     return Enumeration(items[:LIST_ITEMS], len(items), parent=parent)
 
 
-def inline_item(candidates: Sequence[Candidate], probability: np.ndarray, number: int) -> Candidate | None:
+def inline_item(
+    candidates: Sequence[Candidate], probability: np.ndarray, number: int, allowed: Sequence[bool]
+) -> Candidate | None:
     """Item ``number`` of an enumeration inside one paragraph (“一是要……；二是要……；三是要……；
-    四是……”): the likeliest sentence opening with that ordinal whose paragraph also has the item
-    before or after it, in the same family of markers."""
+    四是……”): the likeliest of the ``allowed`` sentences that opens with that ordinal and whose
+    paragraph also has the item before or after it, in the same family of markers."""
     markers = [item_marker(c.text) if c.complete else None for c in candidates]
     present = {(c.paragraph, c.headings, m) for c, m in zip(candidates, markers, strict=True) if m}
+
+    def sibling(c: Candidate, family: str) -> bool:
+        return any((c.paragraph, c.headings, (family, n)) in present for n in (number - 1, number + 1))
+
     found = [
         i
         for i, (c, m) in enumerate(zip(candidates, markers, strict=True))
-        if m is not None
-        and m[1] == number
-        and c.paragraph >= 0
-        and (
-            (c.paragraph, c.headings, (m[0], number - 1)) in present
-            or (c.paragraph, c.headings, (m[0], number + 1)) in present
-        )
+        if allowed[i] and m is not None and m[1] == number and c.paragraph >= 0 and sibling(c, m[0])
     ]
     return candidates[max(found, key=lambda i: probability[i])] if found else None
 
 
 def item_with_body(document: Document, item: tuple[int, int, str], limit: int) -> list[tuple[int, int, str]]:
     """An item (start, end, first sentence) asked for alone, with the sentences that go on with
-    it in its paragraph (“七是……。加强对……”, the first sentence a run-in heading or not) while
-    they stay answer sentences and all of it within ``limit`` characters; an item that is a
-    heading line comes alone."""
+    it in its paragraph (“七是……。加强对……”, the first sentence a run-in heading or not), up to
+    the next item, while they stay answer sentences and all of it within ``limit`` characters;
+    an item that is a heading line comes alone."""
     quoted = [item]
     paragraph = next((p for p in document.paragraphs if p.start <= item[0] < p.end), None)
     if paragraph is None or (paragraph.heading and not paragraph.inline):
         return quoted
     length = len(item[2])
     for start, end, raw, sentence in split_sentences_at(document.text, item[1], paragraph.end):
-        if length + len(sentence) > limit or not is_answer_sentence(raw):
+        if length + len(sentence) > limit or not is_answer_sentence(raw) or item_marker(sentence):
             break
         quoted.append((start, end, sentence))
         length += len(sentence)

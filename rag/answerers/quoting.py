@@ -42,7 +42,8 @@ _SERIES = re.compile(
 NEIGHBOUR_SHARE = 0.6
 # Openings of a sentence that gives the example or the particulars of the one before it; it
 # joins the answer when it passes the threshold.
-_POINTS_BACK = re.compile(r"(?:这|该|此(?!外)|上述|以上)")
+# 这是, 该基金会, 此举, 上述; not the times 此前/此后/此次/此时/这期间/这两年, nor 此外
+_POINTS_BACK = re.compile(r"(?:这(?!期间|时|两|几|一时期)|该|此(?!外|前|后|次|时)|上述|以上(?!数据))")
 _ELABORATION = re.compile(r"(?:例如|比如|譬如|诸如|具体(?:来说|而言|地说)?|其中|特别是|尤其是)[，,：:]?")
 
 
@@ -69,7 +70,13 @@ def select(
                 quoted.append((n, sentence))
             return passages, quoted, ""
     if asked.item_asked:
-        one = inline_item(candidates, probability, chinese_to_int(asked.item_asked) or 0)
+        # from the top sentence's document, and likely enough to answer
+        document_id = passages[top.passage - 1].chunk.doc_id
+        allowed = [
+            bool(probability[i] >= threshold) and passages[c.passage - 1].chunk.doc_id == document_id
+            for i, c in enumerate(candidates)
+        ]
+        one = inline_item(candidates, probability, chinese_to_int(asked.item_asked) or 0, allowed)
         if one is not None:
             return passages, [(one.passage, one.text)], ""
     if document is not None and index is not None and (asked.wants_list or top.text.endswith(("：", ":"))):
@@ -136,9 +143,11 @@ def _item(asked: Question, document: Document, top: Candidate, number: int) -> t
     if listed is None:
         around = enumeration_around(document, top)
         listed = around[1] if around else None
-    if listed is None or not 1 <= number <= len(listed.items):
+    # “……主要体现在：一是……”: item 一 is in the lead-in, and items holds the others
+    at = number - 1 - listed.in_lead if listed is not None else -1
+    if listed is None or not 0 <= at < len(listed.items):
         return None
-    return listed.items[number - 1]
+    return listed.items[at]
 
 
 def _inline_items(
@@ -262,7 +271,7 @@ def _points_back(before: Candidate, sentence: Candidate) -> bool:
     """Whether ``sentence`` opens with a demonstrative (这是, 该奖, 此举; not 此外) standing for
     what ``before``, the answer sentence before it in its paragraph, names."""
     return (
-        _POINTS_BACK.match(sentence.text) is not None
+        _POINTS_BACK.match(to_simplified(sentence.text)) is not None
         and before.complete
         and before.paragraph == sentence.paragraph >= 0
     )
@@ -310,7 +319,10 @@ def _span(
     # A span opening by pointing back (“这是我国大陆地区第一个……奖项”) starts at what it points to,
     # the sentence before it in its paragraph (“……一起设立未来科学大奖。”).
     if 0 <= left < len(same) and _points_back(candidates[same[left]], candidates[same[left + 1]]):
-        if length + len(candidates[same[left]].text) <= settings.max_chars:
+        if (
+            len(chosen) < settings.max_sentences
+            and length + len(candidates[same[left]].text) <= settings.max_chars
+        ):
             chosen.append(same[left])
             length += len(candidates[same[left]].text)
     # A clause ending in ； goes on in the next one (“……的，责令改正；没有违法所得的，处……罚款。”):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from rag.conversation.phrases import ANCHORS, PUNCTUATION, Parsed, Phrase, tidy
@@ -21,7 +22,8 @@ def named(source: Parsed, noun: str, plural: bool) -> str | None:
         return wanted.phrase
     subject = copula_subject(source)
     if subject and subject.endswith(noun):
-        return subject  # “……部署的第二项重点工作是什么？” … “这项工作……”
+        # “……部署的第二项重点工作是什么？” … “这项工作……”; its last clause (not “根据《意见》，”)
+        return re.split(r"[，,；;]", subject)[-1]
     for phrase in source.phrases:
         if phrase.kind in ANCHORS | {"topic"} and (phrase.head.endswith(noun) or phrase.text.endswith(noun)):
             return _with_owner(source, phrase)

@@ -61,6 +61,9 @@ def test_a_dated_record_of_what_was_done_is_an_answer_sentence_without_a_full_st
     # a policy summary's field: its label, then the record
     assert is_answer_sentence("审议通过时间：2022年2月28日中央全面深化改革委员会第二十四次会议审议通过")
     assert not is_answer_sentence("发布时间：2021年8月2日")
+    # a web page's date line: another field after the date, or too short to record anything
+    assert not is_answer_sentence("发布时间：2023年3月1日 字号：大 中 小 打印")
+    assert not is_answer_sentence("2023年3月1日 分享到")
     assert not is_answer_sentence("（2023年5月10日）")  # a date alone records nothing
     # a web page's date line ends with no verb: it records nothing
     assert not is_answer_sentence("2023年3月15日 阅读：1024 次 【打印】【关闭】")

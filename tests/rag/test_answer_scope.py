@@ -203,11 +203,16 @@ def test_one_item_of_an_enumeration_inside_a_paragraph_or_named_by_its_noun(bund
     third = bundled.ask("贾敬敦在高新技术企业管理工作督导协调会上对各地区提了几点要求？第三点是什么？")
     assert "三是要强化认定工作主体责任" in third.text and "四是" not in third.text
     # 第二条建议 is an item (第二条规定 an article)
-    assert Question("欧阳宏伟提的第二条建议是什么？").item_asked == "二"
-    assert Question("青岛市科技创新促进条例第四条规定了什么？").item_asked is None
+    suggestion = Question("欧阳宏伟提的第二条建议是什么？")
+    assert suggestion.item_asked == "二" and not suggestion.specifics and not suggestion.articles
+    for article in ("青岛市科技创新促进条例第四条规定了什么？", "第十条是什么？", "第十三条所列措施有哪些？"):
+        assert Question(article).item_asked is None and Question(article).articles
     second = bundled.ask("欧阳宏伟对高能级科创平台和生态建设提的第二条建议是什么？")
     assert "二是鼓励推进博士生双创活动" in second.text and "双创型博士桥梁式人才" in second.text
     assert "一是" not in second.text and "三是" not in second.text
+    # item 一 is in the lead-in (“……主要体现在：一是……”): the second point is 二是, alone
+    point = bundled.ask("两大支柱产业面临的困难问题中第二点是什么？")
+    assert "二是产业链供应链亟需补短板强弱项" in point.text and "三是" not in point.text
 
 
 def test_a_list_question_saying_how_many_gets_a_list_of_that_many(bundled: Pipeline) -> None:

@@ -129,8 +129,13 @@ def test_how_long_is_answered_by_a_span_of_time_and_how_large_an_area_by_an_area
     area = AnswerType("无锡高新区的零碳科技产业园占地面积有多大？")
     assert not area.given_by("集聚100多家低碳相关企业及平台。")  # a count is not an area
     assert area.given_by("占地面积达18平方公里。") and area.given_by("占地三百亩。")
+    assert (
+        area.given_by("占地面积达2.5万㎡。") and area.given_by("约12km²。") and area.given_by("占地120平米。")
+    )
     long = AnswerType("筹建期限是多长？")
     assert not long.given_by("已有20家企业完成筹建。")
+    assert not long.given_by("项目于2021年3月开工。")  # a date is when, not how long
+    assert not long.given_by("每年安排专项资金5000万元。")  # 每年 answers only how often
     assert long.given_by("筹建期限为一年。") and AnswerType("最快多久能办完？").given_by("压缩到一天办结。")
     assert AnswerType("需求清单多长时间发布一次？").given_by("需求清单每年发布。")
 
@@ -141,6 +146,9 @@ def test_a_change_is_answered_by_a_change_not_by_a_share() -> None:
     assert asked.given_by("张江集成电路产业销售收入同比增长28%。")
     assert asked.given_by("销售收入为上年的1.3倍。")
     assert not asked.given_by("江苏为1186.1亿块，超广东产量的两倍。")
+    gdp = AnswerType("GDP同比增长多少？")
+    assert gdp.given_by("比上年高0.5个百分点。") and gdp.given_by("较上年回落0.3个百分点。")
+    assert not AnswerType("工业增加值同比增长多少？").given_by("工业增加值占全市GDP比重约66%。")
 
 
 def test_one_of_several_and_the_zero_of_a_word_are_not_amounts() -> None:
@@ -149,6 +157,7 @@ def test_one_of_several_and_the_zero_of_a_word_are_not_amounts() -> None:
     assert not asked.given_by("发布了《进口关键零部件、原材料商品目录》。")
     assert asked.given_by("研发经费投入强度达到百分之三。")
     assert AnswerType("有几个项目由企业牵头？").given_by("其中两项由企业牵头。")
+    assert AnswerType("外资企业有多少？").given_by("其中一百家为外资企业。")
 
 
 def test_a_number_the_question_states_itself_is_not_the_answer() -> None:

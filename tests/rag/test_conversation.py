@@ -137,6 +137,9 @@ def test_a_demonstrative_points_back_to_what_the_question_asked_about_with_all_t
     rewrite = condense_offline("这项工作里提到要加快突破哪些行业的工业软件？", history)
     assert rewrite.unresolved is None
     assert "2023年全国工业和信息化工作会议部署的第二项重点工作里" in rewrite.query
+    # only the subject's last clause: not “根据《意见》，”
+    rewrite = condense_offline("该实验室有多少人员？", [user("根据《意见》，广东省重点支持的实验室是什么？")])
+    assert rewrite.query == "广东省重点支持的实验室有多少人员？"
 
 
 @pytest.mark.parametrize("question", ["它的营收是多少？", "那长春高新区呢？", "该计划由谁牵头？"])

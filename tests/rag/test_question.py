@@ -315,10 +315,22 @@ def test_a_sentence_on_the_same_thing_of_another_place_does_not_answer() -> None
     assert Question("深圳市人工智能产业规模多大？").other_owner("深圳人工智能产业规模达3000亿元。") is None
     both = Question("张江和上海市集成电路产业销售收入分别是多少？")
     assert both.other_owner(other) is None
+    # the asked place written short, the thing also the text's own, one place of a series
+    assert (
+        Question("深圳市集成电路产业规模多大？").other_owner(
+            "深圳集成电路产业规模达1000亿元，占广东集成电路产业规模的40%。"
+        )
+        is None
+    )
+    province = Question("广东省高新技术企业数量多少？")
+    assert province.other_owner("全省高新技术企业数量达6.9万家，远超北京高新技术企业数量。") is None
+    region = Question("长三角集成电路产业规模是多少？")
+    assert region.other_owner("上海、江苏、浙江、安徽集成电路产业规模合计3000亿元。") is None
 
 
 def test_an_english_amount_is_not_a_number_the_passage_must_write_in_digits() -> None:
     # a briefing writes “100-billion-yuan” as 千亿元; a year in English is still checked
     english = Question("Which two Wuxi High-tech Zone companies joined the '100-billion-yuan club' in 2021?")
     assert english.specifics == ("2021",)
+    assert Question("Did it cost 3 millions in 2021?").specifics == ("2021",)
     assert "100" in Question("投资100亿元的项目有哪些？").specifics
