@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rag.lexicon import posseg
 from rag.names import place_names
@@ -60,7 +61,7 @@ def other_owner(question: str, asked: tuple[Owned, ...], sentence: str) -> tuple
     text's own (全省)."""
     flat = to_simplified(normalize_for_match(sentence))
     for owned in asked:
-        if any(name in flat for name in (owned.owner, *place_names(owned.owner))):
+        if any(name in flat for name in (owned.owner, *_place_forms(owned.owner))):
             continue
         thing = _shared_thing(owned.thing, flat)
         if not thing:
@@ -112,8 +113,15 @@ def _is_owner(word: str, flag: str) -> bool:
         flag.startswith("n")
         and _CHINESE.fullmatch(word) is not None
         and not _REFERS_TO_ITS_OWN.match(word)
-        and bool(place_names(word))
+        and bool(_place_forms(word))
     )
+
+
+@lru_cache(maxsize=8192)
+def _place_forms(word: str) -> tuple[str, ...]:
+    """The place names in ``word`` (深圳市 → 深圳), cached: the same words come back in question
+    after question and sentence after sentence."""
+    return place_names(word)
 
 
 def _abbreviates(one: str, other: str) -> bool:
