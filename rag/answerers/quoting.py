@@ -40,10 +40,11 @@ _SERIES = re.compile(
 )
 # A neighbour of the answering sentence joins the answer when it is this likely relative to it.
 NEIGHBOUR_SHARE = 0.6
+# Openings of a sentence pointing back to the one before it: 这是, 该基金会, 此举, 上述; not the
+# times 此前/此后/此次/此时/这期间/这两年, nor 此外.
+_POINTS_BACK = re.compile(r"(?:这(?!期间|时|两|几|一时期)|该|此(?!外|前|后|次|时)|上述|以上(?!数据))")
 # Openings of a sentence that gives the example or the particulars of the one before it; it
 # joins the answer when it passes the threshold.
-# 这是, 该基金会, 此举, 上述; not the times 此前/此后/此次/此时/这期间/这两年, nor 此外
-_POINTS_BACK = re.compile(r"(?:这(?!期间|时|两|几|一时期)|该|此(?!外|前|后|次|时)|上述|以上(?!数据))")
 _ELABORATION = re.compile(r"(?:例如|比如|譬如|诸如|具体(?:来说|而言|地说)?|其中|特别是|尤其是)[，,：:]?")
 
 
