@@ -112,7 +112,8 @@ def english_terms(question: str) -> tuple[frozenset[str], ...]:
     while i < len(words):
         for size in range(min(_MAX_PHRASE, len(words) - i), 0, -1):
             phrase = words[i : i + size]
-            if phrase[0] in _FUNCTION_WORDS or phrase[-1] in _FUNCTION_WORDS:
+            # a phrase may open with a function word (“every year” → 每年, “at least” → 至少)
+            if phrase[-1] in _FUNCTION_WORDS or (size == 1 and phrase[0] in _FUNCTION_WORDS):
                 continue
             found = _lookup(phrase)
             if found:

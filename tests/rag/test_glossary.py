@@ -37,6 +37,13 @@ def test_a_phrase_the_dictionary_glosses_as_a_whole_is_one_term() -> None:
     assert is_cross_lingual("How large is it?") and not is_cross_lingual("How large is 深圳?")
 
 
+def test_a_phrase_opening_with_a_function_word_is_looked_up_whole() -> None:
+    # “every year” is 每年, not “year” alone (年度、年级……): the regulation says 每年发布
+    assert "每年" in _translations("Must the government publish a report every year?")
+    assert "至少" in _translations("At least how many members?")
+    assert not _translations("How many of them?")  # a phrase ending in a function word is grammar
+
+
 def test_an_english_question_is_answered_with_the_sentence_that_gives_its_figures(bundled: Pipeline) -> None:
     answer = bundled.ask(
         "How many biomedical companies has Changchun High-tech Zone gathered, and what is their total revenue?"
