@@ -152,6 +152,9 @@ def _rewrite(question: str, context: _Context) -> Rewrite:
         return Rewrite(question)
     if fragment:
         return Rewrite(fill(parsed, body, context.previous))
+    item = _item_only(parsed)
+    if item is not None:  # “第二点展开说说”, “第二点具体是什么？”: as “第二点呢？”
+        return Rewrite(fill(Parsed(item + "呢？"), 0, context.previous))
     demonstrative = _demonstrative_after_name(parsed)
     if demonstrative is not None:  # “美国的这个比例是多少？”: the previous question, about 美国
         at = parsed.tokens[demonstrative].start
@@ -172,6 +175,17 @@ def _body_start(parsed: Parsed) -> int:
     while i < len(parsed.tokens) and (parsed.tokens[i].text in CONNECTIVES or parsed.tokens[i].tag == "x"):
         i += 1
     return i
+
+
+def _item_only(parsed: Parsed) -> str | None:
+    """The ordinal (第二点, 第三条) of a question that names nothing else: it asks for that item
+    of what the previous question asked (“第二点展开说说”, “第三条具体是什么？”)."""
+    phrases = parsed.phrases
+    if len(phrases) != 1 or phrases[0].kind != "ordinal":
+        return None
+    ordinal = phrases[0]
+    outside = [t for t in parsed.tokens if t.end <= ordinal.start or t.start >= ordinal.end]
+    return None if any(t.nominal for t in outside) else ordinal.text
 
 
 def _is_fragment(parsed: Parsed, body: int) -> bool:

@@ -56,6 +56,13 @@ def test_an_article_number_replaces_the_article_number() -> None:
     assert rewrite.query == "青岛市科技创新促进条例第十二条规定了什么？"
 
 
+@pytest.mark.parametrize("question", ["第二点展开说说", "第二点具体是什么？", "详细讲讲第二点"])
+def test_an_item_asked_with_nothing_else_is_that_item_of_the_previous_list(question: str) -> None:
+    asked = "樊杰提出要重塑科技创新体系、优化重大生产力布局，具体讲了哪几点？"
+    rewrite = condense_offline(question, [user(asked), assistant("一是……[1]；二是……[1]。")])
+    assert rewrite.query.startswith("樊杰提出要重塑科技创新体系") and "第二点" in rewrite.query
+
+
 def test_a_demonstrative_refers_to_the_named_plan() -> None:
     rewrite = condense_offline("该计划由谁牵头？", [user("广东的“卓粤”计划是什么？")])
     assert rewrite.unresolved is None
