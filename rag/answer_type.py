@@ -12,7 +12,8 @@ vocabulary):
   第十一条, a year, a date, nor the digits of a model name such as G60 or H100), in the unit
   asked for when the question names one
   (多少家 → “1100家”, 多少个工作日 → “三十个工作日”: every measure word is a unit; 多少钱 → a
-  sum in 元 or another currency);
+  sum in 元 or another currency; 罚款多少, 产值是多少 → a sum of money, or a multiple or share of
+  one: 违法所得一倍以上五倍以下);
 - a **share** (比例、比重、占比、几成、几折、同比增长多少) by a share: 30%, 百分之五十, 三成, 1/10, 2倍;
   a share of something (占全国的比例) by a sentence that names it (not one on 全省's share);
   a share also by a rule that leaves it open (“……的比例，可以由出资各方协商约定”);
@@ -72,6 +73,14 @@ _AREA_QUESTION = re.compile(r"面积[是为有约达]{0,2}(?:多大|多少|几)(
 _EVERY_PERIOD = re.compile(r"每(?:年|半年|季度?|个?月|周|星期|天|日)")
 # “多少钱”: a sum of money, asked without a measure word.
 _MONEY_QUESTION = re.compile(r"多少钱|how much money", re.I)
+# “罚款多少”, “产值是多少”: a sum of money asked through the noun that names it (any measure word
+# after 多少 names the unit instead). It is also given as a multiple or a share (处违法所得一倍以上
+# 五倍以下罚款).
+_MONEY_NOUN_QUESTION = re.compile(
+    r"(?:罚款|罚金|产值|销售额|出口额|进口额|投资额|交易额|营业额|营收|收入|经费|资金|预算|投资|税收|生产总值|"
+    r"增加值|奖金|资助|贷款|融资)(?:总额)?(?:了|能|最多|最高|一共|总共|共|大概|大约|约|为|是|有|达|达到|高达)*"
+    r"(?:多少|几)(?![\u3400-\u9fff])"
+)
 # A currency written before the amount: 人民币8亿, $150 million, US$2 billion.
 _MONEY_BEFORE = re.compile(r"(?:人民币|(?:US)?[$＄])\s*\d")
 _ASKED_UNIT = re.compile(rf"(?:多少|几)(个)?({'|'.join(map(re.escape, _UNITS))})")
@@ -164,6 +173,8 @@ class AnswerType:
         if not match:
             if _DURATION_QUESTION.search(self.question):
                 return "时长"
+            if _MONEY_NOUN_QUESTION.search(self.question):
+                return "金额"
             return "面积" if _AREA_QUESTION.search(self.question) else None
         general, unit = match.groups()
         if len(unit) == 1 and match.end() not in _word_ends(self.question):
@@ -240,7 +251,9 @@ class AnswerType:
     def _gives_unit(self, flat: str) -> bool:
         """Whether ``flat`` gives an amount in the unit asked for (or a sum of money, how often)."""
         assert self.unit is not None
-        if self.unit == "元" and _MONEY_BEFORE.search(flat):
+        if self.unit in ("元", "金额") and _MONEY_BEFORE.search(flat):
+            return True
+        if self.unit == "金额" and _STATES_SHARE.search(flat):
             return True
         if self.unit == "时长":
             if "一次" in self.question and _EVERY_PERIOD.search(flat):
@@ -248,7 +261,7 @@ class AnswerType:
             flat = _DATE.sub("", flat)  # 2021年3月 is when, not how long
         # 多少个工作日 is answered by “三十个工作日” or “三十工作日”.
         unit = self.unit.removeprefix("个") if len(self.unit) > 1 else self.unit
-        units = "|".join(map(re.escape, _SAME_UNIT.get(unit, (unit,))))
+        units = "|".join(map(re.escape, _SAME_UNIT.get("元" if unit == "金额" else unit, (unit,))))
         amount = rf"{_NUMERAL}(?:\s*(?:至|到|-|—|–|～|~)\s*{_NUMERAL})?\s*[万亿千百多余]*\s*(?:个)?"
         # Not an ordinal: “第十一条” counts no articles.
         # “9.2个百分点” is a share, not a count of 个.

@@ -125,6 +125,17 @@ def test_how_much_money_is_answered_by_a_sum_of_money() -> None:
     assert asked.given_by("总投资人民币8亿。") and asked.given_by("资产规模为382亿英镑。")
 
 
+def test_a_sum_asked_through_its_noun_is_answered_by_money_or_a_multiple() -> None:
+    fine = _type("企业筹建期内从事与筹建无关的生产经营活动的，罚款多少？")
+    assert not fine.given_by("筹建期限为一年，筹建期内企业不得开展与筹建无关的生产经营活动。")
+    assert fine.given_by("处五万元以上十万元以下罚款。")
+    assert fine.given_by("处违法所得一倍以上五倍以下罚款。")
+    output = _type("无锡高新区第三代半导体产业链去年的产值有多少？")
+    assert not output.given_by("集聚100多家低碳相关企业及平台。")
+    assert output.given_by("1-2月实现产值179.9亿元，同比增长29.7%。")
+    assert _type("投资多少个项目？").given_by("已投资12个项目。")  # a measure word after 多少 names the unit
+
+
 def test_how_long_is_answered_by_a_span_of_time_and_how_large_an_area_by_an_area() -> None:
     area = AnswerType("无锡高新区的零碳科技产业园占地面积有多大？")
     assert not area.given_by("集聚100多家低碳相关企业及平台。")  # a count is not an area
