@@ -150,11 +150,9 @@ def _rewrite(question: str, context: _Context) -> Rewrite:
         return Rewrite(resolved.text)
     if context.previous is None:
         return Rewrite(question)
-    if fragment:
-        return Rewrite(fill(parsed, body, context.previous))
-    item = _item_only(parsed)
-    if item is not None:  # “第二点展开说说”, “第二点具体是什么？”: as “第二点呢？”
-        return Rewrite(fill(Parsed(item + "呢？"), 0, context.previous))
+    as_fragment = (parsed, body) if fragment else _item_fragment(parsed)
+    if as_fragment is not None:
+        return Rewrite(fill(*as_fragment, context.previous))
     demonstrative = _demonstrative_after_name(parsed)
     if demonstrative is not None:  # “美国的这个比例是多少？”: the previous question, about 美国
         at = parsed.tokens[demonstrative].start
@@ -177,15 +175,16 @@ def _body_start(parsed: Parsed) -> int:
     return i
 
 
-def _item_only(parsed: Parsed) -> str | None:
-    """The ordinal (第二点, 第三条) of a question that names nothing else: it asks for that item
-    of what the previous question asked (“第二点展开说说”, “第三条具体是什么？”)."""
+def _item_fragment(parsed: Parsed) -> tuple[Parsed, int] | None:
+    """A question that names nothing but an item (“第二点展开说说”, “第三条具体是什么？”) as the
+    fragment “第二点呢？”, with where its body starts: it asks for that item of what the previous
+    question asked."""
     phrases = parsed.phrases
     if len(phrases) != 1 or phrases[0].kind != "ordinal":
         return None
     ordinal = phrases[0]
     outside = [t for t in parsed.tokens if t.end <= ordinal.start or t.start >= ordinal.end]
-    return None if any(t.nominal for t in outside) else ordinal.text
+    return None if any(t.nominal for t in outside) else (Parsed(ordinal.text + "呢？"), 0)
 
 
 def _is_fragment(parsed: Parsed, body: int) -> bool:
