@@ -14,7 +14,7 @@ vocabulary):
   (多少家 → “1100家”, 多少个工作日 → “三十个工作日”: every measure word is a unit; 多少钱 → a
   sum in 元 or another currency; 罚款多少, 产值是多少 → a sum of money, or a multiple or share of
   one: 违法所得一倍以上五倍以下);
-- a **share** (比例、比重、占比、几成、几折、同比增长多少) by a share: 30%, 百分之五十, 三成, 1/10, 2倍;
+- a **share** (比例、比重、占比、占多少、几成、几折、同比增长多少) by a share: 30%, 百分之五十, 三成, 1/10, 2倍;
   a share of something (占全国的比例) by a sentence that names it (not one on 全省's share);
   a share also by a rule that leaves it open (“……的比例，可以由出资各方协商约定”);
 - a **place in an order** (第几) by an ordinal (第3位, 首批, 榜首; not 第三方);
@@ -103,7 +103,7 @@ _ORDINAL_QUESTION = re.compile(r"第几|(?:which|what) (?:place|rank)", re.I)
 _STATES_ORDINAL = re.compile(rf"第\s*{_NUMERAL}(?!方|时间)|首[位批届期家个]|榜首")
 _SHARE_QUESTION = re.compile(
     _SHARE_NOUN.pattern
-    + r"|百分比|百分之几|几成|几折|(?:同比|环比)[^，。？?]{0,4}?(?:增长|增加|提高|提升|上升|下降|下滑|减少|降低)了?多少(?![\u3400-\u9fff])"
+    + r"|百分比|百分之几|几成|几折|占(?!地|用|有|据)多少|(?:同比|环比)[^，。？?]{0,4}?(?:增长|增加|提高|提升|上升|下降|下滑|减少|降低)了?多少(?![\u3400-\u9fff])"
     r"|what (?:share|percentage|proportion)",
     re.I,
 )

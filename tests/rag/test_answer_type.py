@@ -71,6 +71,11 @@ def test_the_digits_of_a_name_are_not_an_amount() -> None:
             "青岛引进高端外籍人才1158人，占全省71%。",
             "约占全国1/10。",
         ),
+        (
+            "2021年全国工业机器人产量里，广东生产的占多少？",
+            "2021年工业机器人产量超过36.6万台，持续居于全球第一。",
+            "广东产量占全国的38.2%。",
+        ),
     ],
 )
 def test_a_share_question_is_answered_by_a_share_of_what_was_asked(
