@@ -247,3 +247,9 @@ def idf_table() -> tuple[Mapping[str, float], float]:
 
     table = jieba.analyse.default_tfidf
     return table.idf_freq, float(table.median_idf)
+
+
+def is_verb(flag: str) -> bool:
+    """Whether a jieba tag is a verb's (``v…``) or an abbreviation's (``j``), which the question
+    checks read alike."""
+    return flag.startswith("v") or flag == "j"

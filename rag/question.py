@@ -22,8 +22,10 @@ catch most of them without a model:
 - the **kind of answer** asked for (``rag.answer_type``): a quantity, in the unit asked for; a
   share; a place in an order; a year; a date;
 - an answer **sentence** on another year (2021 for a 2022 question), on another size or count of
-  the thing the question measures (“12英寸晶圆线” for 8英寸晶圆线), or from another article of a
-  law than the one asked (第三十七条 for 第三十六条) does not answer.
+  the thing the question measures (“12英寸晶圆线” for 8英寸晶圆线), on the same thing of another
+  place (``rag.owners``: 上海市集成电路产业 for 张江's), on another organisation of the kind asked
+  about (``rag.organisations``: 中国银行 for 中国建设银行), or from another article of a law than
+  the one asked (第三十七条 for 第三十六条) does not answer.
 
 What the answer then quotes follows from the question too (``rag.answerers.quoting``): a **list
 question** (哪些、哪几、哪三个、分别…) gets an enumeration, of as many items as it says; “第四项”
@@ -40,10 +42,12 @@ from functools import cached_property, lru_cache
 
 from rag.answer_type import CHINESE_DIGITS, LATIN_CODE, AnswerType
 from rag.attribute import unnamed_attribute
-from rag.lexicon import jieba, posseg
+from rag.lexicon import is_verb, posseg
 from rag.measures import Measure, measures, other_measure
 from rag.names import pinyin_names, place_names, spelt_words, title_places
+from rag.organisations import organisations, other_organisation
 from rag.owners import Owned, other_owner, owned_things
+from rag.quoted_names import quoted_name_pattern, quoted_names
 from rag.text import chinese_to_int, int_to_chinese, normalize_for_match, to_simplified
 
 # Kinds of text that ask nothing of the briefings (language, not any document's vocabulary).
@@ -82,13 +86,8 @@ _MODEL = re.compile(r"(?<![A-Za-z\d])(?![Tt]op)[A-Za-z]{1,3}-?\d{2,}(?![\d.])[A-
 # An amount in English words (100-billion-yuan, 1.5 million): a briefing writes it in Chinese units.
 _ENGLISH_AMOUNT = re.compile(r"\d+(?:\.\d+)?[\s-]*(?:hundred|thousand|million|billion|trillion)s?\b", re.I)
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?=年)")
-# A name the question quotes (“星火燎原”): a passage that does not give it is about something else.
-# (A title in 《》 is not one: briefings refer back to it as 《意见》, 《方案》.)
-_QUOTED = re.compile(r"[“\"「『]([^”\"」』]{2,30})[”\"」』]")
 # An article of a law (第三十六条, 第36条).
 _ARTICLE = re.compile(rf"第([{CHINESE_DIGITS}]+|\d+)条")
-# Verbs that ask what a quoted name means (“什么是“揭榜挂帅”？”), not verbs it is the object of.
-_NAMING_VERBS = frozenset("是 叫 叫做 称为 称作 名为 指".split())
 # A batch, issue or session (首批, 第二期, 第三届): a passage on another one does not answer.
 _COHORT = re.compile(rf"(?:首|第[{CHINESE_DIGITS}\d]+)[批期届条章节款]")
 # “我省/全省”, “我市/本市”: the passage names its province or city elsewhere in the briefing.
@@ -117,7 +116,7 @@ class Question:
         # not A100's 100, nor an English amount (100 billion: 千亿, 1000亿)
         numbers = _STATED_NUMBER.findall(_ENGLISH_AMOUNT.sub(" ", LATIN_CODE.sub(" ", self.simplified)))
         stated = numbers + _COHORT.findall(self._without_item) + models
-        return tuple(dict.fromkeys(stated + [f"“{q}”" for q in _quoted_names(self.simplified)]))
+        return tuple(dict.fromkeys(stated + [f"“{q}”" for q in quoted_names(self.simplified)]))
 
     @cached_property
     def years(self) -> frozenset[str]:
@@ -150,8 +149,12 @@ class Question:
 
     def other_owner(self, sentence: str) -> tuple[str, str] | None:
         """The asked thing of another place in ``sentence`` and the asked one (“上海市集成电路产业”,
-        “张江集成电路产业”), or None (``rag.owners.other_owner``)."""
-        return other_owner(self.simplified, self.owned, sentence)
+        “张江集成电路产业”; ``rag.owners``), or another organisation of the kind asked about
+        (“中国银行”, “中国建设银行”; ``rag.organisations``), or None."""
+        asked = organisations(self.simplified)
+        return other_owner(self.simplified, self.owned, sentence) or other_organisation(
+            self.simplified, asked, sentence
+        )
 
     @cached_property
     def articles(self) -> frozenset[int]:
@@ -223,10 +226,10 @@ class Question:
                 if tokens[i - 1].word == "归":  # “归谁所有”: whom it belongs to
                     return "归"
                 rest = tokens[i + 1 :]
-                first = next((k for k, t in enumerate(rest) if _is_verb(t.flag)), None)
+                first = next((k for k, t in enumerate(rest) if is_verb(t.flag)), None)
                 if first is None:
                     return None
-                chain = list(itertools.takewhile(lambda t: _is_verb(t.flag), rest[first:]))
+                chain = list(itertools.takewhile(lambda t: is_verb(t.flag), rest[first:]))
                 return str(chain[-1].word)
         return None
 
@@ -324,7 +327,7 @@ def _states(text: str, number: str) -> bool:
     or “3日”), in digits or in Chinese numerals (``_states_in_words``); a quoted name anywhere
     in the text."""
     if number.startswith("“"):  # the briefing may put a 的 inside it (“科技经济三要素”: 科技经济的三要素)
-        return bool(_quoted_name_pattern(number).search(text))
+        return bool(quoted_name_pattern(number).search(text))
     if number[:1].isascii() and number[:1].isalpha():  # a model: A100 is not in H100
         return bool(re.search(rf"(?<![A-Za-z\d]){re.escape(number)}(?![A-Za-z\d])", text, re.I))
     if number[:1].isdigit():
@@ -336,49 +339,6 @@ def _states(text: str, number: str) -> bool:
         forms = (number, f"{ordinal[1]}是", f"（{ordinal[1]}）", f"{ordinal[1]}、")
         return any(re.search(rf"(?<![{CHINESE_DIGITS}\d]){re.escape(form)}", text) for form in forms)
     return number in text
-
-
-def _quoted_names(text: str) -> list[str]:
-    """The names ``text`` quotes, without its figures of speech: a quoted phrase that opens with
-    a verb, an adjective or an idiom (jieba ``v``/``a``/``d``/``i``/``l``), is the object of the
-    question's own verb (not of 是/叫/称为, which ask what a name means) and ends its clause
-    (“如何避免“押错宝”？”) is the asker's wording, which the briefing need not share. A quoted
-    phrase opening with a noun (“科技贷”), followed by a noun (“星火燎原”专项行动) or standing as a
-    noun (“珞珈一号”呢) is a name."""
-    quoted = list(_QUOTED.finditer(text))
-    if not quoted:
-        return []
-    ends, position = [], 0  # each word of ``text`` with the offset it ends at, tagged once
-    for word, flag in posseg.lcut(text):
-        position += len(word)
-        ends.append((position, word, flag))
-    names = []
-    for match in quoted:
-        before = [(word, flag) for end, word, flag in ends if end <= match.start() and word.strip()][-1:]
-        first = [flag for _, flag in posseg.lcut(match[1]) if flag != "x"][:1]
-        figurative = (
-            bool(before)
-            and _is_verb(before[0][1])
-            and before[0][0] not in _NAMING_VERBS
-            and (match.end() == len(text) or text[match.end()] in "？?，,。！!；;")
-            and bool(first)
-            and first[0][:1] in "vadil"
-            and first[0] != "vn"
-        )
-        if not figurative:
-            names.append(match[1])
-    return names
-
-
-@lru_cache(maxsize=256)
-def _quoted_name_pattern(name: str) -> re.Pattern[str]:
-    """``name``'s words with an optional 的/之 between each two."""
-    words = [word for word in jieba.cut(name.strip("“”")) if word.strip()]
-    return re.compile("(?:的|之)?".join(map(re.escape, words)))
-
-
-def _is_verb(flag: str) -> bool:
-    return flag.startswith("v") or flag == "j"
 
 
 def _states_in_words(text: str, number: str) -> bool:

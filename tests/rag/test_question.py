@@ -334,3 +334,17 @@ def test_an_english_amount_is_not_a_number_the_passage_must_write_in_digits() ->
     assert english.specifics == ("2021",)
     assert Question("Did it cost 3 millions in 2021?").specifics == ("2021",)
     assert "100" in Question("投资100亿元的项目有哪些？").specifics
+
+
+def test_a_sentence_on_another_organisation_of_the_kind_asked_does_not_answer() -> None:
+    asked = Question("科技部火炬中心和中国建设银行联合推出的专属信贷产品叫什么？")
+    said = "依托科技部火炬中心“企业创新积分制”试点，中国银行研究设计“中银创新积分贷”专属产品。"
+    assert asked.other_owner(said) == ("中国银行", "中国建设银行")
+    assert asked.other_owner("中国建设银行推出“创新积分贷”。") is None
+    # a body named by its kind and common words is the asked one, named as laws name it
+    province = Question("河南省政府及有关部门按规定可以向郑洛新示范区下放哪些经济和社会管理权限？")
+    assert province.other_owner("省人民政府及有关部门可以依法下放经济和社会管理权限。") is None
+    # the same body named briefly, and an organisation the question names too
+    assert Question("北京市人大常委会何时通过该条例？").other_owner("经人大常委会审议通过。") is None
+    both = Question("中国银行和中国建设银行分别推出了什么产品？")
+    assert both.other_owner("中国银行推出“中银创新积分贷”。") is None
