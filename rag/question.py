@@ -40,6 +40,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
+from rag.aggregates import pooled_word
 from rag.answer_type import CHINESE_DIGITS, LATIN_CODE, AnswerType
 from rag.attribute import unnamed_attribute
 from rag.lexicon import is_verb, posseg
@@ -155,6 +156,13 @@ class Question:
         return other_owner(self.simplified, self.owned, sentence) or other_organisation(
             self.simplified, asked, sentence
         )
+
+    def pooled_in(self, sentence: str) -> str | None:
+        """The asked thing, when ``sentence`` gives a figure for a series it is one item of
+        (``rag.aggregates``); only for a question on a figure that is not a list question."""
+        if self.answer_type.kind not in ("数字", "比例") or self.wants_list:
+            return None
+        return pooled_word(self.simplified, sentence)
 
     @cached_property
     def articles(self) -> frozenset[int]:

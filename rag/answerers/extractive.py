@@ -340,6 +340,9 @@ class ExtractiveAnswerer:
         measure = asked.other_measure(sentence.text)
         if measure:
             return f"检索到的句子说的是{measure[0]}，不是问题所问的{measure[1]}"
+        pooled = asked.pooled_in(sentence.text)
+        if pooled:
+            return f"检索到的句子给出的是“{pooled}”与其他几项合计的数字"
         owner = asked.other_owner(sentence.text)
         if owner:
             return f"检索到的句子说的是{owner[0]}，不是问题所问的{owner[1]}"

@@ -348,3 +348,21 @@ def test_a_sentence_on_another_organisation_of_the_kind_asked_does_not_answer() 
     assert Question("北京市人大常委会何时通过该条例？").other_owner("经人大常委会审议通过。") is None
     both = Question("中国银行和中国建设银行分别推出了什么产品？")
     assert both.other_owner("中国银行推出“中银创新积分贷”。") is None
+
+
+def test_a_figure_for_a_series_does_not_answer_for_one_of_its_items() -> None:
+    asked = Question("今年1-2月，襄阳高新区的新能源汽车产业单独实现产值多少亿元？")
+    pooled = (
+        "襄阳高新区以高端装备制造、电子信息、新能源新材料、新能源汽车、生物医药、节能环保为支柱的"
+        "六大战略性新兴产业也保持高位增速，1-2月实现产值179.9亿元。"
+    )
+    assert asked.pooled_in(pooled) == "新能源汽车"
+    assert asked.pooled_in("新能源汽车产业实现产值52亿元，电子信息、生物医药、节能环保产业同步增长。") is None
+    # each item with its figure, or each given its own (分别), answers
+    labs = Question("广东建成了多少家省实验室？")
+    assert labs.pooled_in("建成10家省实验室、30家国家重点实验室、27家高水平创新研究院。") is None
+    assert asked.pooled_in("高端装备制造、新能源汽车、生物医药产业分别实现产值30亿元、52亿元和18亿元。") is None
+    # a question on several items of the series asks for their sum; a list question for the items
+    both = Question("新能源汽车和生物医药产业合计实现产值多少？")
+    assert both.pooled_in("高端装备制造、新能源汽车、生物医药产业实现产值100亿元。") is None
+    assert Question("哪些产业实现产值超过百亿？").pooled_in(pooled) is None
