@@ -361,7 +361,9 @@ def test_a_figure_for_a_series_does_not_answer_for_one_of_its_items() -> None:
     # each item with its figure, or each given its own (分别), answers
     labs = Question("广东建成了多少家省实验室？")
     assert labs.pooled_in("建成10家省实验室、30家国家重点实验室、27家高水平创新研究院。") is None
-    assert asked.pooled_in("高端装备制造、新能源汽车、生物医药产业分别实现产值30亿元、52亿元和18亿元。") is None
+    assert (
+        asked.pooled_in("高端装备制造、新能源汽车、生物医药产业分别实现产值30亿元、52亿元和18亿元。") is None
+    )
     # a question on several items of the series asks for their sum; a list question for the items
     both = Question("新能源汽车和生物医药产业合计实现产值多少？")
     assert both.pooled_in("高端装备制造、新能源汽车、生物医药产业实现产值100亿元。") is None
