@@ -247,6 +247,12 @@ class Question:
         return bool(_SOURCE.search(self.simplified))
 
     @cached_property
+    def topic(self) -> str:
+        """The question without the words that ask which document says it (“出自哪份文件”):
+        they are about the briefings, not words a briefing uses."""
+        return _SOURCE.sub("，", self.simplified)
+
+    @cached_property
     def wants_list(self) -> bool:
         return bool(_LIST.search(self.simplified))
 

@@ -119,7 +119,7 @@ class ExtractiveAnswerer:
         refusal reason when the best is below the threshold (None when it can answer)."""
         asked, threshold = Question(question), self.threshold(question)
         documents: Mapping[str, Document] = index.documents if index is not None else {}
-        off_topic = asked.not_a_question_about_documents or self._unknown_words(question, index)
+        off_topic = asked.not_a_question_about_documents or self._unknown_words(asked.topic, index)
         candidates = self.candidates(passages, index) if off_topic is None else []
         if off_topic is not None or not candidates:
             nothing = np.zeros((0, len(FEATURES)))

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rag.answerers.candidates import Candidate
+from rag.answerers.document_name import with_document_name
 from rag.answerers.enumerations import (
     Enumeration,
     enumeration_after,
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
 
 _SOURCE_MARK = re.compile(r"\[(\d+)\]")
 # The number a heading opens with: “（2）”, “三、”, “1.”.
-_HEADING_NUMBER = re.compile(r"^(?:[（(][\d一二三四五六七八九十]+[)）]|[\d一二三四五六七八九十]+[、.．])\s*")
 # A series of two words or more, listed with 、 and closed by 等: “机械、电子、汽车等行业”.
 _SERIES = re.compile(
     r"([\u4e00-\u9fff]{1,6}(?:、[\u4e00-\u9fff]{1,6})+(?:(?:和|与|及)[\u4e00-\u9fff]{1,6})?)等"
@@ -90,7 +90,7 @@ def select(
             return passages, [(c.passage, c.text) for c in [top, *inline]], ""
     span = _with_named(settings, asked, candidates, _span(settings, candidates, probability, best, threshold))
     span = _with_member(settings, asked, candidates, probability, span)
-    return passages, _with_source(asked, passages, top, [(c.passage, c.text) for c in span]), ""
+    return passages, with_document_name(asked, passages, top, [(c.passage, c.text) for c in span]), ""
 
 
 def _enumeration(
@@ -214,18 +214,6 @@ def _later_in_section(candidates: Sequence[Candidate], first: Candidate) -> list
         (i for i, c in enumerate(candidates) if c.context == first.context and c.start > first.start),
         key=lambda i: candidates[i].start,
     )
-
-
-def _with_source(
-    asked: Question, passages: tuple[Hit, ...], top: Candidate, quoted: list[tuple[int, str]]
-) -> list[tuple[int, str]]:
-    """``quoted``, led by the heading that names the document (“……印发《关于支持东莞……的意见》”)
-    when the question asks which document says it and the quote names none."""
-    if not asked.wants_source or any("《" in sentence for _, sentence in quoted):
-        return quoted
-    section = passages[top.passage - 1].chunk.section
-    heading = next((h for h in reversed(section) if "《" in h), None)
-    return [(top.passage, _HEADING_NUMBER.sub("", heading)), *quoted] if heading else quoted
 
 
 def _with_member(

@@ -256,6 +256,15 @@ def test_a_question_on_which_document_says_it_is_answered_with_the_document(bund
     assert not answer.text.startswith("（2）")
 
 
+def test_which_document_is_asked_in_words_no_briefing_uses_and_a_back_reference_names_none(
+    bundled: Pipeline,
+) -> None:
+    # “出自哪份文件” asks about the briefings, not in their words; the quote's 《意见》 refers back
+    answer = bundled.ask("“强基筑魂”行动出自哪份文件？")
+    assert not answer.refused
+    assert "《关于加快数字化发展的意见》" in answer.text and "“强基筑魂”行动" in answer.text
+
+
 def test_a_paragraph_after_a_title_line_starts_a_sentence(bundled: Pipeline) -> None:
     # “◆ 广东“工业母机”突围记” has no full stop, but the paragraph after it is not its continuation.
     answer = bundled.ask("机床行业的“十八罗汉”指的是什么？其中有落户广东的吗？")
