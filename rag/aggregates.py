@@ -11,14 +11,20 @@ from __future__ import annotations
 
 import re
 
+from rag.answer_type import CHINESE_DIGITS
+from rag.lexicon import posseg
 from rag.text import normalize_for_match, to_simplified
 
 # Three items or more, joined by 、 (an item: up to 12 characters without punctuation).
-_SERIES = re.compile(r"(?:[\u3400-\u9fffA-Za-z\d]{1,12}、){2,}[\u3400-\u9fffA-Za-z\d]{1,12}")
-_FIGURE = re.compile(r"\d")
-_EACH = re.compile(r"分别|各自|各为|各占|依次")
-# How much of a series' first or last item the question must share to name it.
+_ITEM = r"(?:(?!等)[\u3400-\u9fffA-Za-z\d]){1,12}"  # 等 closes a series (……、北洋杯等国际化……)
+_SERIES = re.compile(rf"(?:{_ITEM}、){{2,}}{_ITEM}")
+# A figure in an item (10家省实验室, 三十家国家重点实验室).
+_FIGURE = re.compile(rf"\d|[{CHINESE_DIGITS}]+[家个项所座名位人件台辆亿万元]")
+# Each item has the figure: 分别, 各自, 依次; 均/都 (……的研发投入强度均超过5%).
+_EACH = re.compile(r"分别|各自|各为|各占|依次|均|(?<!首)都")
 _EDGE_CHARACTERS = 3
+# Words that end the last item: a function word, a numeral (……、生物医药三大产业).
+_AFTER_LAST = re.compile(rf"[等为的在是和与及{CHINESE_DIGITS}\d]")
 
 
 def pooled_word(question: str, sentence: str) -> str | None:
@@ -45,15 +51,29 @@ def _own_figures(series: str) -> bool:
 
 
 def _named_items(series: str, question: str) -> list[str]:
-    """The items of ``series`` the question names: a whole item, or three characters or more of
-    the end of the first item and of the start of the last (the pattern takes them with the words
-    around)."""
+    """The items of ``series`` the question names whole. The pattern takes the first item with
+    the words before it and the last with the words after it (“通过举办威高杯”, “生物医药产业实现
+    产值”): of the first, its longest ending of whole words that the question names counts; of
+    the last, its beginning up to a function word or numeral, or up to a verb (“生物医药研发外包”
+    is not 生物医药)."""
     items = series.split("、")
-    named = []
-    for i, item in enumerate(items):
-        edge = [item[-size:] for size in range(len(item), 0, -1)] if i == 0 else []
-        edge += [item[:size] for size in range(len(item), 0, -1)] if i == len(items) - 1 else []
-        shared = next((part for part in [item, *edge] if part in question), "")
-        if shared == item or len(shared) >= _EDGE_CHARACTERS:
-            named.append(shared)
-    return named
+    words = [word for word, _ in posseg.cut(items[0])]
+    endings = ("".join(words[k:]) for k in range(len(words)))
+    items[0] = next((ending for ending in endings if ending in question), "")
+    tagged = list(posseg.cut(items[-1]))
+    end = next((i for i, (w, f) in enumerate(tagged) if f == "p" or _AFTER_LAST.match(w)), len(tagged))
+    tagged = tagged[:end]
+    beginnings = (
+        "".join(word for word, _ in tagged[:k])
+        for k in range(len(tagged), 0, -1)
+        if k == len(tagged) or (tagged[k].flag.startswith("v") and tagged[k].flag != "vn")
+    )
+    items[-1] = next((beginning for beginning in beginnings if beginning in question), "")
+    # a part of an edge item counts from three characters (not 产业 of 重点发展集成电路产业)
+    edges = {0, len(items) - 1}
+    return [
+        item
+        for i, item in enumerate(items)
+        if len(item) >= (_EDGE_CHARACTERS if i in edges and item != series.split("、")[i] else 2)
+        and item in question
+    ]

@@ -82,7 +82,9 @@ _MONEY_NOUN_QUESTION = re.compile(
     r"(?:多少|几)(?![\u3400-\u9fff])"
 )
 # A currency written before the amount: 人民币8亿, $150 million, US$2 billion.
-_MONEY_BEFORE = re.compile(r"(?:人民币|(?:US)?[$＄])\s*\d")
+_MONEY_BEFORE = re.compile(r"(?:人民币|(?:US)?[$＄¥￥])\s*\d")
+# A sum written in 万 or 亿 with its currency left out (“实现产值1.2万亿”, “总投资约80亿”).
+_BARE_SUM = re.compile(rf"{_NUMERAL}\s*[万亿]+[多余]?(?![个家项名位人件台辆颗所座条款倍次种批支篇部吨块])")
 _ASKED_UNIT = re.compile(rf"(?:多少|几)(个)?({'|'.join(map(re.escape, _UNITS))})")
 _ASKS_QUANTITY = re.compile(
     # 这几年/近几年 is a span of time, not a count
@@ -103,7 +105,7 @@ _ORDINAL_QUESTION = re.compile(r"第几|(?:which|what) (?:place|rank)", re.I)
 _STATES_ORDINAL = re.compile(rf"第\s*{_NUMERAL}(?!方|时间)|首[位批届期家个]|榜首")
 _SHARE_QUESTION = re.compile(
     _SHARE_NOUN.pattern
-    + r"|百分比|百分之几|几成|几折|占(?!地|用|有|据)多少|(?:同比|环比)[^，。？?]{0,4}?(?:增长|增加|提高|提升|上升|下降|下滑|减少|降低)了?多少(?![\u3400-\u9fff])"
+    + r"|百分比|百分之几|几成|几折|占多少(?![\u3400-\u9fff])|(?:同比|环比)[^，。？?]{0,4}?(?:增长|增加|提高|提升|上升|下降|下滑|减少|降低)了?多少(?![\u3400-\u9fff])"
     r"|what (?:share|percentage|proportion)",
     re.I,
 )
@@ -253,7 +255,7 @@ class AnswerType:
         assert self.unit is not None
         if self.unit in ("元", "金额") and _MONEY_BEFORE.search(flat):
             return True
-        if self.unit == "金额" and _STATES_SHARE.search(flat):
+        if self.unit == "金额" and (_STATES_SHARE.search(flat) or _BARE_SUM.search(flat)):
             return True
         if self.unit == "时长":
             if "一次" in self.question and _EVERY_PERIOD.search(flat):

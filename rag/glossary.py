@@ -41,6 +41,7 @@ _FUNCTION_WORDS = frozenset(
     "up down out off again further once such own same other another per via whether while "
     "us him ours theirs doing please tell describe explain".split()
 )
+_QUESTION_WORDS = frozenset("what which who whom whose when where why how".split())
 # Inflections undone to find a word's dictionary form: (ending, replacement).
 _SUFFIXES = tuple(tuple(pair.split(">")) for pair in "ies>y ves>f es> s> ing> ing>e ed> ed>e".split())
 
@@ -112,8 +113,13 @@ def english_terms(question: str) -> tuple[frozenset[str], ...]:
     while i < len(words):
         for size in range(min(_MAX_PHRASE, len(words) - i), 0, -1):
             phrase = words[i : i + size]
-            # a phrase may open with a function word (“every year” → 每年, “at least” → 至少)
-            if phrase[-1] in _FUNCTION_WORDS or (size == 1 and phrase[0] in _FUNCTION_WORDS):
+            # a phrase may open with a function word (“every year” → 每年, “at least” → 至少), not
+            # with a question word (“what kind” is not 哪门子)
+            if (
+                phrase[-1] in _FUNCTION_WORDS
+                or phrase[0] in _QUESTION_WORDS
+                or (size == 1 and phrase[0] in _FUNCTION_WORDS)
+            ):
                 continue
             found = _lookup(phrase)
             if found:

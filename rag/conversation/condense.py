@@ -53,6 +53,10 @@ _PLURAL = frozenset({"它们", "这些", "那些", "上述", "他们", "她们"}
 _DETERMINERS = frozenset({"该", "此"})
 _DEMONSTRATIVES = frozenset({"这个", "这一", "这项", "这些", "此项", "该项"})
 _ELIDED_MAX_CHARS = 12
+# The words of a request to say more about an item (“第二点展开说说”, “请详细介绍一下第三条”).
+_ASKS_FOR_MORE = frozenset(
+    "请 再 能 能否 可以 麻烦 展开 说 说说 讲 讲讲 谈谈 聊聊 介绍 解释 阐述 细说 一下 具体 详细 详细分析 是 什么 的 呢 吗 吧 下".split()
+)
 _COMPARED_WITH = frozenset({"和", "与", "跟", "同"})
 _COMPARED_TO = frozenset({"比", "较", "比起", "相较于", "相比于"})
 # “……有多少家X？”: what is counted (a noun phrase after the measure word), and where
@@ -183,8 +187,10 @@ def _item_fragment(parsed: Parsed) -> tuple[Parsed, int] | None:
     if len(phrases) != 1 or phrases[0].kind != "ordinal":
         return None
     ordinal = phrases[0]
-    outside = [t for t in parsed.tokens if t.end <= ordinal.start or t.start >= ordinal.end]
-    return None if any(t.nominal for t in outside) else (Parsed(ordinal.text + "呢？"), 0)
+    outside = [t.text for t in parsed.tokens if t.end <= ordinal.start or t.start >= ordinal.end]
+    if any(word not in _ASKS_FOR_MORE and word not in PUNCTUATION for word in outside):
+        return None  # “第二点为什么重要？”, “第一批有几家？” ask something of the item
+    return Parsed(ordinal.text + "呢？"), 0
 
 
 def _is_fragment(parsed: Parsed, body: int) -> bool:

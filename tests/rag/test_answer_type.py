@@ -139,6 +139,9 @@ def test_a_sum_asked_through_its_noun_is_answered_by_money_or_a_multiple() -> No
     assert not output.given_by("集聚100多家低碳相关企业及平台。")
     assert output.given_by("1-2月实现产值179.9亿元，同比增长29.7%。")
     assert _type("投资多少个项目？").given_by("已投资12个项目。")  # a measure word after 多少 names the unit
+    # a sum in 万/亿 with its currency left out, or written before it
+    assert output.given_by("实现产值1.2万亿。") and output.given_by("产值￥300亿。")
+    assert not output.given_by("集聚1.2万家企业。")
 
 
 def test_how_long_is_answered_by_a_span_of_time_and_how_large_an_area_by_an_area() -> None:
@@ -191,3 +194,8 @@ def test_pronouns_do_not_make_a_question_off_topic_and_a_negated_word_counts_as_
     assert "不合格" not in corpus_coverage("不合格的产品怎么监管？", corpus)[1]
     # a Latin-letter question the briefings never mention stays off-topic
     assert corpus_coverage("iPhone 15 Pro Max多少钱？", corpus)[0] < CORPUS_COVERAGE_FLOOR
+
+
+def test_how_many_places_it_holds_is_a_count_not_a_share() -> None:
+    assert _type("广东生产的占多少？").kind == "比例"
+    assert _type("在董事会中占多少席位？").kind == "数字"  # 占多少 followed by what is counted

@@ -63,6 +63,12 @@ def test_an_item_asked_with_nothing_else_is_that_item_of_the_previous_list(quest
     assert rewrite.query.startswith("樊杰提出要重塑科技创新体系") and "第二点" in rewrite.query
 
 
+@pytest.mark.parametrize("question", ["第二点为什么重要？", "第二点是否已经实施？"])
+def test_a_question_asking_something_of_an_item_is_not_read_as_asking_for_the_item(question: str) -> None:
+    asked = "樊杰提出要重塑科技创新体系、优化重大生产力布局，具体讲了哪几点？"
+    assert condense_offline(question, [user(asked), assistant("一是……[1]；二是……[1]。")]).query == question
+
+
 def test_a_demonstrative_refers_to_the_named_plan() -> None:
     rewrite = condense_offline("该计划由谁牵头？", [user("广东的“卓粤”计划是什么？")])
     assert rewrite.unresolved is None

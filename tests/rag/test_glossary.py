@@ -42,6 +42,7 @@ def test_a_phrase_opening_with_a_function_word_is_looked_up_whole() -> None:
     assert "每年" in _translations("Must the government publish a report every year?")
     assert "至少" in _translations("At least how many members?")
     assert not _translations("How many of them?")  # a phrase ending in a function word is grammar
+    assert "哪门子" not in _translations("What kind of support?")  # nor one opening with a question word
 
 
 def test_an_english_question_is_answered_with_the_sentence_that_gives_its_figures(bundled: Pipeline) -> None:

@@ -346,6 +346,13 @@ def test_a_sentence_on_another_organisation_of_the_kind_asked_does_not_answer() 
     assert province.other_owner("省人民政府及有关部门可以依法下放经济和社会管理权限。") is None
     # the same body named briefly, and an organisation the question names too
     assert Question("北京市人大常委会何时通过该条例？").other_owner("经人大常委会审议通过。") is None
+    # 人民政府 is also written 政府; a body named by its kind alone is no other one; 北大 is 北京大学
+    liaoning = Question("辽宁省人民政府发布了什么措施来培育集成电路装备产业集群？")
+    assert liaoning.other_owner("辽宁省政府发布措施培育集成电路装备产业集群。") is None
+    assert (
+        Question("北京大学和哪所高校共建了联合实验室？").other_owner("北大与清华大学共建了联合实验室。")
+        is None
+    )
     both = Question("中国银行和中国建设银行分别推出了什么产品？")
     assert both.other_owner("中国银行推出“中银创新积分贷”。") is None
 
@@ -368,3 +375,10 @@ def test_a_figure_for_a_series_does_not_answer_for_one_of_its_items() -> None:
     both = Question("新能源汽车和生物医药产业合计实现产值多少？")
     assert both.pooled_in("高端装备制造、新能源汽车、生物医药产业实现产值100亿元。") is None
     assert Question("哪些产业实现产值超过百亿？").pooled_in(pooled) is None
+    # figures in Chinese numerals, 均 (each of them), and an item only part of the asked thing
+    assert labs.pooled_in("建成十家省实验室、三十家国家重点实验室、二十七家高水平创新研究院。") is None
+    assert (
+        Question("深圳的研发投入强度是多少？").pooled_in("北京、上海、深圳的研发投入强度均超过5%。") is None
+    )
+    park = Question("生物医药产业园占地面积有多大？")
+    assert park.pooled_in("园区重点发展创新药、医疗器械、生物医药研发外包等产业，占地面积500亩。") is None
