@@ -26,10 +26,16 @@ _PROPER_NAME = frozenset({"ns", "nr", "nrt", "nrfg", "nz", "nt"})
 _PEOPLES = re.compile(r"人民(?=政府|法院|检察院|代表大会)")
 
 
-@lru_cache(maxsize=4096)
 def organisations(text: str) -> tuple[str, ...]:
     """The organisations ``text`` (simplified) names, in order (jieba ``nt``, 3 characters or more)."""
-    return tuple(dict.fromkeys(word for word, flag in posseg.cut(text) if flag == "nt" and len(word) >= 3))
+    return tuple(dict.fromkeys(word for word, flag in _tagged(text) if flag == "nt" and len(word) >= 3))
+
+
+@lru_cache(maxsize=4096)
+def _tagged(text: str) -> tuple[tuple[str, str], ...]:
+    """``text``'s words with their jieba tags, cached: the same sentences come back question after
+    question."""
+    return tuple((word, flag) for word, flag in posseg.cut(text))
 
 
 def other_organisation(question: str, asked: tuple[str, ...], sentence: str) -> tuple[str, str] | None:
@@ -62,7 +68,7 @@ def _plain(name: str) -> str:
 def _abbreviated(organisation: str, flat: str) -> bool:
     """Whether ``flat`` names ``organisation`` by an abbreviation jieba knows (jieba ``j``: 北大 for
     北京大学, 上海交大 for 上海交通大学)."""
-    for word, flag in posseg.cut(flat):
+    for word, flag in _tagged(flat):
         rest = iter(organisation)
         if flag == "j" and len(word) >= 2 and all(character in rest for character in word):
             return True
