@@ -325,8 +325,10 @@ def question_parts(question: str) -> list[str]:
         return [question]
     later = [condense_offline(part, [Turn("user", parts[0])]).query for part in parts[1:]]
     if any(
-        rewritten == part and len(part) <= _BARE_PART_CHARS
+        (rewritten == part and len(part) <= _BARE_PART_CHARS) or _item_fragment(Parsed(part)) is not None
         for part, rewritten in zip(parts[1:], later, strict=True)
     ):
-        return [question]  # “……由谁组织实施？内容是什么？”: the second cannot stand alone
+        # “……由谁组织实施？内容是什么？”: the second cannot stand alone; “……提了几点要求？第三点是
+        # 什么？” narrows the first down to one item
+        return [question]
     return [parts[0], *later]
