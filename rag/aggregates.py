@@ -56,7 +56,8 @@ def _named_items(series: str, question: str) -> list[str]:
     产值”): of the first, its longest ending of whole words that the question names counts; of
     the last, its beginning up to a function word or numeral, or up to a verb (“生物医药研发外包”
     is not 生物医药)."""
-    items = series.split("、")
+    whole = series.split("、")
+    items = list(whole)
     words = [word for word, _ in posseg.cut(items[0])]
     endings = ("".join(words[k:]) for k in range(len(words)))
     items[0] = next((ending for ending in endings if ending in question), "")
@@ -74,6 +75,5 @@ def _named_items(series: str, question: str) -> list[str]:
     return [
         item
         for i, item in enumerate(items)
-        if len(item) >= (_EDGE_CHARACTERS if i in edges and item != series.split("、")[i] else 2)
-        and item in question
+        if len(item) >= (_EDGE_CHARACTERS if i in edges and item != whole[i] else 2) and item in question
     ]

@@ -115,11 +115,7 @@ def english_terms(question: str) -> tuple[frozenset[str], ...]:
             phrase = words[i : i + size]
             # a phrase may open with a function word (“every year” → 每年, “at least” → 至少), not
             # with a question word (“what kind” is not 哪门子)
-            if (
-                phrase[-1] in _FUNCTION_WORDS
-                or phrase[0] in _QUESTION_WORDS
-                or (size == 1 and phrase[0] in _FUNCTION_WORDS)
-            ):
+            if phrase[-1] in _FUNCTION_WORDS or phrase[0] in _QUESTION_WORDS:
                 continue
             found = _lookup(phrase)
             if found:

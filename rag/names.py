@@ -35,7 +35,7 @@ _NOT_PINYIN_NAMES = frozenset(
 )
 # Modals, particles and prepositions that follow a noun (Chinese grammar, not a name list).
 _NOT_GIVEN_NAMES = frozenset("能会要也就都是在的不把被")
-_PROPER_NOUN = frozenset({"nr", "nrfg", "nrt", "ns", "nt", "nz"})
+PROPER_NOUN = frozenset({"nr", "nrfg", "nrt", "ns", "nt", "nz"})
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _ENGLISH_NAMES = {"hongkong": "xianggang", "macau": "aomen", "macao": "aomen", "tibet": "xizang"}
 
@@ -131,7 +131,7 @@ def spelt_words(text: str) -> frozenset[str]:
     return frozenset(
         pinyin_of(word)
         for word, flag in posseg.cut(text)
-        if (flag in _PROPER_NOUN or len(word) >= 3) and _CJK.search(word)
+        if (flag in PROPER_NOUN or len(word) >= 3) and _CJK.search(word)
     )
 
 

@@ -17,11 +17,11 @@ import re
 from functools import lru_cache
 
 from rag.lexicon import posseg
+from rag.names import PROPER_NOUN
 from rag.text import normalize_for_match, to_simplified
 
 # How many final characters two organisations of one kind share, at least.
 MIN_KIND_CHARACTERS = 2
-_PROPER_NAME = frozenset({"ns", "nr", "nrt", "nrfg", "nz", "nt"})
 # 人民政府, 人民法院, 人民代表大会 are also written without 人民.
 _PEOPLES = re.compile(r"人民(?=政府|法院|检察院|代表大会)")
 
@@ -85,4 +85,4 @@ def _shared_end(one: str, other: str) -> int:
 
 def _named(words: str) -> bool:
     """Whether ``words`` hold a proper name (人民 does not; 中国, 复旦 and 华为 do)."""
-    return any(flag in _PROPER_NAME for _, flag in posseg.cut(words))
+    return any(flag in PROPER_NOUN for _, flag in _tagged(words))

@@ -152,10 +152,14 @@ class Question:
         """The asked thing of another place in ``sentence`` and the asked one (“上海市集成电路产业”,
         “张江集成电路产业”; ``rag.owners``), or another organisation of the kind asked about
         (“中国银行”, “中国建设银行”; ``rag.organisations``), or None."""
-        asked = organisations(self.simplified)
         return other_owner(self.simplified, self.owned, sentence) or other_organisation(
-            self.simplified, asked, sentence
+            self.simplified, self.organisations, sentence
         )
+
+    @cached_property
+    def organisations(self) -> tuple[str, ...]:
+        """The organisations the question names (``rag.organisations``)."""
+        return organisations(self.simplified)
 
     def pooled_in(self, sentence: str) -> str | None:
         """The asked thing, when ``sentence`` gives a figure for a series it is one item of

@@ -14,6 +14,7 @@ from rag.types import Hit
 _NAMES_DOCUMENT = re.compile(
     r"《(?!(?:意见|方案|通知|条例|规划|办法|决定|计划|纲要|报告|规定|细则)》)[^》]+》"
 )
+# The number a heading opens with: “（2）”, “三、”, “1.”.
 _HEADING_NUMBER = re.compile(r"^(?:[（(][\d一二三四五六七八九十]+[)）]|[\d一二三四五六七八九十]+[、.．])\s*")
 
 

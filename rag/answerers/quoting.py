@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from rag.store import Index
 
 _SOURCE_MARK = re.compile(r"\[(\d+)\]")
-# The number a heading opens with: “（2）”, “三、”, “1.”.
 # A series of two words or more, listed with 、 and closed by 等: “机械、电子、汽车等行业”.
 _SERIES = re.compile(
     r"([\u4e00-\u9fff]{1,6}(?:、[\u4e00-\u9fff]{1,6})+(?:(?:和|与|及)[\u4e00-\u9fff]{1,6})?)等"
