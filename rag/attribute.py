@@ -30,7 +30,7 @@ from rag.lexicon import idf_table, jieba, posseg
 from rag.text import STOPWORDS, to_simplified
 
 SPECIFIC_IDF = 7.0
-_COPULAS = frozenset("是 有 为 达 达到 约为".split())
+_COPULAS = frozenset("是 有 为 由 达 达到 约为".split())
 # Verbs of change that ask a figure of their subject as a copula does (“工业增加值同比增长多少”).
 _CHANGES = frozenset("增长 增加 提高 提升 上升 下降 下滑 减少 降低".split())
 # Adverbs between the subject, the copula and the question word (“一共有多少”, “有什么具体要求”).
@@ -41,11 +41,11 @@ _ADVERBS = frozenset(
 _SCOPE = re.compile(r"[全本我该各][市省国区县镇]")
 _CONJUNCTIONS = frozenset("和 与 及 以及 、 或 或者".split())
 _QUESTION_WORDS = frozenset(
-    "多少 什么 怎么 怎样 怎么样 如何 多大 多高 多长 多久 啥 何 何时 何种 何地 何处 为何 几 几成".split()
+    "多少 什么 怎么 怎样 怎么样 如何 多大 多高 多长 多久 啥 谁 何 何时 何种 何地 何处 为何 几 几成".split()
 )
 
 
-def _asks(word: str) -> bool:
+def is_question_word(word: str) -> bool:
     """A question word: 哪个/哪些…, 几个/几项…, 多少亿元… (not the surname 何 of 何立峰, nor 几乎)."""
     return word in _QUESTION_WORDS or word.startswith(("哪", "多少")) or (word[:1] == "几" and word != "几乎")
 
@@ -56,7 +56,7 @@ def asked_attribute(question: str) -> tuple[tuple[str, ...], ...]:
     (“联影医疗的uAngio 960介入手术系统市场售价是多少？” → ((手术, 售价),); “学历和职称条件有什么
     要求？” → ((学历,), (职称,))); empty when it asks no attribute through a copula."""
     tokens = [(t.word, t.flag) for t in posseg.cut(to_simplified(question)) if t.word.strip()]
-    asked = next((i for i, (word, _) in enumerate(tokens) if _asks(word)), None)
+    asked = next((i for i, (word, _) in enumerate(tokens) if is_question_word(word)), None)
     if asked is None:
         return ()
     i = asked - 1
@@ -75,7 +75,9 @@ def asked_attribute(question: str) -> tuple[tuple[str, ...], ...]:
             i -= 1
             continue
         # The word before the copula is its subject whatever jieba tags it (“面额上限/v是”).
-        nominal = flag.startswith(("n", "eng", "j", "vn")) or (not conjuncts[-1] and flag.startswith("v"))
+        nominal = flag.startswith(("n", "eng", "j", "vn")) or (
+            not conjuncts[-1] and flag.startswith(("v", "b"))
+        )
         if not nominal or flag.startswith(("ns", "nr")) or word in _ADVERBS:
             break
         conjuncts[-1].append(word)

@@ -3,10 +3,13 @@ answers for that one. Asked for 张江集成电路产业销售收入, “上海�
 亿元” is about all of Shanghai.
 
 The owner is the place name just before the thing (with or without 的, the same in both; the
-thing at least two words and four characters). The sentence is kept when it names the asked place
-anywhere, when its place is also in the question (“张江和上海市……分别是多少”), when one name
-abbreviates the other (深圳/深圳市), or when its owner is the text's own place or all of them (本市,
-我国, 全省, 该区, 各地). Owners that are not places (服务 vs 工业机器人, 科研院所 vs 高校) were
+thing at least two words and four characters), or the place an organisation's name opens with
+(英国政府投入: 英国's 政府投入); a determiner between them (深圳整个集成电路产业) changes nothing.
+The sentence is kept when it names the asked place anywhere, when its place is also in the
+question (“张江和上海市……分别是多少”), when one name abbreviates the other (深圳/深圳市), or when
+its owner is the text's own place or all of them (本市, 我国, 全省, 该区, 各地). A sentence that
+gives the thing for two other places or more and not the asked one (“法国企业支持了21%，英国企业
+支持了36%” for 日本企业) compares them and leaves it out. Owners that are not places (服务 vs 工业机器人, 科研院所 vs 高校) were
 tried and dropped: synonyms and paraphrases (芯片/集成电路, 企业/主体) refused answerable questions.
 """
 
@@ -16,7 +19,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rag.lexicon import posseg
+from rag.lexicon import jieba, posseg
 from rag.names import place_names
 from rag.text import normalize_for_match, to_simplified
 
@@ -24,6 +27,8 @@ from rag.text import normalize_for_match, to_simplified
 MIN_THING_CHARACTERS = 4
 _CHINESE = re.compile(r"[\u3400-\u9fff]{2,}")
 _REFERS_TO_ITS_OWN = re.compile(r"^[本我全该各此其每这那]")
+# Words between the owner and its thing that do not change what is owned (深圳整个集成电路产业).
+_DETERMINERS = frozenset("整个 全部 所有 总体 整体".split())
 # How far before the thing the sentence's owner is looked for (characters).
 _OWNER_WINDOW = 12
 
@@ -49,9 +54,31 @@ def owned_things(question: str) -> tuple[Owned, ...]:
         if words[at][0] == "的" and at > 0:
             at, joint = at - 1, "的"
         owner, flag = words[at]
-        if _is_owner(owner, flag):
-            found.append(Owned(owner, joint, tuple(word for word, _ in words[start:])))
+        thing = [word for word, _ in words[start:]]
+        while thing and thing[0] in _DETERMINERS:
+            thing.pop(0)
+        place, rest = _split_place(owner) if flag == "nt" and not joint else ("", "")
+        if place:  # 英国政府投入: 英国's 政府投入
+            found.append(Owned(place, "", (rest, *thing)))
+        elif _is_owner(owner, flag):
+            found.append(Owned(owner, joint, tuple(thing)))
     return tuple(found)
+
+
+def _split_place(organisation: str) -> tuple[str, str]:
+    """An organisation named after its place, split there (英国政府 → 英国, 政府), or two empty
+    strings."""
+    tags = posseg.dt.word_tag_tab
+    for word in jieba.cut_for_search(organisation):
+        rest = organisation[len(word) :]
+        if (
+            organisation.startswith(word)
+            and tags.get(word) == "ns"
+            and len(rest) >= 2
+            and not _place_forms(rest)
+        ):
+            return word, rest
+    return "", ""
 
 
 def other_owner(question: str, asked: tuple[Owned, ...], sentence: str) -> tuple[str, str] | None:
@@ -70,7 +97,9 @@ def other_owner(question: str, asked: tuple[Owned, ...], sentence: str) -> tuple
             _owner_before(flat[: match.start()], owned.joint) for match in re.finditer(re.escape(thing), flat)
         ]
         foreign = [o for o in owners if o and o not in question and not _abbreviates(o, owned.owner)]
-        if foreign and len(foreign) == len(owners):
+        # Every mention is another place's, or the sentence compares other places (法国企业支持了
+        # 21%，英国企业支持了36%) and leaves the asked one out.
+        if foreign and (len(foreign) == len(owners) or len(set(foreign)) >= 2):
             return foreign[0] + owned.joint + thing, owned.owner + owned.joint + thing
     return None
 

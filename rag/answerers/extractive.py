@@ -219,7 +219,8 @@ class ExtractiveAnswerer:
             quoted += [(n, sentence) for n, sentence in part_quoted if sentence not in seen]
             seen.update(sentence for _, sentence in part_quoted)
             notes += [note] if note else []
-        notes += [f"问题中“{part}”一问，检索到的段落没有给出答案。" for part in unanswered]
+        # without its question mark, which would end the note's sentence inside the quote
+        notes += [f"问题中“{part.rstrip('？?')}”一问，检索到的段落没有给出答案。" for part in unanswered]
         if quoted and quoted[-1][1].endswith(("；", ";")):  # the answer ends where the quote stops
             quoted[-1] = (quoted[-1][0], quoted[-1][1][:-1] + "。")
         checks = [

@@ -36,6 +36,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from rag.attribute import is_question_word
 from rag.glossary import english_terms, is_cross_lingual
 from rag.lexicon import idf_table, jieba, posseg
 from rag.names import pinyin_names, spelt_words
@@ -131,10 +132,13 @@ def corpus_coverage(question: str, corpus: str) -> tuple[float, list[str]]:
     ``corpus`` (``Index.searchable_text``), and the terms that do not. An off-topic question
     (“红烧肉怎么做才好吃？”) is mostly made of words the briefings never use; a paraphrase of a
     question they answer is not. Pronouns (jieba ``r``: 那类, 这些) say nothing of a topic and are
-    left out; a negated word (不合格) is there when the word (合格) is."""
+    left out, and so are question words (哪本, 几家: a briefing never writes them); a negated word
+    (不合格) is there when the word (合格) is."""
     simplified = to_simplified(question)
     pronouns = {word for word, flag in posseg.cut(simplified) if flag == "r"}
-    topical = {t: w for t, w in question_terms(simplified).items() if t not in pronouns}
+    topical = {
+        t: w for t, w in question_terms(simplified).items() if t not in pronouns and not is_question_word(t)
+    }
     total = sum(topical.values())
     absent = [t for t in topical if t not in corpus and not (t[0] == "不" and len(t) > 2 and t[1:] in corpus)]
     if not total:

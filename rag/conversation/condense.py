@@ -57,6 +57,7 @@ _ELIDED_MAX_CHARS = 12
 _ASKS_FOR_MORE = frozenset(
     "请 再 能 能否 可以 麻烦 展开 说 说说 讲 讲讲 谈谈 聊聊 介绍 解释 阐述 细说 一下 具体 详细 详细分析 是 什么 的 呢 吗 吧 下".split()
 )
+_SAYS = frozenset("说 讲 写 规定 表述".split())
 _COMPARED_WITH = frozenset({"和", "与", "跟", "同"})
 _COMPARED_TO = frozenset({"比", "较", "比起", "相较于", "相比于"})
 # “……有多少家X？”: what is counted (a noun phrase after the measure word), and where
@@ -188,7 +189,13 @@ def _item_fragment(parsed: Parsed) -> tuple[Parsed, int] | None:
         return None
     ordinal = phrases[0]
     outside = [t.text for t in parsed.tokens if t.end <= ordinal.start or t.start >= ordinal.end]
-    if any(word not in _ASKS_FOR_MORE and word not in PUNCTUATION for word in outside):
+    # “那第一条具体怎么说的？”: a connective, and 怎么 asking what the item says
+    said = [
+        w
+        for w, after in zip(outside, [*outside[1:], ""], strict=True)
+        if not (w == "怎么" and after in _SAYS)
+    ]
+    if any(w not in _ASKS_FOR_MORE and w not in PUNCTUATION and w not in CONNECTIVES for w in said):
         return None  # “第二点为什么重要？”, “第一批有几家？” ask something of the item
     return Parsed(ordinal.text + "呢？"), 0
 
@@ -228,8 +235,13 @@ def _referent(parsed: Parsed, i: int, context: _Context) -> tuple[int, int, str]
         found = next((r for p in sources if (r := asked_phrase(p) or main_entity(p))), None)
         return (pronoun.start, pronoun.end, found + "中") if found else None
     if pronoun.text in PERSONAL:
-        people = [ph.text for p in sources for ph in p.phrases if ph.kind == "person"]
-        found = people[0] if people else next((r for p in sources if (r := main_entity(p))), None)
+        # a person, named or by surname and title (卢教授); 他们 may also be what was asked about
+        people = [
+            ph.text for p in sources for ph in p.phrases if ph.kind == "person" or ph.words[0].tag == "nr"
+        ]
+        found = people[0] if people else None
+        if found is None and pronoun.text in _PLURAL:
+            found = next((r for p in sources if (r := main_entity(p))), None)
         return (pronoun.start, pronoun.end, found) if found else None
     noun = pronoun.text[1:] if pronoun.text not in PRONOUNS else ""
     end = pronoun.end

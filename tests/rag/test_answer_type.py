@@ -196,6 +196,13 @@ def test_pronouns_do_not_make_a_question_off_topic_and_a_negated_word_counts_as_
     assert corpus_coverage("iPhone 15 Pro Max多少钱？", corpus)[0] < CORPUS_COVERAGE_FLOOR
 
 
+def test_question_words_do_not_make_a_question_off_topic() -> None:
+    # a briefing never writes 哪本: the question is about the team and its results
+    corpus = "许彤辉教授团队为帕金森氏病发病机理提供新线索，相关成果发表在《自然神经科学》"
+    share, absent = corpus_coverage("许彤辉教授团队的成果发在哪本期刊上？", corpus)
+    assert "哪本" not in absent and share >= CORPUS_COVERAGE_FLOOR
+
+
 def test_how_many_places_it_holds_is_a_count_not_a_share() -> None:
     assert _type("广东生产的占多少？").kind == "比例"
     assert _type("在董事会中占多少席位？").kind == "数字"  # 占多少 followed by what is counted

@@ -63,6 +63,16 @@ def test_an_item_asked_with_nothing_else_is_that_item_of_the_previous_list(quest
     assert rewrite.query.startswith("樊杰提出要重塑科技创新体系") and "第二点" in rewrite.query
 
 
+def test_how_an_item_reads_is_asking_for_the_item() -> None:
+    asked = "樊杰在重塑科技创新体系、优化重大生产力布局方面提了哪些办法？"
+    rewrite = condense_offline(
+        "那第一条具体怎么说的？", [user(asked), assistant("比如第二条是加强创新[1]。")]
+    )
+    assert rewrite.query.startswith("樊杰在重塑科技创新体系") and "第一条" in rewrite.query
+    # how to do it is something asked of the item
+    assert condense_offline("第一条怎么实现？", [user(asked)]).query == "第一条怎么实现？"
+
+
 @pytest.mark.parametrize("question", ["第二点为什么重要？", "第二点是否已经实施？"])
 def test_a_question_asking_something_of_an_item_is_not_read_as_asking_for_the_item(question: str) -> None:
     asked = "樊杰提出要重塑科技创新体系、优化重大生产力布局，具体讲了哪几点？"
@@ -102,6 +112,17 @@ def test_among_them_refers_to_the_list_asked_for() -> None:
 def test_he_refers_to_the_person_of_the_previous_question() -> None:
     rewrite = condense_offline("他还担任什么职务？", [user("王贻芳院士提出了什么建议？")])
     assert rewrite.query == "王贻芳还担任什么职务？"
+
+
+def test_he_refers_to_a_person_named_by_surname_and_title_not_to_a_place() -> None:
+    history = [
+        user("万力轮胎在华转网上发布了什么技术需求？"),
+        assistant("万力轮胎发布的技术需求与吉林大学卢教授的研究方向高度匹配[1]。"),
+    ]
+    assert condense_offline("他是什么时候被派驻过去的？", history).query == "卢教授是什么时候被派驻过去的？"
+    # with nobody to point to, 他 is not the place the question named
+    nobody = condense_offline("他是什么时候被派驻过去的？", [user("万力轮胎在华转网上发布了什么技术需求？")])
+    assert "华" not in nobody.query.replace("华转网", "")
 
 
 def test_a_pronoun_after_small_talk_is_unresolved_with_a_reason() -> None:
