@@ -78,13 +78,13 @@ _MONEY_QUESTION = re.compile(r"多少钱|how much money", re.I)
 # 五倍以下罚款).
 _MONEY_NOUN_QUESTION = re.compile(
     r"(?:罚款|罚金|产值|销售额|出口额|进口额|投资额|交易额|营业额|营收|收入|经费|资金|预算|投资|税收|生产总值|"
-    r"增加值|奖金|资助|贷款|融资)(?:总额)?(?:了|能|最多|最高|一共|总共|共|大概|大约|约|为|是|有|达|达到|高达)*"
+    r"增加值|奖金|资助|贷款|融资|估值|市值|利润|补贴|补助|成本)(?:总额)?(?:了|能|最多|最高|一共|总共|共|大概|大约|约|为|是|有|达|达到|高达)*"
     r"(?:多少|几)(?![\u3400-\u9fff])"
 )
 # A currency written before the amount: 人民币8亿, $150 million, US$2 billion.
 _MONEY_BEFORE = re.compile(r"(?:人民币|(?:US)?[$＄¥￥])\s*\d")
 # A sum written in 万 or 亿 with its currency left out (“实现产值1.2万亿”, “总投资约80亿”).
-_BARE_SUM = re.compile(rf"{_NUMERAL}\s*[万亿]+[多余]?(?![个家项名位人件台辆颗所座条款倍次种批支篇部吨块])")
+_BARE_SUM = re.compile(rf"{_NUMERAL}\s*[万亿]+[多余]?(?![个家项名位人件台辆颗所座条款倍次种批支篇部吨块级])")
 _ASKED_UNIT = re.compile(rf"(?:多少|几)(个)?({'|'.join(map(re.escape, _UNITS))})")
 _ASKS_QUANTITY = re.compile(
     # 这几年/近几年 is a span of time, not a count
@@ -100,6 +100,8 @@ _STATES_NUMBER = re.compile(
     rf"(?<![第\d.{CHINESE_DIGITS}])(?:\d|(?!一[级类种批]|零(?![{CHINESE_DIGITS}])|(?<=其中)一(?![{CHINESE_DIGITS}])|(?<=[另每同唯])一(?![{CHINESE_DIGITS}]))[{CHINESE_DIGITS}]+(?:分之|[成倍个家项天年月周日次位名人条件台元吨米亩座所款批篇部岁届期层级类种]))"
     r"|[%％]|百分之|半数|一半|过半"
 )
+# “一批” is some, not a count (第一批 is an ordinal, 十一批 a count).
+_A_BATCH = re.compile(rf"(?<![第\d.{CHINESE_DIGITS}])一批")
 _ORDINAL_QUESTION = re.compile(r"第几|(?:which|what) (?:place|rank)", re.I)
 # 首位/首批/榜首 are places in an order too; 第三方 and 第一时间 are not.
 _STATES_ORDINAL = re.compile(rf"第\s*{_NUMERAL}(?!方|时间)|首[位批届期家个]|榜首")
@@ -261,6 +263,7 @@ class AnswerType:
             if "一次" in self.question and _EVERY_PERIOD.search(flat):
                 return True  # 多久发布一次 ← 每年发布
             flat = _DATE.sub("", flat)  # 2021年3月 is when, not how long
+        flat = _A_BATCH.sub("", flat)  # 建设一批设施 counts none of them
         # 多少个工作日 is answered by “三十个工作日” or “三十工作日”.
         unit = self.unit.removeprefix("个") if len(self.unit) > 1 else self.unit
         units = "|".join(map(re.escape, _SAME_UNIT.get("元" if unit == "金额" else unit, (unit,))))

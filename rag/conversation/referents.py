@@ -17,6 +17,9 @@ def named(source: Parsed, noun: str, plural: bool) -> str | None:
     thing it asked for, a phrase with that head noun, what it asked about, or its subject."""
     wanted = asked(source)
     if not noun:
+        # “X有什么亮点？” … “它现在估值多少？”: 它 is X, which has the 亮点
+        if wanted and wanted.owner and not plural:
+            return wanted.owner
         return wanted.phrase if wanted and wanted.plural == plural else main_entity(source)
     if wanted and wanted.noun.text.endswith(noun):
         return wanted.phrase
@@ -88,6 +91,7 @@ class Asked:
     noun: Phrase
     phrase: str
     plural: bool
+    owner: str = ""  # X of “X有什么亮点”: what has the thing asked for
 
 
 def asked(parsed: Parsed) -> Asked | None:
@@ -111,7 +115,7 @@ def asked(parsed: Parsed) -> Asked | None:
         verb = tokens[k]
         prefix = parsed.text[: verb.start if verb.text == "有" else verb.end].strip(PUNCTUATION)
         if any(p.end <= len(prefix) for p in parsed.phrases):
-            return Asked(noun, tidy(f"{prefix}的{noun.text}"), plural)
+            return Asked(noun, tidy(f"{prefix}的{noun.text}"), plural, prefix if verb.text == "有" else "")
     return None
 
 

@@ -142,6 +142,16 @@ def test_a_sum_asked_through_its_noun_is_answered_by_money_or_a_multiple() -> No
     # a sum in 万/亿 with its currency left out, or written before it
     assert output.given_by("实现产值1.2万亿。") and output.given_by("产值￥300亿。")
     assert not output.given_by("集聚1.2万家企业。")
+    # a valuation is a sum; a “千亿级” industry is a class of size, not an amount
+    value = _type("长春高新区的长光卫星现在估值多少？")
+    assert not value.given_by("“吉林一号”卫星在轨总数31颗，正在打造千亿级北方航空航天产业新高地。")
+    assert value.given_by("估值超过100亿元。")
+
+
+def test_a_batch_is_not_a_count() -> None:
+    built = _type("这种综合体深圳现在已经建了几个？")
+    assert not built.given_by("布局建设一批重大科技基础设施，构建“楼上楼下”创新创业综合体。")
+    assert built.given_by("已建成3个综合体。") and built.given_by("已建成十一批设施。")
 
 
 def test_how_long_is_answered_by_a_span_of_time_and_how_large_an_area_by_an_area() -> None:

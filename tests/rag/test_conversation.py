@@ -104,6 +104,15 @@ def test_it_refers_to_what_the_previous_question_asked_for() -> None:
     assert "金城资本" in rewrite.query and "基金" in rewrite.query and "规模" in rewrite.query
 
 
+def test_it_refers_to_what_has_the_property_asked_for() -> None:
+    # “X有什么亮点？” asks a property of X: the next question's 它 is X, not the 亮点
+    history = [
+        user("长春高新区的长光卫星有什么亮点？"),
+        assistant("长光卫星成为东北地区唯一的独角兽企业[1]。"),
+    ]
+    assert condense_offline("它现在估值多少？", history).query == "长春高新区的长光卫星现在估值多少？"
+
+
 def test_among_them_refers_to_the_list_asked_for() -> None:
     rewrite = condense_offline("其中有多少家上市公司？", [user("无锡高新区有哪些物联网企业？")])
     assert rewrite.query == "无锡高新区的物联网企业中有多少家上市公司？"
