@@ -253,6 +253,11 @@ def _referent(parsed: Parsed, i: int, context: _Context) -> tuple[int, int, str]
         and after.start == end
     ):
         noun, end = after.text, after.end
+        following = tokens[i + 2] if i + 2 < len(tokens) else None
+        if len(noun) == 1 and following is not None and following.nominal and following.start == end:
+            noun, end = noun + following.text, following.end  # 这个母基金: 母 alone is no noun
+    # the turn that names the noun first (“……天使母基金” in the answer), else the question
+    sources.sort(key=lambda source: bool(noun) and noun not in source.text)
     for source in sources:
         found = named(source, noun, pronoun.text in _PLURAL)
         if found and _names_something(found):

@@ -113,6 +113,16 @@ def test_it_refers_to_what_has_the_property_asked_for() -> None:
     assert condense_offline("它现在估值多少？", history).query == "长春高新区的长光卫星现在估值多少？"
 
 
+def test_this_noun_refers_to_the_turn_that_names_it() -> None:
+    # 母 alone is no noun: “这个母基金” is the 天使母基金 the answer named, not the question's 国务院
+    history = [
+        user("国务院督查通报里，深圳在科技金融方面有什么做法？"),
+        assistant("深圳成立了全国首个科技金融联盟，设立了国内规模最大的天使母基金[1]。"),
+    ]
+    rewrite = condense_offline("这个母基金主要投向什么阶段的企业？", history)
+    assert rewrite.query == "天使母基金主要投向什么阶段的企业？"
+
+
 def test_among_them_refers_to_the_list_asked_for() -> None:
     rewrite = condense_offline("其中有多少家上市公司？", [user("无锡高新区有哪些物联网企业？")])
     assert rewrite.query == "无锡高新区的物联网企业中有多少家上市公司？"
