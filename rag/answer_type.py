@@ -84,7 +84,7 @@ _MONEY_NOUN_QUESTION = re.compile(
 # A currency written before the amount: 人民币8亿, $150 million, US$2 billion.
 _MONEY_BEFORE = re.compile(r"(?:人民币|(?:US)?[$＄¥￥])\s*\d")
 # A sum written in 万 or 亿 with its currency left out (“实现产值1.2万亿”, “总投资约80亿”).
-_BARE_SUM = re.compile(rf"{_NUMERAL}\s*[万亿]+[多余]?(?![个家项名位人件台辆颗所座条款倍次种批支篇部吨块级])")
+_BARE_SUM = re.compile(rf"{_NUMERAL}\s*[万亿]+[多余]?(?![个家项名位人件台辆颗所座条款倍次种批支篇部吨块])")
 _ASKED_UNIT = re.compile(rf"(?:多少|几)(个)?({'|'.join(map(re.escape, _UNITS))})")
 _ASKS_QUANTITY = re.compile(
     # 这几年/近几年 is a span of time, not a count
@@ -100,6 +100,8 @@ _STATES_NUMBER = re.compile(
     rf"(?<![第\d.{CHINESE_DIGITS}])(?:\d|(?!一[级类种批]|零(?![{CHINESE_DIGITS}])|(?<=其中)一(?![{CHINESE_DIGITS}])|(?<=[另每同唯])一(?![{CHINESE_DIGITS}]))[{CHINESE_DIGITS}]+(?:分之|[成倍个家项天年月周日次位名人条件台元吨米亩座所款批篇部岁届期层级类种]))"
     r"|[%％]|百分之|半数|一半|过半"
 )
+# “千亿级”, “1万亿级”: a class of size, not an amount.
+_SIZE_CLASS = re.compile(rf"[\d.{CHINESE_DIGITS}]+级")
 # “一批” is some, not a count (第一批 is an ordinal, 十一批 a count).
 _A_BATCH = re.compile(rf"(?<![第\d.{CHINESE_DIGITS}])一批")
 _ORDINAL_QUESTION = re.compile(r"第几|(?:which|what) (?:place|rank)", re.I)
@@ -257,13 +259,16 @@ class AnswerType:
         assert self.unit is not None
         if self.unit in ("元", "金额") and _MONEY_BEFORE.search(flat):
             return True
-        if self.unit == "金额" and (_STATES_SHARE.search(flat) or _BARE_SUM.search(flat)):
+        if self.unit == "金额" and (
+            _STATES_SHARE.search(flat) or _BARE_SUM.search(_SIZE_CLASS.sub("", flat))
+        ):
             return True
         if self.unit == "时长":
             if "一次" in self.question and _EVERY_PERIOD.search(flat):
                 return True  # 多久发布一次 ← 每年发布
             flat = _DATE.sub("", flat)  # 2021年3月 is when, not how long
-        flat = _A_BATCH.sub("", flat)  # 建设一批设施 counts none of them
+        if self.unit != "批":
+            flat = _A_BATCH.sub("", flat)  # 建设一批设施 counts none of them
         # 多少个工作日 is answered by “三十个工作日” or “三十工作日”.
         unit = self.unit.removeprefix("个") if len(self.unit) > 1 else self.unit
         units = "|".join(map(re.escape, _SAME_UNIT.get("元" if unit == "金额" else unit, (unit,))))

@@ -6,7 +6,7 @@ where the briefing gives 营业收入, “面额上限” of a voucher the regul
 条件” of an office whose duties it lists. The passage then matches most of the question's words and
 the relevance signals cannot tell it apart from an answer. What is asked is grammatical: the noun
 phrase that is the subject of a copula before the question word (“X是多少”, “X有什么要求”, “X达到
-多少”, “X是怎么规定的”, “X是谁”, “X由谁担任”), or of a verb of change (“X同比增长多少”: 产值's growth does not answer for
+多少”, “X是怎么规定的”, “X是谁”), or of a verb of change (“X同比增长多少”: 产值's growth does not answer for
 增加值's). Its specific words must occur in the passage; of attributes asked together
 (“学历和职称条件”) one is enough, and none is checked when one of them is generic only.
 
@@ -30,7 +30,7 @@ from rag.lexicon import idf_table, jieba, posseg
 from rag.text import STOPWORDS, to_simplified
 
 SPECIFIC_IDF = 7.0
-_COPULAS = frozenset("是 有 为 由 达 达到 约为".split())
+_COPULAS = frozenset("是 有 为 达 达到 约为".split())
 # Verbs of change that ask a figure of their subject as a copula does (“工业增加值同比增长多少”).
 _CHANGES = frozenset("增长 增加 提高 提升 上升 下降 下滑 减少 降低".split())
 # Adverbs between the subject, the copula and the question word (“一共有多少”, “有什么具体要求”).

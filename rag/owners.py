@@ -8,8 +8,8 @@ thing at least two words and four characters), or the place an organisation's na
 The sentence is kept when it names the asked place anywhere, when its place is also in the
 question (“张江和上海市……分别是多少”), when one name abbreviates the other (深圳/深圳市), or when
 its owner is the text's own place or all of them (本市, 我国, 全省, 该区, 各地). A sentence that
-gives the thing for two other places or more and not the asked one (“法国企业支持了21%，英国企业
-支持了36%” for 日本企业) compares them and leaves it out. Owners that are not places (服务 vs 工业机器人, 科研院所 vs 高校) were
+also gives the thing without an owner or as the text's own (“全省软件业务收入1.3万亿元，其中南京
+……7000亿元，苏州……”) is kept: the rest is a breakdown of the asked total. Owners that are not places (服务 vs 工业机器人, 科研院所 vs 高校) were
 tried and dropped: synonyms and paraphrases (芯片/集成电路, 企业/主体) refused answerable questions.
 """
 
@@ -97,9 +97,7 @@ def other_owner(question: str, asked: tuple[Owned, ...], sentence: str) -> tuple
             _owner_before(flat[: match.start()], owned.joint) for match in re.finditer(re.escape(thing), flat)
         ]
         foreign = [o for o in owners if o and o not in question and not _abbreviates(o, owned.owner)]
-        # Every mention is another place's, or the sentence compares other places (法国企业支持了
-        # 21%，英国企业支持了36%) and leaves the asked one out.
-        if foreign and (len(foreign) == len(owners) or len(set(foreign)) >= 2):
+        if foreign and len(foreign) == len(owners):
             return foreign[0] + owned.joint + thing, owned.owner + owned.joint + thing
     return None
 

@@ -65,8 +65,12 @@ _WRITING_REQUEST = re.compile(
 )
 # “第四项是什么？”, “第二点呢”, “第二条建议”: one item of an enumeration (not an article: 第四条
 # 规定了什么, 第十条是什么, 第十三条所列; 条 is an item before the nouns a list is made of).
-_ITEM_ASKED = re.compile(
-    r"第([一二三四五六七八九十]{1,3}|\d{1,2})(?:项|点|个方面|条(?=建议|意见|措施|举措|经验|做法|任务|原则|对策|路径|途径|启示|要求))"
+_LIST_NOUNS = "建议|意见|措施|举措|经验|做法|办法|任务|原则|对策|路径|途径|启示|要求"
+_ITEM_ASKED = re.compile(rf"第([一二三四五六七八九十]{{1,3}}|\d{{1,2}})(?:项|点|个方面|条(?={_LIST_NOUNS}))")
+# “提的办法中的第一条”: 条 after those nouns and 中/的 is an item too (read as 第一项; every noun is
+# two characters); 《……办法》中的第一条 is an article of a document.
+_LISTED_ITEM = re.compile(
+    rf"(?<={_LIST_NOUNS})(?<!》..)((?:中的|里的|中|里|的)第(?:[一二三四五六七八九十]{{1,3}}|\d{{1,2}}))条"
 )
 # “在哪份文件中提出”, “出自什么规划”: the question asks which document says it.
 _SOURCE = re.compile(
@@ -107,6 +111,11 @@ class Question:
     @cached_property
     def simplified(self) -> str:
         return to_simplified(self.text)
+
+    @cached_property
+    def _items_read(self) -> str:
+        """The question with an item written 第N条 after a list's noun read as 第N项."""
+        return _LISTED_ITEM.sub(r"\1项", self.simplified)
 
     @cached_property
     def specifics(self) -> tuple[str, ...]:
@@ -176,7 +185,7 @@ class Question:
     @cached_property
     def _without_item(self) -> str:
         """The question without the item it asks for (“第二条建议” is not an article)."""
-        return _ITEM_ASKED.sub("", self.simplified)
+        return _ITEM_ASKED.sub("", self._items_read)
 
     def other_article(self, headings: str) -> str | None:
         """The article a sentence's headings place it in (第三十七条) when the question asks
@@ -218,7 +227,7 @@ class Question:
     @cached_property
     def item_asked(self) -> str | None:
         """The ordinal of the one enumeration item the question asks for (“第四项” → “四”)."""
-        match = _ITEM_ASKED.search(self.simplified)
+        match = _ITEM_ASKED.search(self._items_read)
         return match.group(1) if match else None
 
     @cached_property

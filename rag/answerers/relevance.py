@@ -135,10 +135,13 @@ def corpus_coverage(question: str, corpus: str) -> tuple[float, list[str]]:
     left out, and so are question words (哪本, 几家: a briefing never writes them); a negated word
     (不合格) is there when the word (合格) is."""
     simplified = to_simplified(question)
-    pronouns = {word for word, flag in posseg.cut(simplified) if flag == "r"}
-    topical = {
-        t: w for t, w in question_terms(simplified).items() if t not in pronouns and not is_question_word(t)
-    }
+    tagged = dict(posseg.cut(simplified))
+
+    def ignored(term: str) -> bool:  # a pronoun, or a question word that is not a name (几内亚, 哪吒)
+        flag = tagged.get(term, "")
+        return flag == "r" or (is_question_word(term) and flag[:2] not in ("ns", "nr", "nz"))
+
+    topical = {t: w for t, w in question_terms(simplified).items() if not ignored(t)}
     total = sum(topical.values())
     absent = [t for t in topical if t not in corpus and not (t[0] == "不" and len(t) > 2 and t[1:] in corpus)]
     if not total:

@@ -57,7 +57,7 @@ _ELIDED_MAX_CHARS = 12
 _ASKS_FOR_MORE = frozenset(
     "请 再 能 能否 可以 麻烦 展开 说 说说 讲 讲讲 谈谈 聊聊 介绍 解释 阐述 细说 一下 具体 详细 详细分析 是 什么 的 呢 吗 吧 下".split()
 )
-_SAYS = frozenset("说 讲 写 规定 表述".split())
+_SAYS = frozenset("说 讲 写".split())
 _COMPARED_WITH = frozenset({"和", "与", "跟", "同"})
 _COMPARED_TO = frozenset({"比", "较", "比起", "相较于", "相比于"})
 # “……有多少家X？”: what is counted (a noun phrase after the measure word), and where
@@ -195,7 +195,7 @@ def _item_fragment(parsed: Parsed) -> tuple[Parsed, int] | None:
         for w, after in zip(outside, [*outside[1:], ""], strict=True)
         if not (w == "怎么" and after in _SAYS)
     ]
-    if any(w not in _ASKS_FOR_MORE and w not in PUNCTUATION and w not in CONNECTIVES for w in said):
+    if any(w not in _ASKS_FOR_MORE | _SAYS | CONNECTIVES and w not in PUNCTUATION for w in said):
         return None  # “第二点为什么重要？”, “第一批有几家？” ask something of the item
     return Parsed(ordinal.text + "呢？"), 0
 
@@ -239,9 +239,11 @@ def _referent(parsed: Parsed, i: int, context: _Context) -> tuple[int, int, str]
         people = [
             ph.text for p in sources for ph in p.phrases if ph.kind == "person" or ph.words[0].tag == "nr"
         ]
-        found = people[0] if people else None
-        if found is None and pronoun.text in _PLURAL:
-            found = next((r for p in sources if (r := main_entity(p))), None)
+        # else what the question was about (“组长是谁？” … “他还兼任什么？”), but not one
+        # character (华 of “在华转网”)
+        found = (
+            people[0] if people else next((r for p in sources if len(r := main_entity(p) or "") >= 2), None)
+        )
         return (pronoun.start, pronoun.end, found) if found else None
     noun = pronoun.text[1:] if pronoun.text not in PRONOUNS else ""
     end = pronoun.end
@@ -254,8 +256,10 @@ def _referent(parsed: Parsed, i: int, context: _Context) -> tuple[int, int, str]
     ):
         noun, end = after.text, after.end
         following = tokens[i + 2] if i + 2 < len(tokens) else None
-        if len(noun) == 1 and following is not None and following.nominal and following.start == end:
-            noun, end = noun + following.text, following.end  # 这个母基金: 母 alone is no noun
+        if len(noun) == 1 and following is not None and following.nominal:
+            joined = noun + following.text
+            if any(joined in source.text for source in sources):
+                noun, end = joined, following.end  # 这个母基金 (of 天使母基金), not 这个区 + 人口
     # the turn that names the noun first (“……天使母基金” in the answer), else the question
     sources.sort(key=lambda source: bool(noun) and noun not in source.text)
     for source in sources:

@@ -9,6 +9,11 @@ from dataclasses import dataclass
 from rag.conversation.phrases import ANCHORS, PUNCTUATION, Parsed, Phrase, tidy
 
 _WH_OBJECT = frozenset("什么 哪个 哪些 哪家 哪几 哪几个 哪几家 哪几项 哪一个 哪类 哪种 哪项".split())
+# Nouns for a quality of something or an account of it, not a thing it has (“X有什么亮点？”: 它 is
+# X afterwards; after “X有什么基金？” 它 is the fund).
+_QUALITIES = frozenset(
+    "亮点 特点 特色 优势 劣势 短板 不足 问题 困难 挑战 经验 做法 举措 变化 作用 意义 成效 成绩 进展 贡献 影响".split()
+)
 _COPULA_WH = frozenset({"什么", "谁", "哪", "哪个", "何", "多少", "多大", "几"})
 
 
@@ -91,7 +96,7 @@ class Asked:
     noun: Phrase
     phrase: str
     plural: bool
-    owner: str = ""  # X of “X有什么亮点”: what has the thing asked for
+    owner: str = ""  # X of “X有什么亮点”: what has the quality asked for
 
 
 def asked(parsed: Parsed) -> Asked | None:
@@ -115,7 +120,8 @@ def asked(parsed: Parsed) -> Asked | None:
         verb = tokens[k]
         prefix = parsed.text[: verb.start if verb.text == "有" else verb.end].strip(PUNCTUATION)
         if any(p.end <= len(prefix) for p in parsed.phrases):
-            return Asked(noun, tidy(f"{prefix}的{noun.text}"), plural, prefix if verb.text == "有" else "")
+            had = verb.text == "有" and noun.text[-2:] in _QUALITIES
+            return Asked(noun, tidy(f"{prefix}的{noun.text}"), plural, prefix if had else "")
     return None
 
 

@@ -10,6 +10,7 @@ import pytest
 from rag.conversation import Rewrite, Turn, condense_offline, format_history, rewrite_follow_up
 from rag.conversation.phrases import Parsed
 from rag.conversation.saved import MAX_EXCHANGES, load_conversation, save_conversation
+from rag.question import Question
 
 WUXI = "无锡高新区物联网产业规模有多大？"
 
@@ -69,6 +70,8 @@ def test_how_an_item_reads_is_asking_for_the_item() -> None:
         "那第一条具体怎么说的？", [user(asked), assistant("比如第二条是加强创新[1]。")]
     )
     assert rewrite.query.startswith("樊杰在重塑科技创新体系") and "第一条" in rewrite.query
+    assert Question(rewrite.query).item_asked == "一"  # 办法中的第一条 is an item, not an article
+    assert "第三项" in condense_offline("那第三项是怎么写的？", [user(asked)]).query
     # how to do it is something asked of the item
     assert condense_offline("第一条怎么实现？", [user(asked)]).query == "第一条怎么实现？"
 
@@ -111,6 +114,9 @@ def test_it_refers_to_what_has_the_property_asked_for() -> None:
         assistant("长光卫星成为东北地区唯一的独角兽企业[1]。"),
     ]
     assert condense_offline("它现在估值多少？", history).query == "长春高新区的长光卫星现在估值多少？"
+    # a thing X has is what 它 means then
+    fund = [user("深圳有什么政府引导基金？"), assistant("深圳设立了天使母基金[1]。")]
+    assert condense_offline("它的规模有多大？", fund).query == "深圳的政府引导基金的规模有多大？"
 
 
 def test_this_noun_refers_to_the_turn_that_names_it() -> None:
@@ -121,6 +127,9 @@ def test_this_noun_refers_to_the_turn_that_names_it() -> None:
     ]
     rewrite = condense_offline("这个母基金主要投向什么阶段的企业？", history)
     assert rewrite.query == "天使母基金主要投向什么阶段的企业？"
+    # 区 + 人口 was never written before: 这个区 is the district
+    district = condense_offline("这个区人口有多少？", [user("浦东新区有哪些重点产业园？")])
+    assert district.query == "浦东新区人口有多少？"
 
 
 def test_among_them_refers_to_the_list_asked_for() -> None:
@@ -139,9 +148,12 @@ def test_he_refers_to_a_person_named_by_surname_and_title_not_to_a_place() -> No
         assistant("万力轮胎发布的技术需求与吉林大学卢教授的研究方向高度匹配[1]。"),
     ]
     assert condense_offline("他是什么时候被派驻过去的？", history).query == "卢教授是什么时候被派驻过去的？"
-    # with nobody to point to, 他 is not the place the question named
+    # with nobody to point to, 他 is not the one character jieba cut out of 在华转网 …
     nobody = condense_offline("他是什么时候被派驻过去的？", [user("万力轮胎在华转网上发布了什么技术需求？")])
-    assert "华" not in nobody.query.replace("华转网", "")
+    assert nobody.unresolved is not None
+    # … but may be the one asked about
+    leader = condense_offline("他还兼任什么职务？", [user("联合工作小组的组长是谁？")])
+    assert leader.query == "联合工作小组的组长还兼任什么职务？"
 
 
 def test_a_pronoun_after_small_talk_is_unresolved_with_a_reason() -> None:
