@@ -70,6 +70,8 @@ _SAME_UNIT = {
 # (or, how often, 每年, 每季度) and an area, under the keys 时长 and 面积 of ``_SAME_UNIT``.
 _DURATION_QUESTION = re.compile(r"多久|多长时间|多少时间|(?:期限|周期|时限|期)[是为有]?多长")
 _AREA_QUESTION = re.compile(r"面积[是为有约达]{0,2}(?:多大|多少|几)(?![\u3400-\u9fff]*各)")
+# A span asked of a change in time (“能延长多久”, “缩短了几天”): only a sentence on that change gives it.
+_TIME_SHIFT = re.compile(r"(延长|缩短|提前|推迟|延期|压缩)[了到至]?(?:多久|多长|多少|几)")
 _EVERY_PERIOD = re.compile(r"每(?:年|半年|季度?|个?月|周|星期|天|日)")
 # “多少钱”: a sum of money, asked without a measure word.
 _MONEY_QUESTION = re.compile(r"多少钱|how much money", re.I)
@@ -267,6 +269,9 @@ class AnswerType:
             if "一次" in self.question and _EVERY_PERIOD.search(flat):
                 return True  # 多久发布一次 ← 每年发布
             flat = _DATE.sub("", flat)  # 2021年3月 is when, not how long
+            shift = _TIME_SHIFT.search(self.question)
+            if shift and shift.group(1) not in flat:
+                return False  # 能延长多久 ← 筹建期限为一年: how long it is, not how much longer
         if self.unit != "批":
             flat = _A_BATCH.sub("", flat)  # 建设一批设施 counts none of them
         # 多少个工作日 is answered by “三十个工作日” or “三十工作日”.

@@ -168,6 +168,9 @@ def test_how_long_is_answered_by_a_span_of_time_and_how_large_an_area_by_an_area
     assert not long.given_by("每年安排专项资金5000万元。")  # 每年 answers only how often
     assert long.given_by("筹建期限为一年。") and AnswerType("最快多久能办完？").given_by("压缩到一天办结。")
     assert AnswerType("需求清单多长时间发布一次？").given_by("需求清单每年发布。")
+    # how much longer is said only by a sentence on the extension
+    longer = AnswerType("企业筹建期满还没拿到审批的，筹建期能延长多久？")
+    assert not longer.given_by("筹建期限为一年。") and longer.given_by("确有需要的，可以延长六个月。")
 
 
 def test_a_change_is_answered_by_a_change_not_by_a_share() -> None:
