@@ -95,19 +95,21 @@ def _not_a_place(word: str) -> bool:
     )
 
 
-def _leading_place(organisation: str) -> tuple[str, str] | None:
-    """The place name an organisation's name starts with (jieba's dictionary tags it ``ns``),
-    but not a country (中国银行 is a bank, not a place to look for)."""
+def leading_places(organisation: str) -> list[str]:
+    """The place names an organisation's name starts with (jieba's dictionary tags them ``ns``),
+    longest first: 深圳市 and 深圳 of 深圳市政府, 英国 of 英国政府."""
     tags = posseg.dt.word_tag_tab
-    for word in sorted(jieba.cut_for_search(organisation), key=len, reverse=True):
-        if (
-            word != organisation
-            and organisation.startswith(word)
-            and tags.get(word) == "ns"
-            and not word.endswith("国")
-        ):
-            return word, "ns"
-    return None
+    return [
+        word
+        for word in sorted(jieba.cut_for_search(organisation), key=len, reverse=True)
+        if word != organisation and organisation.startswith(word) and tags.get(word) == "ns"
+    ]
+
+
+def _leading_place(organisation: str) -> tuple[str, str] | None:
+    """The place an organisation's name starts with, but not a country (中国银行 is a bank, not a
+    place to look for)."""
+    return next(((word, "ns") for word in leading_places(organisation) if not word.endswith("国")), None)
 
 
 def _looks_like_person(word: str) -> bool:

@@ -9,8 +9,9 @@ The sentence is kept when it names the asked place anywhere, when its place is a
 question (“张江和上海市……分别是多少”), when one name abbreviates the other (深圳/深圳市), or when
 its owner is the text's own place or all of them (本市, 我国, 全省, 该区, 各地). A sentence that
 also gives the thing without an owner or as the text's own (“全省软件业务收入1.3万亿元，其中南京
-……7000亿元，苏州……”) is kept: the rest is a breakdown of the asked total. Owners that are not places (服务 vs 工业机器人, 科研院所 vs 高校) were
-tried and dropped: synonyms and paraphrases (芯片/集成电路, 企业/主体) refused answerable questions.
+……7000亿元，苏州……”) is kept: the rest is a breakdown of the asked total. Owners that are not
+places (服务 vs 工业机器人, 科研院所 vs 高校) were tried and dropped: synonyms and paraphrases
+(芯片/集成电路, 企业/主体) refused answerable questions.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rag.lexicon import jieba, posseg
-from rag.names import place_names
+from rag.lexicon import posseg
+from rag.names import leading_places, place_names
 from rag.text import normalize_for_match, to_simplified
 
 # A thing shorter than this, or of one word, is too common to tell one place's from another's.
@@ -68,16 +69,10 @@ def owned_things(question: str) -> tuple[Owned, ...]:
 def _split_place(organisation: str) -> tuple[str, str]:
     """An organisation named after its place, split there (英国政府 → 英国, 政府), or two empty
     strings."""
-    tags = posseg.dt.word_tag_tab
-    for word in jieba.cut_for_search(organisation):
-        rest = organisation[len(word) :]
-        if (
-            organisation.startswith(word)
-            and tags.get(word) == "ns"
-            and len(rest) >= 2
-            and not _place_forms(rest)
-        ):
-            return word, rest
+    for place in leading_places(organisation):
+        rest = organisation[len(place) :]
+        if len(rest) >= 2 and not _place_forms(rest):
+            return place, rest
     return "", ""
 
 

@@ -39,7 +39,7 @@ import numpy as np
 from rag.attribute import is_question_word
 from rag.glossary import english_terms, is_cross_lingual
 from rag.lexicon import idf_table, jieba, posseg
-from rag.names import pinyin_names, spelt_words
+from rag.names import PROPER_NOUN, pinyin_names, spelt_words
 from rag.text import STOPWORDS, to_simplified
 
 log = logging.getLogger(__name__)
@@ -139,7 +139,7 @@ def corpus_coverage(question: str, corpus: str) -> tuple[float, list[str]]:
 
     def ignored(term: str) -> bool:  # a pronoun, or a question word that is not a name (几内亚, 哪吒)
         flag = tagged.get(term, "")
-        return flag == "r" or (is_question_word(term) and flag[:2] not in ("ns", "nr", "nz"))
+        return flag == "r" or (is_question_word(term) and flag not in PROPER_NOUN)
 
     topical = {t: w for t, w in question_terms(simplified).items() if not ignored(t)}
     total = sum(topical.values())

@@ -58,6 +58,8 @@ _ASKS_FOR_MORE = frozenset(
     "请 再 能 能否 可以 麻烦 展开 说 说说 讲 讲讲 谈谈 聊聊 介绍 解释 阐述 细说 一下 具体 详细 详细分析 是 什么 的 呢 吗 吧 下".split()
 )
 _SAYS = frozenset("说 讲 写".split())
+# What may stand around an item's ordinal in a question that only asks for the item.
+_ITEM_REQUEST = _ASKS_FOR_MORE | _SAYS | CONNECTIVES
 _COMPARED_WITH = frozenset({"和", "与", "跟", "同"})
 _COMPARED_TO = frozenset({"比", "较", "比起", "相较于", "相比于"})
 # “……有多少家X？”: what is counted (a noun phrase after the measure word), and where
@@ -195,7 +197,7 @@ def _item_fragment(parsed: Parsed) -> tuple[Parsed, int] | None:
         for w, after in zip(outside, [*outside[1:], ""], strict=True)
         if not (w == "怎么" and after in _SAYS)
     ]
-    if any(w not in _ASKS_FOR_MORE | _SAYS | CONNECTIVES and w not in PUNCTUATION for w in said):
+    if any(w not in _ITEM_REQUEST and w not in PUNCTUATION for w in said):
         return None  # “第二点为什么重要？”, “第一批有几家？” ask something of the item
     return Parsed(ordinal.text + "呢？"), 0
 
