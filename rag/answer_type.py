@@ -20,7 +20,11 @@ vocabulary):
 - a **place in an order** (第几) by an ordinal (第3位, 首批, 榜首; not 第三方);
 - a **year** (哪一年、what year) by a year written out (2021年, 二〇二一年; 今年 says nothing of
   which year without the briefing's date, and the sentence may speak of another event);
-- a **date** (哪一天、几月几日) by a month and a day.
+- a **date** (哪一天、几月几日) by a month and a day;
+- a **person** (哪位、哪一位、哪名、什么人) by a sentence that names one (``rag.names``: 樊春良,
+  卢教授's 卢; not 高新区, which jieba tags as a name);
+- a **place** (哪个区、哪个城市、哪个国家) by a sentence that names one (a word jieba tags as a
+  place name, or one ending in the kind asked: 海淀区).
 
 A noun that names a share (比例、占比…) makes a quantity question only when nothing else is asked:
 “为什么说……财政的占比和美国差不多” asks why, “登记和国有资产占比有什么放宽” asks what.
@@ -34,6 +38,7 @@ from functools import cached_property, lru_cache
 
 from rag.attribute import is_specific
 from rag.lexicon import jieba
+from rag.names import names_a_person, names_a_place
 from rag.text import normalize_for_match, to_simplified
 
 CHINESE_DIGITS = "零〇一二两三四五六七八九十百千万亿"
@@ -90,7 +95,7 @@ _BARE_SUM = re.compile(rf"{_NUMERAL}\s*[万亿]+[多余]?(?![个家项名位人�
 _ASKED_UNIT = re.compile(rf"(?:多少|几)(个)?({'|'.join(map(re.escape, _UNITS))})")
 _ASKS_QUANTITY = re.compile(
     # 这几年/近几年 is a span of time, not a count
-    rf"多少|(?<![哪这近前头])几[成折{''.join(u for u in _UNITS if len(u) == 1)}]|多大|多高|多快|多长|多久|多猛|第几|"
+    rf"多少|百分之几|(?<![哪这近前头])几[成折{''.join(u for u in _UNITS if len(u) == 1)}]|多大|多高|多快|多长|多久|多猛|第几|"
     r"how (?:many|much|long)|what (?:share|percentage|proportion)",
     re.I,
 )
@@ -121,8 +126,8 @@ _CHANGE_QUESTION = re.compile(
     r"同比|环比|增幅|增速|增长率|降幅|(?:增长|增加|提高|提升|上升|下降|下滑|减少|降低)了?多少"
 )
 _STATES_CHANGE = re.compile(
-    r"同比|环比|增长|增加(?!值)|增幅|增速|增至|新增|上升|提升|攀升|回升|升至|下降|降低|降至|降幅|下跌|跌幅|"
-    r"上涨|涨幅|减少|减幅|缩减|下滑|提高|翻番|翻了|翻一番|高出|多出|回落|放缓|"
+    r"同比|环比|增长|增加(?!值)|增幅|增速|增至|新增|猛增|激增|上升|提升|攀升|回升|升至|下降|降低|降至|降幅|下跌|跌幅|"
+    r"涨|减少|减幅|缩减|下滑|提高|翻番|翻了|翻一番|高出|多出|回落|放缓|"
     r"(?:比|较)(?:上年|去年|上月|上季度|同期|\d{4}年)[^，。；]{0,6}?(?:高|低|快|慢|多|少|扩大|缩小|上浮|下浮)|"
     r"(?:上年|去年|同期|\d{4}年)[^，。；]{0,6}倍"
 )
@@ -132,6 +137,11 @@ _STATES_SHARE = re.compile(
 _YEAR_QUESTION = re.compile(r"哪一?年(?!级)|何年|什么年份|哪个年份|(?:what|which) year", re.I)
 _STATES_YEAR = re.compile(
     r"(?<!\d)(?:1[89]|20)\d{2}\s*年|[〇零一二三四五六七八九]{4}年|(?<!\d)(?:1[89]|20)\d{2}[-/.]\d{1,2}"
+)
+_PERSON_QUESTION = re.compile(r"哪一?位|哪名|什么人|(?:which|what) person", re.I)
+_PLACE_QUESTION = re.compile(
+    r"哪一?个?(城市|国家(?!级)|省份?(?!级)|[市区县](?![场长民值级委域块间别属内外]))|(?:which|what) (?:city|country|province|district)",
+    re.I,
 )
 _DATE_QUESTION = re.compile(r"哪一?天|几月几[日号]|什么日期|哪个日期|(?:what|which) (?:date|day)", re.I)
 _STATES_DATE = re.compile(
@@ -213,11 +223,15 @@ class AnswerType:
 
     @cached_property
     def kind(self) -> str | None:
-        """What is asked, in the words of a refusal (数字、比例、名次、年份、日期), or None."""
+        """What is asked, in the words of a refusal (数字、比例、名次、年份、日期、人物、地点), or None."""
         if _YEAR_QUESTION.search(self.question):
             return "年份"
         if _DATE_QUESTION.search(self.question):
             return "日期"
+        if _PERSON_QUESTION.search(self.question):
+            return "人物"
+        if _PLACE_QUESTION.search(self.question):
+            return "地点"
         if not self.wants_quantity:
             return None
         if _ORDINAL_QUESTION.search(self.question):
@@ -237,6 +251,8 @@ class AnswerType:
         flat = LATIN_CODE.sub("", to_simplified(normalize_for_match(sentence)))
         if self.kind in ("数字", "比例"):
             flat = _KNOWN_NUMBER.sub(self._unless_known, flat)
+            if _CHANGE_QUESTION.search(self.question) and not _STATES_CHANGE.search(flat):
+                return False  # 增长了多少 ← a number that is not a change
         # A sentence with a share of its own (占全省71%) must say of what; “占比40%” says nothing else.
         if self.share_base and re.search(r"占(?!比|有)", flat) and self.share_base not in flat:
             return False
@@ -244,11 +260,16 @@ class AnswerType:
             return bool(_STATES_YEAR.search(flat))
         if self.kind == "日期":
             return bool(_STATES_DATE.search(flat))
+        if self.kind == "人物":
+            return names_a_person(flat)
+        if self.kind == "地点":
+            kind = (_PLACE_QUESTION.search(self.question) or [""])[1] or ""
+            return names_a_place(flat) or any(
+                len(word) > len(kind) and kind != "" and word.endswith(kind[-1]) for word in jieba.cut(flat)
+            )
         if self.kind == "名次":
             return bool(_STATES_ORDINAL.search(flat))
         if self.kind == "比例":
-            if _CHANGE_QUESTION.search(self.question) and not _STATES_CHANGE.search(flat):
-                return False
             return bool(_STATES_SHARE.search(flat)) or bool(
                 _LEFT_OPEN.search(flat) and _SHARE_WORD.search(flat)
             )

@@ -7,7 +7,9 @@ thing at least two words and four characters), or the place an organisation's na
 (英国政府投入: 英国's 政府投入); a determiner between them (深圳整个集成电路产业) changes nothing.
 The sentence is kept when it names the asked place anywhere, when its place is also in the
 question (“张江和上海市……分别是多少”), when one name abbreviates the other (深圳/深圳市), or when
-its owner is the text's own place or all of them (本市, 我国, 全省, 该区, 各地). A sentence that
+its owner is the text's own place or all of them (本市, 全省, 该区, 各地); the whole country
+(全国, 我国, with or without 的) owns what a province, a city or another country is asked of
+(全国高铁营业里程 is not 广东's). A sentence that
 also gives the thing without an owner or as the text's own (“全省软件业务收入1.3万亿元，其中南京
 ……7000亿元，苏州……”) is kept: the rest is a breakdown of the asked total. Owners that are not
 places (服务 vs 工业机器人, 科研院所 vs 高校) were tried and dropped: synonyms and paraphrases
@@ -30,6 +32,10 @@ _CHINESE = re.compile(r"[\u3400-\u9fff]{2,}")
 _REFERS_TO_ITS_OWN = re.compile(r"^[本我全该各此其每这那]")
 # Words between the owner and its thing that do not change what is owned (深圳整个集成电路产业).
 _DETERMINERS = frozenset("整个 全部 所有 总体 整体".split())
+# The whole country owns what follows it with or without 的 (全国高铁营业里程): never a province's,
+# a city's or another country's, though the text may call it its own.
+_NATIONAL = re.compile(r"(全国|我国)的?$")
+_THE_COUNTRY = frozenset(("全国", "我国", "中国", "国家"))
 # How far before the thing the sentence's owner is looked for (characters).
 _OWNER_WINDOW = 12
 
@@ -91,7 +97,14 @@ def other_owner(question: str, asked: tuple[Owned, ...], sentence: str) -> tuple
         owners = [
             _owner_before(flat[: match.start()], owned.joint) for match in re.finditer(re.escape(thing), flat)
         ]
-        foreign = [o for o in owners if o and o not in question and not _abbreviates(o, owned.owner)]
+        foreign = [
+            o
+            for o in owners
+            if o
+            and o not in question
+            and not _abbreviates(o, owned.owner)
+            and not (o in _THE_COUNTRY and owned.owner in _THE_COUNTRY)
+        ]
         if foreign and len(foreign) == len(owners):
             return foreign[0] + owned.joint + thing, owned.owner + owned.joint + thing
     return None
@@ -99,6 +112,9 @@ def other_owner(question: str, asked: tuple[Owned, ...], sentence: str) -> tuple
 
 def _owner_before(before: str, joint: str) -> str | None:
     """The place that owns what follows ``before`` (with ``joint`` between), if one does alone."""
+    national = _NATIONAL.search(before)
+    if national:
+        return national[1]
     if joint:
         if not before.endswith(joint):
             return None

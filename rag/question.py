@@ -49,7 +49,7 @@ from rag.names import pinyin_names, place_names, spelt_words, title_places
 from rag.organisations import organisations, other_organisation
 from rag.owners import Owned, other_owner, owned_things
 from rag.quoted_names import quoted_name_pattern, quoted_names
-from rag.text import chinese_to_int, int_to_chinese, normalize_for_match, to_simplified
+from rag.text import chinese_to_int, int_to_chinese, normalize_for_match, to_simplified, without_titles
 
 # Kinds of text that ask nothing of the briefings (language, not any document's vocabulary).
 _NON_WORD = re.compile(r"[^\w\u3400-\u9fff]+")
@@ -130,14 +130,15 @@ class Question:
 
     @cached_property
     def years(self) -> frozenset[str]:
-        return frozenset(_YEAR.findall(self.simplified))
+        """The years asked about; not those naming a document (《……（2021－2025年）》)."""
+        return frozenset(_YEAR.findall(without_titles(self.simplified)))
 
     def other_year(self, sentence: str, context: str = "") -> str | None:
         """A year ``sentence`` speaks of when it is not one the question asks about (“2021” for
         a 2022 question), unless the sentence or its headings also name the asked year."""
         if not self.years:
             return None
-        stated: set[str] = set(_YEAR.findall(to_simplified(sentence)))
+        stated: set[str] = set(_YEAR.findall(without_titles(to_simplified(sentence))))
         if not stated or stated & self.years or any(y in context for y in self.years):
             return None
         return min(stated)

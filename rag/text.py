@@ -18,6 +18,8 @@ _HALF_WIDTH_PAIR = re.compile(r"\(([^()]*)\)")
 _FULL_WIDTH = {",": "，", ";": "；", ":": "："}
 _CN_DIGIT = {ch: n for n, ch in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
 _CN_UNIT = {"十": 10, "百": 100, "千": 1000}
+# A document's name in title marks (《……规划（2021-2025年）》): its years and numbers name it.
+_TITLE = re.compile(r"《[^《》]*》")
 _DESIGNATOR = re.compile(r"第([〇零一二三四五六七八九十百千两\d]{1,7})(编|章|节|条|款|项)")
 # Function words that carry no topic; questions are full of them.
 STOPWORDS = frozenset(
@@ -54,6 +56,13 @@ def _changed_by_t2s() -> frozenset[str]:
             else:
                 chars.update(k for k, v in zip(key, value, strict=True) if k != v)
     return frozenset(chars)
+
+
+def without_titles(text: str) -> str:
+    """``text`` without the documents it names in title marks: a year or a number inside
+    《……（2020－2021年版）》 is when the document was written, not when or how much of what the
+    sentence states."""
+    return _TITLE.sub("《》", text)
 
 
 def to_simplified(text: str) -> str:

@@ -12,6 +12,7 @@ import numpy as np
 
 from rag.answerers.base import AnswerEvent, DoneEvent, TokenEvent, collect
 from rag.answerers.candidates import Candidate, passage_sentences
+from rag.answerers.listed import item_past_the_end
 from rag.answerers.preference import preferred
 from rag.answerers.quoting import select, with_marker
 from rag.answerers.relevance import (
@@ -154,7 +155,11 @@ class ExtractiveAnswerer:
         if eligible[best] >= threshold and eligible[best] >= model.dominance * rival:
             best = preferred(asked, candidates, eligible, best, threshold)
             confidence = float(eligible[best])
-            return _Judgement(asked, threshold, candidates, features, eligible, best, confidence, None)
+            document = documents.get(passages[candidates[best].passage - 1].chunk.doc_id)
+            past_the_end = item_past_the_end(asked, document, candidates[best]) if document else None
+            return _Judgement(
+                asked, threshold, candidates, features, eligible, best, confidence, past_the_end
+            )
         complete = [i for i, c in enumerate(candidates) if c.complete]
         top = max(complete, key=lambda i: probability[i]) if complete else best
         # The likeliest whole sentence's shortfall (“没有提到“杭州””) is the reason, unless that

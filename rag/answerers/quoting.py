@@ -15,14 +15,13 @@ from rag.answerers.candidates import Candidate
 from rag.answerers.document_name import with_document_name
 from rag.answerers.enumerations import (
     Enumeration,
-    enumeration_after,
     enumeration_around,
     heading_enumeration,
     inline_item,
     item_marker,
     item_with_body,
 )
-from rag.answerers.relevance import coverage, question_terms
+from rag.answerers.listed import asked_item, covers, list_after
 from rag.config import AnswerSettings
 from rag.question import Question
 from rag.sentences import place_marker
@@ -62,7 +61,7 @@ def select(
     quote and a note when a list was cut."""
     top = candidates[best]
     if document is not None and index is not None and asked.item_asked:
-        item = _item(asked, document, top, chinese_to_int(asked.item_asked) or 0)
+        item = asked_item(asked, document, top, chinese_to_int(asked.item_asked) or 0)
         if item is not None:
             quoted = []
             for start, _end, sentence in item_with_body(document, item, settings.max_list_chars):
@@ -104,7 +103,7 @@ def _enumeration(
     def fits(listed: Enumeration) -> bool:
         return asked.list_count in (None, listed.count)
 
-    listed = _list_after(asked, document, top)
+    listed = list_after(asked, document, top)
     if listed is not None and fits(listed):
         return top, listed
     if not asked.wants_list:
@@ -115,39 +114,9 @@ def _enumeration(
     # Sections answer only a question on what their parent heading says better than the best
     # sentence does: a question on one item's content is answered from it.
     headed = heading_enumeration(document, top)
-    if headed is not None and fits(headed) and _covers(asked, headed.parent) > _covers(asked, top.text):
+    if headed is not None and fits(headed) and covers(asked, headed.parent) > covers(asked, top.text):
         return replace(top, text=""), headed
     return None
-
-
-def _covers(asked: Question, text: str) -> float:
-    """The weighted share of the question's content words in ``text`` (``relevance.coverage``)."""
-    terms = question_terms(asked.simplified)
-    return float(coverage(asked.simplified, terms, [to_simplified(text).lower()])[0])
-
-
-def _list_after(asked: Question, document: Document, top: Candidate) -> Enumeration | None:
-    """The enumeration after ``top`` (``enumeration_after``); one led in by another sentence only
-    when that sentence speaks of what is asked (“……呈现出三个特点：” for “哪三个特点”), not when
-    it leads elsewhere (“提出几点建议：”)."""
-    listed = enumeration_after(document, top)
-    if listed is not None and listed.lead_in is not None and not _covers(asked, listed.lead_in[2]):
-        return None
-    return listed
-
-
-def _item(asked: Question, document: Document, top: Candidate, number: int) -> tuple[int, int, str] | None:
-    """Item ``number`` of the enumeration ``top`` leads into or belongs to (“第四项” of
-    “重点做好9项工作。一是……”), when it has that many."""
-    listed = _list_after(asked, document, top)
-    if listed is None:
-        around = enumeration_around(document, top)
-        listed = around[1] if around else None
-    # “……主要体现在：一是……”: item 一 is in the lead-in, and items holds the others
-    at = number - 1 - listed.in_lead if listed is not None else -1
-    if listed is None or not 0 <= at < len(listed.items):
-        return None
-    return listed.items[at]
 
 
 def _inline_items(

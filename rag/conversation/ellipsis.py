@@ -10,7 +10,7 @@ from rag.conversation.referents import asked, asked_phrase, main_entity
 from rag.lexicon import posseg
 
 _PROPER = frozenset({"nz", "nt", "nr", "nrt", "nrfg", "eng"})
-_QUANTITY = re.compile(r"多少|多大|多高|多长|多久|几[个家项年倍]|比例|比重|占比")
+_QUANTITY = re.compile(r"多少|多大|多高|多长|多久|(?<!哪)几[个家项年倍]|比例|比重|占比")  # 哪几个 asks which
 
 
 def content(parsed: Parsed, body: int) -> list[Token]:

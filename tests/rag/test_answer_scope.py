@@ -215,6 +215,13 @@ def test_one_item_of_an_enumeration_inside_a_paragraph_or_named_by_its_noun(bund
     assert "二是产业链供应链亟需补短板强弱项" in point.text and "三是" not in point.text
 
 
+def test_an_item_past_the_end_of_the_list_is_refused_with_the_count(bundled: Pipeline) -> None:
+    # four 建议 (一是……四是……): there is no sixth, and the four are not quoted instead
+    sixth = bundled.ask("欧阳宏伟对高能级科创平台和生态建设提的建议中的第六点是什么？")
+    assert sixth.refused and not sixth.citations
+    assert sixth.refusal_reason == "原文只列了4项，没有问题所问的第六项"
+
+
 def test_a_list_question_saying_how_many_gets_a_list_of_that_many(bundled: Pipeline) -> None:
     assert Question("对未来产业发展趋势作出了哪三个判断？").list_count == 3
     assert Question("“四个90%”分别指什么？").list_count == 4

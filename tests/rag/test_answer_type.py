@@ -222,3 +222,37 @@ def test_question_words_do_not_make_a_question_off_topic() -> None:
 def test_how_many_places_it_holds_is_a_count_not_a_share() -> None:
     assert _type("广东生产的占多少？").kind == "比例"
     assert _type("在董事会中占多少席位？").kind == "数字"  # 占多少 followed by what is counted
+
+
+def test_a_change_is_answered_by_a_change_and_percent_asked_by_bai_fen_zhi_ji() -> None:
+    grown = _type("2021年以来，无锡高新区的生物医药产业增长了多少？")
+    # the years of a plan's name are not a growth
+    assert not grown.given_by(
+        "2021年以来，无锡高新区出台《绿色发展五年行动方案（2021-2025）》，支持生物医药发展。"
+    )
+    assert grown.given_by("生物医药产业产值增长30%。")
+    assert _type("比上年增加了多少？").given_by("2022年我国大学毕业生达到1076万人，比上年大涨167万人。")
+    share = _type("条例规定财政科技投入每年至少增长百分之几？")
+    assert share.kind == "比例"
+    assert not share.given_by("市、区人民政府应当加强财政科技投入的统筹与联动管理。")
+
+
+def test_which_person_and_which_place_are_answered_by_a_name() -> None:
+    who = _type("摄影技巧课是哪位导师讲的？")
+    assert who.kind == "人物"
+    assert not who.given_by("来自多个城市的讲师、导师从摄影技巧、视频剪辑等方面开设课程。")
+    # jieba tags 高新区 as a person's name
+    assert not who.given_by("乌鲁木齐高新区举办创业社区公益大讲堂，导师从摄影技巧等方面开设课程。")
+    assert who.given_by("研究员樊春良认为这很可能是保守估计。")
+    where = _type("支持在哪个区建立科创金融服务中心？")
+    assert where.kind == "地点"
+    # 上市 is tagged a place name by jieba, and is none
+    assert not where.given_by("鼓励金融机构提供覆盖创业投资、银行信贷、上市融资等全链条的金融服务。")
+    assert where.given_by("支持在海淀区建立科创金融服务中心。")
+    assert _type("哪个市场份额最大？").kind != "地点"
+
+
+def test_a_compound_jieba_made_up_is_in_the_briefings_when_its_parts_are() -> None:
+    corpus = "北京 高等院校 高校 担任领导职务 科研人员 成果转化 不得"
+    absent = corpus_coverage("北京高校担任领导职务的科研人员成果转化有哪些限制？", corpus)[1]
+    assert "北京高校" not in absent

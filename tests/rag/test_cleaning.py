@@ -461,3 +461,15 @@ def test_a_line_inside_an_open_title_bracket_is_not_a_heading() -> None:
     # document's name, so 中山's row stays in the section that holds it.
     doc = briefing("提案参考-加快广东高端制造设备进口.txt")
     assert all(p.heading != "山市促进制造业龙" for p in doc.paragraphs)
+
+
+def test_a_short_line_without_punctuation_goes_on_a_running_paragraph() -> None:
+    # “……形成若” + “干家年产值超过10亿元和2－3家年销售收” (no ，。 of its own) + “入超过30亿元的……”:
+    # one sentence, so “几家年销售收入超过30亿元的芯片设计企业” is answered by it.
+    doc = briefing(KABOZI)
+    assert any("2－3家年销售收入超过30亿元的芯片设计企业。" in text for text in paragraphs(doc))
+    # an indented line starts a paragraph (or a table's header) of its own
+    body = "广东在全国率先探索以企业技术需求为导向的企业科技特派员新模式，破解任务不明确、对"
+    lines = [body, "接不精准、积极性不高等难题", " 关键核心技术是国之重器，对破解难题具有重要意义。"]
+    cleaned = clean_lines([SourceLine(text, n, None) for n, text in enumerate(lines, start=1)])
+    assert cleaned.text.split("\n")[-1] == "关键核心技术是国之重器，对破解难题具有重要意义。"

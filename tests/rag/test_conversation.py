@@ -41,6 +41,14 @@ def test_a_new_year_replaces_the_year() -> None:
     assert "2020" not in rewrite.query
 
 
+def test_a_new_document_after_a_which_aspects_question_asks_what_it_says_not_how_much() -> None:
+    history = [
+        Turn("user", "江苏2022年那份促进科技人才发展的决定，是从哪几个方面提出措施的？"),
+        Turn("assistant", "《关于促进科技人才发展的决定》提出了八个方面的重点措施[1]。"),
+    ]
+    assert rewrite_follow_up("那上海的基础研究意见呢？", history) == "上海的基础研究意见是什么？"
+
+
 def test_a_topic_replaces_the_noun_phrase_with_the_same_head() -> None:
     rewrite = condense_offline("集成电路产业呢？", [user(WUXI)])
     assert rewrite.query.startswith("无锡高新区集成电路产业规模")
@@ -154,6 +162,12 @@ def test_he_refers_to_a_person_named_by_surname_and_title_not_to_a_place() -> No
     # … but may be the one asked about
     leader = condense_offline("他还兼任什么职务？", [user("联合工作小组的组长是谁？")])
     assert leader.query == "联合工作小组的组长还兼任什么职务？"
+    # … only when that question asked who: a 沙龙 (which jieba tags as a name) is no 他
+    salon = [
+        user("兰州高新区今年首期创业沙龙有多少企业参加？"),
+        assistant("兰州高新区60余家科技企业参加[1]。"),
+    ]
+    assert condense_offline("他后来贷到款了吗？", salon).unresolved is not None
 
 
 def test_a_pronoun_after_small_talk_is_unresolved_with_a_reason() -> None:

@@ -402,3 +402,24 @@ def test_a_figure_for_a_series_does_not_answer_for_one_of_its_items() -> None:
     )
     park = Question("生物医药产业园占地面积有多大？")
     assert park.pooled_in("园区重点发展创新药、医疗器械、生物医药研发外包等产业，占地面积500亩。") is None
+
+
+def test_the_years_of_a_documents_name_are_not_the_year_asked_or_stated() -> None:
+    asked = Question("2021年我国直接从事集成电路产业的人员大约有多少万人？")
+    sentence = "根据《中国集成电路产业人才发展报告（2020－2021年版）》，2020年，我国直接从事集成电路产业的人员约为54.1万人。"
+    assert asked.other_year(sentence) == "2020"
+    titled = Question(
+        "《广东省培育半导体及集成电路战略性新兴产业集群行动计划（2021－2025年）》是什么时候发布的？"
+    )
+    assert titled.other_year("2020年9月，广东省发布了这一行动计划。") is None
+
+
+def test_a_national_figure_does_not_answer_for_a_province() -> None:
+    asked = Question("截至2021年底，广东的高铁营业里程有多少公里？")
+    assert asked.other_owner("截至2021年底全国高铁营业里程约4万公里。") is not None
+    assert (
+        Question("我国高铁营业里程有多少公里？").other_owner("截至2021年底全国高铁营业里程约4万公里。")
+        is None
+    )
+    # the national total with the province's share is kept
+    assert asked.other_owner("全国高铁营业里程约4万公里，其中广东的高铁营业里程2000公里。") is None
