@@ -21,10 +21,9 @@ vocabulary):
 - a **year** (哪一年、what year) by a year written out (2021年, 二〇二一年; 今年 says nothing of
   which year without the briefing's date, and the sentence may speak of another event);
 - a **date** (哪一天、几月几日) by a month and a day;
-- a **person** (哪位、哪一位、哪名、什么人) by a sentence that names one (``rag.names``: 樊春良,
-  卢教授's 卢; not 高新区, which jieba tags as a name);
-- a **place** (哪个区、哪个城市、哪个国家) by a sentence that names one (a word jieba tags as a
-  place name, or one ending in the kind asked: 海淀区).
+- a **place** (哪个区、哪个城市、哪个国家; the kind a whole word: not 哪个国家实验室) by a sentence
+  that names one (``rag.names``: not 上市, which jieba tags as a place), or a name of three
+  characters or more ending in the kind asked (海淀区; not 园区).
 
 A noun that names a share (比例、占比…) makes a quantity question only when nothing else is asked:
 “为什么说……财政的占比和美国差不多” asks why, “登记和国有资产占比有什么放宽” asks what.
@@ -37,8 +36,8 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
 from rag.attribute import is_specific
-from rag.lexicon import jieba
-from rag.names import names_a_person, names_a_place
+from rag.lexicon import jieba, posseg
+from rag.names import names_a_place
 from rag.text import normalize_for_match, to_simplified
 
 CHINESE_DIGITS = "零〇一二两三四五六七八九十百千万亿"
@@ -127,7 +126,7 @@ _CHANGE_QUESTION = re.compile(
 )
 _STATES_CHANGE = re.compile(
     r"同比|环比|增长|增加(?!值)|增幅|增速|增至|新增|猛增|激增|上升|提升|攀升|回升|升至|下降|降低|降至|降幅|下跌|跌幅|"
-    r"涨|减少|减幅|缩减|下滑|提高|翻番|翻了|翻一番|高出|多出|回落|放缓|"
+    r"上涨|涨幅|大涨|涨了|涨至|减少|减幅|缩减|压缩|压减|缩短|扩大|升到|提至|(?:由|从)[^，。；]{1,15}?(?:至|到)|下滑|提高|翻番|翻了|翻一番|高出|多出|回落|放缓|"
     r"(?:比|较)(?:上年|去年|上月|上季度|同期|\d{4}年)[^，。；]{0,6}?(?:高|低|快|慢|多|少|扩大|缩小|上浮|下浮)|"
     r"(?:上年|去年|同期|\d{4}年)[^，。；]{0,6}倍"
 )
@@ -138,10 +137,9 @@ _YEAR_QUESTION = re.compile(r"哪一?年(?!级)|何年|什么年份|哪个年份
 _STATES_YEAR = re.compile(
     r"(?<!\d)(?:1[89]|20)\d{2}\s*年|[〇零一二三四五六七八九]{4}年|(?<!\d)(?:1[89]|20)\d{2}[-/.]\d{1,2}"
 )
-_PERSON_QUESTION = re.compile(r"哪一?位|哪名|什么人|(?:which|what) person", re.I)
+# “哪个区”, “哪个城市”: the kind of place, a whole word before no noun (not 哪个国家实验室, 哪个省长).
 _PLACE_QUESTION = re.compile(
-    r"哪一?个?(城市|国家(?!级)|省份?(?!级)|[市区县](?![场长民值级委域块间别属内外]))|(?:which|what) (?:city|country|province|district)",
-    re.I,
+    r"哪一?个?(城市|国家|省份|[省市区县])|(?:which|what) (?:city|country|province|district)", re.I
 )
 _DATE_QUESTION = re.compile(r"哪一?天|几月几[日号]|什么日期|哪个日期|(?:what|which) (?:date|day)", re.I)
 _STATES_DATE = re.compile(
@@ -223,14 +221,13 @@ class AnswerType:
 
     @cached_property
     def kind(self) -> str | None:
-        """What is asked, in the words of a refusal (数字、比例、名次、年份、日期、人物、地点), or None."""
+        """What is asked, in the words of a refusal (数字、比例、名次、年份、日期、地点), or None."""
         if _YEAR_QUESTION.search(self.question):
             return "年份"
         if _DATE_QUESTION.search(self.question):
             return "日期"
-        if _PERSON_QUESTION.search(self.question):
-            return "人物"
-        if _PLACE_QUESTION.search(self.question):
+        place = _PLACE_QUESTION.search(self.question)
+        if place and (place[1] is None or _ends_a_word_before_no_noun(self.question, place.end())):
             return "地点"
         if not self.wants_quantity:
             return None
@@ -260,12 +257,11 @@ class AnswerType:
             return bool(_STATES_YEAR.search(flat))
         if self.kind == "日期":
             return bool(_STATES_DATE.search(flat))
-        if self.kind == "人物":
-            return names_a_person(flat)
         if self.kind == "地点":
-            kind = (_PLACE_QUESTION.search(self.question) or [""])[1] or ""
-            return names_a_place(flat) or any(
-                len(word) > len(kind) and kind != "" and word.endswith(kind[-1]) for word in jieba.cut(flat)
+            # a place name, or a name ending in the kind asked (海淀区; not 园区)
+            kind = (_PLACE_QUESTION.search(self.question) or [None, None])[1] or ""
+            return names_a_place(flat) or (
+                len(kind) == 1 and any(len(w) >= 3 and w.endswith(kind) for w in jieba.cut(flat))
             )
         if self.kind == "名次":
             return bool(_STATES_ORDINAL.search(flat))
@@ -312,3 +308,16 @@ def _word_ends(text: str) -> frozenset[int]:
         position += len(word)
         ends.add(position)
     return frozenset(ends)
+
+
+def _ends_a_word_before_no_noun(text: str, at: int) -> bool:
+    """Whether jieba ends a word at offset ``at`` of ``text`` and the next word is not a noun it
+    modifies (哪个区建立; not 哪个国家实验室)."""
+    position = 0
+    for word, flag in posseg.cut(text):
+        if position == at:
+            return not flag.startswith("n")
+        position += len(word)
+        if position > at:
+            return False
+    return position == at

@@ -26,7 +26,7 @@ from rag.types import Chunk, Document, Paragraph
 
 # v7: legal structure (第N章 › 第N条), 第N条 as one keyword token, a title heading is not a section
 # v8: sentences cut by rag.sentences (a closing quote stays with its sentence)
-CHUNKER_VERSION = "section-v12"
+CHUNKER_VERSION = "section-v13"
 _SOFT_BREAK = re.compile(r"(?<=[，、,：:])")
 
 

@@ -153,10 +153,10 @@ def _after_page_gap(page: Sequence[SourceLine], index: int) -> bool:
     return blanks >= 2 or index == 0
 
 
-def _continues(prev: str, nxt: str, width: float, paragraph: str, indented: bool) -> bool:
-    """Whether line ``nxt`` is the hard-wrapped continuation of line ``prev``, the last line of
-    ``paragraph`` (the lines joined so far); ``indented``: whether ``nxt`` starts with a space in
-    the extraction, as a new paragraph or a table's header often does."""
+def _continues(prev: str, nxt: str, width: float, above: str, indented: bool) -> bool:
+    """Whether line ``nxt`` is the hard-wrapped continuation of line ``prev`` (``above``: the
+    line joined before ``prev``, or ""; ``indented``: whether ``nxt`` starts with a space in the
+    extraction, as a new paragraph or a table's header often does)."""
     if heading_marker(nxt) or LABEL.match(nxt) or MARKDOWN.match(prev) or BOLD.match(prev):
         return False
     if display_width(prev) >= 8 and IS_IDEOGRAPH.match(prev[-1]) and _WORD_TAIL.match(nxt):
@@ -174,10 +174,17 @@ def _continues(prev: str, nxt: str, width: float, paragraph: str, indented: bool
         return True
     if display_width(prev) >= 0.8 * width or _fills_column(prev, nxt):
         return True
-    # A short line goes on only when it reads like running text (titles carry no ，。；), or an
-    # unindented next line goes on a paragraph that does: “……形成若” + “干家年产值超过10亿元和
-    # 2－3家年销售收” + “入超过30亿元的……”.
-    return any(ch in _INNER_PUNCT for ch in (prev if indented else paragraph))
+    # A short line goes on only when it reads like running text; titles carry no ，。；.
+    if any(ch in _INNER_PUNCT for ch in prev):
+        return True
+    # Or when it is as wide as the line of running text above it, wrapped at the same column
+    # (“……形成若” + “干家年产值超过10亿元和2－3家年销售收” + “入超过30亿元的……”), and the next
+    # line is not indented.
+    return (
+        not indented
+        and any(ch in _INNER_PUNCT for ch in above)
+        and abs(display_width(prev) - display_width(above)) <= 0.1 * display_width(above)
+    )
 
 
 def _fills_column(prev: str, nxt: str) -> bool:
@@ -227,7 +234,11 @@ def clean_lines(lines: Sequence[SourceLine]) -> CleanText:
             groups
             and not groups[-1][-1][0].whole
             and _continues(
-                groups[-1][-1][1], text, width, "".join(t for _, t in groups[-1]), line.text[:1].isspace()
+                groups[-1][-1][1],
+                text,
+                width,
+                groups[-1][-2][1] if len(groups[-1]) > 1 else "",
+                line.text[:1].isspace(),
             )
             and not (marks_end and _has_trailing_space(groups[-1][-1][0]) and not _leaves_open(groups[-1]))
         ):

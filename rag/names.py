@@ -88,11 +88,6 @@ def names_a_place(text: str) -> bool:
     )
 
 
-def names_a_person(text: str) -> bool:
-    """Whether ``text`` names a person (樊春良; 卢 of 卢教授), not a word jieba mistags (高新区)."""
-    return any(flag.startswith("nr") and _looks_like_person(word) for word, flag in posseg.cut(text))
-
-
 def _not_a_place(word: str) -> bool:
     """A word jieba tags ``ns`` that names no place: a word CC-CEDICT knows only as a common
     word (伦理, 上马 “to launch”, 沙龙; ``rag.cedict``), another country or every country (外国,

@@ -8,8 +8,8 @@ thing at least two words and four characters), or the place an organisation's na
 The sentence is kept when it names the asked place anywhere, when its place is also in the
 question (“张江和上海市……分别是多少”), when one name abbreviates the other (深圳/深圳市), or when
 its owner is the text's own place or all of them (本市, 全省, 该区, 各地); the whole country
-(全国, 我国, with or without 的) owns what a province, a city or another country is asked of
-(全国高铁营业里程 is not 广东's). A sentence that
+(全国, 我国, with or without 的, not after another modifier's 的) owns the figure a province, a
+city or another country is asked for (全国高铁营业里程 is not 广东's). A sentence that
 also gives the thing without an owner or as the text's own (“全省软件业务收入1.3万亿元，其中南京
 ……7000亿元，苏州……”) is kept: the rest is a breakdown of the asked total. Owners that are not
 places (服务 vs 工业机器人, 科研院所 vs 高校) were tried and dropped: synonyms and paraphrases
@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from rag.answer_type import AnswerType
 from rag.lexicon import posseg
 from rag.names import leading_places, place_names
 from rag.text import normalize_for_match, to_simplified
@@ -34,7 +35,7 @@ _REFERS_TO_ITS_OWN = re.compile(r"^[本我全该各此其每这那]")
 _DETERMINERS = frozenset("整个 全部 所有 总体 整体".split())
 # The whole country owns what follows it with or without 的 (全国高铁营业里程): never a province's,
 # a city's or another country's, though the text may call it its own.
-_NATIONAL = re.compile(r"(全国|我国)的?$")
+_NATIONAL = re.compile(r"(?<!的)(全国|我国)的?$")
 _THE_COUNTRY = frozenset(("全国", "我国", "中国", "国家"))
 # How far before the thing the sentence's owner is looked for (characters).
 _OWNER_WINDOW = 12
@@ -88,6 +89,7 @@ def other_owner(question: str, asked: tuple[Owned, ...], sentence: str) -> tuple
     it: not the asked one, not one of a series (“上海、江苏、浙江、安徽集成电路产业”), not the
     text's own (全省)."""
     flat = to_simplified(normalize_for_match(sentence))
+    figure = AnswerType(question).wants_quantity
     for owned in asked:
         if any(name in flat for name in (owned.owner, *_place_forms(owned.owner))):
             continue
@@ -95,7 +97,8 @@ def other_owner(question: str, asked: tuple[Owned, ...], sentence: str) -> tuple
         if not thing:
             continue
         owners = [
-            _owner_before(flat[: match.start()], owned.joint) for match in re.finditer(re.escape(thing), flat)
+            _owner_before(flat[: match.start()], owned.joint, figure)
+            for match in re.finditer(re.escape(thing), flat)
         ]
         foreign = [
             o
@@ -110,9 +113,10 @@ def other_owner(question: str, asked: tuple[Owned, ...], sentence: str) -> tuple
     return None
 
 
-def _owner_before(before: str, joint: str) -> str | None:
-    """The place that owns what follows ``before`` (with ``joint`` between), if one does alone."""
-    national = _NATIONAL.search(before)
+def _owner_before(before: str, joint: str, figure: bool) -> str | None:
+    """The place that owns what follows ``before`` (with ``joint`` between), if one does alone;
+    the whole country only of a ``figure`` (of 全国科技创新中心, 全国 says what kind of centre)."""
+    national = _NATIONAL.search(before) if figure else None
     if national:
         return national[1]
     if joint:

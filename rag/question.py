@@ -49,7 +49,7 @@ from rag.names import pinyin_names, place_names, spelt_words, title_places
 from rag.organisations import organisations, other_organisation
 from rag.owners import Owned, other_owner, owned_things
 from rag.quoted_names import quoted_name_pattern, quoted_names
-from rag.text import chinese_to_int, int_to_chinese, normalize_for_match, to_simplified, without_titles
+from rag.text import chinese_to_int, int_to_chinese, normalize_for_match, to_simplified, without_title_spans
 
 # Kinds of text that ask nothing of the briefings (language, not any document's vocabulary).
 _NON_WORD = re.compile(r"[^\w\u3400-\u9fff]+")
@@ -130,15 +130,15 @@ class Question:
 
     @cached_property
     def years(self) -> frozenset[str]:
-        """The years asked about; not those naming a document (《……（2021－2025年）》)."""
-        return frozenset(_YEAR.findall(without_titles(self.simplified)))
+        """The years asked about; not the span a document's name gives (《……（2021－2025年）》)."""
+        return frozenset(_YEAR.findall(without_title_spans(self.simplified)))
 
     def other_year(self, sentence: str, context: str = "") -> str | None:
         """A year ``sentence`` speaks of when it is not one the question asks about (“2021” for
         a 2022 question), unless the sentence or its headings also name the asked year."""
         if not self.years:
             return None
-        stated: set[str] = set(_YEAR.findall(without_titles(to_simplified(sentence))))
+        stated: set[str] = set(_YEAR.findall(without_title_spans(to_simplified(sentence))))
         if not stated or stated & self.years or any(y in context for y in self.years):
             return None
         return min(stated)
@@ -230,6 +230,11 @@ class Question:
         """The ordinal of the one enumeration item the question asks for (“第四项” → “四”)."""
         match = _ITEM_ASKED.search(self._items_read)
         return match.group(1) if match else None
+
+    @cached_property
+    def list_nouns(self) -> frozenset[str]:
+        """The nouns a list is made of that the question names (建议 of “建议中的第六点”)."""
+        return frozenset(re.findall(_LIST_NOUNS, self.simplified))
 
     @cached_property
     def list_count(self) -> int | None:

@@ -18,8 +18,9 @@ _HALF_WIDTH_PAIR = re.compile(r"\(([^()]*)\)")
 _FULL_WIDTH = {",": "，", ";": "；", ":": "："}
 _CN_DIGIT = {ch: n for n, ch in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
 _CN_UNIT = {"十": 10, "百": 100, "千": 1000}
-# A document's name in title marks (《……规划（2021-2025年）》): its years and numbers name it.
+# A document's name in title marks, and the span of years it covers (《……规划（2021-2025年）》).
 _TITLE = re.compile(r"《[^《》]*》")
+_YEAR_SPAN = re.compile(r"(?:19|20)\d{2}\s*[-－—–~～至到]\s*(?:19|20)?\d{2}\s*年?[度版]?")
 _DESIGNATOR = re.compile(r"第([〇零一二三四五六七八九十百千两\d]{1,7})(编|章|节|条|款|项)")
 # Function words that carry no topic; questions are full of them.
 STOPWORDS = frozenset(
@@ -58,11 +59,11 @@ def _changed_by_t2s() -> frozenset[str]:
     return frozenset(chars)
 
 
-def without_titles(text: str) -> str:
-    """``text`` without the documents it names in title marks: a year or a number inside
-    《……（2020－2021年版）》 is when the document was written, not when or how much of what the
-    sentence states."""
-    return _TITLE.sub("《》", text)
+def without_title_spans(text: str) -> str:
+    """``text`` without the spans of years the documents it names cover: 2021－2025 in
+    《……行动计划（2021－2025年）》 and 2020－2021 in 《……报告（2020－2021年版）》 name the document,
+    not when what the sentence states happened. A single year (《2023年政府工作报告》) still does."""
+    return _TITLE.sub(lambda title: _YEAR_SPAN.sub("", title[0]), text)
 
 
 def to_simplified(text: str) -> str:

@@ -54,6 +54,7 @@ _BULLETS = tuple("◆◇●○■□▲△▶►•·★☆")
 # A field's label at the start of a line: two to four characters, maybe spaced out (“简 介”), and a colon.
 _FIELD_LABEL = re.compile(r"\s*((?:[\u3400-\u9fff]\s*){2,4})[：:]")
 _BYLINE_REACH = 12  # paragraphs an article may run on before the byline that closes it
+_ARTICLE_REACH = 60  # paragraphs an article's sections may run on after the byline before it
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ def passage_sentences(number: int, chunk: Chunk, document: Document | None) -> l
         block = blocks[max(bisect.bisect_right(block_starts, paragraph.start) - 1, 0)] if blocks else None
         headings = to_simplified(" › ".join(block.section)) if block else ""
         opening = block.start if block and block.start <= paragraph.start else paragraph.start
+        opening = _article_start(document, opening)
         byline = _byline_after(document, index, block.end if block else paragraph.end)
         # One string for the paragraph's sentences.
         scope = f"{headings}\n{document.text[opening : paragraph.end]}\n{byline}"
@@ -109,6 +111,22 @@ def passage_sentences(number: int, chunk: Chunk, document: Document | None) -> l
             if min(e, chunk.char_end) - max(s, chunk.char_start) >= (e - s) / 2:
                 out.append(Candidate(joined, number, s, e, index, context, complete, headings, scope))
     return out
+
+
+def _article_start(document: Document, opening: int) -> int:
+    """Where the article holding the section that starts at ``opening`` begins, when the text
+    is a series of articles each closed by a byline (“（来源：深圳商报）”) and its earlier sections
+    are of the same or a lower rank (an article titled only in the contents, its places named
+    before its subheadings: “今日之青岛……” ahead of “创新之源”); else ``opening``."""
+    first = bisect.bisect_left(document.paragraphs, opening, key=lambda p: p.start)
+    rank = next((p.rank for p in reversed(document.paragraphs[:first]) if p.heading), None)
+    for index in range(first - 1, max(first - _ARTICLE_REACH, 0) - 1, -1):
+        paragraph = document.paragraphs[index]
+        if paragraph.heading and rank is not None and paragraph.rank is not None and paragraph.rank < rank:
+            return opening  # a section above this one: no article to extend over
+        if not paragraph.heading and is_parenthetical(document.text[paragraph.start : paragraph.end]):
+            return paragraph.end
+    return opening
 
 
 def _byline_after(document: Document, index: int, section_end: int) -> str:

@@ -38,8 +38,10 @@ def _listed(asked: Question, document: Document, top: Candidate) -> Enumeration 
 
 def item_past_the_end(asked: Question, document: Document, top: Candidate) -> str | None:
     """The refusal reason when the item asked for (“第六点”) is past the end of the enumeration
-    ``top`` leads into or belongs to (four 建议), or None."""
-    listed = _listed(asked, document, top) if asked.item_asked else None
+    ``top`` leads into (“提出几点建议：一是……四是……”) and names it as the question does (建议), or
+    None. A list led in otherwise may be one item's own (a speech's 首先/其次/第三 each with theirs)."""
+    names_it = any(noun in to_simplified(top.text) for noun in asked.list_nouns)
+    listed = list_after(asked, document, top) if asked.item_asked and names_it else None
     if listed is None or (chinese_to_int(asked.item_asked or "") or 0) <= listed.count:
         return None
     return f"原文只列了{listed.count}项，没有问题所问的第{asked.item_asked}项"

@@ -133,7 +133,7 @@ def corpus_coverage(question: str, corpus: str) -> tuple[float, list[str]]:
     (“红烧肉怎么做才好吃？”) is mostly made of words the briefings never use; a paraphrase of a
     question they answer is not. Pronouns (jieba ``r``: 那类, 这些) say nothing of a topic and are
     left out, and so are question words (哪本, 几家: a briefing never writes them); a negated word
-    (不合格) is there when the word (合格) is, a compound (北京高校) when its parts are."""
+    (不合格) is there when the word (合格) is, a place and a noun (北京高校) when both are."""
     simplified = to_simplified(question)
     tagged = dict(posseg.cut(simplified))
 
@@ -150,11 +150,15 @@ def corpus_coverage(question: str, corpus: str) -> tuple[float, list[str]]:
 
 
 def _occurs(term: str, corpus: str) -> bool:
-    """Whether ``corpus`` has ``term``, the word it negates (不合格: 合格) or, for a compound jieba
-    made up (北京高校), both of its parts (北京, 高校), each of two characters or more."""
+    """Whether ``corpus`` has ``term``, the word it negates (不合格: 合格) or, for a place joined
+    to a noun (北京高校, which jieba keeps whole), both the place and the noun."""
     if term in corpus or (term[0] == "不" and len(term) > 2 and term[1:] in corpus):
         return True
-    return any(term[:cut] in corpus and term[cut:] in corpus for cut in range(2, len(term) - 1))
+    tags = posseg.dt.word_tag_tab
+    return any(
+        tags.get(term[:cut]) == "ns" and term[:cut] in corpus and term[cut:] in corpus
+        for cut in range(2, len(term) - 1)
+    )
 
 
 def bigram_coverage(question: str, texts: Sequence[str]) -> np.ndarray:

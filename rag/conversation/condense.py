@@ -26,7 +26,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.attribute import is_specific_word
-from rag.cedict import common_word
 from rag.citations import REFUSAL
 from rag.conversation.ellipsis import content, fill
 from rag.conversation.phrases import (
@@ -51,7 +50,6 @@ _QUESTION_PART = re.compile(r"[^？?]+[？?]?")
 _BARE_PART_CHARS = 12  # a later question this short that the rewrite leaves alone has no subject
 
 _PLURAL = frozenset({"它们", "这些", "那些", "上述", "他们", "她们"})
-_ASKS_WHO = re.compile(r"谁|哪一?位")
 _DETERMINERS = frozenset({"该", "此"})
 _DEMONSTRATIVES = frozenset({"这个", "这一", "这项", "这些", "此项", "该项"})
 _ELIDED_MAX_CHARS = 12
@@ -239,23 +237,14 @@ def _referent(parsed: Parsed, i: int, context: _Context) -> tuple[int, int, str]
         found = next((r for p in sources if (r := asked_phrase(p) or main_entity(p))), None)
         return (pronoun.start, pronoun.end, found + "中") if found else None
     if pronoun.text in PERSONAL:
-        # a person, named or by surname and title (卢教授), not a common word jieba tags as a
-        # name (沙龙); 他们 may also be what was asked about
+        # a person, named or by surname and title (卢教授); 他们 may also be what was asked about
         people = [
-            ph.text
-            for p in sources
-            for ph in p.phrases
-            if (ph.kind == "person" or ph.words[0].tag == "nr") and not common_word(ph.text)
+            ph.text for p in sources for ph in p.phrases if ph.kind == "person" or ph.words[0].tag == "nr"
         ]
-        # else what a question about who was about (“组长是谁？” … “他还兼任什么？”), or what 他们
-        # stand for; but not one character (华 of “在华转网”), and 他 is no 沙龙 or 高新区
-        about_people = pronoun.text in _PLURAL or any(_ASKS_WHO.search(p.text) for p in sources)
+        # else what the question was about (“组长是谁？” … “他还兼任什么？”), but not one
+        # character (华 of “在华转网”)
         found = (
-            people[0]
-            if people
-            else next((r for p in sources if len(r := main_entity(p) or "") >= 2), None)
-            if about_people
-            else None
+            people[0] if people else next((r for p in sources if len(r := main_entity(p) or "") >= 2), None)
         )
         return (pronoun.start, pronoun.end, found) if found else None
     noun = pronoun.text[1:] if pronoun.text not in PRONOUNS else ""

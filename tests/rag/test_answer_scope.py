@@ -220,6 +220,8 @@ def test_an_item_past_the_end_of_the_list_is_refused_with_the_count(bundled: Pip
     sixth = bundled.ask("欧阳宏伟对高能级科创平台和生态建设提的建议中的第六点是什么？")
     assert sixth.refused and not sixth.citations
     assert sixth.refusal_reason == "原文只列了4项，没有问题所问的第六项"
+    # a speech's 第三 is not judged by the two-item list one of its points leads into
+    assert not bundled.ask("樊杰发言的第三点是什么？").refused
 
 
 def test_a_list_question_saying_how_many_gets_a_list_of_that_many(bundled: Pipeline) -> None:

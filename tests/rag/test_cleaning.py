@@ -464,12 +464,23 @@ def test_a_line_inside_an_open_title_bracket_is_not_a_heading() -> None:
 
 
 def test_a_short_line_without_punctuation_goes_on_a_running_paragraph() -> None:
-    # “……形成若” + “干家年产值超过10亿元和2－3家年销售收” (no ，。 of its own) + “入超过30亿元的……”:
-    # one sentence, so “几家年销售收入超过30亿元的芯片设计企业” is answered by it.
+    # “……形成若” + “干家年产值超过10亿元和2－3家年销售收” (no ，。 of its own, as wide as the line
+    # above) + “入超过30亿元的……”: one sentence, which answers “几家年销售收入超过30亿元”
     doc = briefing(KABOZI)
     assert any("2－3家年销售收入超过30亿元的芯片设计企业。" in text for text in paragraphs(doc))
-    # an indented line starts a paragraph (or a table's header) of its own
-    body = "广东在全国率先探索以企业技术需求为导向的企业科技特派员新模式，破解任务不明确、对"
-    lines = [body, "接不精准、积极性不高等难题", " 关键核心技术是国之重器，对破解难题具有重要意义。"]
-    cleaned = clean_lines([SourceLine(text, n, None) for n, text in enumerate(lines, start=1)])
-    assert cleaned.text.split("\n")[-1] == "关键核心技术是国之重器，对破解难题具有重要意义。"
+    wrapped = [
+        "到2025年，形成若干家年产值超过十亿元的企业和两到三家年销",
+        "售收入超过三十亿元的芯片设计企业以及一批专精特新中小企业",
+        "和小巨人企业。",
+    ]
+    cleaned = clean_lines([SourceLine(text, n, None) for n, text in enumerate(wrapped, start=1)])
+    assert cleaned.text == "".join(wrapped)
+    # a short line of a list is not wrapped, and an indented line opens a paragraph of its own
+    listed = [
+        "重点发展以下产业，主要包括",
+        "集成电路",
+        "生物医药",
+        " 新能源汽车产业链较为完整，配套能力较强。",
+    ]
+    cleaned = clean_lines([SourceLine(text, n, None) for n, text in enumerate(listed, start=1)])
+    assert cleaned.text.split("\n")[1:] == ["生物医药", "新能源汽车产业链较为完整，配套能力较强。"]

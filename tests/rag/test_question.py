@@ -412,6 +412,9 @@ def test_the_years_of_a_documents_name_are_not_the_year_asked_or_stated() -> Non
         "《广东省培育半导体及集成电路战略性新兴产业集群行动计划（2021－2025年）》是什么时候发布的？"
     )
     assert titled.other_year("2020年9月，广东省发布了这一行动计划。") is None
+    # a single year in a report's name still dates what it gives
+    report = Question("《2023年政府工作报告》提出的GDP增长目标是多少？")
+    assert report.other_year("2022年GDP增长目标为5.5%左右。") == "2022"
 
 
 def test_a_national_figure_does_not_answer_for_a_province() -> None:
@@ -423,3 +426,8 @@ def test_a_national_figure_does_not_answer_for_a_province() -> None:
     )
     # the national total with the province's share is kept
     assert asked.other_owner("全国高铁营业里程约4万公里，其中广东的高铁营业里程2000公里。") is None
+    # only of a figure, and not as another modifier's kind (具有全球影响力的全国科技创新中心)
+    goal = Question("北京科技创新中心建设的目标是什么？")
+    assert goal.other_owner("建设全国科技创新中心，打造世界主要科学中心。") is None
+    size = Question("北京科技创新中心有多少家？")
+    assert size.other_owner("本市基本建成具有全球影响力的全国科技创新中心。") is None
