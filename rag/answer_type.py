@@ -220,14 +220,21 @@ class AnswerType:
         return words[-1] if words and not words[-1].isascii() else None
 
     @cached_property
+    def place_kind(self) -> str | None:
+        """The kind of place asked for (区 of “在哪个区建立”; "" in English), or None."""
+        match = _PLACE_QUESTION.search(self.question)
+        if match is None or (match[1] and not _ends_a_word_before_no_noun(self.question, match.end())):
+            return None
+        return match[1] or ""
+
+    @cached_property
     def kind(self) -> str | None:
         """What is asked, in the words of a refusal (数字、比例、名次、年份、日期、地点), or None."""
         if _YEAR_QUESTION.search(self.question):
             return "年份"
         if _DATE_QUESTION.search(self.question):
             return "日期"
-        place = _PLACE_QUESTION.search(self.question)
-        if place and (place[1] is None or _ends_a_word_before_no_noun(self.question, place.end())):
+        if self.place_kind is not None:
             return "地点"
         if not self.wants_quantity:
             return None
@@ -259,7 +266,7 @@ class AnswerType:
             return bool(_STATES_DATE.search(flat))
         if self.kind == "地点":
             # a place name, or a name ending in the kind asked (海淀区; not 园区)
-            kind = (_PLACE_QUESTION.search(self.question) or [None, None])[1] or ""
+            kind = self.place_kind or ""
             return names_a_place(flat) or (
                 len(kind) == 1 and any(len(w) >= 3 and w.endswith(kind) for w in jieba.cut(flat))
             )

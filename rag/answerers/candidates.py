@@ -119,12 +119,15 @@ def _article_start(document: Document, opening: int) -> int:
     are of the same or a lower rank (an article titled only in the contents, its places named
     before its subheadings: “今日之青岛……” ahead of “创新之源”); else ``opening``."""
     first = bisect.bisect_left(document.paragraphs, opening, key=lambda p: p.start)
-    rank = next((p.rank for p in reversed(document.paragraphs[:first]) if p.heading), None)
+    rank: int | None = None  # the rank of the section's own heading
     for index in range(first - 1, max(first - _ARTICLE_REACH, 0) - 1, -1):
         paragraph = document.paragraphs[index]
-        if paragraph.heading and rank is not None and paragraph.rank is not None and paragraph.rank < rank:
-            return opening  # a section above this one: no article to extend over
-        if not paragraph.heading and is_parenthetical(document.text[paragraph.start : paragraph.end]):
+        if paragraph.heading:
+            if rank is None:
+                rank = paragraph.rank
+            elif paragraph.rank is not None and paragraph.rank < rank:
+                return opening  # a section above this one: no article to extend over
+        elif is_parenthetical(document.text[paragraph.start : paragraph.end]):
             return paragraph.end
     return opening
 
