@@ -22,7 +22,6 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rag.answer_type import AnswerType
 from rag.lexicon import posseg
 from rag.names import leading_places, place_names
 from rag.text import normalize_for_match, to_simplified
@@ -83,13 +82,14 @@ def _split_place(organisation: str) -> tuple[str, str]:
     return "", ""
 
 
-def other_owner(question: str, asked: tuple[Owned, ...], sentence: str) -> tuple[str, str] | None:
+def other_owner(
+    question: str, asked: tuple[Owned, ...], sentence: str, figure: bool
+) -> tuple[str, str] | None:
     """The asked thing of another place in ``sentence``, and the asked one (“上海市集成电路产业”,
     “张江集成电路产业”), or None. Every time the sentence names the thing, another place must own
     it: not the asked one, not one of a series (“上海、江苏、浙江、安徽集成电路产业”), not the
-    text's own (全省)."""
+    text's own (全省); the whole country only when the question asks a ``figure``."""
     flat = to_simplified(normalize_for_match(sentence))
-    figure = AnswerType(question).wants_quantity
     for owned in asked:
         if any(name in flat for name in (owned.owner, *_place_forms(owned.owner))):
             continue

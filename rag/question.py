@@ -162,7 +162,8 @@ class Question:
         """The asked thing of another place in ``sentence`` and the asked one (“上海市集成电路产业”,
         “张江集成电路产业”; ``rag.owners``), or another organisation of the kind asked about
         (“中国银行”, “中国建设银行”; ``rag.organisations``), or None."""
-        return other_owner(self.simplified, self.owned, sentence) or other_organisation(
+        figure = self.answer_type.wants_quantity
+        return other_owner(self.simplified, self.owned, sentence, figure) or other_organisation(
             self.simplified, self.organisations, sentence
         )
 
