@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from rag.answer_type import CHINESE_DIGITS
-from rag.lexicon import posseg
+from rag.lexicon import tagged
 from rag.text import normalize_for_match, to_simplified
 
 # Three items or more, joined by 、 (an item: up to 12 characters without punctuation).
@@ -58,16 +58,16 @@ def _named_items(series: str, question: str) -> list[str]:
     is not 生物医药)."""
     whole = series.split("、")
     items = list(whole)
-    words = [word for word, _ in posseg.cut(items[0])]
+    words = [word for word, _ in tagged(items[0])]
     endings = ("".join(words[k:]) for k in range(len(words)))
     items[0] = next((ending for ending in endings if ending in question), "")
-    tagged = list(posseg.cut(items[-1]))
-    end = next((i for i, (w, f) in enumerate(tagged) if f == "p" or _AFTER_LAST.match(w)), len(tagged))
-    tagged = tagged[:end]
+    last = tagged(items[-1])
+    end = next((i for i, (w, f) in enumerate(last) if f == "p" or _AFTER_LAST.match(w)), len(last))
+    last = last[:end]
     beginnings = (
-        "".join(word for word, _ in tagged[:k])
-        for k in range(len(tagged), 0, -1)
-        if k == len(tagged) or (tagged[k].flag.startswith("v") and tagged[k].flag != "vn")
+        "".join(word for word, _ in last[:k])
+        for k in range(len(last), 0, -1)
+        if k == len(last) or (last[k][1].startswith("v") and last[k][1] != "vn")
     )
     items[-1] = next((beginning for beginning in beginnings if beginning in question), "")
     # a part of an edge item counts from three characters (not 产业 of 重点发展集成电路产业)

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
 from rag.attribute import is_specific
-from rag.lexicon import jieba, posseg
+from rag.lexicon import jieba, tagged
 from rag.names import names_a_place
 from rag.text import normalize_for_match, to_simplified
 
@@ -321,7 +321,7 @@ def _ends_a_word_before_no_noun(text: str, at: int) -> bool:
     """Whether jieba ends a word at offset ``at`` of ``text`` and the next word is not a noun it
     modifies (哪个区建立; not 哪个国家实验室)."""
     position = 0
-    for word, flag in posseg.cut(text):
+    for word, flag in tagged(text):
         if position == at:
             return not flag.startswith("n")
         position += len(word)

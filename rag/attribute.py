@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from rag.lexicon import idf_table, jieba, posseg
+from rag.lexicon import idf_table, jieba, posseg, tagged
 from rag.text import STOPWORDS, to_simplified
 
 SPECIFIC_IDF = 7.0
@@ -55,7 +55,7 @@ def asked_attribute(question: str) -> tuple[tuple[str, ...], ...]:
     """The specific words of the noun phrase the question asks about, one tuple per conjunct
     (“联影医疗的uAngio 960介入手术系统市场售价是多少？” → ((手术, 售价),); “学历和职称条件有什么
     要求？” → ((学历,), (职称,))); empty when it asks no attribute through a copula."""
-    tokens = [(t.word, t.flag) for t in posseg.cut(to_simplified(question)) if t.word.strip()]
+    tokens = [(word, flag) for word, flag in tagged(to_simplified(question)) if word.strip()]
     asked = next((i for i, (word, _) in enumerate(tokens) if is_question_word(word)), None)
     if asked is None:
         return ()

@@ -29,6 +29,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -237,6 +238,13 @@ def _import_tagger() -> Any:
 
 
 posseg = _import_tagger()
+
+
+@lru_cache(maxsize=8192)
+def tagged(text: str) -> tuple[tuple[str, str], ...]:
+    """``text``'s words with their jieba tags (``posseg.cut``), cached: answering reads the same
+    question and the same candidate sentences several times, and question after question."""
+    return tuple((word, flag) for word, flag in posseg.cut(text))
 
 
 def idf_table() -> tuple[Mapping[str, float], float]:

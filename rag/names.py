@@ -8,7 +8,7 @@ import re
 from functools import cache, lru_cache
 
 from rag.cedict import common_word
-from rag.lexicon import jieba, posseg
+from rag.lexicon import jieba, posseg, tagged
 from rag.text import pinyin_of
 
 _PLACE_SUFFIX = re.compile(r"[省市]$")
@@ -45,7 +45,7 @@ def title_places(title: str) -> tuple[str, ...]:
     """The places a briefing's title names: its place names, and the place a region's name
     starts with (深圳经济特区 → 深圳, 西咸新区 → 西咸)."""
     found = list(place_names(title))
-    for word, flag in posseg.cut(title):
+    for word, flag in tagged(title):
         core = _REGION_SUFFIX.sub("", word)
         if flag in ("nt", "nz", "ns") and core != word and len(core) >= 2 and core not in found:
             found.append(core)
@@ -57,15 +57,15 @@ def place_names(text: str) -> tuple[str, ...]:
     surname; two characters or more), without a trailing 省/市."""
     places: list[str] = []
     previous = ""
-    tagged = posseg.lcut(text)
-    for i, (token, flag) in enumerate(tagged):
+    words = tagged(text)
+    for i, (token, flag) in enumerate(words):
         token = token.strip()
         if flag == "nt":  # an organisation named after its place: 北京政府, 深圳市科技局 → 北京, 深圳
             token, flag = _leading_place(token) or (token, flag)
         word = _PLACE_SUFFIX.sub("", token)
         # 海港 (a harbour) before 高新区 names one, and so does 灯塔 in 灯塔市
         with_region = bool(_REGION_SUFFIX.search(token)) or (
-            i + 1 < len(tagged) and bool(_REGION_SUFFIX.fullmatch(tagged[i + 1].word))
+            i + 1 < len(words) and bool(_REGION_SUFFIX.fullmatch(words[i + 1][0]))
         )
         is_place = flag == "ns" and not _DIRECTIONS.fullmatch(word)
         is_name = (is_place and (with_region or not _not_a_place(word))) or (
@@ -84,7 +84,7 @@ def names_a_place(text: str) -> bool:
     """Whether ``text`` names a place (a word jieba tags ``ns`` that is one; 上市 is not)."""
     return any(
         flag == "ns" and not _DIRECTIONS.fullmatch(word) and not _not_a_place(_PLACE_SUFFIX.sub("", word))
-        for word, flag in posseg.cut(text)
+        for word, flag in tagged(text)
     )
 
 
@@ -140,7 +140,7 @@ def spelt_words(text: str) -> frozenset[str]:
     passages and titles come back question after question."""
     return frozenset(
         pinyin_of(word)
-        for word, flag in posseg.cut(text)
+        for word, flag in tagged(text)
         if (flag in PROPER_NOUN or len(word) >= 3) and _CJK.search(word)
     )
 

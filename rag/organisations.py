@@ -14,9 +14,8 @@ when the question names the other one too, and when one ends the other (人大�
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
-from rag.lexicon import posseg
+from rag.lexicon import tagged
 from rag.names import PROPER_NOUN
 from rag.text import normalize_for_match, to_simplified
 
@@ -28,14 +27,7 @@ _PEOPLES = re.compile(r"人民(?=政府|法院|检察院|代表大会)")
 
 def organisations(text: str) -> tuple[str, ...]:
     """The organisations ``text`` (simplified) names, in order (jieba ``nt``, 3 characters or more)."""
-    return tuple(dict.fromkeys(word for word, flag in _tagged(text) if flag == "nt" and len(word) >= 3))
-
-
-@lru_cache(maxsize=4096)
-def _tagged(text: str) -> tuple[tuple[str, str], ...]:
-    """``text``'s words with their jieba tags, cached: the same sentences come back question after
-    question."""
-    return tuple((word, flag) for word, flag in posseg.cut(text))
+    return tuple(dict.fromkeys(word for word, flag in tagged(text) if flag == "nt" and len(word) >= 3))
 
 
 def other_organisation(question: str, asked: tuple[str, ...], sentence: str) -> tuple[str, str] | None:
@@ -68,7 +60,7 @@ def _plain(name: str) -> str:
 def _abbreviated(organisation: str, flat: str) -> bool:
     """Whether ``flat`` names ``organisation`` by an abbreviation jieba knows (jieba ``j``: 北大 for
     北京大学, 上海交大 for 上海交通大学)."""
-    for word, flag in _tagged(flat):
+    for word, flag in tagged(flat):
         rest = iter(organisation)
         if flag == "j" and len(word) >= 2 and all(character in rest for character in word):
             return True
@@ -85,4 +77,4 @@ def _shared_end(one: str, other: str) -> int:
 
 def _named(words: str) -> bool:
     """Whether ``words`` hold a proper name (人民 does not; 中国, 复旦 and 华为 do)."""
-    return any(flag in PROPER_NOUN for _, flag in _tagged(words))
+    return any(flag in PROPER_NOUN for _, flag in tagged(words))

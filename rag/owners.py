@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rag.lexicon import posseg
+from rag.lexicon import tagged
 from rag.names import leading_places, place_names
 from rag.text import normalize_for_match, to_simplified
 
@@ -52,7 +52,7 @@ class Owned:
 
 def owned_things(question: str) -> tuple[Owned, ...]:
     """Each place name of ``question`` (simplified) with what follows it."""
-    words = [(word, flag) for word, flag in posseg.cut(question) if word.strip()]
+    words = [(word, flag) for word, flag in tagged(question) if word.strip()]
     found = []
     for start in range(1, len(words)):
         if words[start][0] == "的":
@@ -143,7 +143,7 @@ def _shared_thing(thing: tuple[str, ...], flat: str) -> str:
 
 
 def _last_owner(text: str) -> str | None:
-    words = [(word, flag) for word, flag in posseg.cut(text) if word.strip()]
+    words = [(word, flag) for word, flag in tagged(text) if word.strip()]
     if not words:
         return None
     word, flag = words[-1]

@@ -43,7 +43,7 @@ from functools import cached_property, lru_cache
 from rag.aggregates import pooled_word
 from rag.answer_type import CHINESE_DIGITS, LATIN_CODE, AnswerType
 from rag.attribute import unnamed_attribute
-from rag.lexicon import is_verb, posseg
+from rag.lexicon import is_verb, tagged
 from rag.measures import Measure, measures, other_measure
 from rag.names import pinyin_names, place_names, spelt_words, title_places
 from rag.organisations import organisations, other_organisation
@@ -248,17 +248,17 @@ class Question:
         """What a question on who does something asks about: the verb after 由谁/由哪家…, the
         last of a chain of them (“由哪个部门负责构建……？” → 构建, not the 负责 any department
         has), or 归 of 归谁 (“由谁出资？” → 出资, “收入归谁所有？” → 归)."""
-        tokens = list(posseg.cut(self.simplified))
-        for i, token in enumerate(tokens[1:], start=1):
-            if tokens[i - 1].word in ("由", "归") and (token.word == "谁" or token.word.startswith("哪")):
-                if tokens[i - 1].word == "归":  # “归谁所有”: whom it belongs to
+        tokens = tagged(self.simplified)
+        for i, (word, _) in enumerate(tokens[1:], start=1):
+            if tokens[i - 1][0] in ("由", "归") and (word == "谁" or word.startswith("哪")):
+                if tokens[i - 1][0] == "归":  # “归谁所有”: whom it belongs to
                     return "归"
                 rest = tokens[i + 1 :]
-                first = next((k for k, t in enumerate(rest) if is_verb(t.flag)), None)
+                first = next((k for k, (_, flag) in enumerate(rest) if is_verb(flag)), None)
                 if first is None:
                     return None
-                chain = list(itertools.takewhile(lambda t: is_verb(t.flag), rest[first:]))
-                return str(chain[-1].word)
+                chain = list(itertools.takewhile(lambda t: is_verb(t[1]), rest[first:]))
+                return chain[-1][0]
         return None
 
     @cached_property

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from rag.lexicon import is_verb, jieba, posseg
+from rag.lexicon import is_verb, jieba, tagged
 
 # A name the question quotes (“星火燎原”): a passage that does not give it is about something else.
 # (A title in 《》 is not one: briefings refer back to it as 《意见》, 《方案》.)
@@ -26,13 +26,13 @@ def quoted_names(text: str) -> list[str]:
     if not quoted:
         return []
     ends, position = [], 0  # each word of ``text`` with the offset it ends at, tagged once
-    for word, flag in posseg.lcut(text):
+    for word, flag in tagged(text):
         position += len(word)
         ends.append((position, word, flag))
     names = []
     for match in quoted:
         before = [(word, flag) for end, word, flag in ends if end <= match.start() and word.strip()][-1:]
-        first = [flag for _, flag in posseg.lcut(match[1]) if flag != "x"][:1]
+        first = [flag for _, flag in tagged(match[1]) if flag != "x"][:1]
         figurative = (
             bool(before)
             and is_verb(before[0][1])

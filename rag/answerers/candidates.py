@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from rag.chunking import section_blocks
-from rag.lexicon import posseg
+from rag.lexicon import tagged
 from rag.sentences import CLOSERS, SENTENCE_END, TERMINAL, content_length, sentence_spans
 from rag.text import to_simplified
 from rag.types import Chunk, Document
@@ -243,7 +243,7 @@ def is_answer_sentence(raw: str) -> bool:
 def _ends_with_verb(text: str) -> bool:
     """Whether ``text``'s last word is a verb (“……会议通过”, “……批准”), not a byline's name or a
     page's “【打印】【关闭】”."""
-    words = [(word, flag) for word, flag in posseg.cut(text.rstrip("。；;）) \n")) if word.strip()]
+    words = [(word, flag) for word, flag in tagged(text.rstrip("。；;）) \n")) if word.strip()]
     return bool(words) and (words[-1][1].startswith("v") or words[-1][0] in _COVERBS)
 
 
@@ -253,16 +253,16 @@ def has_verb(text: str) -> bool:
     jieba tags as the preposition), a co-verb ending its clause (“……会议通过”), or 在 after a
     noun with no 的 after it in its clause, where it is the predicate (“49个布局在南沙”, “总部在
     深圳”; not “数字经济在广东的新格局”)."""
-    tokens = list(posseg.cut(text))
+    tokens = tagged(text)
     return any(
         flag.startswith("v")
-        or (word == "为" and i + 1 < len(tokens) and tokens[i + 1].flag == "m")
-        or (word in _COVERBS and (i + 1 == len(tokens) or tokens[i + 1].word in "，,。；;）)"))
+        or (word == "为" and i + 1 < len(tokens) and tokens[i + 1][1] == "m")
+        or (word in _COVERBS and (i + 1 == len(tokens) or tokens[i + 1][0] in "，,。；;）)"))
         or (
             word == "在"
             and i > 0
-            and tokens[i - 1].flag.startswith("n")
-            and _ends_clause_without_de([t.word for t in tokens], i)
+            and tokens[i - 1][1].startswith("n")
+            and _ends_clause_without_de([w for w, _ in tokens], i)
         )
         for i, (word, flag) in enumerate(tokens)
     )

@@ -38,7 +38,7 @@ import numpy as np
 
 from rag.attribute import is_question_word
 from rag.glossary import english_terms, is_cross_lingual
-from rag.lexicon import idf_table, jieba, posseg
+from rag.lexicon import idf_table, jieba, posseg, tagged
 from rag.names import PROPER_NOUN, pinyin_names, spelt_words
 from rag.text import STOPWORDS, to_simplified
 
@@ -135,10 +135,10 @@ def corpus_coverage(question: str, corpus: str) -> tuple[float, list[str]]:
     left out, and so are question words (哪本, 几家: a briefing never writes them); a negated word
     (不合格) is there when the word (合格) is, a place and a noun (北京高校) when both are."""
     simplified = to_simplified(question)
-    tagged = dict(posseg.cut(simplified))
+    tags = dict(tagged(simplified))
 
     def ignored(term: str) -> bool:  # a pronoun, or a question word that is not a name (几内亚, 哪吒)
-        flag = tagged.get(term, "")
+        flag = tags.get(term, "")
         return flag == "r" or (is_question_word(term) and flag not in PROPER_NOUN)
 
     topical = {t: w for t, w in question_terms(simplified).items() if not ignored(t)}

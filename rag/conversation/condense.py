@@ -41,7 +41,7 @@ from rag.conversation.phrases import (
 )
 from rag.conversation.referents import asked_phrase, main_entity, named
 from rag.conversation.turns import Turn
-from rag.lexicon import idf_table, posseg
+from rag.lexicon import idf_table, tagged
 from rag.names import place_names
 from rag.sentences import TERMINAL, content_length, split_sentences, strip_markers
 from rag.types import TokenUsage
@@ -280,7 +280,7 @@ def _names_something(referent: str) -> bool:
     neither 资料 nor 方面内容 is a thing with an investment)."""
     if "“" in referent or place_names(referent):
         return True  # a quoted name (“卓粤”计划), a place (not 东西) or a person (张广军; not 谢谢)
-    for word, flag in posseg.cut(referent):
+    for word, flag in tagged(referent):
         if len(word.strip()) < 2:
             continue
         if flag in ("nt", "nz"):

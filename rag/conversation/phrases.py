@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.lexicon import posseg
+from rag.lexicon import posseg, tagged
 from rag.text import to_simplified
 
 PUNCTUATION = "？?！!。，,、；;：: "
@@ -105,7 +105,7 @@ def _tokens(text: str) -> list[Token]:
     position = 0
     for match in [*_PROTECTED.finditer(text), None]:
         stop = match.start() if match else len(text)
-        for word, flag in posseg.cut(text[position:stop]):
+        for word, flag in tagged(text[position:stop]):
             if word.strip():
                 tokens.extend(_split_connective(Token(word, flag, position, position + len(word))))
             position += len(word)
