@@ -37,7 +37,7 @@ from functools import cached_property, lru_cache
 
 from rag.attribute import is_specific
 from rag.lexicon import jieba, tagged
-from rag.names import names_a_place
+from rag.names import place_words
 from rag.text import normalize_for_match, to_simplified
 
 CHINESE_DIGITS = "零〇一二两三四五六七八九十百千万亿"
@@ -265,11 +265,14 @@ class AnswerType:
         if self.kind == "日期":
             return bool(_STATES_DATE.search(flat))
         if self.kind == "地点":
-            # a place name, or a name ending in the kind asked (海淀区; not 园区)
+            # a place name, or a name ending in the kind asked (海淀区; not 园区), that is not
+            # part of one the question gives (“北京……总部集聚区选址在哪个区？” ← “在京……集聚区”)
             kind = self.place_kind or ""
-            return names_a_place(flat) or (
-                len(kind) == 1 and any(len(w) >= 3 and w.endswith(kind) for w in jieba.cut(flat))
-            )
+            named = [
+                *place_words(flat),
+                *(w for w in jieba.cut(flat) if len(kind) == 1 and len(w) >= 3 and w.endswith(kind)),
+            ]
+            return any(word not in self.question for word in named)
         if self.kind == "名次":
             return bool(_STATES_ORDINAL.search(flat))
         if self.kind == "比例":

@@ -80,12 +80,13 @@ def place_names(text: str) -> tuple[str, ...]:
     return tuple(places)
 
 
-def names_a_place(text: str) -> bool:
-    """Whether ``text`` names a place (a word jieba tags ``ns`` that is one; 上市 is not)."""
-    return any(
-        flag == "ns" and not _DIRECTIONS.fullmatch(word) and not _not_a_place(_PLACE_SUFFIX.sub("", word))
+def place_words(text: str) -> list[str]:
+    """The words of ``text`` that name a place (jieba tags them ``ns`` and they are one; 上市 is not)."""
+    return [
+        word
         for word, flag in tagged(text)
-    )
+        if flag == "ns" and not _DIRECTIONS.fullmatch(word) and not _not_a_place(_PLACE_SUFFIX.sub("", word))
+    ]
 
 
 def _not_a_place(word: str) -> bool:
@@ -154,7 +155,8 @@ def pinyin_names(text: str) -> tuple[str, ...]:
     syllable, consonant_initial = _pinyin_syllables()
     names: list[str] = []
     run: list[str] = []
-    words = re.findall(r"[A-Za-z']+|[^A-Za-z'\s]+", re.sub(r"'s\b", "", text))
+    # a possessive ends a name (“Beijing's Haidian District”: Beijing, then Haidian)
+    words = re.findall(r"[A-Za-z']+|[^A-Za-z'\s]+", re.sub(r"'s\b", " ,", text))
     if words and words[0].lower() in _OPENING_WORDS:
         words = words[1:]
     for word in words:

@@ -49,7 +49,14 @@ from rag.names import pinyin_names, place_names, spelt_words, title_places
 from rag.organisations import organisations, other_organisation
 from rag.owners import Owned, other_owner, owned_things
 from rag.quoted_names import quoted_name_pattern, quoted_names
-from rag.text import chinese_to_int, int_to_chinese, normalize_for_match, to_simplified, without_title_spans
+from rag.text import (
+    chinese_to_int,
+    int_to_chinese,
+    normalize_for_match,
+    to_simplified,
+    without_title_spans,
+    without_titles,
+)
 
 # Kinds of text that ask nothing of the briefings (language, not any document's vocabulary).
 _NON_WORD = re.compile(r"[^\w\u3400-\u9fff]+")
@@ -339,12 +346,15 @@ class Question:
     def missing_from_each(self, passages: Sequence[tuple[str, str]]) -> list[list[str]]:
         """``missing_from`` for each retrieved (passage, title), except that a name another
         passage gives is not missing from a passage that gives one of the question's names
-        itself: “青岛…占山东的比重” may be answered from a passage on 青岛 when another speaks of 山东."""
+        itself: “青岛…占山东的比重” may be answered from a passage on 青岛 when another speaks of 山东.
+        A place named only inside a document's name the question quotes (中国 of “《2020中国创新创业
+        城市生态指数研究报告》里深圳排第几”) is not one the passage gives: it quotes the name."""
         missing = [self.missing_from(text, title) for text, title in passages]
         names = set(self.places) | set(self.latin_names)
+        own = names & set(place_names(without_titles(self.simplified))) | set(self.latin_names)
         nowhere = set.intersection(*map(set, missing)) if missing else set()
         return [
-            lacking if names <= set(lacking) else [x for x in lacking if x not in names or x in nowhere]
+            lacking if own <= set(lacking) else [x for x in lacking if x not in names or x in nowhere]
             for lacking in missing
         ]
 

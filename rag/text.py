@@ -66,6 +66,11 @@ def without_title_spans(text: str) -> str:
     return _TITLE.sub(lambda title: _YEAR_SPAN.sub("", title[0]), text)
 
 
+def without_titles(text: str) -> str:
+    """``text`` without the names of documents it quotes in 《》."""
+    return _TITLE.sub("", text)
+
+
 def to_simplified(text: str) -> str:
     """Traditional → Simplified Chinese (a no-op on Simplified text)."""
     if _changed_by_t2s().isdisjoint(text):

@@ -101,7 +101,7 @@ def passage_sentences(number: int, chunk: Chunk, document: Document | None) -> l
         block = blocks[max(bisect.bisect_right(block_starts, paragraph.start) - 1, 0)] if blocks else None
         headings = to_simplified(" › ".join(block.section)) if block else ""
         opening = block.start if block and block.start <= paragraph.start else paragraph.start
-        opening = _article_start(document, opening)
+        opening = _article_start(document, opening, index)
         byline = _byline_after(document, index, block.end if block else paragraph.end)
         # One string for the paragraph's sentences.
         scope = f"{headings}\n{document.text[opening : paragraph.end]}\n{byline}"
@@ -113,12 +113,18 @@ def passage_sentences(number: int, chunk: Chunk, document: Document | None) -> l
     return out
 
 
-def _article_start(document: Document, opening: int) -> int:
-    """Where the article holding the section that starts at ``opening`` begins, when the text
-    is a series of articles each closed by a byline (“（来源：深圳商报）”) and its earlier sections
-    are of the same or a lower rank (an article titled only in the contents, its places named
-    before its subheadings: “今日之青岛……” ahead of “创新之源”); else ``opening``."""
+def _article_start(document: Document, opening: int, index: int) -> int:
+    """Where the article holding paragraph ``index`` begins, when the text is a series of
+    articles each closed by a byline (“（来源：深圳商报）”): after the last byline before the
+    paragraph in its section (which starts at ``opening``), else, when the section's earlier
+    sections are of the same or a lower rank, after the byline before the section (an article
+    titled only in the contents, its places named before its subheadings: “今日之青岛……” ahead
+    of “创新之源”); else ``opening``."""
     first = bisect.bisect_left(document.paragraphs, opening, key=lambda p: p.start)
+    for earlier in range(index - 1, max(first, index - _ARTICLE_REACH) - 1, -1):
+        paragraph = document.paragraphs[earlier]
+        if not paragraph.heading and is_parenthetical(document.text[paragraph.start : paragraph.end]):
+            return paragraph.end
     rank: int | None = None  # the rank of the section's own heading
     for index in range(first - 1, max(first - _ARTICLE_REACH, 0) - 1, -1):
         paragraph = document.paragraphs[index]

@@ -37,12 +37,13 @@ from rag.conversation.phrases import (
     PUNCTUATION,
     Parsed,
     Token,
+    is_measured,
     tidy,
 )
 from rag.conversation.referents import asked_phrase, main_entity, named
 from rag.conversation.turns import Turn
 from rag.lexicon import idf_table, tagged
-from rag.names import place_names
+from rag.names import PROPER_NOUN, place_names
 from rag.sentences import TERMINAL, content_length, split_sentences, strip_markers
 from rag.types import TokenUsage
 
@@ -53,6 +54,9 @@ _PLURAL = frozenset({"它们", "这些", "那些", "上述", "他们", "她们"}
 _DETERMINERS = frozenset({"该", "此"})
 _DEMONSTRATIVES = frozenset({"这个", "这一", "这项", "这些", "此项", "该项"})
 _ELIDED_MAX_CHARS = 12
+# A question asking which one (“青岛哪家企业首创了……？”): its answer names the one that
+# “这家公司” then points at, in words the rule cannot pick out, so the follow-up stays as asked.
+_ASKS_WHICH_ONE = re.compile(r"哪[家位所个座款只]")
 # The words of a request to say more about an item (“第二点展开说说”, “请详细介绍一下第三条”).
 _ASKS_FOR_MORE = frozenset(
     "请 再 能 能否 可以 麻烦 展开 说 说说 讲 讲讲 谈谈 聊聊 介绍 解释 阐述 细说 一下 具体 详细 详细分析 是 什么 的 呢 吗 吧 下".split()
@@ -222,7 +226,11 @@ def _pronoun(parsed: Parsed, body: int) -> int | None:
         after = parsed.tokens[i + 1] if i + 1 < len(parsed.tokens) else None
         if token.text in _DETERMINERS and (after is None or not after.nominal):
             continue  # 该 of “该如何申报” is a modal verb; 该/此 point back only before a noun
-        if token.text in PRONOUNS or (token.tag == "r" and len(token.text) == 2 and token.text[0] in "该此"):
+        if (
+            token.text in PRONOUNS
+            or is_measured(token.text)
+            or (token.tag == "r" and len(token.text) == 2 and token.text[0] in "该此")
+        ):
             return i
     return None
 
@@ -247,7 +255,8 @@ def _referent(parsed: Parsed, i: int, context: _Context) -> tuple[int, int, str]
             people[0] if people else next((r for p in sources if len(r := main_entity(p) or "") >= 2), None)
         )
         return (pronoun.start, pronoun.end, found) if found else None
-    noun = pronoun.text[1:] if pronoun.text not in PRONOUNS else ""
+    measured = is_measured(pronoun.text)  # 那家公司: one the conversation named, not any 公司
+    noun = pronoun.text[1:] if pronoun.text not in PRONOUNS and not measured else ""
     end = pronoun.end
     if (
         not noun
@@ -264,12 +273,20 @@ def _referent(parsed: Parsed, i: int, context: _Context) -> tuple[int, int, str]
                 noun, end = joined, following.end  # 这个母基金 (of 天使母基金), not 这个区 + 人口
     # the turn that names the noun first (“……天使母基金” in the answer), else the question
     sources.sort(key=lambda source: bool(noun) and noun not in source.text)
+    # “另外那个园区”: one other than the previous question's
+    other = i > 0 and tokens[i - 1].text in ("另外", "另")
     for source in sources:
+        if (measured or other) and noun not in source.text:
+            continue  # the turn names no such thing
         found = named(source, noun, pronoun.text in _PLURAL)
+        if other and found and context.previous is not None and found in context.previous.text:
+            continue
         if found and _names_something(found):
             if pronoun.text == "其" and after is not None and after.nominal:
                 found += "的"
             return pronoun.start, end, found
+    if measured and context.previous is not None and _ASKS_WHICH_ONE.search(context.previous.text):
+        return pronoun.start, pronoun.end, pronoun.text  # “哪家企业……？” … “这家公司……”: the one answered
     return None
 
 
@@ -280,6 +297,11 @@ def _names_something(referent: str) -> bool:
     neither 资料 nor 方面内容 is a thing with an investment)."""
     if "“" in referent or place_names(referent):
         return True  # a quoted name (“卓粤”计划), a place (not 东西) or a person (张广军; not 谢谢)
+    if any(
+        p.kind in ANCHORS and p.words[0].tag in PROPER_NOUN and len(p.words) > 1
+        for p in Parsed(referent).phrases
+    ):
+        return True  # a name heads a kind of thing: 海尔 + 生物医疗股份有限公司 (not 国家高新区, 谢谢)
     for word, flag in tagged(referent):
         if len(word.strip()) < 2:
             continue

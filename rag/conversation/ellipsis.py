@@ -10,6 +10,8 @@ from rag.conversation.referents import asked, asked_phrase, main_entity
 from rag.lexicon import posseg
 
 _PROPER = frozenset({"nz", "nt", "nr", "nrt", "nrfg", "eng"})
+# Words that make a fragment a respect in which to ask the same question (“校企融合这块呢？”).
+_TOPIC_MARKERS = frozenset({"方面", "这块", "这一块", "那块", "这方面", "层面"})
 _QUANTITY = re.compile(r"多少|多大|多高|多长|多久|(?<!哪)几[个家项年倍]|比例|比重|占比")  # 哪几个 asks which
 
 
@@ -26,6 +28,14 @@ def fill(fragment: Parsed, body: int, previous: Parsed) -> str:
     words = content(fragment, body)
     if not words:
         return previous.text
+    if len(words) > 1 and words[-1].text in _TOPIC_MARKERS:
+        return _in_scope(fragment.text[words[0].start : words[-2].end], previous)
+    return _replaced(fragment, words, previous)
+
+
+def _replaced(fragment: Parsed, words: list[Token], previous: Parsed) -> str:
+    """The previous question with the phrases of ``words`` (a fragment's content) in place of
+    their counterparts, or the fragment's topic asked of the previous subject."""
     lo, hi = words[0].start, words[-1].end
     phrases = _cover([p for p in fragment.phrases if p.start >= lo and p.end <= hi], fragment, lo, hi)
     if not phrases:  # words jieba does not tag as nouns (增速): one topic, its last word the head
@@ -72,6 +82,24 @@ def fill(fragment: Parsed, body: int, previous: Parsed) -> str:
     for start, end, new in sorted(edits, reverse=True):
         text = text[:start] + new + text[end:]
     return tidy(text)
+
+
+def _in_scope(topic: str, previous: Parsed) -> str:
+    """The previous question asked of ``topic`` (“那校企融合这块呢？”, “科研人员自主权方面呢？”:
+    the same question, in that respect): in place of the respect it named (“在基础研究投入上”),
+    else ahead of it."""
+    topic = topic.removeprefix("在")
+    tokens = previous.tokens
+    for i in range(len(tokens) - 1, -1, -1):
+        if tokens[i].text != "在" or tokens[i].tag != "p":
+            continue
+        for end in tokens[i + 1 :]:
+            if end.text in PUNCTUATION:
+                break
+            if end.text in ("上", "方面"):
+                return tidy(f"{previous.text[: tokens[i].start]}在{topic}方面{previous.text[end.end :]}")
+        break
+    return tidy(f"在{topic}方面，{previous.text}")
 
 
 def _assign(phrases: list[Phrase], previous: Parsed) -> dict[int, tuple[int, int, int, int]]:

@@ -70,6 +70,9 @@ PRONOUNS = frozenset(
     "它 它们 其 他 她 他们 她们 其中 这 这个 这些 这项 这一 此 此项 该 那个 那些 那项 上述 前者 后者".split()
 )
 PERSONAL = frozenset({"他", "她", "他们", "她们"})
+# 这/那 with a measure word (这家, 那位, 这所): pointing at one thing the conversation named,
+# of the kind the noun after it says (“那家公司”).
+_MEASURED = re.compile(r"[这那]一?[家位所座款只份条种批篇名支部届期台件]")
 
 
 @dataclass(frozen=True)
@@ -112,7 +115,25 @@ def _tokens(text: str) -> list[Token]:
         if match:
             tokens.append(Token(match.group(), str(match.lastgroup), match.start(), match.end()))
             position = match.end()
-    return _rejoin_project(tokens)
+    return _join_measured(_rejoin_project(tokens))
+
+
+def is_measured(text: str) -> bool:
+    """Whether ``text`` is 这/那 with a measure word (这家, 那位)."""
+    return bool(_MEASURED.fullmatch(text))
+
+
+def _join_measured(tokens: list[Token]) -> list[Token]:
+    """jieba cuts “那家公司” as 那 + 家 + 公司 and “这所大学” as 这 + 所 + 大学: 那家, 这所 are one
+    demonstrative."""
+    out: list[Token] = []
+    for token in tokens:
+        before = out[-1] if out else None
+        if before is not None and before.end == token.start and is_measured(before.text + token.text):
+            out[-1] = Token(before.text + token.text, "r", before.start, token.end)
+            continue
+        out.append(token)
+    return out
 
 
 def _rejoin_project(tokens: list[Token]) -> list[Token]:

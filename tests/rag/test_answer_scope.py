@@ -172,6 +172,12 @@ def test_the_byline_closing_an_expert_s_paragraphs_names_the_expert(bundled: Pip
         assert item in answer.text
 
 
+def test_a_byline_closes_its_article_within_a_section(bundled: Pipeline) -> None:
+    # “（来源：深圳商报）” ends the article on 深圳; the next one, on 青岛, does not answer for 深圳.
+    assert bundled.ask("2019年深圳有多少个项目获得了国家科学技术奖？").refused
+    assert "11个项目" in bundled.ask("2019年青岛有多少个项目获得了国家科学技术奖？").text
+
+
 def test_a_question_on_a_series_of_places_is_answered_for_each(bundled: Pipeline) -> None:
     asked = Question("广东芯片制造“多点开花”格局中广州、深圳、珠海、佛山各有什么定位？")
     assert asked.coordinated_places == ("广州", "深圳", "珠海", "佛山")

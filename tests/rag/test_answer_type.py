@@ -255,3 +255,9 @@ def test_a_place_joined_to_a_noun_is_in_the_briefings_when_both_are() -> None:
     assert "北京高校" not in absent
     # a word of its own is not read as two (股票市场 is not 股票 + 市场)
     assert "股票市场" in corpus_coverage("股票市场行情如何？", corpus)[1]
+
+
+def test_which_district_is_not_answered_by_the_places_the_question_gives() -> None:
+    asked = AnswerType("北京国际科技创新中心建设条例提出建设的国际科技组织总部集聚区，选址在哪个区？")
+    assert not asked.given_by("支持组织和个人在京发起设立国际科技组织，建设国际科技组织总部集聚区。")
+    assert asked.given_by("国际科技组织总部集聚区选址在北京市海淀区。")

@@ -348,3 +348,40 @@ def test_a_comparison_that_leaves_out_its_subject_takes_the_previous_one(
 def test_a_comparison_that_names_its_own_subject_stands_alone() -> None:
     question = "与长春高新区相比，青岛高新区的企业数量是多少？"
     assert condense_offline(question, [user("深圳研发投入强度是多少？")]).query == question
+
+
+def test_this_and_a_measure_word_points_at_the_one_the_conversation_named() -> None:
+    history = [
+        user("广州数控设备有限公司是哪一年成立的？"),
+        assistant("广州数控设备有限公司成立于1991年[1]。"),
+    ]
+    assert condense_offline("这家公司的总经理是谁？", history).query == "广州数控设备有限公司的总经理是谁？"
+    said = [
+        user("海尔生物的刘占杰在哪家公司任职？"),
+        assistant("刘占杰是海尔生物医疗股份有限公司总经理[1]。"),
+    ]
+    assert condense_offline("那家公司是什么时候上市的？", said).query.startswith("海尔生物医疗股份有限公司")
+
+
+def test_that_company_is_unresolved_when_the_conversation_named_none() -> None:
+    # Only a count of firms was asked and given: “那家公司” is no company the user can mean.
+    history = [
+        user("威海高新区现在有多少家高新技术企业？"),
+        assistant("威海高新区高新技术企业总数突破260家[1]。"),
+    ]
+    rewrite = condense_offline("那家公司的董事长是谁？", history)
+    assert rewrite.unresolved is not None and "指代不明" in rewrite.unresolved
+
+
+def test_another_one_is_not_the_one_just_discussed() -> None:
+    history = [user("长春高新区生物医药产业规模有多大？"), assistant("长春高新区集聚生物医药企业558家[1]。")]
+    rewrite = condense_offline("另外那个园区呢？", history)
+    assert rewrite.unresolved is not None and "指代不明" in rewrite.unresolved
+
+
+def test_a_respect_asks_the_same_question_in_that_respect() -> None:
+    previous = "国务院办公厅督查室通报的深圳经验里，深圳在基础研究投入上是怎么做的？"
+    rewrite = condense_offline("科研人员自主权方面呢？", [user(previous)])
+    assert rewrite.query == "国务院办公厅督查室通报的深圳经验里，深圳在科研人员自主权方面是怎么做的？"
+    rewrite = condense_offline("那校企融合这块呢？", [user("李陟说尖端装备领域的国家级实验室存在什么问题？")])
+    assert "校企融合" in rewrite.query and rewrite.query.endswith("存在什么问题？")

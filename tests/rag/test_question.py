@@ -84,6 +84,12 @@ def test_english_words_are_not_taken_for_pinyin_names(question: str) -> None:
     assert Question(question).latin_names == ()
 
 
+def test_a_possessive_ends_a_pinyin_name() -> None:
+    asked = Question("What did Beijing's Haidian District say it would speed up building next?")
+    assert asked.latin_names == ("beijing", "haidian")
+    assert asked.missing_from("近日，北京市海淀区举办中关村科学城重点项目签约发布活动。") == []
+
+
 def test_a_name_another_passage_gives_is_not_missing() -> None:
     asked = Question("青岛2019年引进高端人才多少人，占山东全省的比重是多少？")
     on_qingdao = ("2019年，青岛引进外国高端人才1158人。", "")
@@ -93,6 +99,14 @@ def test_a_name_another_passage_gives_is_not_missing() -> None:
     assert asked.missing_from_each([on_qingdao, on_shandong, on_wuxi]) == [[], [], ["青岛", "山东"]]
     # A name that no passage gives is still missing.
     assert asked.missing_from_each([on_qingdao, on_wuxi]) == [["山东"], ["青岛", "山东"]]
+
+
+def test_a_place_inside_a_quoted_documents_name_does_not_let_a_passage_stand_in_for_another() -> None:
+    # 中国 is part of the report's name: a passage quoting the name on 青岛 does not answer for 深圳.
+    asked = Question("在《2020中国创新创业城市生态指数研究报告》里，深圳排在第几位？")
+    on_qingdao = ("国家信息中心发布《2020中国创新创业城市生态指数研究报告》，青岛位居第10位。", "")
+    on_shenzhen = ("为什么会是深圳？因为深圳始终致力于打造全过程创新生态链。", "")
+    assert asked.missing_from_each([on_qingdao, on_shenzhen])[0] == ["深圳"]
 
 
 def test_traditional_questions_are_checked_in_simplified_form() -> None:
