@@ -142,6 +142,11 @@ _PLACE_QUESTION = re.compile(
     r"哪一?个?(城市|国家|省份|[省市区县])|(?:which|what) (?:city|country|province|district)", re.I
 )
 _DATE_QUESTION = re.compile(r"哪一?天|几月几[日号]|什么日期|哪个日期|(?:what|which) (?:date|day)", re.I)
+# “什么时候建成”, “何时施行”: a time, whatever its precision (a year, a month, 年底, 目前, 之日).
+_TIME_QUESTION = re.compile(r"什么时候|什么时间|何时|^\s*when\b", re.I)
+_STATES_TIME_WORD = re.compile(
+    rf"[\d{CHINESE_DIGITS}]{{1,2}}\s*月|季度|[上下]半年|年[底初内末中]|之[日时]|期间|以[前后]|之[前后]"
+)
 _STATES_DATE = re.compile(
     rf"\d{{1,2}}\s*月\s*\d{{1,2}}\s*[日号]|[{CHINESE_DIGITS}]{{1,3}}月[{CHINESE_DIGITS}]{{1,3}}[日号]|\d{{4}}[-/.]\d{{1,2}}[-/.]\d{{1,2}}"
 )
@@ -229,11 +234,13 @@ class AnswerType:
 
     @cached_property
     def kind(self) -> str | None:
-        """What is asked, in the words of a refusal (数字、比例、名次、年份、日期、地点), or None."""
+        """What is asked, in the words of a refusal (数字、比例、名次、年份、日期、时间、地点), or None."""
         if _YEAR_QUESTION.search(self.question):
             return "年份"
         if _DATE_QUESTION.search(self.question):
             return "日期"
+        if _TIME_QUESTION.search(self.question):
+            return "时间"
         if self.place_kind is not None:
             return "地点"
         if not self.wants_quantity:
@@ -264,6 +271,10 @@ class AnswerType:
             return bool(_STATES_YEAR.search(flat))
         if self.kind == "日期":
             return bool(_STATES_DATE.search(flat))
+        if self.kind == "时间":
+            return bool(_STATES_YEAR.search(flat) or _STATES_TIME_WORD.search(flat)) or any(
+                flag == "t" for _, flag in tagged(flat)
+            )
         if self.kind == "地点":
             # a place name, or a name ending in the kind asked (海淀区; not 园区), that is not
             # part of one the question gives (“北京……总部集聚区选址在哪个区？” ← “在京……集聚区”)

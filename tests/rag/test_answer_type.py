@@ -261,3 +261,21 @@ def test_which_district_is_not_answered_by_the_places_the_question_gives() -> No
     asked = AnswerType("北京国际科技创新中心建设条例提出建设的国际科技组织总部集聚区，选址在哪个区？")
     assert not asked.given_by("支持组织和个人在京发起设立国际科技组织，建设国际科技组织总部集聚区。")
     assert asked.given_by("国际科技组织总部集聚区选址在北京市海淀区。")
+
+
+def test_when_is_answered_by_a_time_of_any_precision() -> None:
+    asked = AnswerType("电子信息与智能制造产业园打造的全类型基地，预计什么时候建成？")
+    assert asked.kind == "时间"
+    assert not asked.given_by(
+        "产业园入选国家新型工业化产业示范基地，并在全力打造“激光+喷墨+热敏”全类型基地。"
+    )
+    for stated in (
+        "基地预计2025年建成。",
+        "基地预计年底建成。",
+        "本条例自公布之日起施行。",
+        "基地将于10月建成。",
+    ):
+        assert asked.given_by(stated)
+    # an English “when” inside the question joins a clause; only “When …?” asks a time
+    assert AnswerType("When did the regulation take effect?").kind == "时间"
+    assert AnswerType("What tax treatment applies when a company transfers its patents?").kind is None
