@@ -351,7 +351,7 @@ class Question:
         城市生态指数研究报告》里深圳排第几”) is not one the passage gives: it quotes the name."""
         missing = [self.missing_from(text, title) for text, title in passages]
         names = set(self.places) | set(self.latin_names)
-        own = names & set(place_names(without_titles(self.simplified))) | set(self.latin_names)
+        own = (names & set(place_names(without_titles(self.simplified))) | set(self.latin_names)) or names
         nowhere = set.intersection(*map(set, missing)) if missing else set()
         return [
             lacking if own <= set(lacking) else [x for x in lacking if x not in names or x in nowhere]

@@ -122,9 +122,8 @@ def _article_start(document: Document, opening: int, index: int) -> int:
     of “创新之源”); else ``opening``."""
     first = bisect.bisect_left(document.paragraphs, opening, key=lambda p: p.start)
     for earlier in range(index - 1, max(first, index - _ARTICLE_REACH) - 1, -1):
-        paragraph = document.paragraphs[earlier]
-        if not paragraph.heading and is_parenthetical(document.text[paragraph.start : paragraph.end]):
-            return paragraph.end
+        if document.paragraphs[earlier].ends_article:  # a source line (来源/供稿…), not any aside
+            return document.paragraphs[earlier].end
     rank: int | None = None  # the rank of the section's own heading
     for index in range(first - 1, max(first - _ARTICLE_REACH, 0) - 1, -1):
         paragraph = document.paragraphs[index]

@@ -54,9 +54,9 @@ _PLURAL = frozenset({"它们", "这些", "那些", "上述", "他们", "她们"}
 _DETERMINERS = frozenset({"该", "此"})
 _DEMONSTRATIVES = frozenset({"这个", "这一", "这项", "这些", "此项", "该项"})
 _ELIDED_MAX_CHARS = 12
-# A question asking which one (“青岛哪家企业首创了……？”): its answer names the one that
-# “这家公司” then points at, in words the rule cannot pick out, so the follow-up stays as asked.
-_ASKS_WHICH_ONE = re.compile(r"哪[家位所个座款只]")
+# Words that point back to the time of what was just discussed; a question opening with one
+# asks about that, whatever its length.
+_BACK_IN_TIME = frozenset({"当时", "那时", "那时候", "届时", "此时", "彼时"})
 # The words of a request to say more about an item (“第二点展开说说”, “请详细介绍一下第三条”).
 _ASKS_FOR_MORE = frozenset(
     "请 再 能 能否 可以 麻烦 展开 说 说说 讲 讲讲 谈谈 聊聊 介绍 解释 阐述 细说 一下 具体 详细 详细分析 是 什么 的 呢 吗 吧 下".split()
@@ -244,18 +244,43 @@ def _referent(parsed: Parsed, i: int, context: _Context) -> tuple[int, int, str]
     if pronoun.text == "其中":
         found = next((r for p in sources if (r := asked_phrase(p) or main_entity(p))), None)
         return (pronoun.start, pronoun.end, found + "中") if found else None
+    measured = is_measured(pronoun.text)  # 那家公司: one the conversation named, not any 公司
+    people = _people(sources)
     if pronoun.text in PERSONAL:
-        # a person, named or by surname and title (卢教授); 他们 may also be what was asked about
-        people = [
-            ph.text for p in sources for ph in p.phrases if ph.kind == "person" or ph.words[0].tag == "nr"
-        ]
+        # a person, named or by surname and title (卢教授); 他们 may also be what was asked about;
         # else what the question was about (“组长是谁？” … “他还兼任什么？”), but not one
         # character (华 of “在华转网”)
         found = (
             people[0] if people else next((r for p in sources if len(r := main_entity(p) or "") >= 2), None)
         )
         return (pronoun.start, pronoun.end, found) if found else None
-    measured = is_measured(pronoun.text)  # 那家公司: one the conversation named, not any 公司
+    if measured and pronoun.text[-1] in "位名" and people:  # 这位专家, 那名院士: the person named
+        return pronoun.start, after.end if after is not None and after.nominal else pronoun.end, people[0]
+    noun, end = _noun_pointed_at(parsed, i, sources)
+    # the turn that names the noun first (“……天使母基金” in the answer), else the question
+    sources.sort(key=lambda source: bool(noun) and noun not in source.text)
+    if i > 0 and tokens[i - 1].text in ("另外", "另"):  # “另外那个园区”: not the one just asked about
+        other = _another(noun, sources, context.previous)
+        return (pronoun.start, end, other) if other else None
+    for source in sources:
+        if measured and noun not in source.text:
+            continue  # the turn names no such thing
+        found = named(source, noun, pronoun.text in _PLURAL)
+        if found and _names_something(found):
+            if pronoun.text == "其" and after is not None and after.nominal:
+                found += "的"
+            return pronoun.start, end, found
+    if measured:  # “这份文件” of a 《提案》, “这批企业” of 瞪羚企业: named in other words; asked as it is
+        return pronoun.start, pronoun.end, pronoun.text
+    return None
+
+
+def _noun_pointed_at(parsed: Parsed, i: int, sources: Sequence[Parsed]) -> tuple[str, int]:
+    """The noun a demonstrative at ``i`` points with (该计划's 计划, 这个 + 母基金), and where it ends."""
+    tokens = parsed.tokens
+    pronoun = tokens[i]
+    after = tokens[i + 1] if i + 1 < len(tokens) else None
+    measured = is_measured(pronoun.text)
     noun = pronoun.text[1:] if pronoun.text not in PRONOUNS and not measured else ""
     end = pronoun.end
     if (
@@ -271,23 +296,27 @@ def _referent(parsed: Parsed, i: int, context: _Context) -> tuple[int, int, str]
             joined = noun + following.text
             if any(joined in source.text for source in sources):
                 noun, end = joined, following.end  # 这个母基金 (of 天使母基金), not 这个区 + 人口
-    # the turn that names the noun first (“……天使母基金” in the answer), else the question
-    sources.sort(key=lambda source: bool(noun) and noun not in source.text)
-    # “另外那个园区”: one other than the previous question's
-    other = i > 0 and tokens[i - 1].text in ("另外", "另")
-    for source in sources:
-        if (measured or other) and noun not in source.text:
-            continue  # the turn names no such thing
-        found = named(source, noun, pronoun.text in _PLURAL)
-        if other and found and context.previous is not None and found in context.previous.text:
-            continue
-        if found and _names_something(found):
-            if pronoun.text == "其" and after is not None and after.nominal:
-                found += "的"
-            return pronoun.start, end, found
-    if measured and context.previous is not None and _ASKS_WHICH_ONE.search(context.previous.text):
-        return pronoun.start, pronoun.end, pronoun.text  # “哪家企业……？” … “这家公司……”: the one answered
-    return None
+    return noun, end
+
+
+def _people(sources: Sequence[Parsed]) -> list[str]:
+    """The people the turns name, by name or by surname and title (卢教授)."""
+    return [ph.text for p in sources for ph in p.phrases if ph.kind == "person" or ph.words[0].tag == "nr"]
+
+
+def _another(noun: str, sources: Sequence[Parsed], previous: Parsed | None) -> str | None:
+    """The first thing named with ``noun`` (威海高新区 for 高新区) that the previous question is
+    not about."""
+    asked_about = previous.text if previous is not None else ""
+    return next(
+        (
+            ph.text
+            for source in sources
+            for ph in source.phrases
+            if noun and ph.text.endswith(noun) and ph.text != noun and ph.text not in asked_about
+        ),
+        None,
+    )
 
 
 def _names_something(referent: str) -> bool:
@@ -350,14 +379,19 @@ def _demonstrative_after_name(parsed: Parsed) -> int | None:
 
 
 def _elides_subject(parsed: Parsed, body: int) -> bool:
-    """A short question that opens with its predicate (“由谁牵头？”, “有哪些支持政策？”), or one
-    that opens with what its subject is compared with (“和2017年底相比增长了多少？”)."""
+    """A short question that opens with its predicate (“由谁牵头？”, “有哪些支持政策？”), one
+    that opens with what its subject is compared with (“和2017年底相比增长了多少？”), or one
+    that opens by pointing back in time (“当时请了谁……？”)."""
     tokens = parsed.tokens[body:]
     if tokens and _compares_with(tokens):
         return True
-    if not tokens or len(parsed.text) > _ELIDED_MAX_CHARS or any(p.kind in ANCHORS for p in parsed.phrases):
+    if not tokens or any(p.kind in ANCHORS for p in parsed.phrases):
         return False
     first = tokens[0]
+    if first.text in _BACK_IN_TIME:
+        return True  # “当时请了谁来推介贷款产品？”: at the time of what was just asked about
+    if len(parsed.text) > _ELIDED_MAX_CHARS:
+        return False
     return (first.predicate and first.text not in INTERROGATIVES) or first.tag in ("p", "d")
 
 

@@ -72,7 +72,7 @@ PRONOUNS = frozenset(
 PERSONAL = frozenset({"他", "她", "他们", "她们"})
 # 这/那 with a measure word (这家, 那位, 这所): pointing at one thing the conversation named,
 # of the kind the noun after it says (“那家公司”).
-_MEASURED = re.compile(r"[这那]一?[家位所座款只份条种批篇名支部届期台件]")
+_MEASURED = re.compile(r"[这那]一?[家位所座款只份条批篇名支部台]")  # not 种 (这种情况下)
 
 
 @dataclass(frozen=True)

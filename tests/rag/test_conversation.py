@@ -363,19 +363,28 @@ def test_this_and_a_measure_word_points_at_the_one_the_conversation_named() -> N
     assert condense_offline("那家公司是什么时候上市的？", said).query.startswith("海尔生物医疗股份有限公司")
 
 
-def test_that_company_is_unresolved_when_the_conversation_named_none() -> None:
-    # Only a count of firms was asked and given: “那家公司” is no company the user can mean.
+def test_that_company_is_not_read_as_something_else_the_conversation_named() -> None:
+    # Only a count of firms was asked and given: “那家公司” is not 威海高新区, nor its 公司.
     history = [
         user("威海高新区现在有多少家高新技术企业？"),
         assistant("威海高新区高新技术企业总数突破260家[1]。"),
     ]
-    rewrite = condense_offline("那家公司的董事长是谁？", history)
-    assert rewrite.unresolved is not None and "指代不明" in rewrite.unresolved
+    assert condense_offline("那家公司的董事长是谁？", history).query == "那家公司的董事长是谁？"
+    # 这位/那名 + a title points at the person named
+    said = [user("杨华勇院士对重大技术装备有什么建议？"), assistant("中国工程院院士杨华勇建议……[1]。")]
+    assert condense_offline("那名院士是哪个单位的？", said).query.startswith("杨华勇")
+    # 这种 is no measure word of a thing: “这种情况下” stays as asked
+    assert condense_offline("这种情况下企业还能申请补贴吗？", history).unresolved is None
 
 
 def test_another_one_is_not_the_one_just_discussed() -> None:
-    history = [user("长春高新区生物医药产业规模有多大？"), assistant("长春高新区集聚生物医药企业558家[1]。")]
-    rewrite = condense_offline("另外那个园区呢？", history)
+    history = [
+        user("长春高新区和哪个高新区签署了合作协议？"),
+        assistant("长春高新区与威海高新区签署了合作协议[1]。"),
+    ]
+    assert condense_offline("另外那个高新区呢？", history).query.startswith("威海高新区")
+    alone = [user("长春高新区生物医药产业规模有多大？"), assistant("长春高新区集聚生物医药企业558家[1]。")]
+    rewrite = condense_offline("另外那个园区呢？", alone)
     assert rewrite.unresolved is not None and "指代不明" in rewrite.unresolved
 
 
@@ -385,3 +394,6 @@ def test_a_respect_asks_the_same_question_in_that_respect() -> None:
     assert rewrite.query == "国务院办公厅督查室通报的深圳经验里，深圳在科研人员自主权方面是怎么做的？"
     rewrite = condense_offline("那校企融合这块呢？", [user("李陟说尖端装备领域的国家级实验室存在什么问题？")])
     assert "校企融合" in rewrite.query and rewrite.query.endswith("存在什么问题？")
+    # a place's side is that place: it replaces the place, not the respect
+    rewrite = condense_offline("深圳方面呢？", [user("青岛在海洋科技上是怎么做的？")])
+    assert rewrite.query.startswith("深圳") and "青岛" not in rewrite.query

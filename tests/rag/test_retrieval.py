@@ -58,24 +58,6 @@ def test_document_filter_limits_hits(bundled: Pipeline) -> None:
         bundled.search("集成电路", 5, docs=["不存在.txt"])
 
 
-def test_a_document_filter_ranks_passages_as_they_rank_among_all(bundled: Pipeline) -> None:
-    # Within one briefing every passage is near the question; scaled among themselves, the
-    # passage asked for would fall behind others.
-    question = "集成电路产业链有哪些短板？"
-    everything = bundled.search(question, 50)
-    doc = everything[1].chunk.doc_id
-    within = bundled.search(question, 5, docs=[doc])
-    expected = [hit.chunk.chunk_id for hit in everything if hit.chunk.doc_id == doc][:5]
-    assert [hit.chunk.chunk_id for hit in within] == expected
-
-
-def test_a_question_giving_a_documents_title_is_searched_in_that_document(bundled: Pipeline) -> None:
-    question = "《提案参考：关于加快解决“卡脖子”问题的提案》对人才培养有什么建议？"
-    assert {hit.chunk.doc_id for hit in bundled.search(question, 10)} == {"提案参考-加快解决卡脖子问题.txt"}
-    # without the whole title, every briefing is searched
-    assert len({hit.chunk.doc_id for hit in bundled.search("卡脖子问题的提案对人才培养有什么建议？", 10)}) > 1
-
-
 def test_passages_carry_heading_path_and_location(bundled: Pipeline) -> None:
     hit = bundled.search("兰州高新区与金城资本合作设立了什么基金？", 1)[0]
     assert hit.chunk.title == "火炬动态 2022年第6期（总第535期）"
