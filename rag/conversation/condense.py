@@ -40,7 +40,14 @@ from rag.conversation.phrases import (
     is_measured,
     tidy,
 )
-from rag.conversation.referents import asked_phrase, main_entity, named
+from rag.conversation.referents import (
+    another,
+    asked_phrase,
+    main_entity,
+    named,
+    noun_pointed_at,
+    people_named,
+)
 from rag.conversation.turns import Turn
 from rag.lexicon import idf_table, tagged
 from rag.names import PROPER_NOUN, place_names
@@ -245,7 +252,7 @@ def _referent(parsed: Parsed, i: int, context: _Context) -> tuple[int, int, str]
         found = next((r for p in sources if (r := asked_phrase(p) or main_entity(p))), None)
         return (pronoun.start, pronoun.end, found + "中") if found else None
     measured = is_measured(pronoun.text)  # 那家公司: one the conversation named, not any 公司
-    people = _people(sources)
+    people = people_named(sources)
     if pronoun.text in PERSONAL:
         # a person, named or by surname and title (卢教授); 他们 may also be what was asked about;
         # else what the question was about (“组长是谁？” … “他还兼任什么？”), but not one
@@ -256,11 +263,11 @@ def _referent(parsed: Parsed, i: int, context: _Context) -> tuple[int, int, str]
         return (pronoun.start, pronoun.end, found) if found else None
     if measured and pronoun.text[-1] in "位名" and people:  # 这位专家, 那名院士: the person named
         return pronoun.start, after.end if after is not None and after.nominal else pronoun.end, people[0]
-    noun, end = _noun_pointed_at(parsed, i, sources)
+    noun, end = noun_pointed_at(parsed, i, sources)
     # the turn that names the noun first (“……天使母基金” in the answer), else the question
     sources.sort(key=lambda source: bool(noun) and noun not in source.text)
     if i > 0 and tokens[i - 1].text in ("另外", "另"):  # “另外那个园区”: not the one just asked about
-        other = _another(noun, sources, context.previous)
+        other = another(noun, sources, context.previous)
         return (pronoun.start, end, other) if other else None
     for source in sources:
         if measured and noun not in source.text:
@@ -273,50 +280,6 @@ def _referent(parsed: Parsed, i: int, context: _Context) -> tuple[int, int, str]
     if measured:  # “这份文件” of a 《提案》, “这批企业” of 瞪羚企业: named in other words; asked as it is
         return pronoun.start, pronoun.end, pronoun.text
     return None
-
-
-def _noun_pointed_at(parsed: Parsed, i: int, sources: Sequence[Parsed]) -> tuple[str, int]:
-    """The noun a demonstrative at ``i`` points with (该计划's 计划, 这个 + 母基金), and where it ends."""
-    tokens = parsed.tokens
-    pronoun = tokens[i]
-    after = tokens[i + 1] if i + 1 < len(tokens) else None
-    measured = is_measured(pronoun.text)
-    noun = pronoun.text[1:] if pronoun.text not in PRONOUNS and not measured else ""
-    end = pronoun.end
-    if (
-        not noun
-        and pronoun.text not in ("它", "它们", "其")
-        and after is not None
-        and after.nominal
-        and after.start == end
-    ):
-        noun, end = after.text, after.end
-        following = tokens[i + 2] if i + 2 < len(tokens) else None
-        if len(noun) == 1 and following is not None and following.nominal:
-            joined = noun + following.text
-            if any(joined in source.text for source in sources):
-                noun, end = joined, following.end  # 这个母基金 (of 天使母基金), not 这个区 + 人口
-    return noun, end
-
-
-def _people(sources: Sequence[Parsed]) -> list[str]:
-    """The people the turns name, by name or by surname and title (卢教授)."""
-    return [ph.text for p in sources for ph in p.phrases if ph.kind == "person" or ph.words[0].tag == "nr"]
-
-
-def _another(noun: str, sources: Sequence[Parsed], previous: Parsed | None) -> str | None:
-    """The first thing named with ``noun`` (威海高新区 for 高新区) that the previous question is
-    not about."""
-    asked_about = previous.text if previous is not None else ""
-    return next(
-        (
-            ph.text
-            for source in sources
-            for ph in source.phrases
-            if noun and ph.text.endswith(noun) and ph.text != noun and ph.text not in asked_about
-        ),
-        None,
-    )
 
 
 def _names_something(referent: str) -> bool:

@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.conversation.phrases import ANCHORS, PUNCTUATION, Parsed, Phrase, tidy
+from rag.conversation.phrases import ANCHORS, PRONOUNS, PUNCTUATION, Parsed, Phrase, is_measured, tidy
 
 _WH_OBJECT = frozenset("什么 哪个 哪些 哪家 哪几 哪几个 哪几家 哪几项 哪一个 哪类 哪种 哪项".split())
 # Nouns for a quality of something or an account of it, not a thing it has (“X有什么亮点？”: 它 is
@@ -158,3 +159,47 @@ def copula_subject(parsed: Parsed) -> str | None:
         ):
             return parsed.text[: token.start].strip(PUNCTUATION)
     return None
+
+
+def noun_pointed_at(parsed: Parsed, i: int, sources: Sequence[Parsed]) -> tuple[str, int]:
+    """The noun a demonstrative at ``i`` points with (该计划's 计划, 这个 + 母基金), and where it ends."""
+    tokens = parsed.tokens
+    pronoun = tokens[i]
+    after = tokens[i + 1] if i + 1 < len(tokens) else None
+    measured = is_measured(pronoun.text)
+    noun = pronoun.text[1:] if pronoun.text not in PRONOUNS and not measured else ""
+    end = pronoun.end
+    if (
+        not noun
+        and pronoun.text not in ("它", "它们", "其")
+        and after is not None
+        and after.nominal
+        and after.start == end
+    ):
+        noun, end = after.text, after.end
+        following = tokens[i + 2] if i + 2 < len(tokens) else None
+        if len(noun) == 1 and following is not None and following.nominal:
+            joined = noun + following.text
+            if any(joined in source.text for source in sources):
+                noun, end = joined, following.end  # 这个母基金 (of 天使母基金), not 这个区 + 人口
+    return noun, end
+
+
+def people_named(sources: Sequence[Parsed]) -> list[str]:
+    """The people the turns name, by name or by surname and title (卢教授)."""
+    return [ph.text for p in sources for ph in p.phrases if ph.kind == "person" or ph.words[0].tag == "nr"]
+
+
+def another(noun: str, sources: Sequence[Parsed], previous: Parsed | None) -> str | None:
+    """The first thing named with ``noun`` (威海高新区 for 高新区) that the previous question is
+    not about."""
+    asked_about = previous.text if previous is not None else ""
+    return next(
+        (
+            ph.text
+            for source in sources
+            for ph in source.phrases
+            if noun and ph.text.endswith(noun) and ph.text != noun and ph.text not in asked_about
+        ),
+        None,
+    )
