@@ -142,15 +142,6 @@ _PLACE_QUESTION = re.compile(
     r"哪一?个?(城市|国家|省份|[省市区县])|(?:which|what) (?:city|country|province|district)", re.I
 )
 _DATE_QUESTION = re.compile(r"哪一?天|几月几[日号]|什么日期|哪个日期|(?:what|which) (?:date|day)", re.I)
-# “什么时候建成”, “何时施行”: a time, whatever its precision (a year, a month, 年底, 目前, 之日).
-_TIME_QUESTION = re.compile(
-    r"什么时候|什么时间|何时|^\s*when\s+(?:did|does|do|will|was|were|is|are|has|have|had|can|could|should|would)\b",
-    re.I,
-)
-_STATES_TIME_WORD = re.compile(
-    rf"[\d{CHINESE_DIGITS}]{{1,2}}\s*月|季度|[上下]半年|年[底初内末中]|之[日时]|期间|"
-    r"[\u4e00-\u9fff\d](?:后|以后|之后|前|以前|之前|以来|内|以内|起|末)"  # 验收后, 三个月内, 自印发起, 十四五末
-)
 _STATES_DATE = re.compile(
     rf"\d{{1,2}}\s*月\s*\d{{1,2}}\s*[日号]|[{CHINESE_DIGITS}]{{1,3}}月[{CHINESE_DIGITS}]{{1,3}}[日号]|\d{{4}}[-/.]\d{{1,2}}[-/.]\d{{1,2}}"
 )
@@ -246,7 +237,7 @@ class AnswerType:
         if self.place_kind is not None:
             return "地点"
         if not self.wants_quantity:
-            return "时间" if _TIME_QUESTION.search(self.question) else None
+            return None
         if _ORDINAL_QUESTION.search(self.question):
             return "名次"
         if self.unit is None and _SHARE_QUESTION.search(self.question):
@@ -273,10 +264,6 @@ class AnswerType:
             return bool(_STATES_YEAR.search(flat))
         if self.kind == "日期":
             return bool(_STATES_DATE.search(flat))
-        if self.kind == "时间":
-            return bool(_STATES_YEAR.search(flat) or _STATES_TIME_WORD.search(flat)) or any(
-                flag == "t" for _, flag in tagged(flat)
-            )
         if self.kind == "地点":
             # a place name, or a name ending in the kind asked (海淀区; not 园区)
             kind = self.place_kind or ""
