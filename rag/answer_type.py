@@ -229,7 +229,7 @@ class AnswerType:
 
     @cached_property
     def kind(self) -> str | None:
-        """What is asked, in the words of a refusal (数字、比例、名次、年份、日期、时间、地点), or None."""
+        """What is asked, in the words of a refusal (数字、比例、名次、年份、日期、地点), or None."""
         if _YEAR_QUESTION.search(self.question):
             return "年份"
         if _DATE_QUESTION.search(self.question):

@@ -125,8 +125,8 @@ def _article_start(document: Document, opening: int, index: int) -> int:
         if document.paragraphs[earlier].ends_article:  # a source line (来源/供稿…), not any aside
             return document.paragraphs[earlier].end
     rank: int | None = None  # the rank of the section's own heading
-    for index in range(first - 1, max(first - _ARTICLE_REACH, 0) - 1, -1):
-        paragraph = document.paragraphs[index]
+    for before in range(first - 1, max(first - _ARTICLE_REACH, 0) - 1, -1):
+        paragraph = document.paragraphs[before]
         if paragraph.heading:
             if rank is None:
                 rank = paragraph.rank

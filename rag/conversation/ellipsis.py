@@ -28,10 +28,11 @@ def fill(fragment: Parsed, body: int, previous: Parsed) -> str:
     words = content(fragment, body)
     if not words:
         return previous.text
-    topic = [p for p in fragment.phrases if words[0].start <= p.start and p.end <= words[-1].start]
-    if len(words) > 1 and words[-1].text in _TOPIC_MARKERS and not any(p.kind in ANCHORS for p in topic):
+    if len(words) > 1 and words[-1].text in _TOPIC_MARKERS:
+        start, end = words[0].start, words[-2].end
         # “科研人员自主权方面呢？”; but “深圳方面呢？” is 深圳's side: the place replaces the place
-        return _in_scope(fragment.text[words[0].start : words[-2].end], previous)
+        if not any(p.kind in ANCHORS and start <= p.start and p.end <= end for p in fragment.phrases):
+            return _in_scope(fragment.text[start:end], previous)
     return _replaced(fragment, words, previous)
 
 
